@@ -1,0 +1,1 @@
+"""localjuju: a local, Juju-compatible model for machine charms."""
