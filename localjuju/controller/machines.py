@@ -1,0 +1,405 @@
+"""Machines of the local model: Linux namespaces with their own root, hostname and address.
+
+A machine is:
+
+- a named network namespace ``lj<model-index>-m<id>`` holding ``eth0`` (one end of a veth pair
+  whose other end is enslaved to the model's bridge on the host) with the machine's address;
+- a mount, UTS, PID and IPC namespace created by ``unshare`` inside that network namespace,
+  whose root is a tmpfs assembled by :data:`BOOT_SCRIPT` (overlays of the host's ``/usr`` and
+  ``/etc``, private persistent ``/root``, ``/home``, ``/var``, ``/snap`` ... from the machine's
+  disk directory) and then pivoted into;
+- PID 1 ``python -m localjuju.machine.init`` (supervisor of the machine's services).
+
+Killing PID 1 kills every process of the machine (as a crashed VM); its disk stays.
+See docs/localjuju-machines.md for the view from inside.
+
+Root is needed for the bridge, the veth pairs and the mounts; everything else runs as root inside
+the machine, as on a real Juju machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import paths
+
+JUJU_VERSION = "3.6.8"
+UBUNTU_OS_RELEASE = """PRETTY_NAME="Ubuntu 22.04.5 LTS"
+NAME="Ubuntu"
+VERSION_ID="22.04"
+VERSION="22.04.5 LTS (Jammy Jellyfish)"
+VERSION_CODENAME=jammy
+ID=ubuntu
+ID_LIKE=debian
+HOME_URL="https://www.ubuntu.com/"
+SUPPORT_URL="https://help.ubuntu.com/"
+BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
+PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
+UBUNTU_CODENAME=jammy
+"""
+UBUNTU_LSB_RELEASE = """DISTRIB_ID=Ubuntu
+DISTRIB_RELEASE=22.04
+DISTRIB_CODENAME=jammy
+DISTRIB_DESCRIPTION="Ubuntu 22.04.5 LTS"
+"""
+
+# Private, persistent top-level directories of a machine (bind-mounted from its disk).
+PRIVATE_DIRS = ("root", "home", "tmp", "var", "snap", "srv", "opt")
+# Overlays on the host's directories: writes are private to the machine.
+OVERLAYS = ("usr", "etc")
+
+BOOT_SCRIPT = r"""
+set -eu
+M="$1"; R="$M/rootfs"; HOSTNAME="$2"; LJROOT="$3"; STORE="$4"; PY="$5"
+mount --make-rprivate /
+mount -t tmpfs -o mode=755 rootfs "$R"
+for d in usr etc proc sys dev run mnt media root home tmp var snap srv opt; do mkdir -p "$R/$d"; done
+for l in bin sbin lib lib32 lib64 libx32; do
+  if [ -L "/$l" ]; then ln -s "$(readlink "/$l")" "$R/$l"; elif [ -d "/$l" ]; then
+    mkdir -p "$R/$l"; mount --bind "/$l" "$R/$l"; mount -o remount,bind,ro "$R/$l"; fi
+done
+for d in usr etc; do
+  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$M/upper/$d,workdir=$M/work/$d" "$R/$d"
+done
+for d in root home tmp var snap srv opt; do mount --bind "$M/disk/$d" "$R/$d"; done
+chmod 1777 "$R/tmp"
+mount --rbind /dev "$R/dev"
+mount --rbind /sys "$R/sys"
+mount -t proc proc "$R/proc"
+mount -t tmpfs -o mode=755 run "$R/run"
+mkdir -p "$R/run/localjuju" "$R/run/lock"
+mkdir -p "$R$LJROOT"
+mount --bind "$LJROOT" "$R$LJROOT"
+mount -o remount,bind,ro "$R$LJROOT"
+mkdir -p "$R/var/lib/localjuju/store"
+if [ -d "$STORE" ]; then
+  mount --bind "$STORE" "$R/var/lib/localjuju/store"
+  mount -o remount,bind,ro "$R/var/lib/localjuju/store"
+fi
+cd "$R"
+mkdir .oldroot
+pivot_root . .oldroot
+cd /
+umount -l /.oldroot
+rmdir /.oldroot
+hostname "$HOSTNAME"
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin
+export HOME=/root LANG=C.UTF-8
+if "$PY" -c 'import localjuju.machine.init' 2>/dev/null; then
+  exec "$PY" -m localjuju.machine.init
+fi
+# Fallback while the supervisor is unavailable: a PID 1 that only reaps.
+exec "$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        signal.pause()'
+"""
+
+
+class MachineError(Exception):
+    pass
+
+
+def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise MachineError(f"{' '.join(argv)}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+@dataclass
+class Network:
+    """The model's network: a bridge on the host with a /24 subnet."""
+
+    index: int
+
+    @property
+    def bridge(self) -> str:
+        return f"ljbr{self.index}"
+
+    @property
+    def subnet(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(f"10.211.{self.index}.0/24")
+
+    @property
+    def gateway(self) -> str:
+        return str(self.subnet.network_address + 1)
+
+    def address(self, machine_id: int) -> str:
+        return str(self.subnet.network_address + 10 + machine_id)
+
+    def netns(self, machine_id: int) -> str:
+        return f"lj{self.index}-m{machine_id}"
+
+    def host_veth(self, machine_id: int) -> str:
+        return f"lj{self.index}h{machine_id}"
+
+    def ensure(self) -> None:
+        # Traffic to the whole model range never leaves this host: anything not routed to one
+        # of our bridges is unreachable rather than sent to the default gateway.
+        if "10.211.0.0/16" not in _run("ip", "route", "show", "type", "unreachable").stdout:
+            _run("ip", "route", "add", "unreachable", "10.211.0.0/16", check=False)
+        if _run("ip", "link", "show", self.bridge, check=False).returncode != 0:
+            _run("ip", "link", "add", self.bridge, "type", "bridge")
+        addrs = _run("ip", "-br", "addr", "show", self.bridge).stdout
+        if f"{self.gateway}/24" not in addrs:
+            _run("ip", "addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+        _run("ip", "link", "set", self.bridge, "up")
+
+    def destroy(self) -> None:
+        _run("ip", "link", "del", self.bridge, check=False)
+
+
+def free_network_index(used: set[int]) -> int:
+    for i in range(1, 250):
+        if i in used:
+            continue
+        if _run("ip", "link", "show", f"ljbr{i}", check=False).returncode == 0:
+            continue
+        return i
+    raise MachineError("no free model network (all 10.211.1-249.0/24 in use)")
+
+
+class Machine:
+    """The host side of one machine."""
+
+    def __init__(self, model_dir: Path, model_name: str, model_uuid: str, net: Network, mid: int):
+        self.dir = model_dir / "machines" / str(mid)
+        self.model_name = model_name
+        self.model_uuid = model_uuid
+        self.net = net
+        self.id = mid
+
+    @property
+    def hostname(self) -> str:
+        return f"juju-{self.model_uuid[-6:]}-{self.id}"
+
+    @property
+    def address(self) -> str:
+        return self.net.address(self.id)
+
+    @property
+    def netns(self) -> str:
+        return self.net.netns(self.id)
+
+    def host_path(self, path: str) -> Path:
+        """The host path of a path inside the machine, for the private directories only."""
+        rel = path.lstrip("/")
+        top = rel.split("/", 1)[0]
+        if top not in PRIVATE_DIRS:
+            raise MachineError(f"{path} is not on the machine's private disk")
+        return self.dir / "disk" / rel
+
+    # ----------------------------------------------------------------- provisioning
+
+    def provision(self) -> None:
+        """Create the machine's disk (idempotent)."""
+        for d in OVERLAYS:
+            (self.dir / "upper" / d).mkdir(parents=True, exist_ok=True)
+            (self.dir / "work" / d).mkdir(parents=True, exist_ok=True)
+        for d in PRIVATE_DIRS:
+            (self.dir / "disk" / d).mkdir(parents=True, exist_ok=True)
+        (self.dir / "rootfs").mkdir(exist_ok=True)
+        self._write_identity()
+
+    def _write_identity(self) -> None:
+        etc = self.dir / "upper" / "etc"
+        (etc / "os-release").unlink(missing_ok=True)
+        (etc / "os-release").write_text(UBUNTU_OS_RELEASE)
+        (etc / "lsb-release").write_text(UBUNTU_LSB_RELEASE)
+        (etc / "hostname").write_text(self.hostname + "\n")
+        (etc / "hosts").write_text(
+            f"127.0.0.1 localhost\n{self.address} {self.hostname}\n"
+            "::1 localhost ip6-localhost ip6-loopback\n"
+        )
+        # As on an Ubuntu cloud image, user and group 1000 are "ubuntu".
+        passwd = [
+            line
+            for line in Path("/etc/passwd").read_text().splitlines()
+            if line.split(":")[2:3] != ["1000"] and not line.startswith("ubuntu:")
+        ]
+        group = [
+            line
+            for line in Path("/etc/group").read_text().splitlines()
+            if line.split(":")[2:3] != ["1000"] and not line.startswith("ubuntu:")
+        ]
+        passwd.append("ubuntu:x:1000:1000:Ubuntu:/home/ubuntu:/bin/bash")
+        group.append("ubuntu:x:1000:")
+        (etc / "passwd").write_text("\n".join(passwd) + "\n")
+        (etc / "group").write_text("\n".join(group) + "\n")
+        home = self.dir / "disk" / "home" / "ubuntu"
+        home.mkdir(parents=True, exist_ok=True)
+        os.chown(home, 1000, 1000)
+        root_home = self.dir / "disk" / "root"
+        for f in (".bashrc", ".profile"):
+            src = Path("/etc/skel") / f
+            if src.exists() and not (root_home / f).exists():
+                shutil.copy(src, root_home / f)
+        # The machine agent binary that charmhelpers runs (`jujud version`).
+        tools = self.dir / "disk" / "var" / "lib" / "juju" / "tools" / f"machine-{self.id}"
+        tools.mkdir(parents=True, exist_ok=True)
+        jujud = tools / "jujud"
+        jujud.write_text(
+            "#!/bin/sh\n"
+            f'if [ "$1" = version ]; then echo {JUJU_VERSION}-ubuntu-amd64; exit 0; fi\n'
+            'echo "jujud: only the version command is available on the local model" >&2\n'
+            "exit 2\n"
+        )
+        jujud.chmod(0o755)
+        # The local model's snap, systemctl and journalctl commands.
+        usr_bin = self.dir / "upper" / "usr" / "bin"
+        usr_bin.mkdir(parents=True, exist_ok=True)
+        for cmd in ("snap", "systemctl", "journalctl"):
+            w = usr_bin / cmd
+            w.write_text(
+                f'#!/bin/sh\nexec {paths.venv_python()} -m localjuju.machine.{cmd} "$@"\n'
+            )
+            w.chmod(0o755)
+
+    def _setup_network(self) -> None:
+        ns, hv = self.netns, self.net.host_veth(self.id)
+        if _run("ip", "netns", "pids", ns, check=False).returncode != 0:
+            _run("ip", "netns", "add", ns)
+        if _run("ip", "link", "show", hv, check=False).returncode != 0:
+            _run("ip", "link", "add", hv, "type", "veth", "peer", "name", f"{hv}p")
+            mac = "00:16:3e:%02x:%02x:%02x" % (0xD3, self.net.index, self.id)
+            _run("ip", "link", "set", f"{hv}p", "address", mac)
+            _run("ip", "link", "set", f"{hv}p", "netns", ns)
+            _run("ip", "-n", ns, "link", "set", f"{hv}p", "name", "eth0")
+            _run("ip", "-n", ns, "addr", "add", f"{self.address}/24", "dev", "eth0")
+        _run("ip", "link", "set", hv, "master", self.net.bridge)
+        _run("ip", "link", "set", hv, "up")
+        _run("ip", "-n", ns, "link", "set", "lo", "up")
+        _run("ip", "-n", ns, "link", "set", "eth0", "up")
+
+    def mac_address(self) -> str:
+        out = _run("ip", "-n", self.netns, "-br", "link", "show", "eth0", check=False).stdout
+        parts = out.split()
+        return parts[2] if len(parts) > 2 else ""
+
+    # ----------------------------------------------------------------- life cycle
+
+    def boot(self) -> int:
+        """Start the machine; returns the host PID of its PID 1."""
+        self.provision()
+        self.net.ensure()
+        self._setup_network()
+        log = open(self.dir / "console.log", "ab")
+        proc = subprocess.Popen(
+            [
+                "ip", "netns", "exec", self.netns,
+                "unshare", "--mount", "--uts", "--pid", "--ipc", "--fork", "--kill-child",
+                "sh", "-c", BOOT_SCRIPT, "boot",
+                str(self.dir), self.hostname, str(paths.ROOT), str(paths.store_dir()),
+                str(paths.venv_python()),
+            ],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pid = _init_pid(proc.pid)
+            if pid and _in_machine_root(pid):
+                (self.dir / "init.pid").write_text(str(pid))
+                return pid
+            if proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        proc.kill()
+        raise MachineError(f"machine {self.id} failed to boot; see {self.dir / 'console.log'}")
+
+    def init_pid(self) -> int | None:
+        try:
+            pid = int((self.dir / "init.pid").read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def running(self) -> bool:
+        return self.init_pid() is not None
+
+    def kill(self) -> None:
+        """Every process of the machine gone at once, as a crashed VM."""
+        pid = self.init_pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 10)
+
+    def shutdown(self, timeout: float = 30) -> None:
+        """A clean stop: the supervisor stops its services, then the machine ends."""
+        pid = self.init_pid()
+        if not pid:
+            return
+        os.kill(pid, signal.SIGTERM)
+        if not _wait_gone(pid, timeout):
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, 10)
+
+    def destroy(self) -> None:
+        self.kill()
+        _run("ip", "link", "del", self.net.host_veth(self.id), check=False)
+        _run("ip", "netns", "del", self.netns, check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def set_network(self, up: bool) -> None:
+        _run("ip", "link", "set", self.net.host_veth(self.id), "up" if up else "down")
+
+    def network_up(self) -> bool:
+        out = _run("ip", "-br", "link", "show", self.net.host_veth(self.id), check=False).stdout
+        return "DOWN" not in out.split()[1:2] and out != ""
+
+    def nsenter_argv(self) -> list[str]:
+        pid = self.init_pid()
+        if not pid:
+            raise MachineError(f"machine {self.id} is not running")
+        return ["nsenter", "-t", str(pid), "-m", "-u", "-n", "-p", "-i", "--"]
+
+
+def _init_pid(unshare: int) -> int | None:
+    """The PID of the namespace's PID 1: the child of unshare (``ip netns exec`` execs it)."""
+    for pid in _children(unshare):
+        return pid
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _in_machine_root(pid: int) -> bool:
+    """True once PID 1 has pivoted into the machine's root and exec'd the init."""
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return False
+    return os.path.basename(exe).startswith("python")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.02)
+    return not _alive(pid)

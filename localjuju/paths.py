@@ -1,0 +1,47 @@
+"""Where the local model keeps things on the host.
+
+``$LOCALJUJU_HOME`` (default ``/var/lib/localjuju`` for root, else ``~/.local/share/localjuju``)
+holds one directory per model: ``models/<name>/`` with ``state.json`` (the whole model state,
+rewritten atomically after every change), ``controller.sock`` (the controller's API socket),
+``controller.pid``, ``controller.log``, ``debug.log`` (what ``juju debug-log`` shows), ``charms/``
+(unpacked charms by revision) and ``machines/<id>/`` (each machine's disk).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The installation root: the repository holding ``localjuju/`` and ``.venv/``."""
+
+
+def home() -> Path:
+    env = os.environ.get("LOCALJUJU_HOME")
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/var/lib/localjuju")
+    return Path.home() / ".local/share/localjuju"
+
+
+def models_dir() -> Path:
+    return home() / "models"
+
+
+def model_dir(name: str) -> Path:
+    return models_dir() / name
+
+
+def venv_python() -> Path:
+    """The interpreter of the project's venv (built on /usr/bin/python3, usable in machines)."""
+    return ROOT / ".venv" / "bin" / "python"
+
+
+def store_dir() -> Path:
+    env = os.environ.get("LOCALJUJU_STORE")
+    return Path(env) if env else ROOT / ".cache" / "snap-store"
+
+
+def builtin_charms_dir() -> Path:
+    return ROOT / "localjuju" / "charms"
