@@ -1,0 +1,106 @@
+"""The userland that runs inside a local-model machine.
+
+- ``python -m localjuju.machine.init``: the machine's PID 1, a small systemd stand-in that
+  supervises the services defined by unit files (:mod:`localjuju.machine.systemd`);
+- ``python -m localjuju.machine.systemctl`` / ``journalctl``: its clients;
+- ``python -m localjuju.machine.snap``: ``snap``, backed by the model's local snap store.
+
+Every absolute path these programs use goes through :func:`mpath`, which prefixes it with
+``$LOCALJUJU_MACHINE_ROOT`` (default ``/``) so that they can be tested against a directory.
+Paths handed to other programs (environment variables such as ``$SNAP``, arguments) are the
+prefixed, real paths; paths written into files and symlinks are the machine's own paths.
+Only the standard library and PyYAML are used here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ROOT_ENV = "LOCALJUJU_MACHINE_ROOT"
+STORE_ENV = "LOCALJUJU_STORE"
+
+SYSTEMD_SOCKET = "/run/localjuju/systemd.sock"
+READY_FILE = "/run/localjuju/ready"
+LOG_DIR = "/var/log/localjuju"
+STORE_DIR = "/var/lib/localjuju/store"
+
+# The PATH systemd gives to services, and a login shell's PATH on Ubuntu with snapd.
+SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+COMMANDS = ("snap", "systemctl", "journalctl")
+
+
+def machine_root() -> str:
+    """The directory that stands for the machine's ``/`` (``$LOCALJUJU_MACHINE_ROOT``)."""
+    root = os.environ.get(ROOT_ENV) or "/"
+    return os.path.abspath(root)
+
+
+def mpath(path: str) -> str:
+    """The real path of the machine path ``path`` (absolute, as seen inside the machine)."""
+    if not path.startswith("/"):
+        raise ValueError(f"machine paths are absolute, got {path!r}")
+    root = machine_root()
+    if root == "/":
+        return path
+    return root + path
+
+
+def unmpath(real: str) -> str:
+    """The inverse of :func:`mpath` for a real path under the machine root."""
+    root = machine_root()
+    if root == "/":
+        return real
+    if real == root:
+        return "/"
+    if real.startswith(root + "/"):
+        return real[len(root) :]
+    raise ValueError(f"{real} is not under the machine root {root}")
+
+
+def store_dir() -> str:
+    """The snap store the ``snap`` command reads: ``$LOCALJUJU_STORE`` or the machine's."""
+    return os.environ.get(STORE_ENV) or mpath(STORE_DIR)
+
+
+def command_script(command: str, python: str | None = None) -> str:
+    """The text of ``/usr/bin/<command>`` for one of :data:`COMMANDS`."""
+    if command not in COMMANDS:
+        raise ValueError(f"unknown machine command {command!r}")
+    py = python or sys.executable
+    return (
+        "#!/bin/sh\n"
+        f"# localjuju machine command: {command} (see docs/localjuju-machines.md)\n"
+        f'exec {py} -m localjuju.machine.{command} "$@"\n'
+    )
+
+
+def install_commands(python: str | None = None) -> list[str]:
+    """Make ``/usr/bin/{snap,systemctl,journalctl}`` run ours, unless they already do.
+
+    Files are replaced by rename, so a file bind-mounted over one of them is never written
+    through (the rename fails and the file is left alone). Returns the paths written.
+    """
+    written = []
+    for command in COMMANDS:
+        target = mpath(f"/usr/bin/{command}")
+        try:
+            with open(target, encoding="utf-8", errors="replace") as f:
+                if f"localjuju.machine.{command}" in f.read(4096):
+                    continue
+        except OSError:
+            pass
+        tmp = f"{target}.localjuju-{os.getpid()}"
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(command_script(command, python))
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, target)
+            written.append(target)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return written
