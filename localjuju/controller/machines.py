@@ -150,10 +150,10 @@ class Network:
         if "10.211.0.0/16" not in _run("ip", "route", "show", "type", "unreachable").stdout:
             _run("ip", "route", "add", "unreachable", "10.211.0.0/16", check=False)
         if _run("ip", "link", "show", self.bridge, check=False).returncode != 0:
-            _run("ip", "link", "add", self.bridge, "type", "bridge")
+            _run("ip", "link", "add", self.bridge, "type", "bridge", check=False)
         addrs = _run("ip", "-br", "addr", "show", self.bridge).stdout
         if f"{self.gateway}/24" not in addrs:
-            _run("ip", "addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+            _run("ip", "addr", "add", f"{self.gateway}/24", "dev", self.bridge, check=False)
         _run("ip", "link", "set", self.bridge, "up")
 
     def destroy(self) -> None:

@@ -1,0 +1,550 @@
+"""The unit agent: runs one operation at a time for its unit, as Juju's uniter does.
+
+Each unit has one :class:`UnitAgent` (an asyncio task in the controller). It enters relation scopes,
+asks :func:`resolver.next_op` what to do, runs hooks, actions and ``juju exec`` commands inside
+the unit's machine under the machine lock, commits the hook context only when the process exits
+0, and retries failed hooks with Juju's back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import random
+import secrets
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import resolver
+from .context import HookContext
+from .resolver import HookInfo, Op, Remote, RelationSnapshot
+from .state import HookError, RelationLocal, Settings, Task, Unit, now
+
+if TYPE_CHECKING:
+    from .controller import Controller
+
+log = logging.getLogger("localjuju.agent")
+
+RETRY_START = 5.0
+RETRY_MAX = 300.0
+AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"
+
+
+def unit_tag(unit: str) -> str:
+    return "unit-" + unit.replace("/", "-")
+
+
+class UnitAgent:
+    def __init__(self, ctl: Controller, unit_name: str):
+        self.ctl = ctl
+        self.unit_name = unit_name
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.server: asyncio.AbstractServer | None = None
+        self.contexts: dict[str, HookContext] = {}
+        # Remote unit settings cached across hooks (RelationCache): (rid, unit) -> settings.
+        self.cache: dict[tuple[int, str], dict[str, str]] = {}
+        self.current: HookContext | None = None
+        self.stopped = False
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def unit(self) -> Unit:
+        return self.ctl.model.units[self.unit_name]
+
+    @property
+    def base_dir(self) -> str:
+        return f"/var/lib/juju/agents/{unit_tag(self.unit_name)}"
+
+    @property
+    def charm_dir(self) -> str:
+        return f"{self.base_dir}/charm"
+
+    @property
+    def tools_dir(self) -> str:
+        return f"/var/lib/juju/tools/{unit_tag(self.unit_name)}"
+
+    def host(self, path: str) -> Path:
+        return self.ctl.machine(self.unit.machine).host_path(path)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.run(), name=self.unit_name)
+
+    async def stop(self) -> None:
+        self.stopped = True
+        self.wake.set()
+        if self.task:
+            self.task.cancel()
+            try:
+                await self.task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.close_socket()
+
+    async def close_socket(self) -> None:
+        if self.server:
+            self.server.close()
+            self.server = None
+
+    async def ensure_deployed(self) -> None:
+        """Unpack the charm and the hook tools on the machine; open the agent socket."""
+        app = self.ctl.model.applications[self.unit.app]
+        charm_host = self.host(self.charm_dir)
+        marker = charm_host / ".localjuju-revision"
+        if not charm_host.exists() or marker.read_text().strip() != str(app.charm_revision):
+            charm_host.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(app.charm_dir, charm_host, symlinks=True, dirs_exist_ok=True)
+            (charm_host / "revision").write_text(f"{app.charm_revision}\n")
+            marker.write_text(str(app.charm_revision))
+        tools_host = self.host(self.tools_dir)
+        if not (tools_host / "jujuc").exists():
+            from ..hooktools.server import install_tools
+
+            install_tools(tools_host, self.ctl.python)
+        if self.server is None:
+            self.server = await self._listen(self.host(self.base_dir) / "agent.socket")
+
+    async def _listen(self, path: Path) -> asyncio.AbstractServer:
+        from ..hooktools.server import handle_connection
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # A host path can exceed the 108-byte limit of unix socket addresses: bind relatively.
+        cwd = os.getcwd()
+        try:
+            os.chdir(path.parent)
+            sock.bind(path.name)
+        finally:
+            os.chdir(cwd)
+
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await handle_connection(reader, writer, self.contexts.get)
+
+        return await asyncio.start_unix_server(handler, sock=sock)
+
+    async def run(self) -> None:
+        while not self.stopped:
+            self.wake.clear()
+            try:
+                done = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("agent %s: unexpected error", self.unit_name)
+                self.ctl.debug(unit_tag(self.unit_name), "ERROR", "juju.worker.uniter",
+                               "unexpected agent error; see controller.log")  # fmt: skip
+                done = False
+            if self.stopped or self.unit_name not in self.ctl.model.units:
+                return
+            if done:
+                continue
+            timeout = self.next_timer()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    def next_timer(self) -> float | None:
+        local = self.unit.local
+        times = []
+        if local.started:
+            times.append(local.update_status_due)
+        if local.error is not None:
+            times.append(local.error.retry_at)
+        if not times:
+            return None
+        return max(0.05, min(times) - time.time())
+
+    async def step(self) -> bool:
+        """Run at most one operation; returns whether one ran."""
+        unit = self.unit
+        machine = self.ctl.machine(unit.machine)
+        if not machine.running() or self.ctl.model.machines[unit.machine].network_cut:
+            return False
+        await self.ensure_deployed()
+        if unit.agent_status.current == "allocating":
+            unit.agent_status.set("idle")
+            unit.workload_status.set("maintenance", "installing charm software")
+            self.ctl.changed()
+        self.sync_scopes()
+        remote = self.remote()
+        op = resolver.next_op(unit.local, remote)
+        if op is None:
+            return False
+        await self.execute(op, remote)
+        return True
+
+    # ------------------------------------------------------------------ remote state
+
+    def config_hash(self) -> str:
+        app = self.ctl.model.applications[self.unit.app]
+        cfg = self.ctl.app_config(app.name)
+        addr = self.ctl.model.machines[self.unit.machine].address
+        blob = json.dumps([cfg, addr], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def remote(self) -> Remote:
+        m = self.ctl.model
+        unit = self.unit
+        app = m.applications[unit.app]
+        life = "dying" if unit.life != "alive" or app.life != "alive" else "alive"
+        rels: dict[int, RelationSnapshot] = {}
+        for rel in m.relations_of(unit.app):
+            ep = rel.endpoint_of(unit.app)
+            assert ep is not None
+            other = rel.other_app(unit.app)
+            members = {
+                u: rel.units[u].version if u in rel.units else 0
+                for u, departing in rel.scope.items()
+                if not departing and u != unit.name and u.split("/")[0] == other
+            }
+            app_members = {other: rel.apps[other].version} if other in rel.apps else {}
+            rels[rel.id] = RelationSnapshot(
+                endpoint=ep.name,
+                remote_app=other,
+                is_peer=rel.is_peer,
+                life=rel.life,
+                members=members,
+                app_members=app_members,
+            )
+        pending = [t for t in m.tasks.values() if t.unit == unit.name and t.status == "pending"]
+        pending.sort(key=lambda t: int(t.id))
+        t_now = time.time()
+        err = unit.local.error
+        return Remote(
+            unit=unit.name,
+            life=life,
+            leader=app.leader == unit.name,
+            leader_settings_version=app.leader_settings.version,
+            config_hash=self.config_hash(),
+            charm_revision=app.charm_revision,
+            relations=rels,
+            pending_task=pending[0].id if pending else "",
+            update_status_due=unit.local.started and unit.local.update_status_due <= t_now,
+            retry_due=err is not None and err.retry_at <= t_now,
+            auto_retry=bool(m.config.get("automatically-retry-hooks", True)),
+        )
+
+    def sync_scopes(self) -> None:
+        """Enter the scope of every alive relation once installed (SynchronizeScopes)."""
+        unit = self.unit
+        m = self.ctl.model
+        if not unit.local.installed or unit.life != "alive":
+            return
+        if m.applications[unit.app].life != "alive":
+            return
+        changed = False
+        for rel in m.relations_of(unit.app):
+            if rel.life != "alive" or unit.name in rel.scope:
+                continue
+            addr = m.machines[unit.machine].address
+            settings = rel.units.setdefault(unit.name, Settings())
+            settings.update(
+                {"private-address": addr, "ingress-address": addr, "egress-subnets": f"{addr}/32"}
+            )
+            rel.scope[unit.name] = False
+            unit.local.relations.setdefault(str(rel.id), RelationLocal())
+            changed = True
+        if changed:
+            self.ctl.changed()
+
+    # ------------------------------------------------------------------ operations
+
+    async def execute(self, op: Op, remote: Remote) -> None:
+        unit = self.unit
+        if op.kind == "resign-leadership":
+            unit.local.leader = False
+            self.ctl.changed()
+            return
+        if op.kind == "task":
+            await self.run_task(self.ctl.model.tasks[op.task_id])
+            return
+        assert op.hook is not None
+        await self.run_hook(op.hook, remote)
+
+    def hook_handler(self, hook_name: str | None, action: str | None) -> tuple[str, str | None]:
+        """Juju's discoverHookHandler: (path inside machine, error or None); "" = missing."""
+        charm = self.host(self.charm_dir)
+        if not (charm / "metadata.yaml").exists():
+            return "", "charm missing from disk"
+        dispatch = charm / "dispatch"
+        if dispatch.is_file() and os.access(dispatch, os.X_OK):
+            return f"{self.charm_dir}/dispatch", None
+        rel = f"hooks/{hook_name}" if hook_name is not None else f"actions/{action}"
+        f = charm / rel
+        if not f.exists():
+            return "", None
+        if not os.access(f, os.X_OK):
+            return "", f'fork/exec {self.charm_dir}/{rel}: permission denied'
+        return f"{self.charm_dir}/{rel}", None
+
+    def env(self, ctx: HookContext, dispatch_path: str) -> dict[str, str]:
+        m = self.ctl.model
+        unit = self.unit
+        cfg = m.config
+        env = {
+            "CHARM_DIR": self.charm_dir,
+            "JUJU_CHARM_DIR": self.charm_dir,
+            "JUJU_CONTEXT_ID": ctx.id,
+            "JUJU_HOOK_NAME": ctx.hook_name,
+            "JUJU_AGENT_SOCKET_ADDRESS": f"{self.base_dir}/agent.socket",
+            "JUJU_AGENT_SOCKET_NETWORK": "unix",
+            "JUJU_UNIT_NAME": unit.name,
+            "JUJU_MODEL_UUID": m.uuid,
+            "JUJU_MODEL_NAME": m.name,
+            "JUJU_API_ADDRESSES": f"{self.ctl.network.gateway}:17070",
+            "JUJU_SLA": "unsupported",
+            "JUJU_MACHINE_ID": unit.machine,
+            "JUJU_PRINCIPAL_UNIT": "",
+            "JUJU_AVAILABILITY_ZONE": "",
+            "JUJU_VERSION": self.ctl.juju_version,
+            "CLOUD_API_VERSION": "",
+            "JUJU_CHARM_HTTP_PROXY": str(cfg.get("juju-http-proxy", "")),
+            "JUJU_CHARM_HTTPS_PROXY": str(cfg.get("juju-https-proxy", "")),
+            "JUJU_CHARM_FTP_PROXY": str(cfg.get("juju-ftp-proxy", "")),
+            "JUJU_CHARM_NO_PROXY": str(cfg.get("juju-no-proxy", "")),
+            "APT_LISTCHANGES_FRONTEND": "none",
+            "DEBIAN_FRONTEND": "noninteractive",
+            "LANG": "C.UTF-8",
+            "TERM": "tmux-256color",
+            "PATH": f"{self.tools_dir}:{AGENT_PATH}",
+            "JUJU_DISPATCH_PATH": dispatch_path,
+        }
+        info = ctx.hook
+        if info is not None and info.relation_id is not None:
+            rel = self.ctl.model.relations.get(str(info.relation_id))
+            ep = info.name.split("-relation-")[0]
+            env["JUJU_RELATION"] = ep
+            env["JUJU_RELATION_ID"] = f"{ep}:{info.relation_id}"
+            env["JUJU_REMOTE_UNIT"] = info.remote_unit
+            env["JUJU_REMOTE_APP"] = info.remote_app or (
+                rel.other_app(unit.app) if rel else ""
+            )
+            if info.kind == "relation-departed":
+                env["JUJU_DEPARTING_UNIT"] = info.departing_unit
+        if info is not None and info.storage_id:
+            env["JUJU_STORAGE_ID"] = info.storage_id
+            env["JUJU_STORAGE_LOCATION"] = ctx.storage_location(info.storage_id)
+            env["JUJU_STORAGE_KIND"] = "filesystem"
+        if ctx.task is not None and ctx.task.name != "juju-exec":
+            env["JUJU_ACTION_NAME"] = ctx.task.name
+            env["JUJU_ACTION_UUID"] = ctx.task.id
+            env["JUJU_ACTION_TAG"] = f"action-{ctx.task.id}"
+        return env
+
+    async def run_hook(self, info: HookInfo, remote: Remote) -> None:
+        unit = self.unit
+        m = self.ctl.model
+        # Remote unit settings are re-read only when a joined/changed hook for it runs.
+        if info.relation_id is not None and info.remote_unit and info.kind in (
+            "relation-joined",
+            "relation-changed",
+        ):
+            rel = m.relations.get(str(info.relation_id))
+            if rel is not None and info.remote_unit in rel.units:
+                self.cache[(info.relation_id, info.remote_unit)] = dict(
+                    rel.units[info.remote_unit].data
+                )
+        if info.kind == "install" and unit.workload_status.current == "waiting":
+            unit.workload_status.set("maintenance", "installing charm software")
+        path, err = self.hook_handler(info.name, None)
+        ctx = HookContext(self, info, None)
+        machine_lock = self.ctl.machine_lock(unit.machine)
+        async with machine_lock:
+            unit.agent_status.set("executing", f"running {info.name} hook")
+            self.ctl.changed()
+            if err is not None:
+                code: int | None = 1
+                self.ctl.debug(unit_tag(unit.name), "ERROR", "juju.worker.uniter",
+                               f'hook "{info.name}" failed: {err}')  # fmt: skip
+            elif not path:
+                code = 0
+                self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter.operation",
+                               f'skipped "{info.name}" hook (missing)')  # fmt: skip
+            else:
+                code = await self.spawn(ctx, path, f"hooks/{info.name}", info.name)
+        if code is None:
+            # The machine died under the hook: nothing is committed; it runs again later.
+            unit.agent_status.set("idle")
+            self.ctl.changed()
+            return
+        if code == 0:
+            self.commit_hook(ctx, info, remote)
+        else:
+            self.fail_hook(info, code)
+        self.ctl.changed()
+
+    def commit_hook(self, ctx: HookContext, info: HookInfo, remote: Remote) -> None:
+        unit = self.unit
+        ctx.commit()
+        resolver.commit(unit.local, info, remote)
+        if info.kind == "start" or (info.kind == "update-status"):
+            unit.local.update_status_due = time.time() + self.ctl.update_status_interval()
+        if info.kind == "relation-broken" and info.relation_id is not None:
+            self.ctl.leave_scope(str(info.relation_id), unit.name)
+        unit.agent_status.set("idle")
+        if info.kind == "remove":
+            self.ctl.unit_removed(unit.name)
+        self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter.operation",
+                       f'ran "{info.name}" hook')  # fmt: skip
+
+    def fail_hook(self, info: HookInfo, code: int) -> None:
+        unit = self.unit
+        prev = unit.local.error
+        attempts = (prev.attempts + 1) if prev and prev.hook == info.name else 1
+        delay = min(RETRY_MAX, RETRY_START * (2 ** (attempts - 1)))
+        delay *= random.uniform(0.9, 1.1)  # Juju's back-off has jitter
+        unit.local.error = HookError(
+            hook=info.name,
+            relation_id=info.relation_id,
+            remote_unit=info.remote_unit,
+            remote_app=info.remote_app,
+            departing_unit=info.departing_unit,
+            change_version=info.change_version,
+            attempts=attempts,
+            retry_at=time.time() + delay,
+        )
+        data: dict[str, Any] = {"hook": info.name}
+        if info.relation_id is not None:
+            data["relation-id"] = info.relation_id
+        if info.remote_unit:
+            data["remote-unit"] = info.remote_unit
+        unit.agent_status.set("error", f'hook failed: "{info.name}"', data)
+        self.ctl.debug(unit_tag(unit.name), "ERROR", "juju.worker.uniter.operation",
+                       f'hook "{info.name}" (via explicit, bespoke hook script) failed: '
+                       f"exit status {code}")  # fmt: skip
+
+    async def spawn(
+        self, ctx: HookContext, path: str, dispatch_path: str, log_name: str,
+        argv: list[str] | None = None, stdin: bytes | None = None,
+    ) -> int | None:  # fmt: skip
+        """Run a process in the unit's machine with the context's environment.
+
+        Returns its exit code, or None when the machine died under it.
+        """
+        machine = self.ctl.machine(self.unit.machine)
+        env = self.env(ctx, dispatch_path)
+        cmd = argv or [path]
+        full = [
+            *machine.nsenter_argv(),
+            "env", "-i", "-C", self.charm_dir,
+            *[f"{k}={v}" for k, v in env.items()],
+            *cmd,
+        ]  # fmt: skip
+        self.contexts[ctx.id] = ctx
+        self.current = ctx
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *full,
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            module = f"unit.{self.unit.name}.{log_name}"
+            tag = unit_tag(self.unit.name)
+
+            async def pump(stream: asyncio.StreamReader, level: str, sink: bytearray) -> None:
+                while True:
+                    line = await stream.readline()
+                    if not line:
+                        return
+                    sink.extend(line)
+                    text = line.decode(errors="replace").rstrip("\n")
+                    self.ctl.debug(tag, level, module, text)
+
+            if stdin is not None and proc.stdin:
+                proc.stdin.write(stdin)
+                await proc.stdin.drain()
+                proc.stdin.close()
+            assert proc.stdout and proc.stderr
+            await asyncio.gather(
+                pump(proc.stdout, "DEBUG", ctx.stdout), pump(proc.stderr, "WARNING", ctx.stderr)
+            )
+            code = await proc.wait()
+        finally:
+            self.contexts.pop(ctx.id, None)
+            self.current = None
+        if not machine.running():
+            return None
+        if code < 0:
+            # Killed by a signal: Juju reports "terminated"; treat as failure.
+            return 128 - code
+        return code
+
+    # ------------------------------------------------------------------ actions and exec
+
+    async def run_task(self, task: Task) -> None:
+        unit = self.unit
+        task.status = "running"
+        task.started = now()
+        self.ctl.changed()
+        ctx = HookContext(self, None, task)
+        if task.name == "juju-exec":
+            async with self.ctl.machine_lock(unit.machine):
+                code = await self.spawn(
+                    ctx, "/bin/bash", "", "juju-exec",
+                    argv=["/bin/bash", "-c", str(task.params.get("command", ""))],
+                )  # fmt: skip
+            self.finish_task(task, ctx, code, exec_=True)
+            return
+        if task.name not in self.ctl.charm(unit.app).actions:
+            task.status = "failed"
+            task.message = f'action not implemented on unit "{unit.name}"'
+            task.completed = now()
+            self.ctl.changed()
+            return
+        path, err = self.hook_handler(None, task.name)
+        if err is not None or not path:
+            task.status = "failed"
+            task.message = err or f'action not implemented on unit "{unit.name}"'
+            task.completed = now()
+            self.ctl.changed()
+            return
+        async with self.ctl.machine_lock(unit.machine):
+            code = await self.spawn(ctx, path, f"actions/{task.name}", task.name)
+        self.finish_task(task, ctx, code, exec_=False)
+
+    def finish_task(self, task: Task, ctx: HookContext, code: int | None, *, exec_: bool) -> None:
+        if code is None:
+            task.status = "error"
+            task.message = "machine went down while running the task"
+            task.completed = now()
+            self.ctl.changed()
+            return
+        results: dict[str, Any] = dict(ctx.action_results)
+        results["return-code"] = code
+        for name, buf in (("stdout", ctx.stdout), ("stderr", ctx.stderr)):
+            if not buf:
+                continue
+            try:
+                results[name] = buf.decode("utf-8")
+            except UnicodeDecodeError:
+                import base64
+
+                results[name] = base64.b64encode(bytes(buf)).decode()
+                results[f"{name}-encoding"] = "base64"
+        task.results = results
+        task.log = ctx.action_log_entries
+        if code == 0 and not ctx.action_failed:
+            ctx.commit()
+            task.status = "completed"
+        elif ctx.action_failed:
+            if code == 0:
+                ctx.commit()
+            task.status = "failed"
+            task.message = ctx.action_fail_message
+        else:
+            task.status = "failed"
+            task.message = f"exit status {code}"
+        task.completed = now()
+        self.ctl.changed()

@@ -1,0 +1,256 @@
+"""Reading charms: a charm directory or a ``.charm`` zip, as Juju 3 accepts them (spec 4.3)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+KNOWN_OS = {"ubuntu", "centos"}
+SERIES_BASES = {
+    "focal": "ubuntu@20.04",
+    "jammy": "ubuntu@22.04",
+    "noble": "ubuntu@24.04",
+    "bionic": "ubuntu@18.04",
+    "xenial": "ubuntu@16.04",
+}
+
+
+class CharmError(Exception):
+    pass
+
+
+@dataclass
+class EndpointSpec:
+    name: str
+    role: str  # provider | requirer | peer
+    interface: str
+    scope: str = "global"
+    limit: int | None = None
+
+
+@dataclass
+class Charm:
+    path: Path
+    meta: dict[str, Any]
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    actions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    @property
+    def endpoints(self) -> dict[str, EndpointSpec]:
+        out: dict[str, EndpointSpec] = {}
+        for key, role in (("provides", "provider"), ("requires", "requirer"), ("peers", "peer")):
+            for name, spec in (self.meta.get(key) or {}).items():
+                if isinstance(spec, str):
+                    spec = {"interface": spec}
+                out[name] = EndpointSpec(
+                    name=name,
+                    role=role,
+                    interface=str(spec.get("interface", "")),
+                    scope=str(spec.get("scope", "global")),
+                    limit=spec.get("limit"),
+                )
+        return out
+
+    @property
+    def extra_bindings(self) -> list[str]:
+        return list((self.meta.get("extra-bindings") or {}).keys())
+
+    @property
+    def storage(self) -> dict[str, dict[str, Any]]:
+        return dict(self.meta.get("storage") or {})
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return dict(self.meta.get("resources") or {})
+
+    @property
+    def bases(self) -> list[str]:
+        bases = []
+        for b in self.manifest.get("bases") or []:
+            bases.append(f"{b.get('name')}@{b.get('channel')}")
+        if not bases:
+            for s in self.meta.get("series") or []:
+                if s in SERIES_BASES:
+                    bases.append(SERIES_BASES[s])
+        return bases
+
+    def hook_names(self) -> list[str]:
+        names = [
+            "install",
+            "start",
+            "stop",
+            "remove",
+            "config-changed",
+            "upgrade-charm",
+            "update-status",
+            "leader-elected",
+            "leader-settings-changed",
+            "pre-series-upgrade",
+            "post-series-upgrade",
+            "collect-metrics",
+            "meter-status-changed",
+        ]
+        for ep in self.endpoints:
+            for kind in ("created", "joined", "changed", "departed", "broken"):
+                names.append(f"{ep}-relation-{kind}")
+        for s in self.storage:
+            names += [f"{s}-storage-attached", f"{s}-storage-detaching"]
+        return names
+
+    def config_defaults(self) -> dict[str, Any]:
+        return {k: v.get("default") for k, v in self.config.items()}
+
+    def config_types(self) -> dict[str, str]:
+        return {k: str(v.get("type", "string")) for k, v in self.config.items()}
+
+
+def _load_yaml(text: str | None, what: str) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise CharmError(f"invalid {what}: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CharmError(f"invalid {what}: expected a map")
+    return data
+
+
+def read_charm(path: Path) -> Charm:
+    """Read and validate an unpacked charm directory."""
+    meta_file = path / "metadata.yaml"
+    if not meta_file.exists():
+        raise CharmError(f'invalid charm "{path}": metadata.yaml missing')
+    meta = _load_yaml(meta_file.read_text(), "metadata.yaml")
+    name = meta.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise CharmError(f"invalid charm name {name!r} in metadata.yaml")
+
+    def opt(file: str) -> str | None:
+        p = path / file
+        return p.read_text() if p.exists() else None
+
+    config = _load_yaml(opt("config.yaml"), "config.yaml").get("options") or {}
+    actions = _load_yaml(opt("actions.yaml"), "actions.yaml")
+    manifest = _load_yaml(opt("manifest.yaml"), "manifest.yaml")
+    charm = Charm(path=path, meta=meta, config=config, actions=actions, manifest=manifest)
+    _validate(charm)
+    return charm
+
+
+def _validate(charm: Charm) -> None:
+    meta = charm.meta
+    if meta.get("series") is None and charm.manifest:
+        for bad in ("series", "min-juju-version", "deployment"):
+            if bad in meta:
+                raise CharmError(f"metadata v2 manifest.yaml with {bad} slice not valid")
+    for b in charm.manifest.get("bases") or []:
+        if b.get("name") not in KNOWN_OS or not b.get("channel"):
+            raise CharmError(f"manifest.yaml: invalid base {b!r}")
+    if not charm.bases:
+        raise CharmError("charm does not define any bases")
+    for opt_name, spec in charm.config.items():
+        t = spec.get("type", "string")
+        if t not in ("string", "int", "float", "boolean", "secret"):
+            raise CharmError(f'invalid config: option "{opt_name}" has unknown type "{t}"')
+    for action in charm.actions:
+        if not NAME_RE.match(action):
+            raise CharmError(f"invalid action name {action!r}")
+    names: set[str] = set()
+    for ep in charm.endpoints.values():
+        if ep.name in names:
+            raise CharmError(f'charm "{charm.name}" using a duplicated relation name: "{ep.name}"')
+        names.add(ep.name)
+
+
+def unpack(source: Path, dest: Path) -> Charm:
+    """Copy a charm dir or extract a .charm into ``dest`` (preserving modes) and read it."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    if source.is_dir():
+        shutil.copytree(source, dest, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    elif zipfile.is_zipfile(source):
+        dest.mkdir(parents=True)
+        with zipfile.ZipFile(source) as zf:
+            for info in zf.infolist():
+                target = dest / info.filename
+                if not str(target.resolve()).startswith(str(dest.resolve())):
+                    raise CharmError(f"invalid charm archive: bad path {info.filename}")
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                mode = (info.external_attr >> 16) & 0o7777
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    target.symlink_to(zf.read(info).decode())
+                    continue
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+                if mode:
+                    target.chmod(mode)
+    else:
+        raise CharmError(f"invalid charm or bundle provided at {str(source)!r}")
+    charm = read_charm(dest)
+    # Juju sets the owner-execute bit on known hooks of the charm.
+    hooks = dest / "hooks"
+    if hooks.is_dir():
+        known = set(charm.hook_names())
+        for f in hooks.iterdir():
+            if f.name in known and f.is_file():
+                f.chmod(f.stat().st_mode | stat.S_IXUSR)
+    return charm
+
+
+def validate_config(charm: Charm, values: dict[str, str]) -> dict[str, Any]:
+    """Parse ``k=v`` strings from the CLI into typed values, as ``juju config`` does."""
+    out: dict[str, Any] = {}
+    for key, raw in values.items():
+        if key not in charm.config:
+            raise CharmError(f'unknown option "{key}"')
+        t = charm.config[key].get("type", "string")
+        out[key] = coerce(key, t, raw)
+    return out
+
+
+def coerce(key: str, t: str, raw: Any) -> Any:
+    if not isinstance(raw, str):
+        raw_s = raw
+    else:
+        raw_s = raw
+    try:
+        if t == "int":
+            if isinstance(raw_s, bool):
+                raise ValueError
+            return int(raw_s)
+        if t == "float":
+            return float(raw_s)
+        if t == "boolean":
+            if isinstance(raw_s, bool):
+                return raw_s
+            low = str(raw_s).lower()
+            if low in ("true", "yes", "on", "1", "y"):
+                return True
+            if low in ("false", "no", "off", "0", "n"):
+                return False
+            raise ValueError
+    except ValueError:
+        what = {"int": "int", "float": "float", "boolean": "bool"}[t]
+        raise CharmError(
+            f'option "{key}" expected {"int" if what == "int" else what}, got {raw_s!r}'
+        ) from None
+    return "" if raw_s is None else str(raw_s)

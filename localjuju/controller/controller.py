@@ -1,0 +1,633 @@
+"""The model's controller: owns the model state, the machines and the unit agents.
+
+One controller process per model (``python -m localjuju.controller.daemon <model dir>``). It
+keeps running after the CLI returns, serves the CLI on ``controller.sock`` (see daemon.py) and
+stops on destroy-model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from . import charm as charmlib
+from . import state
+from .agent import UnitAgent, unit_tag
+from .charm import Charm, CharmError
+from .machines import JUJU_VERSION, Machine, Network
+from .state import Application, Endpoint, Model, Relation, Resource, StatusInfo, Task, Unit
+
+log = logging.getLogger("localjuju.controller")
+
+APP_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]*[a-z][a-z0-9]*)*$")
+BUILTIN = ("easyrsa", "etcd-client")
+
+
+class UserError(Exception):
+    """An error reported to the CLI user as ``ERROR <message>``."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def parse_duration(s: str) -> float:
+    """Go durations as used in model config: 5m, 30s, 1h30m, 500ms."""
+    total = 0.0
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    for num, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", str(s)):
+        total += float(num) * units[unit]
+    if total <= 0:
+        raise ValueError(f"invalid duration {s!r}")
+    return total
+
+
+class Controller:
+    def __init__(self, model_dir: Path):
+        self.dir = model_dir
+        self.model: Model = state.load(model_dir / "state.json")
+        self.network = Network(self.model.network_index)
+        self.agents: dict[str, UnitAgent] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._machines: dict[str, Machine] = {}
+        self._charms: dict[str, Charm] = {}
+        self.juju_version = JUJU_VERSION
+        self.python = str(paths.venv_python())
+        self.debug_path = model_dir / "debug.log"
+        self._debug = open(self.debug_path, "a", buffering=1)
+        self.cond = asyncio.Condition()
+        self._save_pending = False
+        self._machine_down_since: dict[str, float] = {}
+        self.stopping = False
+
+    # ------------------------------------------------------------------ basics
+
+    def machine(self, mid: str) -> Machine:
+        if mid not in self._machines:
+            self._machines[mid] = Machine(
+                self.dir, self.model.name, self.model.uuid, self.network, int(mid)
+            )
+        return self._machines[mid]
+
+    def machine_lock(self, mid: str) -> asyncio.Lock:
+        return self._locks.setdefault(mid, asyncio.Lock())
+
+    def charm(self, app: str) -> Charm:
+        a = self.model.applications[app]
+        key = f"{app}:{a.charm_revision}"
+        if key not in self._charms:
+            self._charms[key] = charmlib.read_charm(Path(a.charm_dir))
+        return self._charms[key]
+
+    def app_config(self, app: str) -> dict[str, Any]:
+        ch = self.charm(app)
+        cfg = ch.config_defaults()
+        cfg.update(self.model.applications[app].config)
+        return cfg
+
+    def update_status_interval(self) -> float:
+        return parse_duration(self.model.config.get("update-status-hook-interval", "5m"))
+
+    def debug(self, entity: str, level: str, module: str, message: str) -> None:
+        rec = {"ts": time.time(), "entity": entity, "level": level, "module": module,
+               "message": message}  # fmt: skip
+        self._debug.write(json.dumps(rec) + "\n")
+
+    def save(self) -> None:
+        state.save(self.model, self.dir / "state.json")
+
+    def changed(self) -> None:
+        """Something in the model changed: wake every agent, persist, notify waiters."""
+        for agent in self.agents.values():
+            agent.wake.set()
+        if not self._save_pending:
+            self._save_pending = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._save_pending = False
+        self.elect_leaders()
+        self.save()
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self.cond:
+            self.cond.notify_all()
+
+    async def wait_for(self, predicate: Any, timeout: float | None) -> bool:
+        """Wait until ``predicate()`` is true or the timeout passes (a bounded wait)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        async with self.cond:
+            while not predicate():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                try:
+                    await asyncio.wait_for(self.cond.wait(), remaining)
+                except asyncio.TimeoutError:
+                    return bool(predicate())
+        return True
+
+    # ------------------------------------------------------------------ start/stop
+
+    async def start(self) -> None:
+        for mid, m in self.model.machines.items():
+            if m.life == "alive" and m.status.current == "started" and not self.machine(mid).running():
+                await asyncio.to_thread(self.machine(mid).boot)
+        for name in list(self.model.units):
+            self.start_agent(name)
+        asyncio.get_running_loop().create_task(self.lease_loop())
+        self.changed()
+
+    def start_agent(self, name: str) -> None:
+        agent = UnitAgent(self, name)
+        self.agents[name] = agent
+        agent.start()
+
+    async def shutdown(self) -> None:
+        self.stopping = True
+        for agent in list(self.agents.values()):
+            await agent.stop()
+        self.save()
+
+    async def lease_loop(self) -> None:
+        """Leadership leases: a leader whose machine is gone loses the lease after a while."""
+        while not self.stopping:
+            await asyncio.sleep(1.0)
+            t = time.monotonic()
+            for mid in self.model.machines:
+                if self.machine(mid).running() and not self.model.machines[mid].network_cut:
+                    self._machine_down_since.pop(mid, None)
+                else:
+                    self._machine_down_since.setdefault(mid, t)
+            if self.elect_leaders():
+                self.changed()
+
+    def _lease_expired(self, unit: Unit) -> bool:
+        since = self._machine_down_since.get(unit.machine)
+        if since is None:
+            return False
+        dur = parse_duration(self.model.config.get("localjuju-lease-duration", "30s"))
+        return time.monotonic() - since >= dur
+
+    def elect_leaders(self) -> bool:
+        changed = False
+        for app in self.model.applications.values():
+            cur = self.model.units.get(app.leader)
+            if cur is not None and cur.life == "alive" and not self._lease_expired(cur):
+                continue
+            candidates = [
+                u
+                for u in self.model.app_units(app.name)
+                if u.life == "alive"
+                and self.machine(u.machine).running()
+                and not self.model.machines[u.machine].network_cut
+            ]
+            candidates.sort(key=lambda u: u.number)
+            new = candidates[0].name if candidates else ""
+            if new != app.leader and (new or cur is None or cur.life != "alive"):
+                self.debug("machine-0", "INFO", "juju.worker.leadership",
+                           f"{app.name} leader: {app.leader or '-'} -> {new or '-'}")  # fmt: skip
+                app.leader = new
+                changed = True
+        return changed
+
+    # ------------------------------------------------------------------ machines
+
+    def new_machine(self) -> str:
+        mid = str(self.model.next_machine)
+        self.model.next_machine += 1
+        m = self.machine(mid)
+        self.model.machines[mid] = state.Machine(id=mid, hostname=m.hostname, address=m.address)
+        return mid
+
+    async def boot_machine(self, mid: str) -> None:
+        sm = self.model.machines[mid]
+        try:
+            await asyncio.to_thread(self.machine(mid).boot)
+        except Exception as e:  # noqa: BLE001 - reported in status
+            sm.status.set("error", str(e))
+            sm.agent_status.set("error", str(e))
+            self.changed()
+            return
+        sm.status.set("started", "running")
+        sm.agent_status.set("started")
+        self.changed()
+
+    # ------------------------------------------------------------------ deploy
+
+    def resolve_charm(self, charm: str) -> tuple[Path, str]:
+        p = Path(charm).expanduser()
+        if charm.startswith(("/", ".", "~")) or p.exists():
+            if not p.exists():
+                raise UserError(f'charm or bundle at "{charm}": file does not exist')
+            return p.resolve(), "local"
+        name = charm.removeprefix("ch:")
+        if name in BUILTIN:
+            return paths.builtin_charms_dir() / name, "builtin"
+        raise UserError(
+            f'cannot resolve charm or bundle "{name}": the local model serves only the built-in '
+            f"charms {', '.join(BUILTIN)} and local charm paths"
+        )
+
+    def unpack_charm(self, src: Path, app: str) -> tuple[Charm, int]:
+        rev = self.model.charm_revisions.get(app, -1) + 1
+        dest = self.dir / "charms" / f"{app}-{rev}"
+        try:
+            ch = charmlib.unpack(src, dest)
+        except CharmError as e:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise UserError(str(e)) from None
+        self.model.charm_revisions[app] = rev
+        return ch, rev
+
+    async def deploy(self, args: dict[str, Any]) -> dict[str, Any]:
+        src, source = self.resolve_charm(args["charm"])
+        probe = charmlib.read_charm(src) if src.is_dir() else None
+        name = args.get("application") or (probe.name if probe else None)
+        if name is None:
+            # A .charm file: read its name from the archive.
+            import zipfile
+
+            with zipfile.ZipFile(src) as zf:
+                meta = zf.read("metadata.yaml").decode()
+            import yaml
+
+            name = yaml.safe_load(meta)["name"]
+        assert isinstance(name, str)
+        if not APP_NAME_RE.match(name):
+            raise UserError(f'invalid application name "{name}"')
+        if name in self.model.applications:
+            raise UserError(f'cannot add application "{name}": application already exists')
+        ch, rev = self.unpack_charm(src, name)
+        try:
+            cfg = charmlib.validate_config(ch, dict(args.get("config") or {}))
+        except CharmError as e:
+            raise UserError(str(e)) from None
+        if source == "builtin":
+            _write_builtin_dispatch(Path(ch.path))
+        app = Application(
+            name=name,
+            charm=ch.name,
+            charm_dir=str(ch.path),
+            charm_revision=rev,
+            charm_source=source,
+            channel=args.get("channel") or ("stable" if source == "builtin" else ""),
+            config=cfg,
+        )
+        self.model.applications[name] = app
+        for rname, rpath in (args.get("resources") or {}).items():
+            self._attach_resource(app, ch, rname, rpath)
+        # Peer relations exist from deployment.
+        for ep in ch.endpoints.values():
+            if ep.role == "peer":
+                self._add_relation([Endpoint(name, ep.name, "peer", ep.interface, ep.scope)])
+        n = int(args.get("num_units", 1))
+        units = await self.add_units(name, n)
+        self.changed()
+        return {"application": name, "units": units}
+
+    def _attach_resource(self, app: Application, ch: Charm, rname: str, rpath: str) -> None:
+        if rname not in ch.resources:
+            raise UserError(f'unrecognized resource "{rname}"')
+        src = Path(rpath).expanduser()
+        if not src.is_file():
+            raise UserError(f'file for resource "{rname}": {rpath}: no such file or directory')
+        old = app.resources.get(rname)
+        rev = (old.revision + 1) if old else 1
+        dest_dir = self.dir / "resources" / app.name / rname / str(rev)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        filename = ch.resources[rname].get("filename") or src.name
+        dest = dest_dir / filename
+        shutil.copy(src, dest)
+        data = dest.read_bytes()
+        app.resources[rname] = Resource(
+            name=rname,
+            path=str(dest),
+            revision=rev,
+            fingerprint=hashlib.sha384(data).hexdigest(),
+            size=len(data),
+        )
+
+    def resource_get(self, unit: str, name: str) -> str:
+        from ..hooktools.context import ToolError
+
+        app = self.model.applications[unit.split("/")[0]]
+        ch = self.charm(app.name)
+        if name not in ch.resources:
+            raise ToolError(f'could not download resource: resource "{name}" not found')
+        res = app.resources.get(name)
+        if res is None or not res.path:
+            raise ToolError(f'could not download resource: resource#{app.name}/{name} not found')
+        agent = self.agents[unit]
+        filename = ch.resources[name].get("filename") or Path(res.path).name
+        inside = f"{agent.base_dir}/resources/{name}/{filename}"
+        host = agent.host(inside)
+        host.parent.mkdir(parents=True, exist_ok=True)
+        if not host.exists() or host.stat().st_size != res.size or (
+            hashlib.sha384(host.read_bytes()).hexdigest() != res.fingerprint
+        ):
+            shutil.copy(res.path, host)
+        return inside
+
+    async def add_units(self, app_name: str, n: int) -> list[str]:
+        app = self.model.applications.get(app_name)
+        if app is None:
+            raise UserError(f'application "{app_name}" not found')
+        if app.life != "alive":
+            raise UserError(f'cannot add unit to application "{app_name}": application is not alive')
+        names = []
+        mids = []
+        for _ in range(n):
+            uname = f"{app_name}/{app.next_unit}"
+            app.next_unit += 1
+            mid = self.new_machine()
+            self.model.machines[mid].units.append(uname)
+            self.model.units[uname] = Unit(name=uname, machine=mid)
+            app.units.append(uname)
+            names.append(uname)
+            mids.append(mid)
+        self.save()
+        await asyncio.to_thread(self.network.ensure)
+        await asyncio.gather(*(self.boot_machine(mid) for mid in mids))
+        for uname in names:
+            self.start_agent(uname)
+        self.changed()
+        return names
+
+    # ------------------------------------------------------------------ relations
+
+    def _add_relation(self, endpoints: list[Endpoint]) -> Relation:
+        rid = self.model.next_relation
+        self.model.next_relation += 1
+        rel = Relation(id=rid, endpoints=endpoints)
+        self.model.relations[str(rid)] = rel
+        return rel
+
+    def _endpoint_candidates(self, spec: str) -> list[Endpoint]:
+        app, _, ep = spec.partition(":")
+        if app not in self.model.applications:
+            raise UserError(f'application "{app}" not found')
+        ch = self.charm(app)
+        out = []
+        for e in ch.endpoints.values():
+            if e.role == "peer":
+                continue
+            if ep and e.name != ep:
+                continue
+            out.append(Endpoint(app, e.name, e.role, e.interface, e.scope))
+        if ep and not out:
+            raise UserError(f'application "{app}" has no "{ep}" relation')
+        return out
+
+    def integrate(self, a: str, b: str) -> dict[str, Any]:
+        ca, cb = self._endpoint_candidates(a), self._endpoint_candidates(b)
+        pairs = [
+            (x, y)
+            for x in ca
+            for y in cb
+            if x.interface == y.interface and {x.role, y.role} == {"provider", "requirer"}
+        ]
+        if not pairs:
+            raise UserError(f'no relations found between "{a}" and "{b}"')
+        if len(pairs) > 1:
+            opts = " ".join(f'"{x.app}:{x.name} {y.app}:{y.name}"' for x, y in pairs)
+            raise UserError(f'ambiguous relation: "{a} {b}" could refer to {opts}')
+        x, y = pairs[0]
+        for rel in self.model.relations.values():
+            keys = {(e.app, e.name) for e in rel.endpoints}
+            if keys == {(x.app, x.name), (y.app, y.name)}:
+                raise UserError(
+                    f'cannot add relation "{x.app}:{x.name} {y.app}:{y.name}": relation '
+                    f"{rel.key} already exists (already exists)"
+                )
+        rel = self._add_relation([x, y])
+        self.changed()
+        return {"id": rel.id, "key": rel.key}
+
+    def remove_relation(self, a: str, b: str, force: bool = False) -> None:
+        found = []
+        for rel in self.model.relations.values():
+            if rel.is_peer:
+                continue
+            apps = {e.app: e.name for e in rel.endpoints}
+            ok = True
+            for spec in (a, b):
+                app, _, ep = spec.partition(":")
+                if app not in apps or (ep and apps[app] != ep):
+                    ok = False
+            if ok:
+                found.append(rel)
+        if not found:
+            raise UserError(f'relation "{a} {b}" not found')
+        if len(found) > 1:
+            raise UserError(f'ambiguous relation: "{a} {b}"')
+        rel = found[0]
+        rel.life = "dying"
+        if force:
+            for u in list(rel.scope):
+                self.leave_scope(str(rel.id), u)
+        self._maybe_remove_relation(rel)
+        self.changed()
+
+    def leave_scope(self, rid: str, unit: str) -> None:
+        rel = self.model.relations.get(rid)
+        if rel is None:
+            return
+        rel.scope.pop(unit, None)
+        self._maybe_remove_relation(rel)
+
+    def _maybe_remove_relation(self, rel: Relation) -> None:
+        if rel.life == "dying" and not rel.scope:
+            self.model.relations.pop(str(rel.id), None)
+            for u in self.model.units.values():
+                u.local.relations.pop(str(rel.id), None)
+
+    # ------------------------------------------------------------------ removal
+
+    def destroy_unit(self, unit: Unit) -> None:
+        if unit.life != "alive":
+            return
+        unit.life = "dying"
+        # cleanupDyingUnit: other units see the unit departed at once (PrepareLeaveScope).
+        for rel in self.model.relations.values():
+            if unit.name in rel.scope:
+                rel.scope[unit.name] = True
+        app = self.model.applications[unit.app]
+        if app.leader == unit.name:
+            app.leader = ""  # a dying leader resigns
+
+    async def remove_units(self, names: list[str], force: bool, no_wait: bool) -> list[str]:
+        for n in names:
+            if n not in self.model.units:
+                raise UserError(f'unit "{n}" does not exist')
+        for n in names:
+            unit = self.model.units[n]
+            self.destroy_unit(unit)
+            if force and (no_wait or not self.machine(unit.machine).running()):
+                self.unit_removed(n)
+        self.changed()
+        return names
+
+    def unit_removed(self, name: str) -> None:
+        """The unit ran its remove hook (or was forced out): it leaves the model."""
+        unit = self.model.units.pop(name, None)
+        if unit is None:
+            return
+        for rel in list(self.model.relations.values()):
+            if name in rel.scope:
+                self.leave_scope(str(rel.id), name)
+        app = self.model.applications.get(unit.app)
+        if app is not None:
+            if name in app.units:
+                app.units.remove(name)
+            if app.leader == name:
+                app.leader = ""
+        agent = self.agents.pop(name, None)
+        if agent is not None:
+            asyncio.get_running_loop().create_task(agent.stop())
+        for t in self.model.tasks.values():
+            if t.unit == name and t.status in ("pending", "running"):
+                t.status = "cancelled"
+                t.message = "unit removed"
+        sm = self.model.machines.get(unit.machine)
+        if sm is not None:
+            if name in sm.units:
+                sm.units.remove(name)
+            if not sm.units:
+                self.model.machines.pop(unit.machine, None)
+                m = self.machine(unit.machine)
+                asyncio.get_running_loop().create_task(asyncio.to_thread(m.destroy))
+        if app is not None and app.life != "alive" and not app.units:
+            self._remove_app(app)
+        self.changed()
+
+    def _remove_app(self, app: Application) -> None:
+        self.model.applications.pop(app.name, None)
+        for rel in list(self.model.relations.values()):
+            if rel.endpoint_of(app.name) is not None:
+                rel.life = "dying"
+                self._maybe_remove_relation(rel)
+
+    async def remove_applications(self, apps: list[str], force: bool) -> None:
+        for a in apps:
+            if a not in self.model.applications:
+                raise UserError(f'application "{a}" not found')
+        for a in apps:
+            app = self.model.applications[a]
+            app.life = "dying"
+            for rel in self.model.relations.values():
+                if rel.endpoint_of(a) is not None and not rel.is_peer:
+                    rel.life = "dying"
+            units = list(app.units)
+            for u in units:
+                self.destroy_unit(self.model.units[u])
+            if force:
+                for u in units:
+                    if not self.machine(self.model.units[u].machine).running():
+                        self.unit_removed(u)
+            if not app.units:
+                self._remove_app(app)
+        self.changed()
+
+    # ------------------------------------------------------------------ config
+
+    def set_config(self, app_name: str, values: dict[str, str], reset: list[str]) -> None:
+        app = self.model.applications.get(app_name)
+        if app is None:
+            raise UserError(f'application "{app_name}" not found')
+        ch = self.charm(app_name)
+        for k in reset:
+            if k not in ch.config:
+                raise UserError(f'unknown option "{k}"')
+        try:
+            typed = charmlib.validate_config(ch, values)
+        except CharmError as e:
+            raise UserError(str(e)) from None
+        for k in reset:
+            app.config.pop(k, None)
+        for k, v in typed.items():
+            default = ch.config[k].get("default")
+            if v == default and k in app.config:
+                app.config[k] = v
+            else:
+                app.config[k] = v
+        self.changed()
+
+    # ------------------------------------------------------------------ tasks
+
+    def enqueue(self, unit: str, name: str, params: dict[str, Any]) -> Task:
+        tid = str(self.model.next_task)
+        self.model.next_task += 1
+        op = str(self.model.next_operation)
+        task = Task(id=tid, unit=unit, name=name, params=params, operation=op)
+        self.model.tasks[tid] = task
+        self.changed()
+        return task
+
+    def resolve_unit(self, spec: str) -> str:
+        if spec.endswith("/leader"):
+            app = spec.split("/")[0]
+            a = self.model.applications.get(app)
+            if a is None:
+                raise UserError(f'application "{app}" not found')
+            if not a.leader:
+                raise UserError(f'could not determine leader for "{app}"')
+            return a.leader
+        if spec not in self.model.units:
+            raise UserError(f'unit "{spec}" not found')
+        return spec
+
+    # ------------------------------------------------------------------ refresh / resources
+
+    async def refresh(self, app_name: str, path: str | None, resources: dict[str, str]) -> int:
+        app = self.model.applications.get(app_name)
+        if app is None:
+            raise UserError(f'application "{app_name}" not found')
+        if path is None and not resources:
+            raise UserError("refresh: only --path and --resource are supported by the local model")
+        if path is not None:
+            src, _ = self.resolve_charm(path)
+            ch, rev = self.unpack_charm(src, app_name)
+            if ch.name != app.charm:
+                raise UserError(f'cannot refresh "{app.charm}" to "{ch.name}"')
+            app.charm_dir = str(ch.path)
+            app.charm_revision = rev
+        ch = self.charm(app_name)
+        for r, p in resources.items():
+            self._attach_resource(app, ch, r, p)
+        if resources and path is None:
+            # A new resource revision makes Juju run upgrade-charm (same charm, new revision).
+            src = Path(app.charm_dir)
+            ch2, rev = self.unpack_charm(src, app_name)
+            app.charm_dir = str(ch2.path)
+            app.charm_revision = rev
+        self.changed()
+        return app.charm_revision
+
+
+def _write_builtin_dispatch(charm_dir: Path) -> None:
+    """Built-in charms run on the machine's /usr/bin/python3; nothing to rewrite for now."""
+    d = charm_dir / "dispatch"
+    if d.exists():
+        d.chmod(0o755)
+
+
+def new_model(name: str, index: int, config: dict[str, Any]) -> Model:
+    import uuid
+
+    cfg = dict(state.MODEL_CONFIG_DEFAULTS)
+    cfg.update(config)
+    return Model(name=name, uuid=str(uuid.uuid4()), network_index=index, config=cfg)
+
+
+__all__ = ["Controller", "UserError", "new_model", "unit_tag", "StatusInfo"]

@@ -1,0 +1,285 @@
+"""The unit agent's decision: given its local state and the controller's (remote) state, which
+operation runs next. A pure function, mirroring Juju 3's uniter resolvers (spec section 3):
+
+  storage-attached (before install) -> a queued or failed hook -> relation-created ->
+  leadership -> actions -> [dying: relation teardown, stop, remove] -> install ->
+  upgrade-charm -> config-changed -> relation hooks -> update-status.
+
+Sources: juju/juju worker/uniter/resolver.go, worker/uniter/relation/resolver.go (nextHookForRelation,
+createdRelationsResolver), worker/uniter/leadership/resolver.go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .state import HookError, RelationLocal, UnitLocal
+
+
+@dataclass(frozen=True)
+class HookInfo:
+    name: str  # full hook name, e.g. "db-relation-joined"
+    kind: str  # install, start, relation-joined, ...
+    relation_id: int | None = None
+    remote_unit: str = ""
+    remote_app: str = ""
+    departing_unit: str = ""
+    change_version: int = 0
+    storage_id: str = ""
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str  # "hook" | "task" | "resign-leadership" | "wait-retry"
+    hook: HookInfo | None = None
+    task_id: str = ""
+
+
+@dataclass
+class RelationSnapshot:
+    """What the controller says about one relation, as seen by one unit."""
+
+    endpoint: str
+    remote_app: str
+    is_peer: bool
+    life: str = "alive"
+    members: dict[str, int] = field(default_factory=dict)  # remote units in scope -> version
+    app_members: dict[str, int] = field(default_factory=dict)  # remote app -> app version
+
+
+@dataclass
+class Remote:
+    unit: str = ""
+    life: str = "alive"  # of the unit ("dying" also when its application is dying)
+    leader: bool = False
+    leader_settings_version: int = 0
+    config_hash: str = ""
+    charm_revision: int = 0
+    relations: dict[int, RelationSnapshot] = field(default_factory=dict)
+    storage: list[str] = field(default_factory=list)  # storage ids attached to the unit
+    storage_names: dict[str, str] = field(default_factory=dict)  # id -> storage name
+    pending_task: str = ""  # id of the oldest pending action/exec for the unit
+    update_status_due: bool = False
+    retry_due: bool = False
+    auto_retry: bool = True
+
+
+def hook(kind: str, **kw: object) -> HookInfo:
+    return HookInfo(name=kind, kind=kind, **kw)  # type: ignore[arg-type]
+
+
+def relation_hook(
+    endpoint: str, kind: str, relation_id: int, remote_app: str, **kw: object
+) -> HookInfo:
+    return HookInfo(
+        name=f"{endpoint}-{kind}",
+        kind=kind,
+        relation_id=relation_id,
+        remote_app=remote_app,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def next_op(local: UnitLocal, remote: Remote) -> Op | None:
+    """The next operation for the unit, or None when it is idle."""
+    dying = remote.life != "alive"
+
+    # Storage provisioned with the unit is attached before install.
+    for sid in remote.storage:
+        if sid not in local.storage_attached and not dying:
+            name = remote.storage_names.get(sid, sid.split("/")[0])
+            return Op("hook", HookInfo(f"{name}-storage-attached", "storage-attached",
+                                       storage_id=sid))  # fmt: skip
+
+    # A failed hook blocks every other hook until it succeeds; actions may still run.
+    if local.error is not None:
+        if remote.pending_task:
+            return Op("task", task_id=remote.pending_task)
+        if remote.retry_due and remote.auto_retry:
+            return Op("hook", _hook_from_error(local.error))
+        return None
+
+    if local.queued:
+        return Op("hook", hook(local.queued))
+
+    if local.installed and not dying:
+        # relation-created for every relation entered but not yet created (peers included).
+        for rid in sorted(remote.relations):
+            snap = remote.relations[rid]
+            rl = local.relations.get(str(rid))
+            if rl is None or rl.created or snap.life != "alive":
+                continue
+            return Op("hook", relation_hook(snap.endpoint, "relation-created", rid,
+                                            snap.remote_app))  # fmt: skip
+
+    if local.installed:
+        if remote.leader and not local.leader and not dying:
+            return Op("hook", hook("leader-elected"))
+        if not remote.leader and local.leader:
+            return Op("resign-leadership")
+        if (
+            not remote.leader
+            and not dying
+            and local.leader_settings_version != remote.leader_settings_version
+        ):
+            return Op("hook", hook("leader-settings-changed"))
+
+    if remote.pending_task and local.installed:
+        return Op("task", task_id=remote.pending_task)
+
+    if dying:
+        op = _relation_op(local, remote, dying=True)
+        if op is not None:
+            return op
+        if local.installed and not local.stopped:
+            return Op("hook", hook("stop"))
+        if not local.removed:
+            return Op("hook", hook("remove"))
+        return None
+
+    if not local.installed:
+        return Op("hook", hook("install"))
+    if local.charm_revision != remote.charm_revision:
+        return Op("hook", hook("upgrade-charm"))
+    if local.config_hash != remote.config_hash:
+        return Op("hook", hook("config-changed"))
+
+    op = _relation_op(local, remote, dying=False)
+    if op is not None:
+        return op
+
+    if remote.update_status_due and local.started:
+        return Op("hook", hook("update-status"))
+    return None
+
+
+def _hook_from_error(err: HookError) -> HookInfo:
+    kind = err.hook
+    if err.relation_id is not None:
+        kind = "relation-" + err.hook.split("-relation-", 1)[1]
+    elif err.hook.endswith("-storage-attached"):
+        kind = "storage-attached"
+    elif err.hook.endswith("-storage-detaching"):
+        kind = "storage-detaching"
+    return HookInfo(
+        name=err.hook,
+        kind=kind,
+        relation_id=err.relation_id,
+        remote_unit=err.remote_unit,
+        remote_app=err.remote_app,
+        departing_unit=err.departing_unit,
+        change_version=err.change_version,
+    )
+
+
+def _relation_op(local: UnitLocal, remote: Remote, *, dying: bool) -> Op | None:
+    for rid in sorted(remote.relations):
+        rl = local.relations.get(str(rid))
+        if rl is None:
+            continue  # not in scope: not known to this unit
+        snap = remote.relations[rid]
+        broken = dying or snap.life != "alive"
+        info = next_relation_hook(
+            rid, rl, snap, broken=broken, unit_dying=dying, local_unit=remote.unit
+        )
+        if info is not None:
+            return Op("hook", info)
+    return None
+
+
+def next_relation_hook(
+    rid: int,
+    local: RelationLocal,
+    snap: RelationSnapshot,
+    *,
+    broken: bool,
+    unit_dying: bool,
+    local_unit: str = "",
+) -> HookInfo | None:
+    """Juju's nextHookForRelation."""
+    ep, rapp = snap.endpoint, snap.remote_app
+    members = {} if broken else snap.members
+    app_members = {} if broken else snap.app_members
+
+    if local.changed_pending:
+        u = local.changed_pending
+        return relation_hook(ep, "relation-changed", rid, u.split("/")[0], remote_unit=u,
+                             change_version=members.get(u, 0))  # fmt: skip
+
+    for u in sorted(set(local.members) | set(members)):
+        if u in local.members and u not in members:
+            return relation_hook(ep, "relation-departed", rid, u.split("/")[0], remote_unit=u,
+                                 change_version=local.members[u],
+                                 departing_unit=local_unit if unit_dying else u)  # fmt: skip
+
+    if broken and not snap.is_peer:
+        return relation_hook(ep, "relation-broken", rid, rapp)
+
+    for app in sorted(set(local.app_members) | set(app_members)):
+        if app not in app_members:
+            continue
+        if local.app_members.get(app, 0) != app_members[app]:
+            return relation_hook(ep, "relation-changed", rid, app,
+                                 change_version=app_members[app])  # fmt: skip
+
+    for u in sorted(members):
+        if u not in local.members:
+            return relation_hook(ep, "relation-joined", rid, u.split("/")[0], remote_unit=u,
+                                 change_version=members[u])  # fmt: skip
+
+    for u in sorted(members):
+        if u in local.members and local.members[u] != members[u]:
+            return relation_hook(ep, "relation-changed", rid, u.split("/")[0], remote_unit=u,
+                                 change_version=members[u])  # fmt: skip
+    return None
+
+
+def commit(local: UnitLocal, info: HookInfo, remote: Remote) -> None:
+    """Record a successfully run hook in the unit's local state (runHook.Commit)."""
+    local.error = None
+    k = info.kind
+    if k == "install":
+        local.installed = True
+        local.charm_revision = remote.charm_revision
+    elif k == "start":
+        local.started = True
+        local.queued = ""
+    elif k == "stop":
+        local.stopped = True
+    elif k == "remove":
+        local.removed = True
+    elif k == "upgrade-charm":
+        local.charm_revision = remote.charm_revision
+        local.queued = "config-changed"
+        return
+    elif k == "config-changed":
+        local.config_hash = remote.config_hash
+        local.queued = "" if local.started else "start"
+        return
+    elif k == "leader-elected":
+        local.leader = True
+    elif k == "leader-settings-changed":
+        local.leader_settings_version = remote.leader_settings_version
+    elif k == "storage-attached":
+        if info.storage_id not in local.storage_attached:
+            local.storage_attached.append(info.storage_id)
+    elif k.startswith("relation-") and info.relation_id is not None:
+        rl = local.relations.setdefault(str(info.relation_id), RelationLocal())
+        if k == "relation-created":
+            rl.created = True
+        elif k == "relation-joined":
+            rl.members[info.remote_unit] = info.change_version
+            rl.changed_pending = info.remote_unit
+        elif k == "relation-changed":
+            if info.remote_unit:
+                rl.members[info.remote_unit] = info.change_version
+                if rl.changed_pending == info.remote_unit:
+                    rl.changed_pending = ""
+            else:
+                rl.app_members[info.remote_app] = info.change_version
+        elif k == "relation-departed":
+            rl.members.pop(info.remote_unit, None)
+        elif k == "relation-broken":
+            local.relations.pop(str(info.relation_id), None)
+    if local.queued == k:
+        local.queued = ""

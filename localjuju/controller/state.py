@@ -1,0 +1,320 @@
+"""The model's state: what a Juju controller stores, plus each unit agent's local state.
+
+All of it lives in one JSON document (``state.json`` in the model directory), rewritten
+atomically after every change, so that a crash of the CLI or of the controller loses nothing that
+was committed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def now() -> str:
+    """Juju's timestamp form in status: RFC 3339 with the local offset."""
+    return datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+@dataclass
+class StatusInfo:
+    current: str = "unknown"
+    message: str = ""
+    since: str = field(default_factory=now)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def set(self, current: str, message: str = "", data: dict[str, Any] | None = None) -> bool:
+        """Set the status; returns whether anything changed (``since`` moves only then)."""
+        data = data or {}
+        if (self.current, self.message, self.data) == (current, message, data):
+            return False
+        self.current, self.message, self.data, self.since = current, message, data, now()
+        return True
+
+
+@dataclass
+class Settings:
+    """A relation settings bucket with its version (bumped on every committed change)."""
+
+    data: dict[str, str] = field(default_factory=dict)
+    version: int = 0
+
+    def update(self, changes: dict[str, str]) -> bool:
+        new = dict(self.data)
+        for k, v in changes.items():
+            if v == "":
+                new.pop(k, None)
+            else:
+                new[k] = v
+        if new == self.data:
+            return False
+        self.data = new
+        self.version += 1
+        return True
+
+
+@dataclass
+class Endpoint:
+    app: str
+    name: str
+    role: str  # provider | requirer | peer
+    interface: str
+    scope: str = "global"
+
+
+@dataclass
+class Relation:
+    id: int
+    endpoints: list[Endpoint]
+    life: str = "alive"  # alive | dying
+    # Units in scope -> True when departing (PrepareLeaveScope: reported as departed).
+    scope: dict[str, bool] = field(default_factory=dict)
+    units: dict[str, Settings] = field(default_factory=dict)
+    apps: dict[str, Settings] = field(default_factory=dict)
+
+    @property
+    def is_peer(self) -> bool:
+        return len(self.endpoints) == 1
+
+    @property
+    def key(self) -> str:
+        eps = sorted(self.endpoints, key=lambda e: (e.role != "requirer", e.app))
+        return " ".join(f"{e.app}:{e.name}" for e in eps)
+
+    def endpoint_of(self, app: str) -> Endpoint | None:
+        for ep in self.endpoints:
+            if ep.app == app:
+                return ep
+        return None
+
+    def other_app(self, app: str) -> str:
+        for ep in self.endpoints:
+            if ep.app != app:
+                return ep.app
+        return app
+
+
+@dataclass
+class RelationLocal:
+    """A unit agent's local state for one relation (Juju's relation state dir)."""
+
+    created: bool = False
+    members: dict[str, int] = field(default_factory=dict)
+    app_members: dict[str, int] = field(default_factory=dict)
+    changed_pending: str = ""
+
+
+@dataclass
+class HookError:
+    hook: str
+    relation_id: int | None = None
+    remote_unit: str = ""
+    remote_app: str = ""
+    departing_unit: str = ""
+    change_version: int = 0
+    attempts: int = 0
+    retry_at: float = 0.0
+
+
+@dataclass
+class UnitLocal:
+    """What Juju's unit agent keeps on its machine (uniter state)."""
+
+    installed: bool = False
+    started: bool = False
+    stopped: bool = False
+    removed: bool = False
+    leader: bool = False
+    leader_settings_version: int = -1
+    config_hash: str = ""
+    address_hash: str = ""
+    charm_revision: int = -1
+    queued: str = ""  # a follow-up hook queued by a commit (start, config-changed)
+    storage_attached: list[str] = field(default_factory=list)
+    relations: dict[str, RelationLocal] = field(default_factory=dict)
+    error: HookError | None = None
+    update_status_due: float = 0.0
+
+
+@dataclass
+class Unit:
+    name: str
+    machine: str
+    life: str = "alive"  # alive | dying | dead
+    workload_status: StatusInfo = field(
+        default_factory=lambda: StatusInfo("waiting", "waiting for machine")
+    )
+    agent_status: StatusInfo = field(default_factory=lambda: StatusInfo("allocating"))
+    opened_ports: list[str] = field(default_factory=list)
+    charm_state: dict[str, str] = field(default_factory=dict)
+    local: UnitLocal = field(default_factory=UnitLocal)
+
+    @property
+    def app(self) -> str:
+        return self.name.split("/")[0]
+
+    @property
+    def number(self) -> int:
+        return int(self.name.split("/")[1])
+
+
+@dataclass
+class Resource:
+    name: str
+    path: str = ""  # host path of the uploaded file ("" = nothing uploaded)
+    revision: int = 0
+    fingerprint: str = ""
+    size: int = 0
+    origin: str = "upload"
+
+
+@dataclass
+class Application:
+    name: str
+    charm: str  # charm name
+    charm_dir: str  # unpacked charm on the host
+    charm_revision: int = 0
+    charm_source: str = "local"  # local | builtin
+    channel: str = ""
+    base: str = "ubuntu@22.04"
+    config: dict[str, Any] = field(default_factory=dict)  # user-set values only
+    life: str = "alive"
+    exposed: bool = False
+    next_unit: int = 0
+    leader: str = ""
+    leader_settings: Settings = field(default_factory=Settings)
+    status: StatusInfo = field(default_factory=lambda: StatusInfo("unset"))
+    workload_version: str = ""
+    resources: dict[str, Resource] = field(default_factory=dict)
+    units: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Machine:
+    id: str
+    hostname: str = ""
+    address: str = ""
+    status: StatusInfo = field(default_factory=lambda: StatusInfo("pending"))
+    agent_status: StatusInfo = field(default_factory=lambda: StatusInfo("pending"))
+    life: str = "alive"
+    units: list[str] = field(default_factory=list)
+    network_cut: bool = False
+
+
+@dataclass
+class Task:
+    """An action or an exec run on a unit (Juju calls both operations/tasks)."""
+
+    id: str
+    unit: str
+    name: str  # action name, or "juju-exec"
+    params: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"  # pending | running | completed | failed | cancelled | error
+    message: str = ""
+    results: dict[str, Any] = field(default_factory=dict)
+    log: list[dict[str, str]] = field(default_factory=list)
+    enqueued: str = field(default_factory=now)
+    started: str = ""
+    completed: str = ""
+    operation: str = ""
+
+
+@dataclass
+class Model:
+    name: str
+    uuid: str
+    network_index: int
+    config: dict[str, Any] = field(default_factory=dict)
+    life: str = "alive"
+    next_machine: int = 0
+    next_relation: int = 0
+    next_task: int = 1
+    next_operation: int = 1
+    machines: dict[str, Machine] = field(default_factory=dict)
+    applications: dict[str, Application] = field(default_factory=dict)
+    units: dict[str, Unit] = field(default_factory=dict)
+    relations: dict[str, Relation] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    charm_revisions: dict[str, int] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ queries
+
+    def relations_of(self, app: str) -> list[Relation]:
+        return [r for r in self.relations.values() if r.endpoint_of(app) is not None]
+
+    def app_units(self, app: str) -> list[Unit]:
+        return [self.units[u] for u in self.applications[app].units if u in self.units]
+
+
+MODEL_CONFIG_DEFAULTS: dict[str, Any] = {
+    "update-status-hook-interval": "5m",
+    "automatically-retry-hooks": True,
+    "default-base": "ubuntu@22.04",
+    "logging-config": "<root>=INFO",
+    "juju-http-proxy": "",
+    "juju-https-proxy": "",
+    "juju-ftp-proxy": "",
+    "juju-no-proxy": "127.0.0.1,localhost,::1",
+    # localjuju only: how long a leader lease lasts after its agent died.
+    "localjuju-lease-duration": "30s",
+}
+
+
+# ---------------------------------------------------------------------- (de)serialisation
+
+
+def to_jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls, globalns=globals())
+
+
+def from_jsonable(cls: Any, data: Any) -> Any:
+    origin = typing.get_origin(cls)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(cls) if a is not type(None)]
+        return None if data is None else from_jsonable(args[0], data)
+    if origin is dict:
+        _, vt = typing.get_args(cls)
+        return {k: from_jsonable(vt, v) for k, v in data.items()}
+    if origin is list:
+        (vt,) = typing.get_args(cls)
+        return [from_jsonable(vt, v) for v in data]
+    if dataclasses.is_dataclass(cls):
+        hints = _hints(cls)
+        kwargs = {
+            f.name: from_jsonable(hints[f.name], data[f.name])
+            for f in dataclasses.fields(cls)
+            if f.name in data
+        }
+        return cls(**kwargs)
+    return data
+
+
+def save(model: Model, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        json.dump(to_jsonable(model), f, indent=1, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> Model:
+    with open(path) as f:
+        return typing.cast(Model, from_jsonable(Model, json.load(f)))

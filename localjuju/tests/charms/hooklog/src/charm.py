@@ -1,0 +1,107 @@
+"""hooklog: records every hook it runs, for localjuju's conformance tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+LOG = "/var/lib/hooklog/hooks.log"
+
+
+def tool(*args: str, check: bool = True) -> str:
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def tool_json(*args: str) -> object:
+    out = tool(*args, "--format=json")
+    return json.loads(out) if out.strip() else None
+
+
+def record(entry: dict) -> None:
+    os.makedirs(os.path.dirname(LOG), exist_ok=True)
+    with open(LOG, "a") as f:
+        f.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def main() -> None:
+    dispatch = os.environ.get("JUJU_DISPATCH_PATH", "")
+    kind, _, name = dispatch.partition("/")
+    if kind == "actions":
+        return action(name)
+    hook = name
+    entry = {
+        "hook": hook,
+        "unit": os.environ["JUJU_UNIT_NAME"],
+        "argv0": sys.argv[0],
+        "cwd": os.getcwd(),
+        "time": time.time(),
+        "env": {k: v for k, v in os.environ.items() if k.startswith(("JUJU_", "CHARM_DIR"))},
+        "env_keys": sorted(os.environ),
+        "leader": tool_json("is-leader"),
+    }
+    rid = os.environ.get("JUJU_RELATION_ID")
+    if rid:
+        entry["relation_list"] = tool_json("relation-list", "-r", rid)
+        entry["relation_ids"] = tool_json("relation-ids", os.environ["JUJU_RELATION"])
+        remote = os.environ.get("JUJU_REMOTE_UNIT")
+        if remote:
+            entry["remote_data"] = tool_json("relation-get", "-r", rid, "-", remote)
+        if hook.endswith("-relation-joined"):
+            tool("relation-set", "-r", rid, f"joined-{remote.replace('/', '-')}=yes")
+    record(entry)
+    cfg = tool_json("config-get")
+    fail = (cfg or {}).get("fail-hooks", "").split()
+    if rid and hook in fail:
+        tool("relation-set", "-r", rid, "uncommitted=yes")
+    if hook in fail:
+        tool("status-set", "maintenance", f"failing {hook} on purpose")
+        print(f"failing {hook} on purpose", file=sys.stderr)
+        sys.exit(1)
+    if hook == "install":
+        tool("application-version-set", "1.2.3")
+        tool("open-port", "8080/tcp")
+    if hook in ("leader-elected", "config-changed") and tool_json("is-leader"):
+        tool("leader-set", f"leader={os.environ['JUJU_UNIT_NAME']}")
+    if hook not in ("stop", "remove"):
+        tool("status-set", "active", cfg.get("message", "ready"))
+
+
+def action(name: str) -> None:
+    params = tool_json("action-get") or {}
+    if name == "echo":
+        tool("action-set", f"text={params.get('text', '')}", f"unit={os.environ['JUJU_UNIT_NAME']}")
+        print("echo stdout line")
+    elif name == "fail":
+        tool("action-fail", params.get("message", "failed"))
+    elif name == "log-progress":
+        for i in range(3):
+            tool("action-log", f"step {i + 1} of 3")
+        tool("action-set", "steps=3")
+    elif name == "set-data":
+        ids = []
+        for ep in ("db", "client", "peers"):
+            ids += tool_json("relation-ids", ep) or []
+        for rid in ids:
+            args = ["relation-set", "-r", rid]
+            if params.get("app"):
+                args.append("--app")
+            tool(*args, f"{params['key']}={params['value']}")
+        tool("action-set", f"relations={len(ids)}")
+    elif name == "resource":
+        path = tool("resource-get", "blob", check=False)
+        if not path:
+            tool("action-fail", "no blob resource")
+            return
+        with open(path) as f:
+            content = f.read()
+        tool("action-set", f"path={path}", f"content={content.strip()}")
+
+
+if __name__ == "__main__":
+    main()

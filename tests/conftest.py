@@ -1,0 +1,1 @@
+"""Integration tests (jubilant) of the etcd charm."""
