@@ -70,7 +70,11 @@ def _context() -> FakeContext:
     )
     ctx.config_values = {"channel": "3.5/stable", "port": 2379, "flag": False, "x": None}
     net = NetworkInfo(
-        (NetworkInterface("00:16:3e:aa:bb:cc", "eth0", (InterfaceAddress("10.5.0.9", "10.5.0.0/24"),)),),
+        (
+            NetworkInterface(
+                "00:16:3e:aa:bb:cc", "eth0", (InterfaceAddress("10.5.0.9", "10.5.0.0/24"),)
+            ),
+        ),
         ("10.5.0.9/32",),
         ("10.5.0.9",),
     )
@@ -132,9 +136,7 @@ def test_install_tools_links_every_tool(agent: Agent) -> None:
 def test_relation_get_json(agent: Agent) -> None:
     p = agent.run("relation-get", "--format=json", "-", "etcd/1")
     assert (p.returncode, p.stderr) == (0, b"")
-    assert p.stdout == (
-        b'{"cert":"-----BEGIN-----\\nabc\\n","private-address":"10.5.0.10"}\n'
-    )
+    assert p.stdout == (b'{"cert":"-----BEGIN-----\\nabc\\n","private-address":"10.5.0.10"}\n')
 
 
 def test_relation_set_file(agent: Agent, tmp_path: Path) -> None:
