@@ -2024,7 +2024,7 @@ def run_tool(
     """
     factory: Callable[[Invocation], Command] | None = ALL_TOOLS.get(name)
     if factory is None:
-        return ToolResult(1, b"", f"ERROR bad request: unknown command: {name}\n".encode())
+        return ToolResult(1, b"", f"ERROR bad request: unknown hook command: {name}\n".encode())
     inv = Invocation(ctx=ctx, cwd=cwd, stdin=stdin, files=files or {}, local_fs=local_fs)
     code = main(factory(inv), list(args))
     return ToolResult(code, bytes(inv.stdout), bytes(inv.stderr), inv.output_file)

@@ -430,7 +430,7 @@ CASES: list[tuple[str, dict, list[str], int, str, str]] = [
     ("add-metric",
      {}, ["add-metric", "a=1"], 1, "", "ERROR metrics not allowed in this context\n"),
     ("unknown tool", {}, ["no-such-tool"], 1, "",
-     "ERROR bad request: unknown command: no-such-tool\n"),
+     "ERROR bad request: unknown hook command: no-such-tool\n"),
 ]
 # fmt: on
 
@@ -673,3 +673,9 @@ def test_yaml_v2_style(value: object, expected: str) -> None:
 )
 def test_go_json(value: object, expected: str) -> None:
     assert go_json(value) == expected
+
+
+def test_fake_context_satisfies_protocol() -> None:
+    from localjuju.hooktools.context import ToolContext
+
+    assert isinstance(make_ctx(), ToolContext)
