@@ -6,6 +6,8 @@ run through its dispatch script against a small fake set of hook tools.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import json
 import os
@@ -13,6 +15,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ CHARMS = Path(__file__).resolve().parents[1] / "charms"
 EASYRSA = CHARMS / "easyrsa"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the charm directories
 sys.path.insert(0, str(EASYRSA / "src"))
 import easyrsa_core as core  # noqa: E402
 
@@ -134,10 +138,12 @@ elif tool == "leader-set":
         fail("cannot write leadership settings: cannot write settings: not the leader")
     for kv in args:
         k, v = kv.split("=", 1)
+        k, v = k.strip(), v.strip()  # juju/utils keyvalues trims both
         if v == "":
             s["leader_settings"].pop(k, None)
         else:
             s["leader_settings"][k] = v
+    s["leader_sets"] = s.get("leader_sets", 0) + 1
     save(s)
 elif tool == "is-leader":
     opts, pos = parse(args, options=("format",))
@@ -279,6 +285,117 @@ class FakeJuju:
                 f"{dispatch} exited {proc.returncode}\nstdout:\n{proc.stdout}\n"
                 f"stderr:\n{proc.stderr}\nlog:\n" + "\n".join(self.state.get("log", []))
             )
+        return proc
+
+
+class RealTools:
+    """The project's real hook tools (jujuc client + server) over a FakeContext.
+
+    `run()` executes a charm's dispatch with the context's hook/action fields set, and commits
+    the context's buffered changes when it exits 0 (as the unit agent does).
+    """
+
+    CONTEXT_ID = "unit-0-hook-0123456789abcdef0123456789abcdef"
+
+    def __init__(self, tmp: Path, charm_dir: Path, ctx: Any, root_env: str) -> None:
+        self.tmp, self.charm_dir, self.ctx, self.root_env = tmp, charm_dir, ctx, root_env
+        self.root = tmp / "root"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket = tmp / "agent.socket"
+        self.tools = tmp / "tools"
+
+    @classmethod
+    @contextlib.contextmanager
+    def serve(cls, tmp: Path, charm_dir: Path, ctx: Any, root_env: str) -> Iterator[RealTools]:
+        from localjuju.hooktools.server import install_tools, start_server
+
+        self = cls(tmp, charm_dir, ctx, root_env)
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        holder: dict[str, asyncio.Server] = {}
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+
+            async def start() -> None:
+                holder["server"] = await start_server(
+                    self.socket, lambda cid: self.ctx if cid == cls.CONTEXT_ID else None
+                )
+                started.set()
+
+            loop.run_until_complete(start())
+            loop.run_forever()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        assert started.wait(10)
+        install_tools(self.tools, SYSTEM_PYTHON)
+        try:
+            yield self
+        finally:
+
+            async def stop() -> None:
+                holder["server"].close()
+                await holder["server"].wait_closed()
+
+            asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
+
+    def run(
+        self,
+        dispatch: str,
+        relation_id: int | None = None,
+        remote_unit: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        ctx = self.ctx
+        kind, _, name = dispatch.partition("/")
+        ctx.hook_name = name if kind == "hooks" else ""
+        ctx.hook_relation_id = relation_id
+        ctx.remote_unit = remote_unit
+        ctx.remote_app = remote_unit.split("/")[0] if remote_unit else ""
+        if kind == "actions":
+            ctx.params = dict(params or {})
+            ctx.results, ctx.failed, ctx.fail_message = {}, False, ""
+        else:
+            ctx.params = None
+        env = {
+            "PATH": f"{self.tools}:/usr/bin:/bin",
+            "JUJU_CONTEXT_ID": self.CONTEXT_ID,
+            "JUJU_AGENT_SOCKET_ADDRESS": str(self.socket),
+            "JUJU_AGENT_SOCKET_NETWORK": "unix",
+            "JUJU_CHARM_DIR": str(self.charm_dir),
+            "CHARM_DIR": str(self.charm_dir),
+            "JUJU_UNIT_NAME": ctx.unit_name,
+            "JUJU_MODEL_NAME": ctx.model_name,
+            "JUJU_DISPATCH_PATH": dispatch,
+            "JUJU_HOOK_NAME": ctx.hook_name,
+            self.root_env: str(self.root),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        if kind == "actions":
+            env["JUJU_ACTION_NAME"] = name
+        if relation_id is not None:
+            rel = ctx.relations[relation_id]
+            env["JUJU_RELATION"] = rel.endpoint
+            env["JUJU_RELATION_ID"] = f"{rel.endpoint}:{relation_id}"
+            env["JUJU_REMOTE_UNIT"] = remote_unit
+            env["JUJU_REMOTE_APP"] = rel.remote_app
+        proc = subprocess.run(
+            [str(self.charm_dir / "dispatch")],
+            cwd=self.charm_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
+        if proc.returncode != 0:
+            ctx.discard()
+            raise AssertionError(f"{dispatch} exited {proc.returncode}:\n{proc.stderr}")
+        ctx.commit()
         return proc
 
 
@@ -713,16 +830,18 @@ def test_shell_leader_creates_ca_and_answers(leader: FakeJuju) -> None:
 
     # Re-running the hook (Juju retries, duplicate events) changes nothing.
     sets = len(leader.state.get("relation_sets", []))
+    leader_sets = leader.state["leader_sets"]
     leader.run("hooks/client-relation-changed", "client:4", unit)
     leader.run("hooks/update-status")
     assert leader.local("client:4") == local
     assert len(leader.state.get("relation_sets", [])) == sets
+    assert leader.state["leader_sets"] == leader_sets, "leader-set only when something changed"
 
     state_file = leader.root / "var/lib/easyrsa/easyrsa-0/state.json"
     assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(state_file.parent.stat().st_mode) == 0o700
     installed = leader.root / "usr/local/share/ca-certificates/easyrsa.crt"
-    assert installed.read_text() == ca_pem
+    assert installed.read_text() == ca_pem + "\n"  # leader-set trimmed the newline
     _no_keys_logged(leader)
 
     # The relation goes away: its id is no longer listed after broken.
@@ -870,3 +989,43 @@ def test_src_runs_under_system_python(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "'etcd_0.server.cert'" in proc.stdout
+
+
+def test_shell_with_the_real_hook_tools(tmp_path: Path) -> None:
+    """The argument forms the charm uses, against the project's own hook tool implementations."""
+    from localjuju.hooktools.context import InterfaceAddress, NetworkInfo, NetworkInterface
+    from localjuju.hooktools.fake import FakeContext, FakeRelation
+
+    ctx = FakeContext(unit_name="easyrsa/0", leader=True)
+    ctx.networks = {
+        "client": NetworkInfo(
+            (NetworkInterface("00:16:3e:00:00:01", "eth0", (InterfaceAddress("10.9.0.10", ""),)),),
+            ("10.9.0.10/32",),
+            ("10.9.0.10",),
+        )
+    }
+    unit, data = etcd_unit(0, extra={"cert_requests": {"api": {"sans": ["api.local"]}}})
+    ctx.relations[3] = FakeRelation(
+        3, "client", "etcd", members=[unit], units={unit: data, "easyrsa/0": {}}
+    )
+    with RealTools.serve(tmp_path, EASYRSA, ctx, "EASYRSA_ROOT") as tools:
+        tools.run("hooks/install")
+        tools.run("hooks/leader-elected")
+        tools.run("hooks/client-relation-changed", 3, unit)
+        published = dict(ctx.relations[3].units["easyrsa/0"])
+        assert cn(load_cert(ctx.leader_data["certificate_authority"])) == "10.9.0.10"
+        assert published["ca"] == ctx.leader_data["certificate_authority"]
+        assert published["client.cert"] == ctx.leader_data["client_certificate"]
+        assert sans_of(load_cert(published["etcd_0.server.cert"]))[0] == ["etcd-0"]
+        assert list(json.loads(published["etcd_0.processed_requests"])) == ["api"]
+        assert (ctx.status.status, ctx.status.message) == (
+            "active",
+            "Certificate Authority connected.",
+        )
+        assert ctx.workload_version == core.EASYRSA_VERSION
+        tools.run("hooks/client-relation-changed", 3, unit)
+        assert ctx.relations[3].units["easyrsa/0"] == published
+        tools.run("actions/list-backups", params={})
+        assert ctx.results == {"message": "There are no available backup files."}
+        for _level, line in ctx.logs:
+            assert "PRIVATE KEY" not in line

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from localjuju.tests.test_easyrsa import EASYRSA, SYSTEM_PYTHON, FakeJuju
+from localjuju.tests.test_easyrsa import EASYRSA, SYSTEM_PYTHON, FakeJuju, RealTools
 
 REPO = Path(__file__).resolve().parents[2]
 ETCD_CLIENT = Path(__file__).resolve().parents[1] / "charms" / "etcd-client"
@@ -453,6 +453,42 @@ def test_shell_write_loop_is_bounded_in_time(unit: FakeJuju, pki: Pki) -> None:
     assert loop["acknowledged"] == "0" and loop["complete"] == "false"
     assert int(loop["errors"]) >= 1 and "ConnectionRefusedError" in loop["first-error"]
     assert elapsed < 30
+
+
+def test_shell_with_the_real_hook_tools(tmp_path: Path, pki: Pki, fake_etcd: FakeEtcd) -> None:
+    from localjuju.hooktools.fake import FakeContext, FakeRelation
+
+    ctx = FakeContext(unit_name="etcd-client/0")
+    with RealTools.serve(tmp_path, ETCD_CLIENT, ctx, "ETCD_CLIENT_ROOT") as tools:
+        tools.run("hooks/install")
+        assert (ctx.status.status, ctx.status.message) == ("blocked", "Missing relation to etcd")
+        ctx.relations[2] = FakeRelation(
+            2,
+            "etcd",
+            "etcd",
+            members=["etcd/0"],
+            units={"etcd/0": etcd_data(pki, [fake_etcd.url]), "etcd-client/0": {}},
+        )
+        tools.run("hooks/etcd-relation-changed", 2, "etcd/0")
+        assert (ctx.status.status, ctx.status.message) == (
+            "active",
+            "Connected to etcd 3.5.16 at 1 endpoints",
+        )
+        tools.run("actions/show", params={})
+        assert ctx.results == {
+            "connection-string": fake_etcd.url,
+            "version": "3.5.16",
+            "endpoints": "1",
+        }
+        tools.run("actions/put", params={"key": "a", "value": "multi\nline = value"})
+        tools.run("actions/get", params={"key": "a"})
+        assert ctx.results["value"] == "multi\nline = value" and not ctx.failed
+        tools.run("actions/write-loop", params={"prefix": "p", "count": 20, "timeout": 10})
+        assert ctx.results["acknowledged"] == "20"
+        tools.run("actions/check", params={"prefix": "p", "count": 20, "timeout": 10})
+        assert ctx.results["missing"] == "0"
+        tools.run("actions/put", params={"key": ""})
+        assert ctx.failed and "'key' is required" in ctx.fail_message
 
 
 def test_src_runs_under_system_python(tmp_path: Path) -> None:

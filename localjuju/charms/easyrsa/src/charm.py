@@ -106,9 +106,10 @@ def ensure_ca(state: dict[str, Any], leader: bool, settings: dict[str, str]) -> 
     core.set_state_ca(state, ca)
     save_state(state)
     wanted = core.ca_leader_settings(ca)
-    if any(settings.get(k) != v for k, v in wanted.items()):
+    if core.leader_settings_differ(settings, wanted):
         ht.leader_set(wanted)
-        settings.update(wanted)
+        settings.clear()
+        settings.update(ht.leader_get())  # as Juju stores them (values trimmed)
     install_ca(ca.cert_pem)
     return None
 
@@ -125,7 +126,10 @@ def ensure_global_client(
         ht.log("Unable to find global client cert on leadership data, generating...")
         save_state(state)
         ht.leader_set({core.LEADER_CLIENT_CERT: cert, core.LEADER_CLIENT_KEY: key})
-        settings.update({core.LEADER_CLIENT_CERT: cert, core.LEADER_CLIENT_KEY: key})
+        settings.clear()
+        settings.update(ht.leader_get())
+        cert = settings.get(core.LEADER_CLIENT_CERT) or cert
+        key = settings.get(core.LEADER_CLIENT_KEY) or key
     return cert, key
 
 
@@ -143,9 +147,15 @@ def live_relations() -> list[tuple[str, list[str]]]:
     return result
 
 
-def publish(state: dict[str, Any], leader: bool, global_client: tuple[str, str] | None) -> int:
+def publish(
+    state: dict[str, Any],
+    leader: bool,
+    global_client: tuple[str, str] | None,
+    settings: dict[str, str],
+) -> int:
     """Answer every relation; returns how many relations have joined units."""
     ca = core.state_ca(state)
+    ca_pem = settings.get(core.LEADER_CA) or None
     with_units = 0
     for rid, units in live_relations():
         if units:
@@ -153,7 +163,9 @@ def publish(state: dict[str, Any], leader: bool, global_client: tuple[str, str] 
         data = [(unit, ht.relation_get(rid, unit)) for unit in units]
         bucket = ht.relation_get(rid, ht.unit_name())
         before = json.dumps(state.get("issued"), sort_keys=True)
-        updates = core.answer_relation(state, ca, rid, data, bucket, leader, global_client)
+        updates = core.answer_relation(
+            state, ca, rid, data, bucket, leader, global_client, ca_pem=ca_pem
+        )
         if json.dumps(state.get("issued"), sort_keys=True) != before:
             save_state(state)
         if updates:
@@ -182,7 +194,7 @@ def run_hook(hook: str) -> None:
     if not state.get("series_upgrade"):
         blocked = ensure_ca(state, leader, settings)
     global_client = ensure_global_client(state, leader, settings)
-    with_units = publish(state, leader, global_client)
+    with_units = publish(state, leader, global_client, settings)
     save_state(state)
     if state.get("series_upgrade"):
         ht.status_set("blocked", "Series upgrade in progress")
@@ -323,16 +335,17 @@ def action_restore(params: dict[str, Any]) -> None:
     state["issued"] = issued
     state["handled"] = {}  # re-publish everything from the restored pki
     save_state(state)
-    client = files["pki/issued/client.crt"], files["pki/private/client.key"]
     ht.leader_set(
         {
             **core.ca_leader_settings(ca),
-            core.LEADER_CLIENT_CERT: client[0],
-            core.LEADER_CLIENT_KEY: client[1],
+            core.LEADER_CLIENT_CERT: files["pki/issued/client.crt"],
+            core.LEADER_CLIENT_KEY: files["pki/private/client.key"],
         }
     )
     install_ca(ca.cert_pem)
-    publish(state, True, client)
+    settings = ht.leader_get()
+    client = settings[core.LEADER_CLIENT_CERT], settings[core.LEADER_CLIENT_KEY]
+    publish(state, True, client, settings)
     save_state(state)
     ht.action_set({"message": f"Restored the pki from {name}."})
 

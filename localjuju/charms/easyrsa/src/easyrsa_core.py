@@ -322,6 +322,11 @@ def ca_leader_settings(ca: CertificateAuthority) -> dict[str, str]:
     return {LEADER_CA: ca.cert_pem, LEADER_CA_KEY: ca.key_pem, LEADER_CA_SERIAL: ca.serial}
 
 
+def leader_settings_differ(current: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """Whether leader-set is needed; Juju trims whitespace around values, so compare trimmed."""
+    return any((current.get(k) or "").strip() != (v or "").strip() for k, v in wanted.items())
+
+
 def certificate_for(
     state: dict[str, Any],
     ca: CertificateAuthority,
@@ -509,6 +514,7 @@ def answer_relation(
     leader: bool,
     global_client: tuple[str, str] | None = None,
     now: datetime.datetime | None = None,
+    ca_pem: str | None = None,
 ) -> dict[str, str]:
     """What to relation-set on one ``client`` relation: {key: value} changes to our bucket.
 
@@ -517,10 +523,13 @@ def answer_relation(
     * any unit holding the CA (the leader, or a former leader, as in the real charm where the
       ``easyrsa.certificate.authority.available`` flag survives losing leadership): answers to
       every request that is not handled yet.
+
+    `ca_pem` and `global_client` are published as given: the real charm publishes them as read
+    back with leader-get (Juju's leader-set trims the trailing newline of the PEM text).
     """
     out = _Bucket(bucket)
     if leader and ca is not None:
-        out.set_raw("ca", ca.cert_pem)
+        out.set_raw("ca", ca_pem or ca.cert_pem)
         if global_client is not None:
             out.set_raw("client.cert", global_client[0])
             out.set_raw("client.key", global_client[1])
