@@ -283,6 +283,8 @@ def parse_charm_url(url: str) -> tuple[str, str, str, int]:
     ``ch:amd64/jammy/etcd-12`` gives ``("etcd", "charmhub", "etcd", 12)``;
     ``local:etcd-0`` gives ``("local:etcd-0", "local", "etcd", 0)``.
     """
+    if not url:
+        return "", "", "", 0  # ParseURL fails: the formatter leaves the zero values
     schema, sep, rest = url.partition(":")
     if not sep:
         schema, rest = "ch", url
