@@ -45,7 +45,7 @@ def model_name(args: argparse.Namespace) -> str:
         except OSError:
             name = ""
     if not name:
-        raise CLIError("no model in focus\n\nPlease use \"localjuju add-model\" to create one")
+        raise CLIError('no model in focus\n\nPlease use "localjuju add-model" to create one')
     # Accept [controller:][user/]model.
     name = name.split(":")[-1].split("/")[-1]
     if not (paths.model_dir(name) / "state.json").exists():
@@ -138,7 +138,9 @@ def parse_wait(s: str | None) -> float | None:
     try:
         return parse_duration(s)
     except ValueError:
-        raise CLIError(f'invalid value "{s}" for option --wait: time: invalid duration', 2) from None
+        raise CLIError(
+            f'invalid value "{s}" for option --wait: time: invalid duration', 2
+        ) from None
 
 
 def out(text: str) -> None:
@@ -222,7 +224,11 @@ def cmd_models(args: argparse.Namespace) -> None:
         cur = (paths.home() / CURRENT).read_text().strip()
     except OSError:
         pass
-    names = sorted(p.parent.name for p in paths.models_dir().glob("*/state.json")) if paths.models_dir().exists() else []
+    names = (
+        sorted(p.parent.name for p in paths.models_dir().glob("*/state.json"))
+        if paths.models_dir().exists()
+        else []
+    )
     models = []
     for n in names:
         st = json.loads((paths.model_dir(n) / "state.json").read_text())
@@ -270,11 +276,15 @@ def cmd_deploy(args: argparse.Namespace) -> None:
             # juju deploy --config file.yaml: {app: {k: v}}
             for v in data.values():
                 if isinstance(v, dict):
-                    config.update({k: str(x) if not isinstance(x, str) else x for k, x in v.items()})
+                    config.update(
+                        {k: str(x) if not isinstance(x, str) else x for k, x in v.items()}
+                    )
     charm = args.charm
     if os.path.exists(charm):
         charm = os.path.abspath(charm)
-    res = {k: os.path.abspath(os.path.expanduser(v)) for k, v in parse_kv(args.resource or []).items()}
+    res = {
+        k: os.path.abspath(os.path.expanduser(v)) for k, v in parse_kv(args.resource or []).items()
+    }
     result = call(
         model_name(args),
         "deploy",
@@ -336,13 +346,17 @@ def cmd_config(args: argparse.Namespace) -> None:
     if sets or resets:
         if gets:
             raise CLIError("cannot get and set config in one command", 2)
-        call(model, "set-config", application=args.application, values=parse_kv(sets), reset=resets)
+        call(
+            model, "set-config", application=args.application, values=parse_kv(sets), reset=resets
+        )
         return
     info = call(model, "get-config", application=args.application)
     if gets:
         key = gets[0]
         if key not in info["options"]:
-            raise CLIError(f'key "{key}" not found in "{args.application}" application config or charm settings.')
+            raise CLIError(
+                f'key "{key}" not found in "{args.application}" application config or charm settings.'
+            )
         v = info["values"].get(key, info["options"][key].get("default"))
         out("" if v is None else (str(v).lower() if isinstance(v, bool) else str(v)))
         return
@@ -379,10 +393,13 @@ def _print_tasks(tasks: list[dict[str, Any]], f: str, what: str) -> None:
         out(fmt.tasks_plain(tasks))
     if failed:
         lines = "\n".join(
-            f' id "{t["id"]}" with return code {t["results"].get("return-code", 0)}' for t in failed
+            f' id "{t["id"]}" with return code {t["results"].get("return-code", 0)}'
+            for t in failed
         )
         noun = "task" if len(failed) == 1 else "tasks"
-        raise CLIError(f"the following {noun} failed:\n{lines}\n\nuse 'juju show-task' to inspect the failure\n")
+        raise CLIError(
+            f"the following {noun} failed:\n{lines}\n\nuse 'juju show-task' to inspect the failure\n"
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -412,7 +429,10 @@ def cmd_exec(args: argparse.Namespace) -> None:
     units = [u for s in (args.unit or []) for u in s.split(",")]
     machines = [m for s in (args.machine or []) for m in s.split(",")]
     if not units and not machines and not args.all:
-        raise CLIError("you must specify a target, either through --all, --machine, --application or --unit", 2)
+        raise CLIError(
+            "you must specify a target, either through --all, --machine, --application or --unit",
+            2,
+        )
     wait = parse_wait(args.wait) if args.wait else 300.0
     tasks = call(model_name(args), "exec", units=units, machines=machines,
                  command=command, wait=wait)  # fmt: skip
@@ -466,7 +486,11 @@ def cmd_scp(args: argparse.Namespace) -> None:
     for src in srcs:
         st, spath = split(src)
         if st is not None and not spath.startswith("/"):
-            spath = "/home/ubuntu/" + spath if "@" in src and src.startswith("ubuntu@") else "/root/" + spath
+            spath = (
+                "/home/ubuntu/" + spath
+                if "@" in src and src.startswith("ubuntu@")
+                else "/root/" + spath
+            )
         if dt is not None and not dpath.startswith("/"):
             dpath_full = "/root/" + dpath if dpath != "." else "/root"
         else:
@@ -482,7 +506,9 @@ def cmd_scp(args: argparse.Namespace) -> None:
         elif st is None and dt is not None:
             data_b = Path(spath).read_bytes()
             script = f'd={shlex.quote(dpath_full)}; if [ -d "$d" ]; then d="$d/{Path(spath).name}"; fi; cat > "$d"'
-            r = subprocess.run(_nsenter(model, dt) + ["sh", "-c", script], input=data_b, capture_output=True)
+            r = subprocess.run(
+                _nsenter(model, dt) + ["sh", "-c", script], input=data_b, capture_output=True
+            )
             if r.returncode != 0:
                 raise CLIError(r.stderr.decode().strip())
         else:
@@ -576,7 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="localjuju", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", metavar="<command>")
 
-    def add(name: str, fn: Any, help: str, aliases: tuple[str, ...] = (), model: bool = True) -> argparse.ArgumentParser:
+    def add(
+        name: str, fn: Any, help: str, aliases: tuple[str, ...] = (), model: bool = True
+    ) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, aliases=list(aliases))
         sp.set_defaults(fn=fn)
         if model:
@@ -597,7 +625,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("destroy-model", cmd_destroy_model, "Destroy a model", model=False)
     sp.add_argument("name")
-    for f in ("--no-prompt", "--destroy-storage", "--release-storage", "--force", "--no-wait", "-y"):
+    for f in (
+        "--no-prompt",
+        "--destroy-storage",
+        "--release-storage",
+        "--force",
+        "--no-wait",
+        "-y",
+    ):
         sp.add_argument(f, action="store_true")
     sp.add_argument("--timeout")
 
@@ -648,7 +683,12 @@ def build_parser() -> argparse.ArgumentParser:
     for f in ("--no-prompt", "--force", "--no-wait", "--destroy-storage", "-y"):
         sp.add_argument(f, action="store_true")
 
-    sp = add("integrate", cmd_integrate, "Integrate two applications", aliases=("relate", "add-relation"))
+    sp = add(
+        "integrate",
+        cmd_integrate,
+        "Integrate two applications",
+        aliases=("relate", "add-relation"),
+    )
     sp.add_argument("a")
     sp.add_argument("b")
     sp.add_argument("--via", action="append")

@@ -285,7 +285,7 @@ class UnitAgent:
         if not f.exists():
             return "", None
         if not os.access(f, os.X_OK):
-            return "", f'fork/exec {self.charm_dir}/{rel}: permission denied'
+            return "", f"fork/exec {self.charm_dir}/{rel}: permission denied"
         return f"{self.charm_dir}/{rel}", None
 
     def env(self, ctx: HookContext, dispatch_path: str) -> dict[str, str]:
@@ -327,9 +327,7 @@ class UnitAgent:
             env["JUJU_RELATION"] = ep
             env["JUJU_RELATION_ID"] = f"{ep}:{info.relation_id}"
             env["JUJU_REMOTE_UNIT"] = info.remote_unit
-            env["JUJU_REMOTE_APP"] = info.remote_app or (
-                rel.other_app(unit.app) if rel else ""
-            )
+            env["JUJU_REMOTE_APP"] = info.remote_app or (rel.other_app(unit.app) if rel else "")
             if info.kind == "relation-departed":
                 env["JUJU_DEPARTING_UNIT"] = info.departing_unit
         if info is not None and info.storage_id:
@@ -346,9 +344,14 @@ class UnitAgent:
         unit = self.unit
         m = self.ctl.model
         # Remote unit settings are re-read only when a joined/changed hook for it runs.
-        if info.relation_id is not None and info.remote_unit and info.kind in (
-            "relation-joined",
-            "relation-changed",
+        if (
+            info.relation_id is not None
+            and info.remote_unit
+            and info.kind
+            in (
+                "relation-joined",
+                "relation-changed",
+            )
         ):
             rel = m.relations.get(str(info.relation_id))
             if rel is not None and info.remote_unit in rel.units:

@@ -203,7 +203,9 @@ class HookContext:
 
     def write_leader_settings(self, settings: Mapping[str, str]) -> None:
         if not self.is_leader():
-            raise ToolError("cannot write leadership settings: cannot write settings: not the leader")
+            raise ToolError(
+                "cannot write leadership settings: cannot write settings: not the leader"
+            )
         app = self.model.applications[self.unit.app]
         if app.leader_settings.update(dict(settings)):
             # The leader does not run leader-settings-changed for its own writes.

@@ -141,7 +141,11 @@ class Controller:
 
     async def start(self) -> None:
         for mid, m in self.model.machines.items():
-            if m.life == "alive" and m.status.current == "started" and not self.machine(mid).running():
+            if (
+                m.life == "alive"
+                and m.status.current == "started"
+                and not self.machine(mid).running()
+            ):
                 await asyncio.to_thread(self.machine(mid).boot)
         for name in list(self.model.units):
             self.start_agent(name)
@@ -327,14 +331,16 @@ class Controller:
             raise ToolError(f'could not download resource: resource "{name}" not found')
         res = app.resources.get(name)
         if res is None or not res.path:
-            raise ToolError(f'could not download resource: resource#{app.name}/{name} not found')
+            raise ToolError(f"could not download resource: resource#{app.name}/{name} not found")
         agent = self.agents[unit]
         filename = ch.resources[name].get("filename") or Path(res.path).name
         inside = f"{agent.base_dir}/resources/{name}/{filename}"
         host = agent.host(inside)
         host.parent.mkdir(parents=True, exist_ok=True)
-        if not host.exists() or host.stat().st_size != res.size or (
-            hashlib.sha384(host.read_bytes()).hexdigest() != res.fingerprint
+        if (
+            not host.exists()
+            or host.stat().st_size != res.size
+            or (hashlib.sha384(host.read_bytes()).hexdigest() != res.fingerprint)
         ):
             shutil.copy(res.path, host)
         return inside
@@ -344,7 +350,9 @@ class Controller:
         if app is None:
             raise UserError(f'application "{app_name}" not found')
         if app.life != "alive":
-            raise UserError(f'cannot add unit to application "{app_name}": application is not alive')
+            raise UserError(
+                f'cannot add unit to application "{app_name}": application is not alive'
+            )
         names = []
         mids = []
         for _ in range(n):

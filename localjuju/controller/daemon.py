@@ -244,7 +244,9 @@ def validate_action_params(
     out = {}
     for k, v in params.items():
         if k not in props and spec.get("additionalProperties", True) is False:
-            raise UserError(f'validation failed: (root) : additional property "{k}" is not allowed')
+            raise UserError(
+                f'validation failed: (root) : additional property "{k}" is not allowed'
+            )
         typ = (props.get(k) or {}).get("type")
         ok = {
             "string": isinstance(v, str),
@@ -259,7 +261,9 @@ def validate_action_params(
         out[k] = v
     for k in spec.get("required") or []:
         if k not in out:
-            raise UserError(f"validation failed: (root) : \"{k}\" property is missing and required, given {json.dumps(params)}")  # noqa: E501
+            raise UserError(
+                f'validation failed: (root) : "{k}" property is missing and required, given {json.dumps(params)}'
+            )  # noqa: E501
     for k, p in props.items():
         if k not in out and isinstance(p, dict) and "default" in p:
             out[k] = p["default"]

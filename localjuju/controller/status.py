@@ -42,7 +42,9 @@ def unit_view(ctl: Controller, name: str) -> tuple[StatusInfo, StatusInfo]:
         return wl, StatusInfo("idle", "", agent.since)
     if not running and agent.current != "allocating":
         return (
-            StatusInfo("unknown", f"agent lost, see 'juju show-status-log {name}'", workload.since),
+            StatusInfo(
+                "unknown", f"agent lost, see 'juju show-status-log {name}'", workload.since
+            ),
             StatusInfo("lost", "agent is not communicating with the server", agent.since),
         )
     if u.life != "alive" and workload.current not in ("terminated",):
@@ -71,10 +73,18 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
     machines: dict[str, Any] = {}
     for mid, sm in sorted(m.machines.items(), key=lambda kv: int(kv[0])):
         running = ctl.machine(mid).running()
-        js = sm.agent_status if running else StatusInfo(
-            "down" if sm.status.current != "pending" else "pending",
-            "agent is not communicating with the server" if sm.status.current != "pending" else "",
-            sm.agent_status.since,
+        js = (
+            sm.agent_status
+            if running
+            else StatusInfo(
+                "down" if sm.status.current != "pending" else "pending",
+                (
+                    "agent is not communicating with the server"
+                    if sm.status.current != "pending"
+                    else ""
+                ),
+                sm.agent_status.since,
+            )
         )
         machines[mid] = {
             "juju-status": _st(js, ctl.juju_version if running else None),
@@ -132,9 +142,11 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
         base = ch.bases[0] if ch.bases else "ubuntu@22.04"
         bname, _, bchan = base.partition("@")
         ad: dict[str, Any] = {
-            "charm": f"local:{app.charm}-{app.charm_revision}"
-            if app.charm_source == "local"
-            else app.charm,
+            "charm": (
+                f"local:{app.charm}-{app.charm_revision}"
+                if app.charm_source == "local"
+                else app.charm
+            ),
             "base": {"name": bname, "channel": bchan},
             "charm-origin": "local" if app.charm_source == "local" else "charmhub",
             "charm-name": app.charm,
@@ -204,12 +216,12 @@ def show_unit(ctl: Controller, name: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "relation-id": rel.id,
             "endpoint": ep.name,
-            "related-endpoint": next(
-                (e.name for e in rel.endpoints if e.app != u.app), ep.name
+            "related-endpoint": next((e.name for e in rel.endpoints if e.app != u.app), ep.name),
+            "application-data": (
+                dict(rel.apps[rel.other_app(u.app)].data)
+                if rel.other_app(u.app) in rel.apps
+                else {}
             ),
-            "application-data": dict(rel.apps[rel.other_app(u.app)].data)
-            if rel.other_app(u.app) in rel.apps
-            else {},
         }
         if related:
             entry["related-units"] = related

@@ -1,0 +1,34 @@
+"""Shared fixtures for localjuju's tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import jubilant
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / ".venv" / "bin" / "localjuju"
+HOOKLOG = ROOT / "localjuju" / "tests" / "charms" / "hooklog"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: runs a local model (needs root)")
+
+
+@pytest.fixture(scope="module")
+def juju() -> Iterator[jubilant.Juju]:
+    """A fresh local model for one test module, destroyed afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("the local model needs root (bridge, veth, mounts)")
+    name = f"t-{secrets.token_hex(3)}"
+    j = jubilant.Juju(cli_binary=str(CLI))
+    j.add_model(name)
+    j.model = name
+    try:
+        yield j
+    finally:
+        j.destroy_model(name, destroy_storage=True, force=True)
