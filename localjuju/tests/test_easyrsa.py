@@ -764,8 +764,8 @@ def test_same_cn_shares_one_certificate_like_easyrsa(ca: core.CertificateAuthori
 
 
 def test_status_messages() -> None:
-    assert core.status_message(0) == "Certificate Authority ready."
-    assert core.status_message(2) == "Certificate Authority connected."
+    assert core.status_message(False) == "Certificate Authority ready."
+    assert core.status_message(True) == "Certificate Authority connected."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -812,7 +812,9 @@ def test_shell_leader_creates_ca_and_answers(leader: FakeJuju) -> None:
 
     unit, data = etcd_unit(0)
     leader.add_relation("client:4", {unit: {"private-address": data["private-address"]}})
+    assert "client_certificate" not in settings, "created once a client joins"
     leader.run("hooks/client-relation-joined", "client:4", unit)
+    settings = leader.state["leader_settings"]
     local = leader.local("client:4")
     assert local["ca"] == ca_pem
     assert local["client.cert"] == settings["client_certificate"]

@@ -152,19 +152,19 @@ def publish(
     leader: bool,
     global_client: tuple[str, str] | None,
     settings: dict[str, str],
-) -> int:
-    """Answer every relation; returns how many relations have joined units."""
+    relations: list[tuple[str, list[str]]],
+) -> None:
+    """Answer every relation: the leader's CA and global client cert (once any client joined,
+    as the real handlers wait for ``client.available``), and every unhandled request."""
     ca = core.state_ca(state)
     ca_pem = settings.get(core.LEADER_CA) or None
-    with_units = 0
-    for rid, units in live_relations():
-        if units:
-            with_units += 1
+    available = any(units for _rid, units in relations)
+    for rid, units in relations:
         data = [(unit, ht.relation_get(rid, unit)) for unit in units]
         bucket = ht.relation_get(rid, ht.unit_name())
         before = json.dumps(state.get("issued"), sort_keys=True)
         updates = core.answer_relation(
-            state, ca, rid, data, bucket, leader, global_client, ca_pem=ca_pem
+            state, ca, rid, data, bucket, leader and available, global_client, ca_pem=ca_pem
         )
         if json.dumps(state.get("issued"), sort_keys=True) != before:
             save_state(state)
@@ -175,7 +175,6 @@ def publish(
                 + (f", answers: {', '.join(answered)}" if answered else "")
             )
             ht.relation_set(rid, updates)
-    return with_units
 
 
 def run_hook(hook: str) -> None:
@@ -190,18 +189,20 @@ def run_hook(hook: str) -> None:
     ht.application_version_set(core.EASYRSA_VERSION)
     leader = ht.is_leader()
     settings = ht.leader_get()
+    relations = live_relations()
+    available = any(units for _rid, units in relations)  # the client.available flag
     blocked = None
     if not state.get("series_upgrade"):
         blocked = ensure_ca(state, leader, settings)
-    global_client = ensure_global_client(state, leader, settings)
-    with_units = publish(state, leader, global_client, settings)
+    global_client = ensure_global_client(state, leader, settings) if available else None
+    publish(state, leader, global_client, settings, relations)
     save_state(state)
     if state.get("series_upgrade"):
         ht.status_set("blocked", "Series upgrade in progress")
     elif blocked:
         ht.status_set("blocked", blocked)
     elif core.state_ca(state) is not None or core.ca_from_leader(settings) is not None:
-        ht.status_set("active", core.status_message(with_units))
+        ht.status_set("active", core.status_message(available))
     else:
         ht.status_set("waiting", "Waiting for the leader to create the Certificate Authority")
 
@@ -345,7 +346,7 @@ def action_restore(params: dict[str, Any]) -> None:
     install_ca(ca.cert_pem)
     settings = ht.leader_get()
     client = settings[core.LEADER_CLIENT_CERT], settings[core.LEADER_CLIENT_KEY]
-    publish(state, True, client, settings)
+    publish(state, True, client, settings, live_relations())
     save_state(state)
     ht.action_set({"message": f"Restored the pki from {name}."})
 

@@ -571,8 +571,8 @@ def answer_relation(
     return out.updates
 
 
-def status_message(relations_with_units: int) -> str:
+def status_message(client_available: bool) -> str:
     """The real charm's message(): connected when any client is joined."""
-    if relations_with_units:
+    if client_available:
         return "Certificate Authority connected."
     return "Certificate Authority ready."
