@@ -810,6 +810,11 @@ def test_shell_leader_creates_ca_and_answers(leader: FakeJuju) -> None:
     assert leader.state["status"] == ["active", "Certificate Authority ready."]
     assert leader.state["version"] == core.EASYRSA_VERSION
 
+    leader.add_relation("client:4", {})
+    leader.run("hooks/client-relation-created", "client:4")
+    assert leader.local("client:4") == {}, "nothing is sent before a client joins"
+    assert leader.state["status"] == ["active", "Certificate Authority ready."]
+
     unit, data = etcd_unit(0)
     leader.add_relation("client:4", {unit: {"private-address": data["private-address"]}})
     assert "client_certificate" not in settings, "created once a client joins"
