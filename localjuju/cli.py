@@ -207,7 +207,7 @@ def cmd_destroy_model(args: argparse.Namespace) -> None:
     cur = paths.home() / CURRENT
     if cur.exists() and cur.read_text().strip() == name:
         cur.unlink()
-    sys.stderr.write(f"Destroying model\nModel destroyed.\n")
+    sys.stderr.write("Destroying model\nModel destroyed.\n")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -255,15 +255,16 @@ def cmd_show_model(args: argparse.Namespace) -> None:
 
 def cmd_status(args: argparse.Namespace) -> None:
     doc = call(model_name(args), "status")
-    f = args.format or "tabular"
-    if f == "json":
-        doc.pop("_relations", None)
-        out(json.dumps(doc, separators=(",", ":")))
-    elif f == "yaml":
-        doc.pop("_relations", None)
-        out(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False))
-    else:
-        out(fmt.status_tabular(doc, relations=args.relations))
+    form = args.format or "tabular"
+    if form not in ("json", "yaml"):
+        form = "tabular"
+    color = args.color or (sys.stdout.isatty() and not args.no_color)
+    text = fmt.status_output(doc, form, args.relations, color)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if form == "tabular" and not doc["applications"] and not doc["machines"]:
+        from . import formats
+
+        sys.stderr.write(formats.empty_model_message(doc["model"]["name"]))
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:

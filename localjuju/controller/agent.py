@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import random
-import secrets
 import shutil
 import socket
 import time
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import resolver
 from .context import HookContext
-from .resolver import HookInfo, Op, Remote, RelationSnapshot
+from .resolver import HookInfo, Op, RelationSnapshot, Remote
 from .state import HookError, RelationLocal, Settings, Task, Unit, now
 
 if TYPE_CHECKING:

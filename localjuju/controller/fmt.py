@@ -181,42 +181,123 @@ def model_config(cfg: dict[str, Any], defaults: dict[str, Any], f: str) -> str:
     return "\n".join(lines)
 
 
-def status_tabular(doc: dict[str, Any], relations: bool = False) -> str:
-    try:
-        from ..formats import status_tabular as real  # type: ignore[attr-defined]
+def _dt(v: Any) -> Any:
+    if isinstance(v, str):
+        try:
+            return datetime.datetime.fromisoformat(v)
+        except ValueError:
+            return v
+    return v
 
-        return str(real(doc, relations=relations))
-    except (ImportError, AttributeError, TypeError, KeyError):
-        pass
-    m = doc["model"]
-    lines = [
-        f"{'Model':<8}{'Controller':<11}{'Cloud/Region':<20}{'Version':<8}  SLA          Timestamp",
-        f"{m['name']:<8}{m['controller']:<11}{'localhost/localhost':<20}{m['version']:<8}  "
-        f"unsupported  {doc['controller']['timestamp']}",
-        "",
+
+def status_document(d: dict[str, Any]) -> Any:
+    """The controller's status dict as :class:`localjuju.formats.StatusDocument`."""
+    from .. import formats as f
+
+    def si(x: dict[str, Any] | None) -> Any:
+        x = x or {}
+        return f.StatusInfo(
+            current=x.get("current", ""),
+            message=x.get("message", ""),
+            since=_dt(x.get("since")),
+            version=x.get("version", ""),
+            life=x.get("life", ""),
+        )
+
+    def base(b: dict[str, Any] | None) -> Any:
+        return f.Base(b["name"], b["channel"]) if b else None
+
+    machines = {
+        mid: f.Machine(
+            juju_status=si(m.get("juju-status")),
+            hostname=m.get("hostname", ""),
+            dns_name=m.get("dns-name", ""),
+            ip_addresses=list(m.get("ip-addresses", [])),
+            instance_id=m.get("instance-id", ""),
+            display_name=m.get("display-name", ""),
+            machine_status=si(m.get("machine-status")),
+            modification_status=si(m.get("modification-status")),
+            base=base(m.get("base")),
+            network_interfaces={
+                n: f.NetworkInterface(
+                    ip_addresses=list(i.get("ip-addresses", [])),
+                    mac_address=i.get("mac-address", ""),
+                    gateway=i.get("gateway", ""),
+                    space=i.get("space", ""),
+                    is_up=bool(i.get("is-up")),
+                )
+                for n, i in (m.get("network-interfaces") or {}).items()
+            },
+            constraints=m.get("constraints", ""),
+            hardware=m.get("hardware", ""),
+        )
+        for mid, m in d["machines"].items()
+    }
+    apps = {}
+    for name, a in d["applications"].items():
+        units = {
+            un: f.Unit(
+                workload_status=si(u.get("workload-status")),
+                juju_status=si(u.get("juju-status")),
+                leader=bool(u.get("leader")),
+                machine=u.get("machine", ""),
+                open_ports=list(u.get("open-ports", [])),
+                public_address=u.get("public-address", ""),
+            )
+            for un, u in a["units"].items()
+        }
+        rels = {ep: [r["related-application"] for r in lst] for ep, lst in a["relations"].items()}
+        apps[name] = f.Application(
+            charm_url=(
+                a["charm"] if ":" in a["charm"] else f"ch:amd64/{a['charm']}-{a['charm-rev']}"
+            ),
+            base=base(a.get("base")),
+            charm_channel=a.get("charm-channel", ""),
+            exposed=a.get("exposed", False),
+            life=a.get("life", ""),
+            status=si(a.get("application-status")),
+            relations=rels,
+            units=units,
+            version=a.get("version", ""),
+            endpoint_bindings=dict(a.get("endpoint-bindings", {})),
+        )
+    relations = [
+        f.Relation(
+            id=r["id"],
+            interface=r["endpoints"][0]["interface"],
+            endpoints=[f.RelationEndpoint(e["app"], e["name"], e["role"]) for e in r["endpoints"]],
+            scope="global",
+            status="joined" if r["life"] == "alive" else "broken",
+        )
+        for r in d.get("_relations", [])
     ]
-    apps = doc["applications"]
-    if apps:
-        lines.append("App  Version  Status  Scale  Charm  Channel  Rev  Exposed  Message")
-        for name, a in apps.items():
-            st = a["application-status"]
-            lines.append(f"{name}  {a.get('version', '')}  {st['current']}  {len(a['units'])}  "
-                         f"{a['charm-name']}  {a.get('charm-channel', '')}  {a['charm-rev']}  "
-                         f"{'yes' if a['exposed'] else 'no'}  {st.get('message', '')}")  # fmt: skip
-        lines.append("")
-        lines.append("Unit  Workload  Agent  Machine  Public address  Ports  Message")
-        for name, a in apps.items():
-            for un, u in a["units"].items():
-                lead = "*" if u.get("leader") else ""
-                lines.append(f"{un}{lead}  {u['workload-status']['current']}  "
-                             f"{u['juju-status']['current']}  {u['machine']}  "
-                             f"{u['public-address']}  {','.join(u.get('open-ports', []))}  "
-                             f"{u['workload-status'].get('message', '')}")  # fmt: skip
-        lines.append("")
-    if doc["machines"]:
-        lines.append("Machine  State  Address  Inst id  Base  AZ  Message")
-        for mid, mm in doc["machines"].items():
-            lines.append(f"{mid}  {mm['juju-status']['current']}  {mm['dns-name']}  "
-                         f"{mm['instance-id']}  ubuntu@22.04    "
-                         f"{mm['machine-status'].get('message', '')}")  # fmt: skip
-    return "\n".join(lines)
+    m = d["model"]
+    return f.StatusDocument(
+        model=f.ModelInfo(
+            name=m["name"],
+            controller=m["controller"],
+            cloud=m["cloud"],
+            region=m.get("region", ""),
+            version=m["version"],
+            type=m.get("type", "iaas"),
+            status=si(m.get("model-status")),
+            sla=m.get("sla", "unsupported"),
+        ),
+        machines=machines,
+        applications=apps,
+        relations=relations,
+        controller_timestamp=_dt(d.get("controller", {}).get("timestamp")),
+    )
+
+
+def status_output(d: dict[str, Any], form: str, relations: bool, color: bool) -> str:
+    from .. import formats as f
+
+    doc = status_document(d)
+    if form == "json":
+        return str(f.status_json(doc))
+    if form == "yaml":
+        return str(f.status_yaml(doc))
+    if not d["applications"] and not d["machines"]:
+        return str(f.status_tabular(doc, relations=relations, color=color))
+    return str(f.status_tabular(doc, relations=relations, color=color))

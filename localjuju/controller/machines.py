@@ -272,7 +272,7 @@ class Machine:
             _run("ip", "netns", "add", ns)
         if _run("ip", "link", "show", hv, check=False).returncode != 0:
             _run("ip", "link", "add", hv, "type", "veth", "peer", "name", f"{hv}p")
-            mac = "00:16:3e:%02x:%02x:%02x" % (0xD3, self.net.index, self.id)
+            mac = f"00:16:3e:d3:{self.net.index:02x}:{self.id:02x}"
             _run("ip", "link", "set", f"{hv}p", "address", mac)
             _run("ip", "link", "set", f"{hv}p", "netns", ns)
             _run("ip", "-n", ns, "link", "set", f"{hv}p", "name", "eth0")

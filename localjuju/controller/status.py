@@ -21,14 +21,8 @@ def _st(s: StatusInfo, version: str | None = None) -> dict[str, Any]:
 
 
 def _since(iso: str) -> str:
-    """Juju prints ``since`` as ``21 Nov 2026 16:22:45Z`` (UTC) in JSON status."""
-    import datetime
-
-    try:
-        t = datetime.datetime.fromisoformat(iso).astimezone(datetime.timezone.utc)
-    except ValueError:
-        return iso
-    return t.strftime("%d %b %Y %H:%M:%SZ")
+    """Kept as ISO 8601 here; the CLI formats it as Juju does."""
+    return iso
 
 
 def unit_view(ctl: Controller, name: str) -> tuple[StatusInfo, StatusInfo]:
@@ -178,7 +172,7 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
         "machines": machines,
         "applications": apps,
         "storage": {},
-        "controller": {"timestamp": _since(StatusInfo().since).split(" ", 3)[-1]},
+        "controller": {"timestamp": _since(StatusInfo().since)},
         # Not part of Juju's document; used by the tabular formatter for the relations table.
         "_relations": [
             {

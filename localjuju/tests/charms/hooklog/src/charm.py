@@ -75,7 +75,9 @@ def main() -> None:
 def action(name: str) -> None:
     params = tool_json("action-get") or {}
     if name == "echo":
-        tool("action-set", f"text={params.get('text', '')}", f"unit={os.environ['JUJU_UNIT_NAME']}")
+        tool(
+            "action-set", f"text={params.get('text', '')}", f"unit={os.environ['JUJU_UNIT_NAME']}"
+        )
         print("echo stdout line")
     elif name == "fail":
         tool("action-fail", params.get("message", "failed"))
