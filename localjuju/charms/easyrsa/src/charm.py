@@ -187,7 +187,11 @@ def run_hook(hook: str) -> None:
     if hook == "post-series-upgrade":
         state["series_upgrade"] = False
     ht.application_version_set(core.EASYRSA_VERSION)
-    leader = ht.is_leader()
+    try:
+        leader = ht.is_leader()
+    except ht.HookToolError as exc:  # e.g. "leadership status unknown" while a unit goes away
+        ht.log(f"treating this unit as a non-leader: {exc}", "WARNING")
+        leader = False
     settings = ht.leader_get()
     relations = live_relations()
     available = any(units for _rid, units in relations)  # the client.available flag
