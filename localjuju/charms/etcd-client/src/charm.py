@@ -216,6 +216,8 @@ def action_write_loop(params: dict[str, Any]) -> dict[str, Any]:
                 )
                 acked += 1
             except gw.EtcdError as exc:
+                if time.monotonic() >= deadline and str(exc) == gw.DEADLINE_REACHED:
+                    break  # no attempt was made: the time was up
                 errors += 1
                 last_error = str(exc)[:500]
                 first_error = first_error or last_error

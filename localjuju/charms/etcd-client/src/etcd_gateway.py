@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 RETRYABLE_STATUS = {408, 429, 499}
+DEADLINE_REACHED = "deadline reached"
 
 
 class EtcdError(RuntimeError):
@@ -171,7 +172,7 @@ class Gateway:
             if deadline is not None:
                 timeout = min(timeout, deadline - time.monotonic())
                 if timeout <= 0:
-                    errors.append("deadline reached")
+                    errors.append(DEADLINE_REACHED)
                     break
             try:
                 result = self._post_once(index, path, body, timeout)
