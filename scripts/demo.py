@@ -27,10 +27,13 @@ def main() -> int:
     juju.model = MODEL
     juju.deploy("easyrsa")
     juju.deploy(str(ROOT / "localjuju" / "tests" / "charms" / "hooklog"), num_units=3)
+    juju.integrate("hooklog:certificates", "easyrsa:client")
     juju.wait(jubilant.all_active, timeout=300)
     took = time.monotonic() - start
     print(subprocess.run([CLI, "status", "-m", MODEL], capture_output=True, text=True).stdout)
     print(f"deploy to all active: {took:.1f}s")
+    task = juju.run("hooklog/0", "echo", {"text": "hello from the demo"})
+    print(f"action echo on hooklog/0: {task.status}, results {task.results}")
     return 0
 
 

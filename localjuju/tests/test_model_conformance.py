@@ -213,3 +213,27 @@ def test_kill_and_start_machine(deployed: jubilant.Juju) -> None:
     juju.wait(jubilant.all_active, timeout=60)
     # The machine's disk survived: its hook log is still there.
     assert hooks(juju, unit)[0] == "install"
+
+
+def test_easyrsa_publishes_ca_to_clients(deployed: jubilant.Juju) -> None:
+    juju = deployed
+    juju.deploy("easyrsa")
+    juju.integrate("hooklog:certificates", "easyrsa:client")
+    unit = sorted(juju.status().apps["hooklog"].units)[0]
+
+    def got_ca(_: jubilant.Status) -> bool:
+        return any(
+            e["hook"] == "certificates-relation-changed"
+            and (e.get("remote_data") or {}).get("ca", "").startswith("-----BEGIN CERTIFICATE")
+            for e in hook_log(juju, unit)
+        )
+
+    juju.wait(lambda s: got_ca(s) and jubilant.all_active(s), timeout=120)
+    rid = juju.exec("relation-ids certificates", unit=unit).stdout.strip()
+    ca = juju.exec(f"relation-get -r {rid} ca easyrsa/0", unit=unit).stdout
+    # A real CA: it parses, it is a CA certificate, and it signed itself.
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(ca.encode())
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert cert.issuer == cert.subject
