@@ -150,7 +150,7 @@ def change_messages(changes: list[list[str]]) -> list[str]:
 NO_INSTALL = """The unit files have no installation config (WantedBy=, RequiredBy=, Also=,
 Alias= settings in the [Install] section, and DefaultInstance= for template
 units). This means they are not meant to be enabled using systemctl.
- 
+
 Possible reasons for having this kind of units are:
 \u2022 A unit may be statically enabled by being symlinked from another unit's
   .wants/ or .requires/ directory.
@@ -438,7 +438,7 @@ def run(argv: list[str]) -> int:
 def _dispatch(cmd: str, units: list[str], opts: Options) -> int:
     if cmd in VERBS:
         if not units:
-            _err(f"Too few arguments.")
+            _err("Too few arguments.")
             return 1
         reply = request(VERBS[cmd], units=units, no_block=opts.no_block)
         if "error" in reply:

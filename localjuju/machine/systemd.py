@@ -737,6 +737,8 @@ class Manager:
         unit.invocation_id = uuid.uuid4().hex
         unit.result = "success"
         unit.last_main_status = None
+        if not auto:
+            unit.n_restarts = 0  # an explicit start flushes the restart counter
         try:
             env = self.environment(unit)
         except JobFailed as e:
