@@ -4,7 +4,7 @@ Commands: start, stop, restart, try-restart, condrestart, reload, force-reload,
 reload-or-restart, try-reload-or-restart, is-active, is-failed, is-enabled, status, show, cat,
 enable [--now], disable [--now], mask [--now], unmask, daemon-reload, daemon-reexec,
 reset-failed, kill [-s SIG] [--kill-whom=main|control|all], list-units, list-unit-files,
-is-system-running. Output and exit codes follow systemd 249 (Ubuntu 22.04).
+is-system-running, poweroff/halt (stop every unit and end the machine). Output and exit codes follow systemd 249 (Ubuntu 22.04).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def status_text(item: dict[str, Any], lines: int, hostname: str) -> tuple[str, i
     out.append(f"     Active: {desc}")
     main = int(props.get("MainPID") or 0)
     if main:
-        out.append(f"   Main PID: {main} ({_comm(main)})")
+        out.append(f"   Main PID: {main} ({item.get('main_comm') or '?'})")
     elif int(props.get("ExecMainPID") or 0) and active not in ("active", "reloading"):
         code = int(props.get("ExecMainCode") or 0)
         status = int(props.get("ExecMainStatus") or 0)
@@ -253,14 +253,6 @@ def status_text(item: dict[str, Any], lines: int, hostname: str) -> tuple[str, i
         out.append(RELOAD_WARNING.format(unit=name))
     rc = 0 if active in ("active", "reloading") else 3
     return "\n".join(out), rc
-
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm", encoding="utf-8") as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -613,6 +605,12 @@ def _dispatch(cmd: str, units: list[str], opts: Options) -> int:
         if not opts.no_legend:
             print(f"\n{len(files)} unit files listed.")
         return 0
+    if cmd in ("poweroff", "halt"):
+        request("poweroff")
+        return 0
+    if cmd in ("reboot", "kexec", "suspend", "hibernate"):
+        _err(f"Failed to {cmd} the machine: not supported by the local model's machines.")
+        return 1
     if cmd == "is-system-running":
         request("ping")
         if not opts.quiet:

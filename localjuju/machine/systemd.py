@@ -1168,11 +1168,17 @@ class Manager:
 
     # -- the loop ------------------------------------------------------------------------------
 
+    def shutdown(self) -> None:
+        """Stop every unit, then (as PID 1) every process, then leave the loop (exit 0)."""
+        if self.shutting_down:
+            return
+        self.shutting_down = True
+        task = self.spawn_task(self._job_shutdown(), "shutdown")
+        task.callbacks.append(lambda t: setattr(self, "exit_code", 0))
+
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        if signum in (signal.SIGTERM, signal.SIGINT) and not self.shutting_down:
-            self.shutting_down = True
-            task = self.spawn_task(self._job_shutdown(), "shutdown")
-            task.callbacks.append(lambda t: setattr(self, "exit_code", 0))
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            self.shutdown()
 
     def run(self) -> int:
         if not self.is_pid1:
@@ -1357,6 +1363,9 @@ def handle(m: Manager, req: dict[str, Any]) -> TaskGen:
         return {"error": str(e)}
     if op == "ping":
         return {"ok": True, "pid": os.getpid()}
+    if op in ("poweroff", "halt"):
+        m.shutdown()
+        return {"ok": True}
     if op in JOB_OPS:
         return (yield from _handle_jobs(m, op, names, bool(req.get("no_block"))))
     if op in ("show", "status"):
@@ -1366,6 +1375,7 @@ def handle(m: Manager, req: dict[str, Any]) -> TaskGen:
             item: dict[str, Any] = {"name": name, "props": unit_properties(m, unit)}
             if op == "status":
                 item["processes"] = [[pid, cmdline(pid)] for pid in m.unit_processes(unit)]
+                item["main_comm"] = comm(unit.main_pid) if unit.main_pid else ""
             out.append(item)
         return {"units": out}
     if op == "list-units":
