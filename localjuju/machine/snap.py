@@ -430,14 +430,14 @@ def _systemctl(op: str, units: list[str], **kw: Any) -> dict[str, Any]:
         raise SnapError(
             f"cannot {op} {' '.join(units)}: the machine's service manager is not running ({e})"
         ) from e
+    except SC.SystemdError as e:
+        raise SnapError(f"cannot {op} {' '.join(units)}: {e}") from e
 
 
 def _jobs(op: str, units: list[str]) -> None:
     if not units:
         return
     reply = _systemctl(op, units)
-    if "error" in reply:
-        raise SnapError(reply["error"])
     rc, lines = SC.job_messages(op, reply["results"])
     if rc:
         raise SnapError(

@@ -25,7 +25,11 @@ NOT_BOOTED = "System has not been booted with systemd as init system (PID 1). Ca
 NO_BUS = "Failed to connect to bus: Host is down"
 
 
-class SystemdUnavailable(Exception):
+class SystemdError(Exception):
+    """The supervisor refused a request (the message says why)."""
+
+
+class SystemdUnavailable(SystemdError):
     """The machine's supervisor is not running (no socket)."""
 
 
@@ -54,23 +58,22 @@ def request(op: str, timeout: float | None = None, **fields: Any) -> dict[str, A
         raise SystemdUnavailable(NO_BUS)
     reply = json.loads(bytes(buf))
     if not isinstance(reply, dict):
-        raise SystemdUnavailable("bad reply from the supervisor")
+        raise SystemdError("bad reply from the supervisor")
+    if "error" in reply:
+        raise SystemdError(str(reply["error"]))
     return reply
 
 
 def available() -> bool:
     try:
         return bool(request("ping", timeout=5.0).get("ok"))
-    except (SystemdUnavailable, OSError, ValueError):
+    except (SystemdError, OSError, ValueError):
         return False
 
 
 def show(unit: str) -> dict[str, str]:
     """All properties of ``unit`` (as ``systemctl show``)."""
-    reply = request("show", units=[unit])
-    if "error" in reply:
-        raise SystemdUnavailable(reply["error"])
-    return reply["units"][0]["props"]
+    return request("show", units=[unit])["units"][0]["props"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,7 +422,7 @@ def run(argv: list[str]) -> int:
         return 1
     try:
         return _dispatch(cmd, units, opts)
-    except SystemdUnavailable as e:
+    except SystemdError as e:
         _err(str(e))
         return 1
     except OSError as e:
@@ -433,9 +436,6 @@ def _dispatch(cmd: str, units: list[str], opts: Options) -> int:
             _err("Too few arguments.")
             return 1
         reply = request(VERBS[cmd], units=units, no_block=opts.no_block)
-        if "error" in reply:
-            _err(reply["error"])
-            return 1
         verb = "reload" if cmd == "reload" else cmd
         rc, lines = job_messages(verb, reply["results"])
         for line in lines:

@@ -261,6 +261,7 @@ class Manager:
         os.set_blocking(self._wakeup_w, False)
         self.base_env = self._base_environment()
         self.is_pid1 = os.getpid() == 1
+        self.spawn_failed = False
 
     # -- environment ---------------------------------------------------------------------------
 
@@ -461,6 +462,7 @@ class Manager:
         os.set_blocking(out_r, False)
         self.pipes[out_r] = (unit.name, ident, pid, bytearray())
         self.sel.register(out_r, selectors.EVENT_READ, ("pipe", out_r))
+        self.spawn_failed = bool(failure)
         if failure:
             step, _, msg = failure.decode(errors="replace").partition(":")
             self.log(unit.name, f"{unit.name}: Failed to {step.lower()} {argv[0]}: {msg}")
@@ -781,6 +783,10 @@ class Manager:
             self.pid_units[main] = unit.name
         else:
             unit.main_pid = unit.exec_main_pid = pid
+            if cfg.type == "exec" and self.spawn_failed:
+                # Type=exec: the start fails when the binary cannot be executed
+                yield WaitPid(pid, 5.0)
+                return self._fail(unit, "exit-code")
         if cfg.exec_start_post:
             self.set_state(unit, "activating", "start-post")
             for post in cfg.exec_start_post:
@@ -1155,8 +1161,12 @@ class Manager:
         task.callbacks.append(lambda t: self._reply(conn, t.result))
 
     def _reply(self, conn: socket.socket, response: Any) -> None:
-        if response == CANCELED or not isinstance(response, dict):
+        if response == CANCELED:
             response = {"error": "request canceled"}
+        elif not isinstance(response, dict):
+            response = {
+                "error": "internal error in the supervisor (see /var/log/localjuju/init.log)"
+            }
         try:
             conn.setblocking(True)
             conn.settimeout(5.0)
@@ -1179,6 +1189,8 @@ class Manager:
     def _on_signal(self, signum: int, _frame: Any) -> None:
         if signum in (signal.SIGTERM, signal.SIGINT):
             self.shutdown()
+        elif signum == signal.SIGHUP and not self.shutting_down:
+            self.daemon_reload()  # as systemd does on SIGHUP
 
     def run(self) -> int:
         if not self.is_pid1:

@@ -339,6 +339,30 @@ def test_oneshot_and_failing_pre(booted: Machine) -> None:
     assert m.prop("pre.service", "MainPID") == "0"
 
 
+def test_missing_executable(booted: Machine) -> None:
+    m = booted
+    m.unit("simple.service", "[Service]\nExecStart=/nonexistent/daemon\n")
+    m.unit("exec.service", "[Service]\nType=exec\nExecStart=/nonexistent/daemon\n")
+    assert m.systemctl("start", "simple").returncode == 0  # as systemd: the fork worked
+    wait_until(lambda: m.prop("simple.service", "ActiveState") == "failed", what="exec failure")
+    assert m.prop("simple.service", "ExecMainStatus") == "203"
+    assert m.systemctl("start", "exec").returncode == 1
+    assert "Failed at step EXEC spawning /nonexistent/daemon" in m.journal("exec.service")
+
+
+def test_sighup_reloads_units(booted: Machine) -> None:
+    m = booted
+    m.unit("s.service", SLEEPER.format(extra=""))
+    m.systemctl("enable", "s", check=True)
+    assert m.prop("s.service", "Restart") == "no"
+    time.sleep(0.01)  # a distinct mtime for the edited file
+    m.unit("s.service", SLEEPER.format(extra="Restart=always"))
+    assert m.prop("s.service", "NeedDaemonReload") == "yes"
+    assert m.proc is not None
+    m.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: m.prop("s.service", "Restart") == "always", what="reload on SIGHUP")
+
+
 def test_stop_timeout_escalates_to_sigkill(booted: Machine) -> None:
     m = booted
     m.unit(
