@@ -30,7 +30,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"init: unexpected arguments: {' '.join(args)}", file=sys.stderr)
         return 2
     os.umask(0o022)
-    for d in (os.path.dirname(SYSTEMD_SOCKET), "/etc/systemd/system", LOG_DIR):
+    # /run/systemd/system is how programs tell that systemd is the init (sd_booted(),
+    # charmhelpers' init_is_systemd()); it is also a unit directory.
+    for d in (
+        os.path.dirname(SYSTEMD_SOCKET),
+        "/etc/systemd/system",
+        "/run/systemd/system",
+        LOG_DIR,
+    ):
         os.makedirs(mpath(d), exist_ok=True)
     if os.environ.get("LOCALJUJU_INSTALL_COMMANDS", "1") != "0":
         install_commands()

@@ -462,6 +462,10 @@ def test_boot_starts_enabled_units_and_sigterm_stops_them(machine: Machine) -> N
     assert not m.path("/run/localjuju/systemd.sock").exists()
 
 
+def test_looks_like_systemd_to_charmhelpers(booted: Machine) -> None:
+    assert booted.path("/run/systemd/system").is_dir()
+
+
 def test_journalctl_lines_and_empty(booted: Machine) -> None:
     m = booted
     m.unit("chatty.service", "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'seq 1 30'\n")
