@@ -1,7 +1,8 @@
 """``snap`` for a local-model machine, backed by the model's local snap store.
 
 Commands: install, refresh, revert, remove, list, info, get, set, unset, connect, disconnect,
-connections, services, start, stop, restart, logs, run, version, changes, wait, find, help.
+connections, services, start, stop, restart, logs, enable, disable, run, version, changes, wait,
+find, create-cohort, help.
 Output, messages and exit codes follow snapd 2.6x (``error: ...`` on stderr, exit 1).
 
 The layout on the machine is snapd's (see docs/localjuju-snaps.md):
@@ -1332,6 +1333,46 @@ def cmd_service_op(op: str, a: Args) -> int:
     return 0
 
 
+def cmd_enable_disable(a: Args, enable: bool) -> int:
+    """``snap enable|disable <snap>``: a disabled snap's services are stopped and disabled."""
+    if len(a.positional) != 1:
+        raise SnapError("the required argument `<snap>` was not provided")
+    name = a.positional[0]
+    with locked():
+        state = load_state()
+        entry = state["snaps"].get(name)
+        if entry is None:
+            raise SnapError(f'snap "{name}" is not installed')
+        meta = read_meta(name, entry["revision"])
+        disabled_apps = set(entry.get("disabled-services") or [])
+        units = [x.unit for x in apps_of(meta) if x.daemon and x.name not in disabled_apps]
+        if enable:
+            if units:
+                _systemctl("enable", units)
+                _jobs("start", units)
+        elif units:
+            _jobs("stop", units)
+            _systemctl("disable", units)
+        entry["disabled"] = not enable
+        record_change(state, f'{"Enable" if enable else "Disable"} "{name}" snap')
+        save_state(state)
+    out(f"{name} {'enabled' if enable else 'disabled'}")
+    return 0
+
+
+def cmd_create_cohort(a: Args) -> int:
+    """``snap create-cohort <snap>...``: a key the local store accepts (and ignores)."""
+    state = load_state()
+    store = _store()
+    cohorts = {}
+    for name in a.positional:
+        if store.snap(name) is None and name not in state["snaps"]:
+            raise SnapError(f'snap "{name}" not found')
+        cohorts[name] = {"cohort-key": f"localjuju-cohort-{name}-{int(time.time())}"}
+    out(yaml.safe_dump({"cohorts": cohorts}, sort_keys=False))
+    return 0
+
+
 def cmd_logs(a: Args) -> int:
     from .journalctl import collect
 
@@ -1436,7 +1477,8 @@ This is the local model's snap: it installs from the model's local snap store.
 Usage: snap <command> [<options>...]
 
 Commands: install refresh revert remove list info get set unset connect disconnect
-connections services start stop restart logs run version changes wait find help
+connections services start stop restart logs enable disable run version changes wait find
+create-cohort help
 """
 
 
@@ -1473,6 +1515,9 @@ def run(argv: list[str]) -> int:
         "stop": lambda x: cmd_service_op("stop", x),
         "restart": lambda x: cmd_service_op("restart", x),
         "logs": cmd_logs,
+        "enable": lambda x: cmd_enable_disable(x, enable=True),
+        "disable": lambda x: cmd_enable_disable(x, enable=False),
+        "create-cohort": cmd_create_cohort,
         "version": cmd_version,
         "changes": cmd_changes,
         "find": cmd_find,

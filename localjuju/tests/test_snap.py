@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from localjuju import store as S
 from localjuju.machine import snap as snapcmd
@@ -233,6 +234,23 @@ def test_stopped_daemon_stays_stopped_only_when_disabled(sm: SnapMachine) -> Non
     sm.snap("start", "--enable", "etcd", check=True)
     assert sm.prop("snap.etcd.etcd.service", "ActiveState") == "active"
     assert sm.snap("restart", "etcd").stdout == "Restarted.\n"
+
+
+def test_disable_enable_and_cohorts(sm: SnapMachine) -> None:
+    sm.snap("install", "etcd", check=True)
+    write_conf(sm)
+    sm.systemctl("start", "snap.etcd.etcd", check=True)
+    assert sm.snap("disable", "etcd").stdout == "etcd disabled\n"
+    assert sm.prop("snap.etcd.etcd.service", "ActiveState") == "inactive"
+    assert sm.snap("list", "etcd").stdout.splitlines()[1].split()[-1] == "disabled"
+    assert sm.snap("enable", "etcd").stdout == "etcd enabled\n"
+    assert sm.prop("snap.etcd.etcd.service", "ActiveState") == "active"
+    out = sm.snap("create-cohort", "etcd", check=True).stdout
+    key = yaml.safe_load(out)["cohorts"]["etcd"]["cohort-key"]
+    p = sm.snap("refresh", "etcd", "--cohort", key)
+    assert p.returncode == 0
+    p = sm.snap("refresh", "--list")
+    assert (p.stdout, p.stderr) == ("", "All snaps up to date.\n")
 
 
 def test_config_and_connections(sm: SnapMachine) -> None:
