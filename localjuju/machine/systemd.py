@@ -595,6 +595,7 @@ class Manager:
             targets = [unit.control_pid] if unit.control_pid else []
         else:
             targets = self.unit_processes(unit)
+            targets += [p for p in (unit.main_pid, unit.control_pid) if p and p not in targets]
         sent = []
         for pid in targets:
             try:
@@ -781,6 +782,9 @@ class Manager:
                 return "done"
             unit.main_pid = unit.exec_main_pid = main
             self.pid_units[main] = unit.name
+            sid = session_of(main)
+            if sid:  # a daemon that called setsid() still belongs to the unit
+                unit.sessions.add(sid)
         else:
             unit.main_pid = unit.exec_main_pid = pid
             if cfg.type == "exec" and self.spawn_failed:

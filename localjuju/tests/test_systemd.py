@@ -386,7 +386,7 @@ def test_forking_with_pidfile(booted: Machine) -> None:
     m.unit(
         "fork.service",
         "[Service]\nType=forking\nPIDFile=/run/fork.pid\n"
-        f"ExecStart=/bin/sh -c 'sleep 600 & echo $! > {pidfile}'\n",
+        f"ExecStart=/bin/sh -c 'setsid sleep 600 & echo $! > {pidfile}'\n",
     )
     m.systemctl("start", "fork", check=True)
     pid = int(pidfile.read_text())
@@ -476,6 +476,28 @@ def test_journalctl_lines_and_empty(booted: Machine) -> None:
     short = m.run("journalctl", "-u", "chatty", "-n", "1", "-t", "sh").stdout
     assert short.rstrip().endswith("sh[" + short.split("sh[")[1].split("]")[0] + "]: 30")
     assert m.run("journalctl", "-u", "never").stdout.strip() == "-- No entries --"
+
+
+def test_journalctl_follow(booted: Machine) -> None:
+    m = booted
+    m.unit(
+        "tick.service",
+        "[Service]\nExecStart=/bin/sh -c 'echo tick-1; sleep 0.3; echo tick-2; sleep 600'\n",
+    )
+    out = m.root / "follow.out"
+    with open(out, "wb") as f:
+        follower = subprocess.Popen(
+            [PY, "-m", "localjuju.machine.journalctl", "-u", "tick", "-f", "-o", "cat"],
+            env=m.env,
+            stdout=f,
+        )
+    try:
+        m.systemctl("start", "tick", check=True)
+        wait_until(lambda: "tick-2" in out.read_text(), what="followed output")
+        assert out.read_text().index("tick-1") < out.read_text().index("tick-2")
+    finally:
+        follower.terminate()
+        follower.wait(5)
 
 
 def test_poweroff_via_systemctl(booted: Machine) -> None:
