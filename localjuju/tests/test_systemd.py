@@ -379,6 +379,26 @@ def test_stop_timeout_escalates_to_sigkill(booted: Machine) -> None:
     assert "State 'stop-sigterm' timed out. Killing." in m.journal("stubborn.service")
 
 
+def test_limits_user_and_working_directory(booted: Machine) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("User= needs root")
+    m = booted
+    m.path("/srv/work").mkdir(parents=True)
+    m.unit(
+        "lim.service",
+        "[Service]\nExecStart=/bin/sleep 600\nLimitNOFILE=4321\nUser=nobody\n"
+        "WorkingDirectory=/srv/work\n",
+    )
+    m.systemctl("start", "lim", check=True)
+    pid = int(m.prop("lim.service", "MainPID"))
+    limits = Path(f"/proc/{pid}/limits").read_text()
+    assert any(
+        line.startswith("Max open files") and "4321" in line for line in limits.splitlines()
+    )
+    assert os.stat(f"/proc/{pid}").st_uid == 65534
+    assert os.readlink(f"/proc/{pid}/cwd") == str(m.path("/srv/work"))
+
+
 def test_forking_with_pidfile(booted: Machine) -> None:
     m = booted
     pidfile = m.path("/run/fork.pid")
