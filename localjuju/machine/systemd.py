@@ -262,6 +262,7 @@ class Manager:
         self.base_env = self._base_environment()
         self.is_pid1 = os.getpid() == 1
         self.spawn_failed = False
+        self.pending_signals: set[int] = set()
 
     # -- environment ---------------------------------------------------------------------------
 
@@ -1191,9 +1192,14 @@ class Manager:
         task.callbacks.append(lambda t: setattr(self, "exit_code", 0))
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        if signum in (signal.SIGTERM, signal.SIGINT):
+        # Only record it: the loop acts on it between steps (handlers run between bytecodes).
+        self.pending_signals.add(signum)
+
+    def _handle_signals(self) -> None:
+        pending, self.pending_signals = self.pending_signals, set()
+        if pending & {signal.SIGTERM, signal.SIGINT}:
             self.shutdown()
-        elif signum == signal.SIGHUP and not self.shutting_down:
+        elif signal.SIGHUP in pending and not self.shutting_down:
             self.daemon_reload()  # as systemd does on SIGHUP
 
     def run(self) -> int:
@@ -1256,6 +1262,8 @@ class Manager:
                 if arg in self.pipes:
                     self._read_pipe(arg)
         self.reap()
+        if self.pending_signals:
+            self._handle_signals()
         now = time.monotonic()
         while self.timers and (self.timers[0].cancelled or self.timers[0].when <= now):
             t = heapq.heappop(self.timers)
