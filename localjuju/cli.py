@@ -120,7 +120,7 @@ def call(model: str, cmd: str, sock_timeout: float | None = None, **args: Any) -
 # ---------------------------------------------------------------------- helpers
 
 
-def parse_kv(items: list[str], what: str = "") -> dict[str, str]:
+def parse_kv(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
         if "=" not in item:

@@ -357,8 +357,6 @@ class UnitAgent:
                 self.cache[(info.relation_id, info.remote_unit)] = dict(
                     rel.units[info.remote_unit].data
                 )
-        if info.kind == "install" and unit.workload_status.current == "waiting":
-            unit.workload_status.set("maintenance", "installing charm software")
         path, err = self.hook_handler(info.name, None)
         ctx = HookContext(self, info, None)
         machine_lock = self.ctl.machine_lock(unit.machine)

@@ -228,21 +228,18 @@ def validate_config(charm: Charm, values: dict[str, str]) -> dict[str, Any]:
 
 
 def coerce(key: str, t: str, raw: Any) -> Any:
-    if not isinstance(raw, str):
-        raw_s = raw
-    else:
-        raw_s = raw
+    """A CLI value (usually a string) as the option's type."""
     try:
         if t == "int":
-            if isinstance(raw_s, bool):
+            if isinstance(raw, bool):
                 raise ValueError
-            return int(raw_s)
+            return int(raw)
         if t == "float":
-            return float(raw_s)
+            return float(raw)
         if t == "boolean":
-            if isinstance(raw_s, bool):
-                return raw_s
-            low = str(raw_s).lower()
+            if isinstance(raw, bool):
+                return raw
+            low = str(raw).lower()
             if low in ("true", "yes", "on", "1", "y"):
                 return True
             if low in ("false", "no", "off", "0", "n"):
@@ -250,7 +247,5 @@ def coerce(key: str, t: str, raw: Any) -> Any:
             raise ValueError
     except ValueError:
         what = {"int": "int", "float": "float", "boolean": "bool"}[t]
-        raise CharmError(
-            f'option "{key}" expected {"int" if what == "int" else what}, got {raw_s!r}'
-        ) from None
-    return "" if raw_s is None else str(raw_s)
+        raise CharmError(f'option "{key}" expected {what}, got {raw!r}') from None
+    return "" if raw is None else str(raw)

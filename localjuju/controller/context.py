@@ -26,7 +26,7 @@ from ..hooktools.context import (
     ToolError,
 )
 from .resolver import HookInfo
-from .state import Task
+from .state import Settings, Task
 
 if TYPE_CHECKING:
     from .agent import UnitAgent
@@ -86,8 +86,6 @@ class HookContext:
             rel = m.relations.get(str(rid))
             if rel is None:
                 continue
-            from .state import Settings
-
             settings = rel.units.setdefault(unit.name, Settings())
             settings.update(changes)
         for rid, changes in self.rel_app.items():
@@ -98,8 +96,6 @@ class HookContext:
             if app.leader != unit.name:
                 # Juju 3 wraps app settings in a leadership check: the whole commit fails.
                 continue
-            from .state import Settings
-
             settings = rel.apps.setdefault(unit.app, Settings())
             if settings.update(changes) and rel.is_peer:
                 # The writer gets no relation-changed for its own write.

@@ -277,8 +277,6 @@ class Controller:
             cfg = charmlib.validate_config(ch, dict(args.get("config") or {}))
         except CharmError as e:
             raise UserError(str(e)) from None
-        if source == "builtin":
-            _write_builtin_dispatch(Path(ch.path))
         app = Application(
             name=name,
             charm=ch.name,
@@ -563,12 +561,7 @@ class Controller:
             raise UserError(str(e)) from None
         for k in reset:
             app.config.pop(k, None)
-        for k, v in typed.items():
-            default = ch.config[k].get("default")
-            if v == default and k in app.config:
-                app.config[k] = v
-            else:
-                app.config[k] = v
+        app.config.update(typed)
         self.changed()
 
     # ------------------------------------------------------------------ tasks
@@ -621,13 +614,6 @@ class Controller:
             app.charm_revision = rev
         self.changed()
         return app.charm_revision
-
-
-def _write_builtin_dispatch(charm_dir: Path) -> None:
-    """Built-in charms run on the machine's /usr/bin/python3; nothing to rewrite for now."""
-    d = charm_dir / "dispatch"
-    if d.exists():
-        d.chmod(0o755)
 
 
 def new_model(name: str, index: int, config: dict[str, Any]) -> Model:

@@ -138,9 +138,7 @@ class API:
             ch = ctl.charm(u.split("/")[0])
             spec = ch.actions.get(action)
             if spec is None:
-                raise UserError(f'invalid action name "{action}" for unit "{u}" (not found)'
-                                if False else
-                                f'action "{action}" not defined on unit "{u}"')  # fmt: skip
+                raise UserError(f'action "{action}" not defined on unit "{u}"')
             full = validate_action_params(action, spec, params)
             tasks.append(ctl.enqueue(u, action, full))
         return await self._wait_tasks(tasks, wait)

@@ -13,10 +13,6 @@ from typing import Any
 import yaml
 
 
-def _time(ts: str) -> str:
-    return ts
-
-
 def task_dict(t: dict[str, Any]) -> dict[str, Any]:
     d: dict[str, Any] = {"id": t["id"]}
     if t.get("log"):
@@ -126,59 +122,35 @@ def show_model(st: dict[str, Any], f: str) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def app_config(info: dict[str, Any], f: str) -> str:
-    settings = {}
-    for k, spec in sorted(info["options"].items()):
-        entry: dict[str, Any] = {
-            "default": spec.get("default"),
-            "description": spec.get("description", ""),
-            "source": "user" if k in info["values"] else "default",
-            "type": spec.get("type", "string"),
-        }
-        if k in info["values"]:
-            entry["value"] = info["values"][k]
-        elif spec.get("default") is not None:
-            entry["value"] = spec.get("default")
-        if entry["default"] is None:
-            del entry["default"]
-        settings[k] = entry
-    doc = {
-        "application": info["application"],
-        "application-config": {
-            "trust": {
-                "default": False,
-                "description": "Does this application have access to trusted credentials",
-                "source": "default",
-                "type": "bool",
-                "value": False,
-            }
-        },
-        "charm": info["charm"],
-        "settings": settings,
+def app_config(info: dict[str, Any], form: str) -> str:
+    """``juju config <app>`` through :mod:`localjuju.formats`."""
+    from .. import formats as f
+
+    options = {
+        k: f.ConfigOption(
+            type=spec.get("type", "string"),
+            description=spec.get("description", ""),
+            default=spec.get("default"),
+        )
+        for k, spec in sorted(info["options"].items())
     }
-    if f == "json":
-        return json.dumps(doc, separators=(",", ":"))
-    return yaml.safe_dump(doc, sort_keys=False)
+    args = (info["application"], info["charm"], options, dict(info["values"]))
+    return str(f.app_config_json(*args) if form == "json" else f.app_config_yaml(*args))
 
 
-def model_config(cfg: dict[str, Any], defaults: dict[str, Any], f: str) -> str:
-    doc = {
-        k: {
-            "default": defaults.get(k),
-            "source": "default" if defaults.get(k) == v else "model",
-            "value": v,
-        }
-        for k, v in sorted(cfg.items())
+def model_config(cfg: dict[str, Any], defaults: dict[str, Any], form: str) -> str:
+    """``juju model-config`` through :mod:`localjuju.formats` (JSON keys ``Value``/``Source``)."""
+    from .. import formats as f
+
+    table = {
+        k: (v, "default" if k in defaults and defaults[k] == v else "model")
+        for k, v in cfg.items()
     }
-    if f == "json":
-        return json.dumps(doc, separators=(",", ":"))
-    if f == "yaml":
-        return yaml.safe_dump(doc, sort_keys=True)
-    lines = [f"{'Attribute':<40}{'From':<9}Value"]
-    for k, v in doc.items():
-        val = str(v["value"]).lower() if isinstance(v["value"], bool) else str(v["value"])
-        lines.append(f"{k:<40}{v['source']:<9}{val}")
-    return "\n".join(lines)
+    if form == "json":
+        return str(f.model_config_json(table))
+    if form == "yaml":
+        return str(f.model_config_yaml(table))
+    return str(f.model_config_tabular(table))
 
 
 def _dt(v: Any) -> Any:
@@ -298,6 +270,4 @@ def status_output(d: dict[str, Any], form: str, relations: bool, color: bool) ->
         return str(f.status_json(doc))
     if form == "yaml":
         return str(f.status_yaml(doc))
-    if not d["applications"] and not d["machines"]:
-        return str(f.status_tabular(doc, relations=relations, color=color))
     return str(f.status_tabular(doc, relations=relations, color=color))

@@ -41,8 +41,7 @@ def unit_view(ctl: Controller, name: str) -> tuple[StatusInfo, StatusInfo]:
             ),
             StatusInfo("lost", "agent is not communicating with the server", agent.since),
         )
-    if u.life != "alive" and workload.current not in ("terminated",):
-        return workload, agent
+    return workload, agent
     return workload, agent
 
 

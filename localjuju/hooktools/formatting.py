@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from ..formats._goyaml import go_yaml_key_less
+
 __all__ = [
     "StringList",
     "Field",
@@ -345,37 +347,7 @@ def _v2_key_less(a: Any, b: Any) -> bool:
     if not isinstance(a, str) or not isinstance(b, str):
         # Go compares reflect.Kind numbers; numbers/bools sort before strings.
         return isinstance(b, str)
-    ar, br = a, b
-    for i in range(min(len(ar), len(br))):
-        if ar[i] == br[i]:
-            continue
-        al, bl = ar[i].isalpha(), br[i].isalpha()
-        if al and bl:
-            return ar[i] < br[i]
-        if al or bl:
-            return bl
-        an = bn = 0
-        if ar[i] == "0" or br[i] == "0":
-            j = i - 1
-            while j >= 0 and ar[j].isdigit():
-                if ar[j] != "0":
-                    an = bn = 1
-                    break
-                j -= 1
-        ai = i
-        while ai < len(ar) and ar[ai].isdigit():
-            an = an * 10 + (ord(ar[ai]) - 48)
-            ai += 1
-        bi = i
-        while bi < len(br) and br[bi].isdigit():
-            bn = bn * 10 + (ord(br[bi]) - 48)
-            bi += 1
-        if an != bn:
-            return an < bn
-        if ai != bi:
-            return ai < bi
-        return ar[i] < br[i]
-    return len(ar) < len(br)
+    return go_yaml_key_less(a, b)
 
 
 def _v2_key_cmp(a: Any, b: Any) -> int:

@@ -110,6 +110,8 @@ def test_commit_on_success_only_and_retry(deployed: jubilant.Juju) -> None:
     juju = deployed
     juju.model_config({"automatically-retry-hooks": True})
     juju.config("hooklog", {"fail-hooks": "config-changed", "message": "second"})
+    cfg = juju.config("hooklog")
+    assert (cfg["fail-hooks"], cfg["message"], cfg["count"]) == ("config-changed", "second", 1)
     status = juju.wait(
         lambda s: all(
             u.workload_status.current == "error" for u in s.apps["hooklog"].units.values()
@@ -195,6 +197,7 @@ def test_update_status_interval(deployed: jubilant.Juju) -> None:
     unit = next(iter(juju.status().apps["hooklog"].units))
     before = hooks(juju, unit).count("update-status")
     juju.model_config({"update-status-hook-interval": "2s"})
+    assert juju.model_config()["update-status-hook-interval"] == "2s"
     juju.wait(lambda s: hooks(juju, unit).count("update-status") >= before + 2, timeout=60)
     juju.model_config({"update-status-hook-interval": "5m"})
 
