@@ -187,7 +187,11 @@ def test_refresh_copies_data_and_restarts(sm: SnapMachine) -> None:
     sm.snap("install", "etcd", "--channel=3.4/stable", check=True)
     write_conf(sm)
     sm.systemctl("restart", "snap.etcd.etcd", check=True)
-    wait_until(lambda: sm.path("/var/snap/etcd/423/versions-run").exists(), what="fake etcd ran")
+    # wait for a line, not the file: ``>>`` creates the file before echo writes to it. Under
+    # load the start from ``install`` (Type=simple: done once forked) may itself find the config
+    # written above, so the old revision can have run once or twice before the restart settles.
+    old_run = sm.path("/var/snap/etcd/423/versions-run")
+    wait_until(lambda: old_run.exists() and old_run.read_text().split(), what="fake etcd ran")
     old_pid = int(sm.prop("snap.etcd.etcd.service", "MainPID"))
     assert old_pid
     p = sm.snap("refresh", "etcd", "--channel=3.5/stable")
@@ -195,9 +199,11 @@ def test_refresh_copies_data_and_restarts(sm: SnapMachine) -> None:
     assert os.readlink(sm.path("/snap/etcd/current")) == "516"
     assert os.readlink(sm.path("/var/snap/etcd/current")) == "516"
     # the data was copied forward, then the new revision's daemon started in it
+    ran_before = old_run.read_text().split()  # final: refresh stopped the old daemon
+    assert ran_before and set(ran_before) == {"3.4.23"}
+    new_run = sm.path("/var/snap/etcd/516/versions-run")
     wait_until(
-        lambda: sm.path("/var/snap/etcd/516/versions-run").read_text().split()
-        == ["3.4.23", "3.5.16"],
+        lambda: new_run.read_text().split() == [*ran_before, "3.5.16"],
         what="new daemon in the copied data",
     )
     assert sm.prop("snap.etcd.etcd.service", "ActiveState") == "active"
