@@ -1,0 +1,687 @@
+"""The shell: observe Juju and etcd, ask :mod:`plan` for the next step, perform it.
+
+Everything that talks to Juju (hook tools via charmhelpers), the snap, the service or etcd
+is here or in :mod:`workload` / :mod:`etcdctl`. Decisions are made in :mod:`plan`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from typing import Any, TypeVar
+
+from charmhelpers.core import hookenv, unitdata
+from charms.reactive import endpoint_from_name
+
+from . import etcd_conf as C
+from . import plan as P
+from . import status as S
+from . import tls, workload
+from .etcdctl import EndpointStatus, Etcdctl, EtcdctlError, Member, MemberList
+from .settings import Settings, parse_settings
+
+KV_STARTED = "etcd.started"  # bool: this unit's etcd runs as a member
+KV_MEMBER_ID = "etcd.member-id"
+KV_BOOTSTRAP = "etcd.bootstrap"  # the initial-* values it first started with
+KV_APPLIED = "etcd.applied-hash"  # hash of the config etcd runs with
+KV_MEMBERS = "etcd.members-cache"  # last member list (update-status reuses it)
+KV_LEFT = "etcd.left"  # this unit removed itself from the cluster
+KV_PORT = "etcd.opened-port"
+
+#: bounded waits for conditions etcd reports (deadline, short poll)
+START_DEADLINE = 90.0
+PROMOTE_DEADLINE = 90.0
+POLL = 0.5
+
+T = TypeVar("T")
+
+
+def log(msg: str, level: str = hookenv.INFO) -> None:
+    hookenv.log(msg, level)
+
+
+def wait_for(what: str, deadline: float, probe: Callable[[], T | None]) -> T:
+    """Poll ``probe`` until it returns a value or ``deadline`` seconds pass (then raise)."""
+    end = time.monotonic() + deadline
+    last_error = ""
+    while True:
+        try:
+            value = probe()
+            if value is not None:
+                return value
+        except EtcdctlError as e:
+            last_error = e.detail
+        if time.monotonic() > end:
+            raise TimeoutError(f"{what}: not reached within {deadline:.0f}s ({last_error})")
+        time.sleep(POLL)
+
+
+def _members_to_json(ml: MemberList) -> str:
+    return json.dumps(
+        {
+            "cluster_id": ml.cluster_id,
+            "member_id": ml.member_id,
+            "raft_term": ml.raft_term,
+            "members": [asdict(m) for m in ml.members],
+        }
+    )
+
+
+def _members_from_json(text: str | None) -> MemberList | None:
+    if not text:
+        return None
+    d = json.loads(text)
+    return MemberList(
+        cluster_id=d["cluster_id"],
+        member_id=d["member_id"],
+        raft_term=d["raft_term"],
+        members=tuple(
+            Member(
+                id=m["id"],
+                name=m["name"],
+                peer_urls=tuple(m["peer_urls"]),
+                client_urls=tuple(m["client_urls"]),
+                is_learner=m["is_learner"],
+            )
+            for m in d["members"]
+        ),
+    )
+
+
+def _address(endpoint: str) -> str:
+    try:
+        net = hookenv.network_get(endpoint)
+        addrs = net.get("ingress-addresses") or []
+        if addrs:
+            return str(addrs[0])
+    except Exception as e:  # noqa: BLE001 - no binding: fall back to the unit address
+        log(f"network-get {endpoint}: {e}", hookenv.DEBUG)
+    return str(hookenv.unit_get("private-address"))
+
+
+def _bind_address(endpoint: str) -> str:
+    try:
+        net = hookenv.network_get(endpoint)
+        for info in net.get("bind-addresses") or []:
+            for a in info.get("addresses") or []:
+                if a.get("address"):
+                    return str(a["address"])
+    except Exception as e:  # noqa: BLE001
+        log(f"network-get {endpoint}: {e}", hookenv.DEBUG)
+    return _address(endpoint)
+
+
+def refresh_timer(value: str) -> str:
+    """snapd refresh.timer for the snapd_refresh option (``max``: once a month, on the
+    weekday of the deployment)."""
+    if value != "max":
+        return value
+    day = time.strftime("%a").lower()[:3]
+    return f"{day}5,03:00"
+
+
+class EtcdCharm:
+    def __init__(self) -> None:
+        self.kv = unitdata.kv()
+        self.unit = hookenv.local_unit()
+        self.hook = hookenv.hook_name()
+        self.config = hookenv.config()
+        self.settings, self.errors = parse_settings(self.config)
+        self.status: S.Status | None = None
+
+    # --- install ---------------------------------------------------------------------
+
+    def install(self) -> bool:
+        """Install the snap (resource first, else channel). True when etcd is installed."""
+        if workload.installed_version():
+            return True
+        if self.settings is None:
+            self.set_status(S.invalid_config(self.errors))
+            return False
+        resource = self._snap_resource()
+        self.set_status(S.installing(self.settings.install_channel(), bool(resource)))
+        try:
+            workload.install_snap(self.settings.install_channel(), resource)
+        except workload.WorkloadError as e:
+            self.set_status(S.install_failed(str(e)))
+            return False
+        version = workload.installed_version()
+        log(f"installed etcd {version}")
+        return version is not None
+
+    def _snap_resource(self) -> str | None:
+        try:
+            path = hookenv.resource_get("etcd")
+        except Exception:  # noqa: BLE001 - no resource support: use the store
+            return None
+        if path and os.path.isfile(path) and os.path.getsize(path) > 0:
+            return str(path)
+        return None
+
+    # --- the reconcile loop ----------------------------------------------------------
+
+    def reconcile(self) -> None:
+        if self.kv.get(KV_LEFT):
+            self.set_status(S.Status("maintenance", "Removed from the cluster; unit is departing"))
+            return
+        if self.settings is None:
+            # nothing that runs is touched; the running cluster keeps its configuration
+            self.set_status(S.invalid_config(self.errors))
+            return
+        settings = self.settings
+        self._apply_refresh_timer(settings)
+
+        certs = endpoint_from_name("certificates")
+        material = self._certificates(certs, settings)
+        identity = self._identity()
+        if self.hook == "cluster-relation-departed" and hookenv.departing_unit() == self.unit:
+            self.leave(settings, identity)
+            return
+        started = bool(self.kv.get(KV_STARTED))
+        version = workload.installed_version()
+        desired_conf = self._render(settings, identity, version) if started else ""
+        desired_hash = self._conf_hash(desired_conf) if started else ""
+        applied_hash = self.kv.get(KV_APPLIED, "")
+
+        me = P.UnitInfo(
+            unit=self.unit,
+            name=identity.name,
+            peer_url=identity.peer_url(settings),
+            client_url=identity.client_url(settings),
+            ready=material is not None and material.complete,
+            member_id=int(self.kv.get(KV_MEMBER_ID, 0)) if started else 0,
+            restart_request=desired_hash if started and desired_hash != applied_hash else "",
+        )
+        obs = self._observe(me, settings, started)
+
+        if hookenv.is_leader():
+            obs = self._lead(obs, settings, identity, version)
+        obs = self._act(obs, settings, identity, version)
+        self._publish(obs, settings, material, version)
+        self._final_status(obs, settings, certs, material)
+
+    # --- observation -----------------------------------------------------------------
+
+    def _identity(self) -> C.Identity:
+        return C.Identity(
+            unit_name=self.unit,
+            cluster_address=_address("cluster"),
+            db_address=_address("db"),
+            cluster_bind_address=_bind_address("cluster"),
+            db_bind_address=_bind_address("db"),
+        )
+
+    def _peers(self) -> tuple[P.UnitInfo, ...]:
+        peers = endpoint_from_name("cluster")
+        data = peers.peer_data() if peers is not None else {}
+        return tuple(
+            P.UnitInfo.from_relation(u, d)
+            for u, d in sorted(data.items(), key=lambda kv: P.unit_number(kv[0]))
+        )
+
+    def _leader_data(self) -> P.LeaderData:
+        return P.LeaderData.from_dict(hookenv.leader_get() or {})
+
+    def etcdctl(self, settings: Settings, obs: P.Observed | None = None) -> Etcdctl:
+        endpoints = []
+        if self.kv.get(KV_STARTED):
+            endpoints.append(C.build_uri("https", "127.0.0.1", settings.port))
+        if obs is not None:
+            endpoints += [p.client_url for p in obs.peers if p.member_id and p.client_url]
+        return Etcdctl(
+            endpoints=endpoints or [C.build_uri("https", "127.0.0.1", settings.port)],
+            cacert=C.CA_PATH,
+            cert=C.CLIENT_CERT_PATH,
+            key=C.CLIENT_KEY_PATH,
+        )
+
+    def _observe(self, me: P.UnitInfo, settings: Settings, started: bool) -> P.Observed:
+        obs = P.Observed(
+            me=me,
+            is_leader=hookenv.is_leader(),
+            started=started,
+            leader=self._leader_data(),
+            peers=self._peers(),
+        )
+        if not (started or any(p.member_id for p in obs.peers)):
+            return obs
+        members = None
+        if self.hook == "update-status" and started:
+            members = self._cached_members_if_quiet(obs)
+        if members is None:
+            try:
+                members = self.etcdctl(settings, obs).member_list()
+                self.kv.set(KV_MEMBERS, _members_to_json(members))
+            except EtcdctlError as e:
+                log(f"member list failed: {e}", hookenv.WARNING)
+        return replace(obs, members=members)
+
+    def _cached_members_if_quiet(self, obs: P.Observed) -> MemberList | None:
+        """update-status on a healthy, quiet cluster reuses the last member list (one round
+        trip per hook: the endpoint status). Anything in flight refreshes it."""
+        cached = _members_from_json(self.kv.get(KV_MEMBERS))
+        if cached is None or obs.leader.joining or obs.leader.restart_grant:
+            return None
+        known = {m.name for m in cached.members}
+        if any(u.ready and u.name not in known for u in obs.all_units()):
+            return None
+        return cached
+
+    def _refresh_members(self, obs: P.Observed, settings: Settings) -> P.Observed:
+        try:
+            members = self.etcdctl(settings, obs).member_list()
+        except EtcdctlError as e:
+            log(f"member list failed: {e}", hookenv.WARNING)
+            return replace(obs, members=None)
+        self.kv.set(KV_MEMBERS, _members_to_json(members))
+        return replace(obs, members=members)
+
+    # --- the Juju leader: membership, one change at a time -----------------------------
+
+    def _lead(
+        self, obs: P.Observed, settings: Settings, identity: C.Identity, version: str | None
+    ) -> P.Observed:
+        for _ in range(12):
+            step = P.leader_step(obs)
+            if step is None or isinstance(step, P.Wait):
+                if isinstance(step, P.Wait):
+                    log(f"leader: {step.reason}", hookenv.DEBUG)
+                return obs
+            log(f"leader step: {step}")
+            if isinstance(step, P.Bootstrap):
+                obs = self._bootstrap(obs, settings, identity, version)
+                continue
+            ctl = self.etcdctl(settings, obs)
+            if isinstance(step, P.AddLearner):
+                new, ml = ctl.member_add_learner(step.unit.name, step.unit.peer_url)
+                joining = P.Joining(
+                    unit=step.unit.unit,
+                    name=step.unit.name,
+                    member_id=new.id,
+                    peer_url=step.unit.peer_url,
+                    initial_cluster=P._initial_cluster(ml, step.unit.name, new.id),
+                )
+                hookenv.leader_set({"joining": joining.to_json()})
+                log(f"added {step.unit.unit} as learner {new.hex_id}")
+                obs = replace(obs, leader=replace(obs.leader, joining=joining), members=ml)
+                continue
+            if isinstance(step, P.RecordJoining):
+                hookenv.leader_set({"joining": step.joining.to_json()})
+                obs = replace(obs, leader=replace(obs.leader, joining=step.joining))
+                continue
+            if isinstance(step, P.Promote):
+                self._promote(ctl, step.joining)
+                hookenv.leader_set({"joining": None})
+                obs = replace(obs, leader=replace(obs.leader, joining=None))
+                obs = self._refresh_members(obs, settings)
+                continue
+            if isinstance(step, P.ClearJoining):
+                hookenv.leader_set({"joining": None})
+                obs = replace(obs, leader=replace(obs.leader, joining=None))
+                continue
+            if isinstance(step, P.RemoveStaleLearner):
+                try:
+                    ctl.member_remove(step.joining.member_id)
+                except EtcdctlError as e:
+                    if not e.mentions("member not found"):
+                        raise
+                hookenv.leader_set({"joining": None})
+                obs = replace(obs, leader=replace(obs.leader, joining=None))
+                obs = self._refresh_members(obs, settings)
+                continue
+            if isinstance(step, P.GrantRestart):
+                hookenv.leader_set({"restart-grant": step.unit})
+                obs = replace(obs, leader=replace(obs.leader, restart_grant=step.unit))
+                if step.unit == self.unit:
+                    obs = self._act(obs, settings, identity, version)
+                continue
+            if isinstance(step, P.ClearRestartGrant):
+                hookenv.leader_set({"restart-grant": None})
+                obs = replace(obs, leader=replace(obs.leader, restart_grant=""))
+                continue
+        return obs
+
+    def _promote(self, ctl: Etcdctl, joining: P.Joining) -> None:
+        def attempt() -> bool | None:
+            try:
+                ctl.member_promote(joining.member_id)
+                return True
+            except EtcdctlError as e:
+                if e.mentions("in sync", "not ready", "unhealthy"):
+                    return None  # still catching up: poll again until the deadline
+                if e.mentions("not a learner", "member not found"):
+                    return True
+                raise
+
+        wait_for(f"promote {joining.unit} ({joining.member_id:x})", PROMOTE_DEADLINE, attempt)
+        log(f"promoted {joining.unit} ({joining.member_id:x}) to a voting member")
+
+    def _bootstrap(
+        self, obs: P.Observed, settings: Settings, identity: C.Identity, version: str | None
+    ) -> P.Observed:
+        token = obs.leader.token or secrets.token_hex(16)
+        if not obs.leader.token:
+            hookenv.leader_set({"token": token})
+        record = C.Bootstrap(
+            initial_cluster=f"{identity.name}={identity.peer_url(settings)}",
+            token=token,
+            state="new",
+        )
+        status = self._start(settings, identity, version, record, expect_leader=True)
+        hookenv.leader_set(
+            {
+                "bootstrapped": identity.name,
+                "cluster": record.initial_cluster,
+                "leader_address": identity.client_url(settings),
+            }
+        )
+        me = replace(obs.me, member_id=status.member_id, restart_request="")
+        obs = replace(
+            obs,
+            me=me,
+            started=True,
+            leader=replace(obs.leader, token=token, bootstrapped=identity.name),
+        )
+        return self._refresh_members(obs, settings)
+
+    def _start(
+        self,
+        settings: Settings,
+        identity: C.Identity,
+        version: str | None,
+        record: C.Bootstrap,
+        expect_leader: bool,
+    ) -> EndpointStatus:
+        """Write the config and start etcd (exactly once); wait until it answers."""
+        self.kv.set(KV_BOOTSTRAP, asdict(record))
+        text = self._render(settings, identity, version)
+        workload.write_file(C.CONF_PATH, text, 0o644)
+        if not workload.service_active():
+            workload.start_service()
+        ctl = Etcdctl(
+            endpoints=[C.build_uri("https", "127.0.0.1", settings.port)],
+            cacert=C.CA_PATH,
+            cert=C.CLIENT_CERT_PATH,
+            key=C.CLIENT_KEY_PATH,
+        )
+
+        def answered() -> EndpointStatus | None:
+            st = ctl.endpoint_status()
+            if st and (st[0].leader or not expect_leader):
+                return st[0]
+            return None
+
+        status = wait_for(f"etcd on {self.unit} to answer", START_DEADLINE, answered)
+        self.kv.set(KV_STARTED, True)
+        self.kv.set(KV_MEMBER_ID, status.member_id)
+        self.kv.set(KV_APPLIED, self._conf_hash(text))
+        log(f"etcd started as member {status.member_id:x}")
+        return status
+
+    # --- this unit's own steps ---------------------------------------------------------
+
+    def _act(
+        self, obs: P.Observed, settings: Settings, identity: C.Identity, version: str | None
+    ) -> P.Observed:
+        started = bool(self.kv.get(KV_STARTED))
+        desired_conf = self._render(settings, identity, version) if started else ""
+        desired_hash = self._conf_hash(desired_conf) if started else ""
+        applied = self.kv.get(KV_APPLIED, "")
+        peer_url_changed = False
+        if started and obs.members is not None:
+            mine = obs.members.by_id(obs.me.member_id)
+            peer_url_changed = bool(mine) and identity.peer_url(settings) not in mine.peer_urls
+        raft_leader = obs.raft_leader
+        if started and desired_hash != applied and obs.leader.restart_grant == self.unit:
+            raft_leader = self._raft_leader(settings)
+        step = P.unit_step(
+            replace(obs, raft_leader=raft_leader), desired_hash, applied, peer_url_changed
+        )
+        if isinstance(step, P.StartJoining):
+            record = C.Bootstrap(
+                initial_cluster=step.joining.initial_cluster,
+                token=obs.leader.token,
+                state="existing",
+            )
+            self._start(settings, identity, version, record, expect_leader=False)
+            me = replace(obs.me, member_id=step.joining.member_id, restart_request="")
+            return replace(obs, me=me, started=True)
+        if isinstance(step, P.Restart):
+            self._restart(obs, settings, step, desired_conf)
+            return replace(obs, me=replace(obs.me, restart_request=""))
+        if started and desired_hash != applied:
+            return replace(obs, me=replace(obs.me, restart_request=desired_hash))
+        return obs
+
+    def _raft_leader(self, settings: Settings) -> int:
+        try:
+            st = self.etcdctl(settings).endpoint_status()
+        except EtcdctlError:
+            return 0
+        return st[0].leader if st else 0
+
+    def _restart(
+        self, obs: P.Observed, settings: Settings, step: P.Restart, conf_text: str
+    ) -> None:
+        ctl = self.etcdctl(settings, obs)
+        if step.transfer_leadership_to:
+            log(f"moving the raft leader to {step.transfer_leadership_to:x} before restarting")
+            ctl.move_leader(step.transfer_leadership_to)
+        if step.peer_url_changed:
+            identity = self._identity()
+            log(f"updating this member's peer URL to {identity.peer_url(settings)}")
+            ctl.member_update(obs.me.member_id, [identity.peer_url(settings)])
+        self.set_status(S.Status("maintenance", "Restarting etcd with the new configuration"))
+        workload.write_file(C.CONF_PATH, conf_text, 0o644)
+        workload.restart_service()
+        local = Etcdctl(
+            endpoints=[C.build_uri("https", "127.0.0.1", settings.port)],
+            cacert=C.CA_PATH,
+            cert=C.CLIENT_CERT_PATH,
+            key=C.CLIENT_KEY_PATH,
+        )
+
+        def rejoined() -> EndpointStatus | None:
+            st = local.endpoint_status()
+            return st[0] if st and st[0].leader else None
+
+        wait_for(f"etcd on {self.unit} to rejoin after the restart", START_DEADLINE, rejoined)
+        self.kv.set(KV_APPLIED, step.conf_hash)
+        log("etcd restarted with the new configuration")
+
+    def leave(self, settings: Settings, identity: C.Identity) -> None:
+        """This unit is being removed: hand over raft leadership, remove the member, stop."""
+        if not self.kv.get(KV_STARTED):
+            self.kv.set(KV_LEFT, True)
+            return
+        my_id = int(self.kv.get(KV_MEMBER_ID, 0))
+        obs = P.Observed(
+            me=P.UnitInfo(self.unit, identity.name, member_id=my_id),
+            is_leader=hookenv.is_leader(),
+            started=True,
+            leader=self._leader_data(),
+            peers=self._peers(),
+        )
+        obs = self._refresh_members(obs, settings)
+        members = obs.members
+        others = [m for m in (members.voters if members else ()) if m.id != my_id and m.started]
+        if members is not None and members.by_id(my_id) is not None:
+            self.set_status(S.Status("maintenance", "Leaving the cluster"))
+            if others and self._raft_leader(settings) == my_id:
+                self.etcdctl(settings).move_leader(min(others, key=lambda m: m.name).id)
+            remote = Etcdctl(
+                endpoints=sorted(u for m in others for u in m.client_urls)
+                or [C.build_uri("https", "127.0.0.1", settings.port)],
+                cacert=C.CA_PATH,
+                cert=C.CLIENT_CERT_PATH,
+                key=C.CLIENT_KEY_PATH,
+            )
+            try:
+                remote.member_remove(my_id)
+            except EtcdctlError as e:
+                if not e.mentions("member not found"):
+                    raise
+            log(f"removed member {my_id:x} from the cluster")
+        workload.stop_service(disable=True)
+        self.kv.set(KV_STARTED, False)
+        self.kv.set(KV_LEFT, True)
+        self.set_status(S.Status("maintenance", "Removed from the cluster; unit is departing"))
+
+    # --- publishing --------------------------------------------------------------------
+
+    def _publish(
+        self,
+        obs: P.Observed,
+        settings: Settings,
+        material: tls.Material | None,
+        version: str | None,
+    ) -> None:
+        peers = endpoint_from_name("cluster")
+        if peers is not None:
+            values = obs.me.to_relation()
+            values["db-ingress-address"] = _address("db")
+            peers.publish(values)
+        if obs.members is None or material is None or not material.complete:
+            return
+        view = P.client_view(obs.members)
+        db = endpoint_from_name("db")
+        if db is not None and db.is_joined and view.connection_string:
+            db.publish(
+                view.connection_string,
+                version or "",
+                material.client_cert,
+                material.client_key,
+                material.ca,
+            )
+        proxy = endpoint_from_name("proxy")
+        if proxy is not None and proxy.is_joined and view.cluster:
+            proxy.publish(view.cluster, material.client_cert, material.client_key, material.ca)
+
+    # --- certificates --------------------------------------------------------------------
+
+    def _certificates(self, certs: Any, settings: Settings) -> tls.Material | None:
+        if certs is None or not certs.is_joined:
+            return None
+        public = str(hookenv.unit_get("public-address"))
+        sans = tls.server_sans([public, _address("cluster"), _address("db")], socket.gethostname())
+        certs.request_server_cert(public, sans, self.unit.replace("/", "_"))
+        certs.request_client_cert(tls.CLIENT_CN, [tls.CLIENT_CN])
+        server = certs.server_cert
+        client = certs.client_cert(tls.CLIENT_CN)
+        if not certs.ca or server is None or client is None:
+            return tls.Material(certs.ca, "", "", "", "")
+        material = tls.Material(certs.ca, server[0], server[1], client[0], client[1])
+        if tls.place(material):
+            log("certificates written to /var/snap/etcd/common")
+        workload.write_file("/root/.etcdctl-env", tls.etcdctl_profile(settings.port), 0o600)
+        self._source_profile()
+        return material
+
+    @staticmethod
+    def _source_profile() -> None:
+        line = "[ -f /root/.etcdctl-env ] && . /root/.etcdctl-env  # etcd charm\n"
+        bashrc = "/root/.bashrc"
+        text = workload.read_file(bashrc)
+        if line not in text:
+            workload.write_file(
+                bashrc, text + ("" if not text or text.endswith("\n") else "\n") + line, 0o644
+            )
+
+    # --- config rendering ------------------------------------------------------------------
+
+    def _render(self, settings: Settings, identity: C.Identity, version: str | None) -> str:
+        record = self.kv.get(KV_BOOTSTRAP) or {}
+        bootstrap = C.Bootstrap(
+            initial_cluster=record.get("initial_cluster", ""),
+            token=record.get("token", ""),
+            state=record.get("state", "new"),
+        )
+        template = os.path.join(hookenv.charm_dir(), "templates", "etcd3.conf")
+        with open(template) as f:
+            return C.render(f.read(), C.conf_context(settings, identity, bootstrap, version))
+
+    @staticmethod
+    def _conf_hash(text: str) -> str:
+        """Hash of everything etcd reads at start: its config and its certificates."""
+        files = "".join(
+            workload.read_file(p) for p in (C.CA_PATH, C.SERVER_CERT_PATH, C.SERVER_KEY_PATH)
+        )
+        return C.conf_hash(text + files)
+
+    def _apply_refresh_timer(self, settings: Settings) -> None:
+        timer = refresh_timer(settings.snapd_refresh)
+        if hookenv.is_leader():
+            ld = hookenv.leader_get("snapd_refresh") or ""
+            if settings.snapd_refresh != "max" or not ld:
+                if ld != timer:
+                    hookenv.leader_set({"snapd_refresh": timer})
+                    ld = timer
+            timer = ld
+        else:
+            timer = hookenv.leader_get("snapd_refresh") or ""
+        if timer and self.kv.get("etcd.refresh-timer") != timer:
+            try:
+                workload.set_refresh_timer(timer)
+                self.kv.set("etcd.refresh-timer", timer)
+            except workload.WorkloadError as e:
+                log(f"cannot set the snapd refresh timer: {e}", hookenv.WARNING)
+
+    # --- status -------------------------------------------------------------------------
+
+    def set_status(self, status: S.Status) -> None:
+        self.status = status
+        hookenv.status_set(status.state, status.message)
+
+    def _final_status(
+        self,
+        obs: P.Observed,
+        settings: Settings,
+        certs: Any,
+        material: tls.Material | None,
+    ) -> None:
+        version = workload.installed_version()
+        if version:
+            hookenv.application_version_set(version)
+        if not obs.started:
+            if certs is None or not certs.is_joined:
+                self.set_status(S.MISSING_CA)
+            elif material is None or not material.complete:
+                self.set_status(S.WAITING_CERTS)
+            else:
+                step = P.unit_step(obs, "", "", False)
+                reason = step.reason if isinstance(step, P.Wait) else "Waiting to join the cluster"
+                if hookenv.is_leader():
+                    lstep = P.leader_step(obs)
+                    if isinstance(lstep, P.Wait):
+                        reason = lstep.reason
+                self.set_status(S.waiting(reason))
+            return
+        self._open_port(settings.port)
+        if obs.me.restart_request:
+            self.set_status(S.waiting("Waiting for a turn to restart with the new configuration"))
+            return
+        try:
+            st = self.etcdctl(settings).endpoint_status()
+            status, error = (st[0] if st else None), None
+        except EtcdctlError as e:
+            status, error = None, e.detail
+        members = obs.members
+        if status is not None and members is not None and status.raft_term != members.raft_term:
+            # the raft term moved since the member list was taken: take a fresh one
+            refreshed = self._refresh_members(obs, settings)
+            members = refreshed.members or members
+        self.set_status(S.health(status, error, members, obs.me.member_id))
+
+    def _open_port(self, port: int) -> None:
+        previous = self.kv.get(KV_PORT)
+        if previous == port:
+            return
+        if previous:
+            hookenv.close_port(previous)
+        hookenv.open_port(port)
+        self.kv.set(KV_PORT, port)

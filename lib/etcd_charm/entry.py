@@ -1,0 +1,18 @@
+"""The hook entry point (what every ``hooks/<name>`` runs): the reactive framework."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    charm_dir = os.environ.get("JUJU_CHARM_DIR") or os.path.dirname(
+        os.path.dirname(os.path.abspath(sys.argv[0]))
+    )
+    os.environ.setdefault("CHARM_DIR", charm_dir)
+    os.environ.setdefault("JUJU_CHARM_DIR", charm_dir)
+    os.chdir(charm_dir)
+    from charms.reactive import main as reactive_main
+
+    reactive_main()

@@ -1,0 +1,108 @@
+"""The content of etcd.conf.yml as a function of settings, identity and membership. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from .settings import INSECURE_HTTP_PORT, Settings, version_tuple
+
+CONF_DIR = "/var/snap/etcd/common"
+CONF_PATH = f"{CONF_DIR}/etcd.conf.yml"
+DATA_DIR = "/var/snap/etcd/current"
+CA_PATH = f"{CONF_DIR}/ca.crt"
+SERVER_CERT_PATH = f"{CONF_DIR}/server.crt"
+SERVER_KEY_PATH = f"{CONF_DIR}/server.key"
+CLIENT_CERT_PATH = f"{CONF_DIR}/client.crt"
+CLIENT_KEY_PATH = f"{CONF_DIR}/client.key"
+
+
+def build_uri(scheme: str, address: str, port: int) -> str:
+    """``https://10.0.0.1:2379``; IPv6 addresses are bracketed."""
+    if ":" in address and not address.startswith("["):
+        address = f"[{address}]"
+    return f"{scheme}://{address}:{port}"
+
+
+def member_name(unit_name: str) -> str:
+    """etcd member name of a unit, as the layer-etcd charm names them: ``etcd/0`` -> ``etcd0``."""
+    return unit_name.replace("/", "")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who this unit is on the network."""
+
+    unit_name: str
+    cluster_address: str  # ingress address on the peer relation
+    db_address: str  # ingress address on the db relation
+    cluster_bind_address: str
+    db_bind_address: str
+
+    @property
+    def name(self) -> str:
+        return member_name(self.unit_name)
+
+    def peer_url(self, settings: Settings) -> str:
+        return build_uri("https", self.cluster_address, settings.management_port)
+
+    def client_url(self, settings: Settings) -> str:
+        return build_uri("https", self.db_address, settings.port)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """How this member first started: fixed once it has started (initial-* are read only then)."""
+
+    initial_cluster: str
+    token: str
+    state: str  # "new" or "existing"
+
+
+def conf_context(
+    settings: Settings,
+    identity: Identity,
+    bootstrap: Bootstrap,
+    version: str | None,
+) -> dict[str, Any]:
+    if settings.bind_to_all_interfaces:
+        peer_bind = client_bind = "0.0.0.0"
+    else:
+        peer_bind, client_bind = identity.cluster_bind_address, identity.db_bind_address
+    listen_client = [build_uri("https", client_bind, settings.port)]
+    if client_bind != "0.0.0.0":
+        listen_client.append(build_uri("https", "127.0.0.1", settings.port))
+    if settings.bind_with_insecure_http:
+        listen_client.append(build_uri("http", "127.0.0.1", INSECURE_HTTP_PORT))
+    supports_min_version = bool(version) and version_tuple(version or "") >= (3, 5)
+    return {
+        "name": identity.name,
+        "data_dir": DATA_DIR,
+        "snapshot_count": settings.effective_snapshot_count(version),
+        "heartbeat_interval": settings.heartbeat_interval,
+        "election_timeout": settings.election_timeout,
+        "listen_peer_urls": [build_uri("https", peer_bind, settings.management_port)],
+        "listen_client_urls": listen_client,
+        "advertise_peer_urls": [identity.peer_url(settings)],
+        "advertise_client_urls": [identity.client_url(settings)],
+        "initial_cluster": bootstrap.initial_cluster,
+        "token": bootstrap.token,
+        "cluster_state": bootstrap.state,
+        "server_certificate": SERVER_CERT_PATH,
+        "server_key": SERVER_KEY_PATH,
+        "ca_certificate": CA_PATH,
+        "cipher_suites": list(settings.effective_cipher_suites()),
+        "tls_min_version": "TLS1.2" if supports_min_version else "",
+    }
+
+
+def render(template_text: str, context: dict[str, Any]) -> str:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(template_text).render(**context)
+
+
+def conf_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,232 @@
+"""The one wrapper around etcdctl (v3 API, ``-w json`` only).
+
+Argument lists are built from named arguments; every failure raises :class:`EtcdctlError`
+with the command, exit code and etcdctl's own message. Parsing is pure and tested against
+output captured from real etcd 3.4 and 3.5 clusters (``unit_tests/data/etcdctl``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+ETCDCTL = "/snap/bin/etcd.etcdctl"
+
+
+class EtcdctlError(Exception):
+    """etcdctl failed: ``argv`` (without credentials), exit code and the error text."""
+
+    def __init__(self, argv: Sequence[str], rc: int, stderr: str) -> None:
+        self.argv = list(argv)
+        self.rc = rc
+        self.stderr = stderr.strip()
+        super().__init__(f"etcdctl {' '.join(self.argv)} failed (exit {rc}): {self.detail}")
+
+    @property
+    def detail(self) -> str:
+        """The most telling line of etcdctl's error output."""
+        lines = [ln.strip() for ln in self.stderr.splitlines() if ln.strip()]
+        for ln in reversed(lines):
+            if ln.startswith("Error:") or "error" in ln.lower():
+                return ln.removeprefix("Error:").strip()
+        return lines[-1] if lines else "no output"
+
+    def mentions(self, *fragments: str) -> bool:
+        text = self.stderr.lower()
+        return any(f.lower() in text for f in fragments)
+
+
+def hex_id(member_id: int) -> str:
+    return f"{member_id:x}"
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+    peer_urls: tuple[str, ...]
+    client_urls: tuple[str, ...]
+    is_learner: bool
+
+    @property
+    def hex_id(self) -> str:
+        return hex_id(self.id)
+
+    @property
+    def started(self) -> bool:
+        """etcd fills in the name and client URLs once the member has started."""
+        return bool(self.name)
+
+
+@dataclass(frozen=True)
+class MemberList:
+    cluster_id: int
+    member_id: int  # the member that answered
+    raft_term: int
+    members: tuple[Member, ...]
+
+    def by_name(self, name: str) -> Member | None:
+        return next((m for m in self.members if m.name == name), None)
+
+    def by_peer_url(self, url: str) -> Member | None:
+        return next((m for m in self.members if url in m.peer_urls), None)
+
+    def by_id(self, member_id: int) -> Member | None:
+        return next((m for m in self.members if m.id == member_id), None)
+
+    @property
+    def voters(self) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if not m.is_learner)
+
+    @property
+    def learners(self) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if m.is_learner)
+
+
+@dataclass(frozen=True)
+class EndpointStatus:
+    endpoint: str
+    member_id: int
+    cluster_id: int
+    leader: int
+    raft_term: int
+    raft_index: int
+    version: str
+    db_size: int
+    is_learner: bool
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _member(raw: dict[str, Any]) -> Member:
+    return Member(
+        id=int(raw.get("ID", 0)),
+        name=str(raw.get("name", "")),
+        peer_urls=tuple(raw.get("peerURLs") or ()),
+        client_urls=tuple(raw.get("clientURLs") or ()),
+        is_learner=bool(raw.get("isLearner", False)),
+    )
+
+
+def parse_member_list(stdout: str) -> MemberList:
+    data = json.loads(stdout)
+    header = data.get("header") or {}
+    return MemberList(
+        cluster_id=int(header.get("cluster_id", 0)),
+        member_id=int(header.get("member_id", 0)),
+        raft_term=int(header.get("raft_term", 0)),
+        members=tuple(_member(m) for m in data.get("members") or ()),
+    )
+
+
+def parse_member_add(stdout: str) -> tuple[Member, MemberList]:
+    """``member add -w json``: the new member and the membership including it."""
+    data = json.loads(stdout)
+    return _member(data.get("member") or {}), parse_member_list(stdout)
+
+
+def parse_endpoint_status(stdout: str) -> list[EndpointStatus]:
+    out = []
+    for entry in json.loads(stdout) or ():
+        st = entry.get("Status") or {}
+        header = st.get("header") or {}
+        out.append(
+            EndpointStatus(
+                endpoint=str(entry.get("Endpoint", "")),
+                member_id=int(header.get("member_id", 0)),
+                cluster_id=int(header.get("cluster_id", 0)),
+                leader=int(st.get("leader", 0)),
+                raft_term=int(st.get("raftTerm", 0)),
+                raft_index=int(st.get("raftIndex", 0)),
+                version=str(st.get("version", "")),
+                db_size=int(st.get("dbSize", 0)),
+                is_learner=bool(st.get("isLearner", False)),
+                errors=tuple(str(e) for e in st.get("errors") or ()),
+            )
+        )
+    return out
+
+
+def initial_cluster(members: Sequence[Member], new_name: str, new_id: int) -> str:
+    """The ``initial-cluster`` a member just added must start with (what etcdctl prints as
+    ETCD_INITIAL_CLUSTER in its simple output): every started member plus the new one."""
+    parts = []
+    for m in members:
+        name = new_name if m.id == new_id else m.name
+        if not name:
+            continue  # another member that was added but never started: not in the list
+        parts.extend(f"{name}={url}" for url in m.peer_urls)
+    return ",".join(parts)
+
+
+Runner = Callable[[list[str], dict[str, str], float], "subprocess.CompletedProcess[str]"]
+
+
+def _subprocess_runner(
+    argv: list[str], env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@dataclass
+class Etcdctl:
+    endpoints: Sequence[str]
+    cacert: str
+    cert: str
+    key: str
+    binary: str = ETCDCTL
+    dial_timeout: str = "2s"
+    command_timeout: str = "5s"
+    runner: Runner = _subprocess_runner
+
+    def run(self, *args: str, timeout: float = 30.0) -> str:
+        shown = list(args)
+        argv = [
+            self.binary,
+            f"--endpoints={','.join(self.endpoints)}",
+            f"--cacert={self.cacert}",
+            f"--cert={self.cert}",
+            f"--key={self.key}",
+            f"--dial-timeout={self.dial_timeout}",
+            f"--command-timeout={self.command_timeout}",
+            "-w",
+            "json",
+            *args,
+        ]
+        env = {"ETCDCTL_API": "3", "PATH": "/snap/bin:/usr/bin:/bin", "HOME": "/root"}
+        try:
+            proc = self.runner(argv, env, timeout)
+        except subprocess.TimeoutExpired:
+            raise EtcdctlError(shown, -1, f"Error: no answer within {timeout:.0f}s") from None
+        except OSError as e:
+            raise EtcdctlError(shown, -1, f"Error: cannot run etcdctl: {e}") from None
+        if proc.returncode != 0:
+            raise EtcdctlError(shown, proc.returncode, proc.stderr or proc.stdout)
+        return proc.stdout
+
+    def member_list(self) -> MemberList:
+        return parse_member_list(self.run("member", "list"))
+
+    def member_add_learner(self, name: str, peer_url: str) -> tuple[Member, MemberList]:
+        return parse_member_add(
+            self.run("member", "add", name, f"--peer-urls={peer_url}", "--learner")
+        )
+
+    def member_promote(self, member_id: int) -> None:
+        self.run("member", "promote", hex_id(member_id))
+
+    def member_remove(self, member_id: int) -> None:
+        self.run("member", "remove", hex_id(member_id))
+
+    def member_update(self, member_id: int, peer_urls: Sequence[str]) -> None:
+        self.run("member", "update", hex_id(member_id), f"--peer-urls={','.join(peer_urls)}")
+
+    def move_leader(self, member_id: int) -> None:
+        self.run("move-leader", hex_id(member_id))
+
+    def endpoint_status(self) -> list[EndpointStatus]:
+        return parse_endpoint_status(self.run("endpoint", "status"))

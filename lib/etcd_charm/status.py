@@ -1,0 +1,71 @@
+"""Every status message the charm shows, in one place, and the health verdict. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .etcdctl import EndpointStatus, MemberList
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str  # active, blocked, waiting, maintenance
+    message: str
+
+
+def installing(channel: str, from_resource: bool) -> Status:
+    source = "the attached etcd resource" if from_resource else f"channel {channel}"
+    return Status("maintenance", f"Installing etcd from {source}")
+
+
+def install_failed(error: str) -> Status:
+    return Status(
+        "blocked", f"Installing etcd failed: {error}; fix the cause and the next hook retries"
+    )
+
+
+MISSING_CA = Status("blocked", "Missing relation to certificate authority.")
+WAITING_CERTS = Status("waiting", "Waiting for certificates from the certificate authority")
+
+
+def invalid_config(errors: list[str]) -> Status:
+    return Status("blocked", "Invalid config: " + "; ".join(errors) + " (nothing was changed)")
+
+
+def waiting(reason: str) -> Status:
+    return Status("waiting", reason)
+
+
+def healthy(member_count: int) -> Status:
+    return Status("active", f"Healthy with {member_count} known peers")
+
+
+def health(
+    status: EndpointStatus | None,
+    error: str | None,
+    members: MemberList | None,
+    my_id: int,
+) -> Status:
+    """The verdict from one ``endpoint status`` of the local member and the membership."""
+    if status is None:
+        return Status("blocked", f"etcd on this unit does not answer: {error or 'no status'}")
+    if status.errors:
+        return Status("blocked", "etcd reports: " + "; ".join(status.errors))
+    count = len(members.members) if members else 0
+    if not status.leader:
+        return Status(
+            "blocked",
+            f"No raft leader among {count} members: the cluster has lost quorum "
+            "or is electing; check the other units",
+        )
+    if status.is_learner:
+        return Status("waiting", "Learner member catching up; the leader promotes it when in sync")
+    if members is not None:
+        me = members.by_id(my_id)
+        if me is None:
+            return Status("blocked", "This unit's member is not in the cluster's member list")
+        unstarted = [m for m in members.members if not m.started]
+        if unstarted:
+            names = ", ".join(m.hex_id for m in unstarted)
+            return Status("waiting", f"Healthy; member(s) {names} added but not started yet")
+    return healthy(count)

@@ -1,0 +1,111 @@
+"""The edge: the etcd snap, its service and the files the charm writes. No decisions here."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+
+SNAP = "etcd"
+SERVICE = "snap.etcd.etcd"
+ETCD_BIN = "/snap/bin/etcd"
+
+
+class WorkloadError(Exception):
+    pass
+
+
+def _run(argv: list[str], timeout: float = 600) -> str:
+    env = dict(os.environ)
+    env["PATH"] = "/snap/bin:" + env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise WorkloadError(f"{' '.join(argv)}: {e}") from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise WorkloadError(
+            f"{' '.join(argv)} failed: {detail[-1] if detail else proc.returncode}"
+        )
+    return proc.stdout
+
+
+def installed_version() -> str | None:
+    """etcd's version from the installed binary (``etcd --version``), None if absent."""
+    if not os.path.exists(ETCD_BIN):
+        return None
+    try:
+        out = _run([ETCD_BIN, "--version"], timeout=30)
+    except WorkloadError:
+        return None
+    m = re.search(r"etcd Version:\s*(\S+)", out)
+    return m.group(1) if m else None
+
+
+def install_snap(channel: str, resource_path: str | None) -> None:
+    """Install etcd from an attached snap file when given, else from ``channel``."""
+    if resource_path:
+        _run(["snap", "install", "--dangerous", resource_path])
+    else:
+        _run(["snap", "install", SNAP, f"--channel={channel}"])
+
+
+def set_refresh_timer(timer: str) -> None:
+    _run(["snap", "set", "system", f"refresh.timer={timer}"])
+
+
+def service_active() -> bool:
+    proc = subprocess.run(
+        ["systemctl", "is-active", "--quiet", SERVICE], capture_output=True, check=False
+    )
+    return proc.returncode == 0
+
+
+def restart_service() -> None:
+    _run(["systemctl", "enable", SERVICE])
+    _run(["systemctl", "restart", SERVICE])
+
+
+def start_service() -> None:
+    _run(["systemctl", "enable", SERVICE])
+    _run(["systemctl", "start", SERVICE])
+
+
+def stop_service(disable: bool = False) -> None:
+    if disable:
+        _run(["systemctl", "disable", SERVICE])
+    _run(["systemctl", "stop", SERVICE])
+
+
+def write_file(path: str, content: str, mode: int) -> bool:
+    """Atomically write ``content`` with ``mode``; False when the file already had it."""
+    try:
+        with open(path) as f:
+            if f.read() == content and (os.stat(path).st_mode & 0o777) == mode:
+                return False
+    except OSError:
+        pass
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w") as f:
+            f.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def read_file(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
