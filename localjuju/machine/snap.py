@@ -1144,9 +1144,7 @@ def cmd_get(a: Args) -> int:
         raise SnapError("the required argument `<snap>` was not provided")
     name, keys = a.positional[0], a.positional[1:]
     state = load_state()
-    entry = state["snaps"].get(name)
-    if entry is None:
-        raise SnapError(f'snap "{name}" is not installed')
+    entry = _config_owner(state, name)
     conf = entry.get("config") or {}
     if not keys:
         if not conf:
@@ -1177,6 +1175,17 @@ def cmd_get(a: Args) -> int:
     return 0
 
 
+def _config_owner(state: dict[str, Any], name: str) -> dict[str, Any]:
+    """Where ``snap get/set <name>`` keeps configuration: the snap's entry, or for ``system``
+    (alias ``core``) snapd's own options such as refresh.timer, which always exist."""
+    if name in ("system", "core"):
+        return state.setdefault("system", {})
+    entry = state["snaps"].get(name)
+    if entry is None:
+        raise SnapError(f'snap "{name}" is not installed')
+    return entry
+
+
 def _fmt_value(v: Any) -> str:
     if isinstance(v, str):
         return v
@@ -1193,9 +1202,7 @@ def cmd_set(a: Args, unset: bool = False) -> int:
         )
     with locked():
         state = load_state()
-        entry = state["snaps"].get(name)
-        if entry is None:
-            raise SnapError(f'snap "{name}" is not installed')
+        entry = _config_owner(state, name)
         conf = entry.setdefault("config", {})
         for p in pairs:
             if unset or p.endswith("!"):

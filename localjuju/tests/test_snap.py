@@ -281,6 +281,15 @@ def test_config_and_connections(sm: SnapMachine) -> None:
     assert sm.snap("connect", "etcd:nope").returncode == 1
 
 
+def test_system_options_exist_without_any_snap(sm: SnapMachine) -> None:
+    # snapd's own options (refresh.timer, ...) live under the "system" pseudo-snap ("core")
+    sm.snap("set", "system", "refresh.timer=fri5,23:00", check=True)
+    assert sm.snap("get", "system", "refresh.timer").stdout == "fri5,23:00\n"
+    assert sm.snap("get", "core", "refresh.timer").stdout == "fri5,23:00\n"
+    p = sm.snap("set", "nothere", "a=1")
+    assert (p.returncode, p.stderr) == (1, 'error: snap "nothere" is not installed\n')
+
+
 def test_remove_keeps_a_snapshot_unless_purged(sm: SnapMachine) -> None:
     sm.snap("install", "etcd", check=True)
     sm.write("/var/snap/etcd/common/keep", "x")
