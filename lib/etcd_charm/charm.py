@@ -46,19 +46,31 @@ def log(msg: str, level: str = hookenv.INFO) -> None:
 
 
 def wait_for(what: str, deadline: float, probe: Callable[[], T | None]) -> T:
-    """Poll ``probe`` until it returns a value or ``deadline`` seconds pass (then raise)."""
+    """Poll ``probe`` until it returns a value or ``deadline`` seconds pass (then raise).
+
+    ``probe`` returns None while the condition etcd reports is not reached yet; any exception
+    it raises ends the wait at once."""
     end = time.monotonic() + deadline
-    last_error = ""
     while True:
-        try:
-            value = probe()
-            if value is not None:
-                return value
-        except EtcdctlError as e:
-            last_error = e.detail
+        value = probe()
+        if value is not None:
+            return value
         if time.monotonic() > end:
-            raise TimeoutError(f"{what}: not reached within {deadline:.0f}s ({last_error})")
+            raise TimeoutError(f"{what}: not reached within {deadline:.0f}s")
         time.sleep(POLL)
+
+
+def answering(call: Callable[[], T | None]) -> Callable[[], T | None]:
+    """A probe that treats etcdctl errors as "not yet" (a member that is still starting)."""
+
+    def probe() -> T | None:
+        try:
+            return call()
+        except EtcdctlError as e:
+            log(f"not yet: {e.detail}", hookenv.DEBUG)
+            return None
+
+    return probe
 
 
 def _members_to_json(ml: MemberList) -> str:
@@ -352,10 +364,10 @@ class EtcdCharm:
                 ctl.member_promote(joining.member_id)
                 return True
             except EtcdctlError as e:
-                if e.mentions("in sync", "not ready", "unhealthy"):
+                if e.mentions("in sync with leader", "not ready", "unhealthy"):
                     return None  # still catching up: poll again until the deadline
-                if e.mentions("not a learner", "member not found"):
-                    return True
+                if e.mentions("can only promote a learner member", "member not found"):
+                    return True  # promoted already (an earlier attempt got through)
                 raise
 
         wait_for(f"promote {joining.unit} ({joining.member_id:x})", PROMOTE_DEADLINE, attempt)
@@ -416,7 +428,7 @@ class EtcdCharm:
                 return st[0]
             return None
 
-        status = wait_for(f"etcd on {self.unit} to answer", START_DEADLINE, answered)
+        status = wait_for(f"etcd on {self.unit} to answer", START_DEADLINE, answering(answered))
         self.kv.set(KV_STARTED, True)
         self.kv.set(KV_MEMBER_ID, status.member_id)
         self.kv.set(KV_APPLIED, self._conf_hash(text))
@@ -490,7 +502,9 @@ class EtcdCharm:
             st = local.endpoint_status()
             return st[0] if st and st[0].leader else None
 
-        wait_for(f"etcd on {self.unit} to rejoin after the restart", START_DEADLINE, rejoined)
+        wait_for(
+            f"etcd on {self.unit} to rejoin after the restart", START_DEADLINE, answering(rejoined)
+        )
         self.kv.set(KV_APPLIED, step.conf_hash)
         log("etcd restarted with the new configuration")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 
 def main() -> None:
@@ -13,6 +14,8 @@ def main() -> None:
     os.environ.setdefault("CHARM_DIR", charm_dir)
     os.environ.setdefault("JUJU_CHARM_DIR", charm_dir)
     os.chdir(charm_dir)
+    # charms.reactive imports pkg_resources, which warns on every hook
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     from charms.reactive import main as reactive_main
 
     reactive_main()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import tempfile
 
 SNAP = "etcd"
 SERVICE = "snap.etcd.etcd"
-ETCD_BIN = "/snap/bin/etcd"
 
 
 class WorkloadError(Exception):
@@ -33,16 +31,24 @@ def _run(argv: list[str], timeout: float = 600) -> str:
     return proc.stdout
 
 
+def parse_snap_list(text: str, name: str = SNAP) -> tuple[str, str, str] | None:
+    """``snap list`` output -> (version, revision, tracking) of ``name``."""
+    lines = text.splitlines()
+    for line in lines[1:]:
+        cols = line.split()
+        if len(cols) >= 4 and cols[0] == name:
+            return cols[1], cols[2], cols[3]
+    return None
+
+
 def installed_version() -> str | None:
-    """etcd's version from the installed binary (``etcd --version``), None if absent."""
-    if not os.path.exists(ETCD_BIN):
-        return None
+    """The installed etcd snap's version (``snap list``), None when it is not installed."""
     try:
-        out = _run([ETCD_BIN, "--version"], timeout=30)
+        out = _run(["snap", "list", SNAP], timeout=60)
     except WorkloadError:
         return None
-    m = re.search(r"etcd Version:\s*(\S+)", out)
-    return m.group(1) if m else None
+    found = parse_snap_list(out)
+    return found[0] if found else None
 
 
 def install_snap(channel: str, resource_path: str | None) -> None:
