@@ -6,6 +6,7 @@ is here or in :mod:`workload` / :mod:`etcdctl`. Decisions are made in :mod:`plan
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -36,6 +37,7 @@ KV_PORT = "etcd.opened-port"
 #: bounded waits for conditions etcd reports (deadline, short poll)
 START_DEADLINE = 90.0
 PROMOTE_DEADLINE = 90.0
+RECONFIG_DEADLINE = 60.0
 POLL = 0.5
 
 T = TypeVar("T")
@@ -310,7 +312,7 @@ class EtcdCharm:
                 continue
             ctl = self.etcdctl(settings, obs)
             if isinstance(step, P.AddLearner):
-                new, ml = ctl.member_add_learner(step.unit.name, step.unit.peer_url)
+                new, ml = self._add_learner(ctl, step.unit)
                 joining = P.Joining(
                     unit=step.unit.unit,
                     name=step.unit.name,
@@ -338,7 +340,10 @@ class EtcdCharm:
                 continue
             if isinstance(step, P.RemoveStaleLearner):
                 try:
-                    ctl.member_remove(step.joining.member_id)
+                    self._reconfigure(
+                        f"remove learner {step.joining.member_id:x}",
+                        functools.partial(ctl.member_remove, step.joining.member_id),
+                    )
                 except EtcdctlError as e:
                     if not e.mentions("member not found"):
                         raise
@@ -357,6 +362,29 @@ class EtcdCharm:
                 obs = replace(obs, leader=replace(obs.leader, restart_grant=""))
                 continue
         return obs
+
+    @staticmethod
+    def _reconfigure(what: str, change: Callable[[], T]) -> T:
+        """Run a membership change. etcd refuses them for a few seconds after the previous
+        one ("unhealthy cluster" until every member has been connected for 5s): that is
+        waited out within a deadline; a refusal that lasts (a change that would lose quorum)
+        fails the hook with etcd's reason."""
+
+        def attempt() -> tuple[T] | None:
+            try:
+                return (change(),)
+            except EtcdctlError as e:
+                if e.mentions("unhealthy cluster"):
+                    return None
+                raise
+
+        return wait_for(what, RECONFIG_DEADLINE, attempt)[0]
+
+    def _add_learner(self, ctl: Etcdctl, unit: P.UnitInfo) -> tuple[Member, MemberList]:
+        return self._reconfigure(
+            f"add {unit.unit} as a learner",
+            lambda: ctl.member_add_learner(unit.name, unit.peer_url),
+        )
 
     def _promote(self, ctl: Etcdctl, joining: P.Joining) -> None:
         def attempt() -> bool | None:
@@ -487,7 +515,10 @@ class EtcdCharm:
         if step.peer_url_changed:
             identity = self._identity()
             log(f"updating this member's peer URL to {identity.peer_url(settings)}")
-            ctl.member_update(obs.me.member_id, [identity.peer_url(settings)])
+            self._reconfigure(
+                "update this member's peer URL",
+                lambda: ctl.member_update(obs.me.member_id, [identity.peer_url(settings)]),
+            )
         self.set_status(S.Status("maintenance", "Restarting etcd with the new configuration"))
         workload.write_file(C.CONF_PATH, conf_text, 0o644)
         workload.restart_service()
@@ -536,7 +567,7 @@ class EtcdCharm:
                 key=C.CLIENT_KEY_PATH,
             )
             try:
-                remote.member_remove(my_id)
+                self._reconfigure(f"remove member {my_id:x}", lambda: remote.member_remove(my_id))
             except EtcdctlError as e:
                 if not e.mentions("member not found"):
                     raise

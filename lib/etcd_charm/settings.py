@@ -90,14 +90,9 @@ class Settings:
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
-    """``"3.5.16"`` -> ``(3, 5, 16)``; unparsable parts stop the tuple."""
-    out: list[int] = []
-    for part in version.strip().lstrip("v").split("."):
-        digits = re.match(r"\d+", part)
-        if not digits:
-            break
-        out.append(int(digits.group()))
-    return tuple(out)
+    """``"3.5.16"`` -> ``(3, 5, 16)``; pre-release suffixes are ignored."""
+    m = re.match(r"\d+(?:\.\d+)*", version.strip().lstrip("v"))
+    return tuple(int(p) for p in m.group().split(".")) if m else ()
 
 
 def parse_channel(text: str) -> tuple[str | None, str | None]:

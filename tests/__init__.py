@@ -1,0 +1,1 @@
+"""Integration tests of the etcd charm (a package so tests share conftest helpers)."""

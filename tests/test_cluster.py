@@ -1,0 +1,236 @@
+"""The etcd charm on a model: a 3-unit and a 1-unit TLS cluster with easyrsa, a client on
+``db``, scaling to 5, removing the Juju leader, a port change and invalid config.
+
+The tests of this module share one model and run in order; each asserts on etcd's own state
+(member list, endpoint status, keys), not only on status messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import jubilant
+import pytest
+
+from .conftest import etcd_starts, etcdctl
+
+pytestmark = pytest.mark.integration
+
+APP = "etcd"
+SOLO = "etcd-solo"
+CLIENT = "etcd-client"
+
+
+def etcd_units(status: jubilant.Status, app: str = APP) -> dict[str, Any]:
+    return status.apps[app].units if app in status.apps else {}
+
+
+def all_healthy(app: str, count: int):  # noqa: ANN201 - a jubilant ready predicate
+    def ready(status: jubilant.Status) -> bool:
+        units = etcd_units(status, app)
+        return len(units) == count and all(
+            u.workload_status.current == "active"
+            and u.workload_status.message == f"Healthy with {count} known peers"
+            for u in units.values()
+        )
+
+    return ready
+
+
+def unit_addresses(status: jubilant.Status, app: str = APP) -> dict[str, str]:
+    return {name: u.public_address for name, u in etcd_units(status, app).items()}
+
+
+def member_list(juju: jubilant.Juju, unit: str, port: int = 2379) -> list[dict]:
+    return etcdctl(juju, unit, "member list", port)["members"]
+
+
+def run(juju: jubilant.Juju, unit: str, action: str, **params: object) -> dict[str, str]:
+    task = juju.run(unit, action, params)
+    assert task.status == "completed", task
+    return task.results
+
+
+def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
+    start = time.monotonic()
+    juju.deploy("easyrsa")
+    juju.deploy(etcd_charm, APP, num_units=3)
+    juju.deploy(etcd_charm, SOLO)
+    juju.integrate(f"{APP}:certificates", "easyrsa:client")
+    juju.integrate(f"{SOLO}:certificates", "easyrsa:client")
+    status = juju.wait(
+        lambda s: all_healthy(APP, 3)(s) and all_healthy(SOLO, 1)(s),
+        error=jubilant.any_error,
+        timeout=600,
+    )
+    print(f"\ndeploy of easyrsa + 3 etcd + 1 etcd to all healthy: {time.monotonic() - start:.1f}s")
+    assert status.apps[APP].version.startswith("3.5.")
+    for unit in etcd_units(status).values():
+        assert unit.open_ports == ["2379/tcp"]
+
+
+def test_member_list_matches_units(juju: jubilant.Juju) -> None:
+    status = juju.status()
+    addresses = unit_addresses(status)
+    expected = {
+        name.replace("/", ""): (f"https://{addr}:2380", f"https://{addr}:2379")
+        for name, addr in addresses.items()
+    }
+    cluster_ids = set()
+    for unit in addresses:
+        members = member_list(juju, unit)
+        got = {m["name"]: (m["peerURLs"][0], m["clientURLs"][0]) for m in members}
+        assert got == expected
+        assert not any(m.get("isLearner") for m in members)
+        st = etcdctl(juju, unit, "endpoint status")[0]["Status"]
+        assert st["leader"] != 0
+        cluster_ids.add(st["header"]["cluster_id"])
+    assert len(cluster_ids) == 1, "every unit is in the same cluster"
+    solo = member_list(juju, f"{SOLO}/0")
+    assert [m["name"] for m in solo] == [f"{SOLO}0"]
+
+
+def test_etcd_started_once_per_unit(juju: jubilant.Juju) -> None:
+    for unit in [*unit_addresses(juju.status()), f"{SOLO}/0"]:
+        assert etcd_starts(juju, unit) == 1, unit
+
+
+def test_files_and_shell(juju: jubilant.Juju) -> None:
+    task = juju.exec(
+        "stat -c '%a %n' /var/snap/etcd/common/server.key /var/snap/etcd/common/client.key; "
+        "bash -ic 'echo $ETCDCTL_ENDPOINTS $ETCDCTL_CERT' 2>/dev/null",
+        unit=f"{APP}/0",
+    )
+    lines = task.stdout.splitlines()
+    assert lines[0] == "600 /var/snap/etcd/common/server.key"
+    assert lines[1] == "600 /var/snap/etcd/common/client.key"
+    assert lines[2] == "https://127.0.0.1:2379 /var/snap/etcd/common/client.crt"
+
+
+def test_client_reads_and_writes(juju: jubilant.Juju) -> None:
+    juju.deploy(CLIENT)
+    juju.integrate(f"{CLIENT}:etcd", f"{APP}:db")
+    juju.wait(lambda s: jubilant.all_active(s, CLIENT), error=jubilant.any_error, timeout=300)
+    status = juju.status()
+    want = ",".join(sorted(f"https://{a}:2379" for a in unit_addresses(status).values()))
+    shown = run(juju, f"{CLIENT}/0", "show")
+    assert shown["connection-string"] == want
+    assert shown["version"].startswith("3.5.")
+    put = run(juju, f"{CLIENT}/0", "put", key="greeting", value="hello")
+    got = run(juju, f"{CLIENT}/0", "get", key="greeting")
+    assert (got["found"], got["value"]) == ("true", "hello")
+    assert int(got["revision"]) == int(put["revision"])
+    # the write is in etcd itself, on every member
+    for unit in unit_addresses(status):
+        kvs = etcdctl(juju, unit, "get greeting --consistency=s")["kvs"]
+        assert len(kvs) == 1
+
+
+TLS_PROBE = r"""
+import socket, ssl, sys
+host, port = sys.argv[1], int(sys.argv[2])
+ctx = ssl.create_default_context(cafile="/var/lib/etcd-client/ca.crt")
+ctx.check_hostname = False
+try:
+    with socket.create_connection((host, port), timeout=5) as raw:
+        with ctx.wrap_socket(raw) as tls:
+            tls.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = tls.recv(100)
+            print("answered" if data else "closed")
+except (ssl.SSLError, ConnectionError, OSError) as e:
+    print("refused", type(e).__name__)
+"""
+
+
+def test_client_without_certificate_is_refused(juju: jubilant.Juju) -> None:
+    addr = unit_addresses(juju.status())[f"{APP}/0"]
+    for port in (2379, 2380):
+        script = base64.b64encode(TLS_PROBE.encode()).decode()
+        task = juju.exec(
+            f"echo {script} | base64 -d | python3 - {addr} {port}", unit=f"{CLIENT}/0"
+        )
+        assert task.stdout.startswith("refused"), (port, task.stdout)
+
+
+def test_add_units_to_five(juju: jubilant.Juju) -> None:
+    before = {u: etcd_starts(juju, u) for u in unit_addresses(juju.status())}
+    juju.add_unit(APP, num_units=2)
+    status = juju.wait(all_healthy(APP, 5), error=jubilant.any_error, timeout=600)
+    members = member_list(juju, f"{APP}/0")
+    assert sorted(m["name"] for m in members) == sorted(
+        u.replace("/", "") for u in unit_addresses(status)
+    )
+    assert not any(m.get("isLearner") for m in members)
+    for unit in unit_addresses(status):
+        assert etcd_starts(juju, unit) == before.get(unit, 1), unit
+    shown = run(juju, f"{CLIENT}/0", "show")
+    assert int(shown["endpoints"]) == 5
+
+
+def test_remove_juju_leader(juju: jubilant.Juju) -> None:
+    status = juju.status()
+    leader = next(n for n, u in etcd_units(status).items() if u.leader)
+    others = [u for u in unit_addresses(status) if u != leader]
+    starts = {u: etcd_starts(juju, u) for u in others}
+    juju.remove_unit(leader)
+    status = juju.wait(all_healthy(APP, 4), error=jubilant.any_error, timeout=600)
+    members = member_list(juju, others[0])
+    assert sorted(m["name"] for m in members) == sorted(u.replace("/", "") for u in others)
+    for unit in others:
+        assert etcd_starts(juju, unit) == starts[unit], f"etcd restarted on {unit}"
+    new_leader = next(n for n, u in etcd_units(status).items() if u.leader)
+    assert new_leader in others
+    got = run(juju, f"{CLIENT}/0", "get", key="greeting")
+    assert got["value"] == "hello"
+    want = ",".join(sorted(f"https://{a}:2379" for a in unit_addresses(status).values()))
+    juju.wait(lambda s: run(juju, f"{CLIENT}/0", "show")["connection-string"] == want, timeout=120)
+
+
+def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
+    juju.config(APP, {"port": 2381})
+    status = juju.wait(
+        lambda s: all_healthy(APP, 4)(s)
+        and all(u.open_ports == ["2381/tcp"] for u in etcd_units(s).values()),
+        error=jubilant.any_error,
+        timeout=600,
+    )
+    members = member_list(juju, next(iter(unit_addresses(status))), port=2381)
+    assert all(m["clientURLs"][0].endswith(":2381") for m in members)
+    want = ",".join(sorted(f"https://{a}:2381" for a in unit_addresses(status).values()))
+    juju.wait(lambda s: run(juju, f"{CLIENT}/0", "show")["connection-string"] == want, timeout=120)
+    run(juju, f"{CLIENT}/0", "put", key="after-port-change", value="yes")
+    assert run(juju, f"{CLIENT}/0", "get", key="greeting")["value"] == "hello"
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ({"management_port": 2381}, "port and management_port are both 2381"),
+        ({"channel": "banana"}, "channel 'banana' is not a snap channel"),
+        ({"tls_cipher_suites": "TLS_NOT_A_SUITE"}, "unknown cipher suite 'TLS_NOT_A_SUITE'"),
+        ({"heartbeat_interval": 500}, "election_timeout=1000 must be at least 5 times"),
+    ],
+)
+def test_invalid_config_blocks_and_changes_nothing(
+    juju: jubilant.Juju, config: dict[str, object], fragment: str
+) -> None:
+    unit = f"{SOLO}/0"
+    before_starts = etcd_starts(juju, unit)
+    before_conf = juju.exec("cat /var/snap/etcd/common/etcd.conf.yml", unit=unit).stdout
+    juju.config(SOLO, config)
+    status = juju.wait(
+        lambda s: s.apps[SOLO].units[unit].workload_status.current == "blocked",
+        timeout=120,
+    )
+    message = status.apps[SOLO].units[unit].workload_status.message
+    assert fragment in message, message
+    assert message.startswith("Invalid config: ")
+    assert juju.exec("cat /var/snap/etcd/common/etcd.conf.yml", unit=unit).stdout == before_conf
+    assert etcd_starts(juju, unit) == before_starts
+    assert etcdctl(juju, unit, "endpoint health")[0]["health"] is True
+    juju.config(SOLO, reset=list(config))
+    juju.wait(all_healthy(SOLO, 1), error=jubilant.any_error, timeout=120)
+    assert json.loads(json.dumps(member_list(juju, unit)))[0]["name"] == f"{SOLO}0"

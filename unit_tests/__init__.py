@@ -1,0 +1,1 @@
+"""Unit tests of the etcd charm (a package so tests share helpers)."""

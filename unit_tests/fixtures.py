@@ -1,0 +1,36 @@
+"""Access to the etcdctl outputs captured from real clusters (scripts/capture-etcdctl-fixtures)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent / "data"
+VERSIONS = ("3.4.23", "3.5.16")
+
+
+def capture(version: str, name: str) -> dict[str, Any]:
+    return json.loads((DATA / "etcdctl" / version / f"{name}.json").read_text())
+
+
+def context(version: str) -> dict[str, Any]:
+    return capture(version, "context")
+
+
+class Replay:
+    """An etcdctl runner answering from captures: maps argument tuples to capture names."""
+
+    def __init__(self, version: str, answers: dict[tuple[str, ...], str]) -> None:
+        self.version = version
+        self.answers = answers
+        self.calls: list[list[str]] = []
+
+    def __call__(
+        self, argv: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        args = [a for a in argv[1:] if not a.startswith("--") and a not in ("-w", "json")]
+        self.calls.append(args)
+        c = capture(self.version, self.answers[tuple(args)])
+        return subprocess.CompletedProcess(argv, c["rc"], c["stdout"], c["stderr"])

@@ -1,0 +1,112 @@
+"""Charm config -> settings or clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from etcd_charm.settings import (
+    AUTO_CHANNEL,
+    DEFAULT_CIPHER_SUITES,
+    parse_channel,
+    parse_settings,
+    version_tuple,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def defaults() -> dict[str, Any]:
+    options = yaml.safe_load((ROOT / "config.yaml").read_text())["options"]
+    return {k: v["default"] for k, v in options.items()}
+
+
+def test_config_yaml_keeps_the_etcd_charm_options_and_defaults() -> None:
+    assert defaults() == {
+        "port": 2379,
+        "management_port": 2380,
+        "channel": "auto",
+        "heartbeat_interval": 100,
+        "election_timeout": 1000,
+        "snapshot_count": "auto",
+        "snapd_refresh": "max",
+        "bind_to_all_interfaces": True,
+        "bind_with_insecure_http": False,
+        "tls_cipher_suites": "",
+    }
+
+
+def test_defaults_are_valid() -> None:
+    settings, errors = parse_settings(defaults())
+    assert errors == [] and settings is not None
+    assert settings.install_channel() == AUTO_CHANNEL == "3.5/stable"
+    assert settings.effective_cipher_suites() == DEFAULT_CIPHER_SUITES
+    assert settings.effective_snapshot_count("3.5.16") == 100000
+    assert settings.effective_snapshot_count("3.2.0") == 10000
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"port": "abc"}, "port='abc' is not an integer"),
+        ({"port": 70000}, "port=70000 is out of range (1-65535)"),
+        ({"management_port": 2379}, "port and management_port are both 2379: they must differ"),
+        ({"channel": "banana"}, "channel 'banana' is not a snap channel"),
+        ({"channel": "3.5/sometimes"}, "has unknown risk 'sometimes'"),
+        ({"channel": "2.3/stable"}, "etcd 2.3 is not supported by this charm"),
+        ({"tls_cipher_suites": "TLS_NOPE"}, "unknown cipher suite 'TLS_NOPE'"),
+        ({"tls_cipher_suites": "TLS_RSA_WITH_AES_128_CBC_SHA"}, "is a weak (CBC/RC4) suite"),
+        ({"heartbeat_interval": 500}, "election_timeout=1000 must be at least 5 times"),
+        ({"snapshot_count": "lots"}, "snapshot_count='lots' is neither auto nor an integer"),
+        ({"snapshot_count": "0"}, "snapshot_count=0 is out of range"),
+        ({"bind_with_insecure_http": True, "port": 4001}, "port 4001 is taken"),
+        ({"bind_to_all_interfaces": "maybe"}, "bind_to_all_interfaces='maybe' is not a boolean"),
+    ],
+)
+def test_invalid_values_give_clear_errors(change: dict[str, Any], message: str) -> None:
+    settings, errors = parse_settings({**defaults(), **change})
+    assert settings is None
+    assert any(message in e for e in errors), errors
+
+
+def test_every_error_is_reported_at_once() -> None:
+    _, errors = parse_settings(
+        {**defaults(), "port": 0, "channel": "x y", "heartbeat_interval": 5}
+    )
+    assert len(errors) == 3
+
+
+def test_valid_values() -> None:
+    settings, errors = parse_settings(
+        {
+            **defaults(),
+            "channel": "3.4",
+            "snapshot_count": "5000",
+            "tls_cipher_suites": " TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 ,"
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        }
+    )
+    assert errors == [] and settings is not None
+    assert settings.channel == "3.4/stable"
+    assert settings.snapshot_count == 5000
+    assert settings.tls_cipher_suites == (
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "channel"),
+    [("3.5", "3.5/stable"), ("3.4/edge", "3.4/edge"), ("latest", "latest/stable")],
+)
+def test_parse_channel(text: str, channel: str) -> None:
+    assert parse_channel(text) == (channel, None)
+
+
+def test_version_tuple() -> None:
+    assert version_tuple("3.5.16") == (3, 5, 16)
+    assert version_tuple("v3.4.23") == (3, 4, 23)
+    assert version_tuple("3.6.0-rc.1") == (3, 6, 0)
