@@ -1,0 +1,235 @@
+"""Membership decisions as tables of observed states and expected steps (no mocks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from etcd_charm import plan as P
+from etcd_charm.etcdctl import Member, MemberList
+
+
+def unit(n: int, **kw: object) -> P.UnitInfo:
+    defaults: dict[str, object] = {
+        "name": f"etcd{n}",
+        "peer_url": f"https://10.0.0.{n}:2380",
+        "client_url": f"https://10.0.0.{n}:2379",
+        "ready": True,
+    }
+    defaults.update(kw)
+    return P.UnitInfo(unit=f"etcd/{n}", **defaults)  # type: ignore[arg-type]
+
+
+def member(n: int, learner: bool = False, started: bool = True) -> Member:
+    return Member(
+        id=1000 + n,
+        name=f"etcd{n}" if started else "",
+        peer_urls=(f"https://10.0.0.{n}:2380",),
+        client_urls=(f"https://10.0.0.{n}:2379",) if started else (),
+        is_learner=learner,
+    )
+
+
+def members(*ms: Member) -> MemberList:
+    return MemberList(cluster_id=7, member_id=ms[0].id, raft_term=2, members=ms)
+
+
+def joining(n: int) -> P.Joining:
+    return P.Joining(
+        unit=f"etcd/{n}",
+        name=f"etcd{n}",
+        member_id=1000 + n,
+        peer_url=f"https://10.0.0.{n}:2380",
+        initial_cluster="...",
+    )
+
+
+BOOT = P.LeaderData(token="t", bootstrapped="etcd0")
+
+
+def obs(me: P.UnitInfo, *peers: P.UnitInfo, ml: MemberList | None = None, **kw: object):
+    leader = kw.pop("leader", BOOT)
+    return P.Observed(
+        me=me,
+        is_leader=True,
+        started=bool(kw.pop("started", True)),
+        leader=leader,  # type: ignore[arg-type]
+        peers=peers,
+        members=ml,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+CASES = [
+    # nothing bootstrapped: bootstrap once this unit has its certificates
+    (obs(unit(0), leader=P.LeaderData(), started=False), P.Bootstrap()),
+    (
+        obs(unit(0, ready=False), leader=P.LeaderData(), started=False),
+        P.Wait("waiting for this unit's certificates to bootstrap the cluster"),
+    ),
+    # bootstrapped, a ready unit not yet a member: add it as a learner
+    (
+        obs(unit(0, member_id=1000), unit(1), unit(2), ml=members(member(0))),
+        P.AddLearner(unit(1)),
+    ),
+    # units that are not ready are skipped
+    (
+        obs(unit(0, member_id=1000), unit(1, ready=False), unit(2), ml=members(member(0))),
+        P.AddLearner(unit(2)),
+    ),
+    # a learner in flight: wait for it to start, then promote it
+    (
+        obs(
+            unit(0),
+            unit(1),
+            unit(2),
+            ml=members(member(0), member(1, learner=True, started=False)),
+            leader=P.LeaderData(token="t", bootstrapped="etcd0", joining=joining(1)),
+        ),
+        P.Wait("waiting for etcd/1 to start as a learner"),
+    ),
+    (
+        obs(
+            unit(0),
+            unit(1, member_id=1001),
+            unit(2),
+            ml=members(member(0), member(1, learner=True)),
+            leader=P.LeaderData(token="t", bootstrapped="etcd0", joining=joining(1)),
+        ),
+        P.Promote(joining(1)),
+    ),
+    # promoted already (an earlier hook did it): clear the record
+    (
+        obs(
+            unit(0),
+            unit(1, member_id=1001),
+            ml=members(member(0), member(1)),
+            leader=P.LeaderData(token="t", bootstrapped="etcd0", joining=joining(1)),
+        ),
+        P.ClearJoining(),
+    ),
+    # the joining unit left before it started: remove its learner
+    (
+        obs(
+            unit(0),
+            ml=members(member(0), member(1, learner=True, started=False)),
+            leader=P.LeaderData(token="t", bootstrapped="etcd0", joining=joining(1)),
+        ),
+        P.RemoveStaleLearner(joining(1)),
+    ),
+    # a learner nobody recorded (the hook failed after the add): record it
+    (
+        obs(unit(0), unit(1), ml=members(member(0), member(1, learner=True, started=False))),
+        P.RecordJoining(
+            P.Joining(
+                "etcd/1",
+                "etcd1",
+                1001,
+                "https://10.0.0.1:2380",
+                "etcd0=https://10.0.0.0:2380,etcd1=https://10.0.0.1:2380",
+            )
+        ),
+    ),
+    # all members: grant restarts one at a time
+    (
+        obs(
+            unit(0, member_id=1000),
+            unit(1, member_id=1001, restart_request="h2"),
+            unit(2, member_id=1002, restart_request="h2"),
+            ml=members(member(0), member(1), member(2)),
+        ),
+        P.GrantRestart("etcd/1"),
+    ),
+    (
+        obs(
+            unit(0, member_id=1000),
+            unit(1, member_id=1001, restart_request="h2"),
+            unit(2, member_id=1002, restart_request="h2"),
+            ml=members(member(0), member(1), member(2)),
+            leader=P.LeaderData(token="t", bootstrapped="etcd0", restart_grant="etcd/1"),
+        ),
+        P.Wait("etcd/1 is restarting with the new configuration"),
+    ),
+    (
+        obs(
+            unit(0, member_id=1000),
+            unit(1, member_id=1001),
+            unit(2, member_id=1002, restart_request="h2"),
+            ml=members(member(0), member(1), member(2)),
+            leader=P.LeaderData(token="t", bootstrapped="etcd0", restart_grant="etcd/1"),
+        ),
+        P.ClearRestartGrant(),
+    ),
+    # no member answers: no membership change
+    (
+        obs(unit(0), unit(1), ml=None),
+        P.Wait("no etcd member answers; cannot change membership"),
+    ),
+    # steady state
+    (
+        obs(unit(0, member_id=1000), unit(1, member_id=1001), ml=members(member(0), member(1))),
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("observed", "step"), CASES)
+def test_leader_step(observed: P.Observed, step: P.LeaderStep) -> None:
+    assert P.leader_step(observed) == step
+
+
+def test_a_join_blocks_restarts() -> None:
+    o = obs(
+        unit(0, member_id=1000, restart_request="h"),
+        unit(1),
+        ml=members(member(0), member(1, learner=True, started=False)),
+        leader=P.LeaderData(token="t", bootstrapped="etcd0", joining=joining(1)),
+    )
+    assert isinstance(P.leader_step(o), P.Wait)
+
+
+def test_unit_steps() -> None:
+    me = unit(1)
+    waiting = obs(me, started=False)
+    assert P.unit_step(waiting, "", "", False) == P.Wait("Waiting to join the cluster")
+    fresh = obs(me, started=False, leader=P.LeaderData())
+    assert P.unit_step(fresh, "", "", False) == P.Wait(
+        "Waiting for the leader to bootstrap the cluster"
+    )
+    mine = obs(
+        me, started=False, leader=P.LeaderData(token="t", bootstrapped="etcd0", joining=joining(1))
+    )
+    assert P.unit_step(mine, "", "", False) == P.StartJoining(joining(1))
+    running = obs(unit(1, member_id=1001), ml=members(member(0), member(1)))
+    assert P.unit_step(running, "h", "h", False) is None
+    assert P.unit_step(running, "h2", "h", False) == P.Wait(
+        "Waiting for a turn to restart with the new configuration"
+    )
+    granted = obs(
+        unit(1, member_id=1001),
+        ml=members(member(0), member(1)),
+        leader=P.LeaderData(token="t", bootstrapped="etcd0", restart_grant="etcd/1"),
+        raft_leader=1001,
+    )
+    # the raft leader hands leadership to another voter before it restarts
+    assert P.unit_step(granted, "h2", "h", True) == P.Restart("h2", True, 1000)
+
+
+def test_unit_info_round_trips_through_relation_data() -> None:
+    u = unit(3, member_id=0xABCDEF, restart_request="h")
+    assert P.UnitInfo.from_relation("etcd/3", dict(u.to_relation())) == u
+    assert P.UnitInfo.from_relation("etcd/4", {}) == P.UnitInfo("etcd/4", "etcd4")
+
+
+def test_joining_round_trips_and_rejects_garbage() -> None:
+    j = joining(2)
+    assert P.Joining.from_json(j.to_json()) == j
+    assert P.Joining.from_json("{not json") is None
+    assert P.Joining.from_json("") is None
+
+
+def test_client_view_lists_voting_members_only() -> None:
+    view = P.client_view(members(member(2), member(0), member(1, learner=True)))
+    assert view.connection_string == "https://10.0.0.0:2379,https://10.0.0.2:2379"
+    assert view.cluster == (
+        "etcd0=https://10.0.0.0:2380,etcd1=https://10.0.0.1:2380,etcd2=https://10.0.0.2:2380"
+    )
