@@ -1,0 +1,87 @@
+"""etcd.conf.yml as a function of settings, identity and the bootstrap record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from etcd_charm import etcd_conf as C
+from etcd_charm.settings import DEFAULT_CIPHER_SUITES, parse_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = (ROOT / "templates" / "etcd3.conf").read_text()
+DEFAULTS = {
+    "port": 2379,
+    "management_port": 2380,
+    "channel": "auto",
+    "heartbeat_interval": 100,
+    "election_timeout": 1000,
+    "snapshot_count": "auto",
+    "snapd_refresh": "max",
+    "bind_to_all_interfaces": True,
+    "bind_with_insecure_http": False,
+    "tls_cipher_suites": "",
+}
+IDENTITY = C.Identity("etcd/3", "10.0.0.3", "10.0.1.3", "10.0.0.3", "10.0.1.3")
+BOOT = C.Bootstrap("etcd0=https://10.0.0.1:2380,etcd3=https://10.0.0.3:2380", "tok", "existing")
+
+
+def render(version: str = "3.5.16", **change: object) -> dict:
+    settings, errors = parse_settings({**DEFAULTS, **change})
+    assert settings is not None, errors
+    return yaml.safe_load(C.render(TEMPLATE, C.conf_context(settings, IDENTITY, BOOT, version)))
+
+
+def test_defaults() -> None:
+    conf = render()
+    assert conf["name"] == "etcd3"
+    assert conf["data-dir"] == "/var/snap/etcd/current"
+    assert conf["listen-peer-urls"] == "https://0.0.0.0:2380"
+    assert conf["listen-client-urls"] == "https://0.0.0.0:2379"
+    assert conf["initial-advertise-peer-urls"] == "https://10.0.0.3:2380"
+    assert conf["advertise-client-urls"] == "https://10.0.1.3:2379"
+    assert conf["initial-cluster"] == BOOT.initial_cluster
+    assert (conf["initial-cluster-token"], conf["initial-cluster-state"]) == ("tok", "existing")
+    assert conf["strict-reconfig-check"] is True
+    for side in ("client-transport-security", "peer-transport-security"):
+        assert conf[side]["client-cert-auth"] is True
+        assert conf[side]["trusted-ca-file"] == "/var/snap/etcd/common/ca.crt"
+        assert conf[side]["key-file"] == "/var/snap/etcd/common/server.key"
+    assert conf["cipher-suites"] == list(DEFAULT_CIPHER_SUITES)
+    assert conf["tls-min-version"] == "TLS1.2"
+    assert (conf["heartbeat-interval"], conf["election-timeout"]) == (100, 1000)
+    assert conf["snapshot-count"] == 100000
+
+
+def test_etcd_34_gets_no_tls_min_version_key() -> None:
+    # etcd 3.4 has no such option (its TLS floor is 1.2 already)
+    assert "tls-min-version" not in render("3.4.23")
+
+
+def test_bind_to_the_relation_addresses_and_insecure_localhost() -> None:
+    conf = render(bind_to_all_interfaces=False, bind_with_insecure_http=True, port=2381)
+    assert conf["listen-peer-urls"] == "https://10.0.0.3:2380"
+    assert conf["listen-client-urls"] == (
+        "https://10.0.1.3:2381,https://127.0.0.1:2381,http://127.0.0.1:4001"
+    )
+
+
+def test_config_values_flow_through() -> None:
+    conf = render(
+        heartbeat_interval=200,
+        election_timeout=2000,
+        snapshot_count="5000",
+        tls_cipher_suites="TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        management_port=2390,
+    )
+    assert (conf["heartbeat-interval"], conf["election-timeout"]) == (200, 2000)
+    assert conf["snapshot-count"] == 5000
+    assert conf["cipher-suites"] == ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]
+    assert conf["initial-advertise-peer-urls"] == "https://10.0.0.3:2390"
+
+
+def test_helpers() -> None:
+    assert C.build_uri("https", "fd00::1", 2379) == "https://[fd00::1]:2379"
+    assert C.member_name("etcd/12") == "etcd12"
+    assert C.conf_hash("a") == C.conf_hash("a") != C.conf_hash("b")

@@ -1,0 +1,92 @@
+"""Status verdicts from real endpoint-status captures; certificate requests and files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography import x509
+
+from etcd_charm import status as S
+from etcd_charm import tls
+from etcd_charm.etcdctl import parse_endpoint_status, parse_member_list
+
+from .fixtures import DATA, capture, context
+
+V = "3.5.16"
+
+
+def test_healthy_counts_members() -> None:
+    st = parse_endpoint_status(capture(V, "endpoint-status-3")["stdout"])[0]
+    ml = parse_member_list(capture(V, "member-list-3")["stdout"])
+    assert S.health(st, None, ml, st.member_id) == S.Status("active", "Healthy with 3 known peers")
+
+
+def test_lost_quorum_is_blocked_and_says_so() -> None:
+    (st,) = parse_endpoint_status(capture(V, "endpoint-status-no-quorum")["stdout"])
+    ml = parse_member_list(capture(V, "member-list-3")["stdout"])
+    verdict = S.health(st, None, ml, st.member_id)
+    assert verdict.state == "blocked"
+    assert "etcdserver: no leader" in verdict.message
+
+
+def test_unreachable_and_learner() -> None:
+    verdict = S.health(None, "context deadline exceeded", None, 0)
+    assert verdict == S.Status(
+        "blocked", "etcd on this unit does not answer: context deadline exceeded"
+    )
+    (learner,) = parse_endpoint_status(capture(V, "endpoint-status-learner")["stdout"])
+    assert S.health(learner, None, None, learner.member_id).state == "waiting"
+
+
+def test_member_added_but_not_started_is_named() -> None:
+    ml = parse_member_list(capture(V, "member-list-learner-unstarted")["stdout"])
+    (st,) = parse_endpoint_status(capture(V, "endpoint-status-1")["stdout"])
+    verdict = S.health(st, None, ml, context(V)["members"]["etcd0"]["id"])
+    assert verdict.state == "waiting"
+    assert ml.learners[0].hex_id in verdict.message
+
+
+def test_messages_of_the_etcd_charm() -> None:
+    assert S.MISSING_CA == S.Status("blocked", "Missing relation to certificate authority.")
+    assert S.invalid_config(["a", "b"]).message == "Invalid config: a; b (nothing was changed)"
+
+
+def test_server_sans_sorted_and_stable() -> None:
+    sans = tls.server_sans(["10.0.0.2", "10.0.1.2", "10.0.0.2", ""], "juju-1")
+    assert sans == ["10.0.0.2", "10.0.1.2", "127.0.0.1", "juju-1", "localhost"]
+    assert tls.server_sans(["10.0.1.2", "10.0.0.2"], "juju-1") == sans
+
+
+def test_place_writes_keys_0600(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from etcd_charm import etcd_conf as C
+
+    for name in (
+        "CA_PATH",
+        "SERVER_CERT_PATH",
+        "SERVER_KEY_PATH",
+        "CLIENT_CERT_PATH",
+        "CLIENT_KEY_PATH",
+    ):
+        monkeypatch.setattr(C, name, str(tmp_path / name.lower()))
+    certs = DATA / "certs"
+    material = tls.Material(
+        ca=(certs / "ca.pem").read_text(),
+        server_cert=(certs / "server.pem").read_text(),
+        server_key=(certs / "server-key.pem").read_text(),
+        client_cert=(certs / "client.pem").read_text(),
+        client_key=(certs / "client-key.pem").read_text(),
+    )
+    assert material.complete
+    assert tls.place(material) is True
+    assert tls.place(material) is False  # idempotent: nothing rewritten
+    assert os.stat(tmp_path / "server_key_path").st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / "client_key_path").st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / "ca_path").st_mode & 0o777 == 0o644
+    x509.load_pem_x509_certificate((tmp_path / "ca_path").read_bytes())
+
+
+def test_etcdctl_profile() -> None:
+    text = tls.etcdctl_profile(2381)
+    assert "export ETCDCTL_ENDPOINTS=https://127.0.0.1:2381\n" in text
+    assert "export ETCDCTL_KEY=/var/snap/etcd/common/client.key\n" in text
