@@ -14,12 +14,12 @@ demo: setup charm
 	.venv/bin/python scripts/demo.py
 
 lint: setup
-	.venv/bin/ruff check localjuju tests unit_tests scripts scripts/build-charm
-	.venv/bin/black --check -q localjuju tests unit_tests scripts scripts/build-charm
+	.venv/bin/ruff check localjuju lib reactive hooks/relations tests unit_tests scripts scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/black --check -q localjuju lib reactive hooks/relations tests unit_tests scripts scripts/build-charm scripts/capture-etcdctl-fixtures
 
 test: setup charm
-	.venv/bin/ruff check localjuju tests unit_tests scripts scripts/build-charm
-	.venv/bin/black --check -q localjuju tests unit_tests scripts scripts/build-charm
+	.venv/bin/ruff check localjuju lib reactive hooks/relations tests unit_tests scripts scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/black --check -q localjuju lib reactive hooks/relations tests unit_tests scripts scripts/build-charm scripts/capture-etcdctl-fixtures
 	.venv/bin/pytest -ra localjuju/tests unit_tests tests
 
 unit: setup
