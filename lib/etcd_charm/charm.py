@@ -107,6 +107,7 @@ def _members_from_json(text: str | None) -> MemberList | None:
     )
 
 
+@functools.cache
 def _address(endpoint: str) -> str:
     try:
         net = hookenv.network_get(endpoint)
@@ -118,6 +119,7 @@ def _address(endpoint: str) -> str:
     return str(hookenv.unit_get("private-address"))
 
 
+@functools.cache
 def _bind_address(endpoint: str) -> str:
     try:
         net = hookenv.network_get(endpoint)

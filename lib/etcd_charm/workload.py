@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
@@ -41,6 +42,7 @@ def parse_snap_list(text: str, name: str = SNAP) -> tuple[str, str, str] | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
 def installed_version() -> str | None:
     """The installed etcd snap's version (``snap list``), None when it is not installed."""
     try:
@@ -53,6 +55,7 @@ def installed_version() -> str | None:
 
 def install_snap(channel: str, resource_path: str | None) -> None:
     """Install etcd from an attached snap file when given, else from ``channel``."""
+    installed_version.cache_clear()
     if resource_path:
         _run(["snap", "install", "--dangerous", resource_path])
     else:
