@@ -208,7 +208,7 @@ def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
 @pytest.mark.parametrize(
     ("config", "fragment"),
     [
-        ({"management_port": 2381}, "port and management_port are both 2381"),
+        ({"management_port": 2379}, "port and management_port are both 2379"),
         ({"channel": "banana"}, "channel 'banana' is not a snap channel"),
         ({"tls_cipher_suites": "TLS_NOT_A_SUITE"}, "unknown cipher suite 'TLS_NOT_A_SUITE'"),
         ({"heartbeat_interval": 500}, "election_timeout=1000 must be at least 5 times"),
