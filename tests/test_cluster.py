@@ -153,6 +153,13 @@ def test_client_without_certificate_is_refused(juju: jubilant.Juju) -> None:
             f"echo {script} | base64 -d | python3 - {addr} {port}", unit=f"{CLIENT}/0"
         )
         assert task.stdout.startswith("refused"), (port, task.stdout)
+    # TLS 1.1 is refused, TLS 1.2 is spoken
+    for version, expected in (("-tls1_1", "alert protocol version"), ("-tls1_2", "TLSv1.2")):
+        task = juju.exec(
+            f"echo | openssl s_client {version} -connect {addr}:2379 2>&1 || true",
+            unit=f"{CLIENT}/0",
+        )
+        assert expected in task.stdout, (version, task.stdout[-500:])
 
 
 def test_add_units_to_five(juju: jubilant.Juju) -> None:
