@@ -11,6 +11,14 @@ DATA = Path(__file__).resolve().parent / "data"
 VERSIONS = ("3.4.23", "3.5.16")
 
 
+def config_defaults() -> dict[str, Any]:
+    """The defaults of the charm's config.yaml."""
+    import yaml
+
+    options = yaml.safe_load((DATA.parents[1] / "config.yaml").read_text())["options"]
+    return {k: v["default"] for k, v in options.items()}
+
+
 def capture(version: str, name: str) -> dict[str, Any]:
     return json.loads((DATA / "etcdctl" / version / f"{name}.json").read_text())
 

@@ -9,20 +9,11 @@ import yaml
 from etcd_charm import etcd_conf as C
 from etcd_charm.settings import DEFAULT_CIPHER_SUITES, parse_settings
 
+from .fixtures import config_defaults
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = (ROOT / "templates" / "etcd3.conf").read_text()
-DEFAULTS = {
-    "port": 2379,
-    "management_port": 2380,
-    "channel": "auto",
-    "heartbeat_interval": 100,
-    "election_timeout": 1000,
-    "snapshot_count": "auto",
-    "snapd_refresh": "max",
-    "bind_to_all_interfaces": True,
-    "bind_with_insecure_http": False,
-    "tls_cipher_suites": "",
-}
+DEFAULTS = config_defaults()
 IDENTITY = C.Identity("etcd/3", "10.0.0.3", "10.0.1.3", "10.0.0.3", "10.0.1.3")
 BOOT = C.Bootstrap("etcd0=https://10.0.0.1:2380,etcd3=https://10.0.0.3:2380", "tok", "existing")
 

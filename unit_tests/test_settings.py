@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from etcd_charm.settings import (
     AUTO_CHANNEL,
@@ -16,12 +15,12 @@ from etcd_charm.settings import (
     version_tuple,
 )
 
+from .fixtures import config_defaults
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def defaults() -> dict[str, Any]:
-    options = yaml.safe_load((ROOT / "config.yaml").read_text())["options"]
-    return {k: v["default"] for k, v in options.items()}
+defaults = config_defaults
 
 
 def test_config_yaml_keeps_the_etcd_charm_options_and_defaults() -> None:

@@ -75,6 +75,13 @@ def answering(call: Callable[[], T | None]) -> Callable[[], T | None]:
     return probe
 
 
+def client(endpoints: list[str]) -> Etcdctl:
+    """etcdctl against ``endpoints`` with this unit's client certificate."""
+    return Etcdctl(
+        endpoints=endpoints, cacert=C.CA_PATH, cert=C.CLIENT_CERT_PATH, key=C.CLIENT_KEY_PATH
+    )
+
+
 def _members_to_json(ml: MemberList) -> str:
     return json.dumps(
         {
@@ -249,12 +256,7 @@ class EtcdCharm:
             endpoints.append(C.build_uri("https", "127.0.0.1", settings.port))
         if obs is not None:
             endpoints += [p.client_url for p in obs.peers if p.member_id and p.client_url]
-        return Etcdctl(
-            endpoints=endpoints or [C.build_uri("https", "127.0.0.1", settings.port)],
-            cacert=C.CA_PATH,
-            cert=C.CLIENT_CERT_PATH,
-            key=C.CLIENT_KEY_PATH,
-        )
+        return client(endpoints or [C.build_uri("https", "127.0.0.1", settings.port)])
 
     def _observe(self, me: P.UnitInfo, settings: Settings, started: bool) -> P.Observed:
         obs = P.Observed(
@@ -445,12 +447,7 @@ class EtcdCharm:
         workload.write_file(C.CONF_PATH, text, 0o644)
         if not workload.service_active():
             workload.start_service()
-        ctl = Etcdctl(
-            endpoints=[C.build_uri("https", "127.0.0.1", settings.port)],
-            cacert=C.CA_PATH,
-            cert=C.CLIENT_CERT_PATH,
-            key=C.CLIENT_KEY_PATH,
-        )
+        ctl = client([C.build_uri("https", "127.0.0.1", settings.port)])
 
         def answered() -> EndpointStatus | None:
             st = ctl.endpoint_status()
@@ -524,12 +521,7 @@ class EtcdCharm:
         self.set_status(S.Status("maintenance", "Restarting etcd with the new configuration"))
         workload.write_file(C.CONF_PATH, conf_text, 0o644)
         workload.restart_service()
-        local = Etcdctl(
-            endpoints=[C.build_uri("https", "127.0.0.1", settings.port)],
-            cacert=C.CA_PATH,
-            cert=C.CLIENT_CERT_PATH,
-            key=C.CLIENT_KEY_PATH,
-        )
+        local = client([C.build_uri("https", "127.0.0.1", settings.port)])
 
         def rejoined() -> EndpointStatus | None:
             st = local.endpoint_status()
@@ -561,12 +553,9 @@ class EtcdCharm:
             self.set_status(S.Status("maintenance", "Leaving the cluster"))
             if others and self._raft_leader(settings) == my_id:
                 self.etcdctl(settings).move_leader(min(others, key=lambda m: m.name).id)
-            remote = Etcdctl(
-                endpoints=sorted(u for m in others for u in m.client_urls)
-                or [C.build_uri("https", "127.0.0.1", settings.port)],
-                cacert=C.CA_PATH,
-                cert=C.CLIENT_CERT_PATH,
-                key=C.CLIENT_KEY_PATH,
+            remote = client(
+                sorted(u for m in others for u in m.client_urls)
+                or [C.build_uri("https", "127.0.0.1", settings.port)]
             )
             try:
                 self._reconfigure(f"remove member {my_id:x}", lambda: remote.member_remove(my_id))
