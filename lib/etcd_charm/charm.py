@@ -288,6 +288,11 @@ class EtcdCharm:
         known = {m.name for m in cached.members}
         if any(u.ready and u.name not in known for u in obs.all_units()):
             return None
+        # Juju's view must match: a unit that left (or joined) since the list was taken
+        # changes the number of started units on the peer relation
+        started_units = 1 + sum(1 for p in obs.peers if p.member_id)
+        if started_units != len(cached.members):
+            return None
         return cached
 
     def _refresh_members(self, obs: P.Observed, settings: Settings) -> P.Observed:
