@@ -38,6 +38,7 @@ KV_PORT = "etcd.opened-port"
 START_DEADLINE = 90.0
 PROMOTE_DEADLINE = 90.0
 RECONFIG_DEADLINE = 60.0
+DEPART_DEADLINE = 60.0
 POLL = 0.5
 
 T = TypeVar("T")
@@ -221,6 +222,8 @@ class EtcdCharm:
             restart_request=desired_hash if started and desired_hash != applied_hash else "",
         )
         obs = self._observe(me, settings, started)
+        if self.hook == "cluster-relation-departed" and started:
+            obs = self._await_departure(obs, settings, hookenv.departing_unit() or "")
 
         if hookenv.is_leader():
             obs = self._lead(obs, settings, identity, version)
@@ -294,6 +297,27 @@ class EtcdCharm:
         if started_units != len(cached.members):
             return None
         return cached
+
+    def _await_departure(self, obs: P.Observed, settings: Settings, unit: str) -> P.Observed:
+        """A departing unit removes its own member (see :meth:`leave`), on its machine, while
+        this hook runs here: wait (bounded) for etcd to report it gone, so that what this hook
+        publishes and shows is the membership after the change."""
+        name = C.member_name(unit)
+        if not unit or obs.members is None or obs.members.by_name(name) is None:
+            return obs
+        ctl = self.etcdctl(settings, obs)
+
+        def gone() -> MemberList | None:
+            members = ctl.member_list()
+            return members if members.by_name(name) is None else None
+
+        try:
+            members = wait_for(f"{unit} to leave the cluster", DEPART_DEADLINE, answering(gone))
+        except TimeoutError as e:
+            log(f"{e}; it is still a member", hookenv.WARNING)
+            return obs
+        self.kv.set(KV_MEMBERS, _members_to_json(members))
+        return replace(obs, members=members)
 
     def _refresh_members(self, obs: P.Observed, settings: Settings) -> P.Observed:
         try:
