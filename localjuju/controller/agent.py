@@ -372,6 +372,8 @@ class UnitAgent:
                 self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter.operation",
                                f'skipped "{info.name}" hook (missing)')  # fmt: skip
             else:
+                self.ctl.debug(unit_tag(unit.name), "DEBUG", "juju.worker.uniter.operation",
+                               f'executing operation "run {info.name} hook" for {unit.name}')  # fmt: skip
                 code = await self.spawn(ctx, path, f"hooks/{info.name}", info.name)
         if code is None:
             # The machine died under the hook: nothing is committed; it runs again later.
