@@ -178,12 +178,17 @@ def _validate(charm: Charm) -> None:
         names.add(ep.name)
 
 
-def unpack(source: Path, dest: Path) -> Charm:
-    """Copy a charm dir or extract a .charm into ``dest`` (preserving modes) and read it."""
+def unpack(source: Path, dest: Path, resolve_links: bool = False) -> Charm:
+    """Copy a charm dir or extract a .charm into ``dest`` (preserving modes) and read it.
+
+    ``resolve_links`` copies what symlinks point to (the built-in charms link to files they
+    share); a user's charm directory keeps its symlinks, as Juju archives them."""
     if dest.exists():
         shutil.rmtree(dest)
     if source.is_dir():
-        shutil.copytree(source, dest, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        shutil.copytree(
+            source, dest, symlinks=not resolve_links, ignore=shutil.ignore_patterns(".git")
+        )
     elif zipfile.is_zipfile(source):
         dest.mkdir(parents=True)
         with zipfile.ZipFile(source) as zf:

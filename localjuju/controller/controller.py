@@ -247,7 +247,8 @@ class Controller:
         rev = self.model.charm_revisions.get(app, -1) + 1
         dest = self.dir / "charms" / f"{app}-{rev}"
         try:
-            ch = charmlib.unpack(src, dest)
+            builtin = src.is_relative_to(paths.builtin_charms_dir())
+            ch = charmlib.unpack(src, dest, resolve_links=builtin)
         except CharmError as e:
             shutil.rmtree(dest, ignore_errors=True)
             raise UserError(str(e)) from None

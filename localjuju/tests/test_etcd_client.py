@@ -26,6 +26,7 @@ from localjuju.tests.test_easyrsa import EASYRSA, SYSTEM_PYTHON, FakeJuju, RealT
 
 REPO = Path(__file__).resolve().parents[2]
 ETCD_CLIENT = Path(__file__).resolve().parents[1] / "charms" / "etcd-client"
+SHARED_HOOKTOOLS = Path(__file__).resolve().parents[1] / "charms" / "shared" / "hooktools.py"
 
 sys.path.insert(0, str(ETCD_CLIENT / "src"))
 sys.path.insert(0, str(EASYRSA / "src"))
@@ -347,10 +348,18 @@ def test_metadata_and_actions() -> None:
     actions = yaml.safe_load((ETCD_CLIENT / "actions.yaml").read_text())
     assert set(actions) == {"put", "get", "show", "write-loop", "check"}
     assert actions["write-loop"]["params"]["count"]["maximum"] == core.MAX_WRITE_COUNT
-    same = (EASYRSA / "src/hooktools.py").read_text() == (
-        ETCD_CLIENT / "src/hooktools.py"
-    ).read_text()
-    assert same, "the two built-in charms carry the same hooktools.py"
+    for charm in (EASYRSA, ETCD_CLIENT):
+        link = charm / "src/hooktools.py"
+        assert link.is_symlink() and link.resolve() == SHARED_HOOKTOOLS, link
+
+
+def test_deployed_builtin_charm_carries_the_shared_file(tmp_path: Path) -> None:
+    from localjuju.controller import charm as charmlib
+
+    charmlib.unpack(ETCD_CLIENT, tmp_path / "c", resolve_links=True)
+    copied = tmp_path / "c" / "src" / "hooktools.py"
+    assert not copied.is_symlink()
+    assert copied.read_text() == SHARED_HOOKTOOLS.read_text()
 
 
 def test_shell_relation_lifecycle(unit: FakeJuju, pki: Pki) -> None:

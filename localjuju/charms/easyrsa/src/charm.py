@@ -133,20 +133,6 @@ def ensure_global_client(
     return cert, key
 
 
-def live_relations() -> list[tuple[str, list[str]]]:
-    """(relation id, joined remote units) of every client relation still alive in this hook."""
-    hook = ht.hook_name()
-    current = ht.current_relation_id()
-    departing = ht.remote_unit() if hook.endswith("-relation-departed") else ""
-    result = []
-    for rid in ht.relation_ids(ENDPOINT):
-        if hook == f"{ENDPOINT}-relation-broken" and rid == current:
-            continue
-        units = [u for u in ht.relation_list(rid) if not (rid == current and u == departing)]
-        result.append((rid, units))
-    return result
-
-
 def publish(
     state: dict[str, Any],
     leader: bool,
@@ -193,7 +179,7 @@ def run_hook(hook: str) -> None:
         ht.log(f"treating this unit as a non-leader: {exc}", "WARNING")
         leader = False
     settings = ht.leader_get()
-    relations = live_relations()
+    relations = ht.live_relations(ENDPOINT)
     available = any(units for _rid, units in relations)  # the client.available flag
     blocked = None
     if not state.get("series_upgrade"):
@@ -350,7 +336,7 @@ def action_restore(params: dict[str, Any]) -> None:
     install_ca(ca.cert_pem)
     settings = ht.leader_get()
     client = settings[core.LEADER_CLIENT_CERT], settings[core.LEADER_CLIENT_KEY]
-    publish(state, True, client, settings, live_relations())
+    publish(state, True, client, settings, ht.live_relations(ENDPOINT))
     save_state(state)
     ht.action_set({"message": f"Restored the pki from {name}."})
 
@@ -398,19 +384,5 @@ def run_action(name: str) -> None:
         ht.action_fail(f"Action {name} failed: {exc}")
 
 
-def main() -> int:
-    action = ht.action_name()
-    try:
-        if action:
-            run_action(action)
-        else:
-            run_hook(ht.hook_name())
-    except Exception as exc:  # noqa: BLE001 - log it where `juju debug-log` shows it, then fail
-        print(traceback.format_exc(), file=sys.stderr)
-        ht.log(f"{ht.dispatch_path()} failed: {exc}", "ERROR")
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ht.main(run_action, run_hook))

@@ -14,7 +14,6 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -100,22 +99,8 @@ def forget() -> list[str]:
 # Hooks
 
 
-def live_relations() -> list[tuple[str, list[str]]]:
-    """(relation id, related units) of every etcd relation still alive in this hook."""
-    hook = ht.hook_name()
-    current = ht.current_relation_id()
-    departing = ht.remote_unit() if hook.endswith("-relation-departed") else ""
-    result = []
-    for rid in ht.relation_ids(ENDPOINT):
-        if hook == f"{ENDPOINT}-relation-broken" and rid == current:
-            continue
-        units = [u for u in ht.relation_list(rid) if not (rid == current and u == departing)]
-        result.append((rid, units))
-    return result
-
-
-def run_hook() -> None:
-    relations = live_relations()
+def run_hook(hook: str) -> None:  # every hook does the same
+    relations = ht.live_relations(ENDPOINT)
     units_data = []
     units = []
     for rid, rel_units in relations:
@@ -293,19 +278,5 @@ def run_action(name: str) -> None:
     ht.action_set(results)
 
 
-def main() -> int:
-    action = ht.action_name()
-    try:
-        if action:
-            run_action(action)
-        else:
-            run_hook()
-    except Exception as exc:  # noqa: BLE001 - log it where `juju debug-log` shows it, then fail
-        print(traceback.format_exc(), file=sys.stderr)
-        ht.log(f"{ht.dispatch_path()} failed: {exc}", "ERROR")
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ht.main(run_action, run_hook))
