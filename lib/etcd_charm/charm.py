@@ -23,7 +23,7 @@ from . import etcd_conf as C
 from . import plan as P
 from . import status as S
 from . import tls, workload
-from .etcdctl import EndpointStatus, Etcdctl, EtcdctlError, Member, MemberList
+from .etcdctl import EndpointStatus, Etcdctl, EtcdctlError, Member, MemberList, initial_cluster
 from .settings import Settings, parse_settings
 
 KV_STARTED = "etcd.started"  # bool: this unit's etcd runs as a member
@@ -208,8 +208,7 @@ class EtcdCharm:
             return
         started = bool(self.kv.get(KV_STARTED))
         version = workload.installed_version()
-        desired_conf = self._render(settings, identity, version) if started else ""
-        desired_hash = self._conf_hash(desired_conf) if started else ""
+        _, desired_hash = self._desired(settings, identity, version)
         applied_hash = self.kv.get(KV_APPLIED, "")
 
         me = P.UnitInfo(
@@ -219,7 +218,7 @@ class EtcdCharm:
             client_url=identity.client_url(settings),
             ready=material is not None and material.complete,
             member_id=int(self.kv.get(KV_MEMBER_ID, 0)) if started else 0,
-            restart_request=desired_hash if started and desired_hash != applied_hash else "",
+            restart_request=desired_hash if desired_hash != applied_hash else "",
         )
         obs = self._observe(me, settings, started)
         if self.hook == "cluster-relation-departed" and started:
@@ -351,7 +350,7 @@ class EtcdCharm:
                     name=step.unit.name,
                     member_id=new.id,
                     peer_url=step.unit.peer_url,
-                    initial_cluster=P._initial_cluster(ml, step.unit.name, new.id),
+                    initial_cluster=initial_cluster(ml.members, step.unit.name, new.id),
                 )
                 hookenv.leader_set({"joining": joining.to_json()})
                 log(f"added {step.unit.unit} as learner {new.hex_id}")
@@ -496,9 +495,9 @@ class EtcdCharm:
     def _act(
         self, obs: P.Observed, settings: Settings, identity: C.Identity, version: str | None
     ) -> P.Observed:
+        # bootstrap or a join earlier in this hook may have started etcd: look again
         started = bool(self.kv.get(KV_STARTED))
-        desired_conf = self._render(settings, identity, version) if started else ""
-        desired_hash = self._conf_hash(desired_conf) if started else ""
+        desired_conf, desired_hash = self._desired(settings, identity, version)
         applied = self.kv.get(KV_APPLIED, "")
         peer_url_changed = False
         if started and obs.members is not None:
@@ -522,7 +521,7 @@ class EtcdCharm:
         if isinstance(step, P.Restart):
             self._restart(obs, settings, step, desired_conf)
             return replace(obs, me=replace(obs.me, restart_request=""))
-        if started and desired_hash != applied:
+        if desired_hash != applied:
             return replace(obs, me=replace(obs.me, restart_request=desired_hash))
         return obs
 
@@ -669,6 +668,16 @@ class EtcdCharm:
         template = os.path.join(hookenv.charm_dir(), "templates", "etcd3.conf")
         with open(template) as f:
             return C.render(f.read(), C.conf_context(settings, identity, bootstrap, version))
+
+    def _desired(
+        self, settings: Settings, identity: C.Identity, version: str | None
+    ) -> tuple[str, str]:
+        """(the config etcd should run with, its hash); both empty before etcd has started
+        (the first config is written by the start itself)."""
+        if not self.kv.get(KV_STARTED):
+            return "", ""
+        conf = self._render(settings, identity, version)
+        return conf, self._conf_hash(conf)
 
     @staticmethod
     def _conf_hash(text: str) -> str:

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from .etcdctl import MemberList
+from .etcdctl import MemberList, initial_cluster
 
 
 def unit_number(unit: str) -> int:
@@ -247,7 +247,7 @@ def leader_step(obs: Observed) -> LeaderStep:
                     name=unit.name,
                     member_id=learner.id,
                     peer_url=unit.peer_url,
-                    initial_cluster=_initial_cluster(members, unit.name, learner.id),
+                    initial_cluster=initial_cluster(members.members, unit.name, learner.id),
                 )
             )
 
@@ -269,12 +269,6 @@ def leader_step(obs: Observed) -> LeaderStep:
         if unit.restart_request and unit.member_id and members.by_id(unit.member_id):
             return GrantRestart(unit.unit)
     return None
-
-
-def _initial_cluster(members: MemberList, new_name: str, new_id: int) -> str:
-    from .etcdctl import initial_cluster
-
-    return initial_cluster(members.members, new_name, new_id)
 
 
 def unit_step(
