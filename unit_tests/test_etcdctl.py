@@ -7,6 +7,7 @@ import pytest
 from etcd_charm.etcdctl import (
     Etcdctl,
     EtcdctlError,
+    dump_member_list,
     initial_cluster,
     parse_endpoint_status,
     parse_member_add,
@@ -29,6 +30,13 @@ def test_member_list_three_members(version: str) -> None:
         assert not m.is_learner and m.started
     assert len(ml.voters) == 3 and ml.learners == ()
     assert ml.cluster_id > 0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("name", ["member-list-3", "member-list-learner-unstarted"])
+def test_member_list_dump_round_trips(version: str, name: str) -> None:
+    ml = parse_member_list(capture(version, name)["stdout"])
+    assert parse_member_list(dump_member_list(ml)) == ml
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -7,7 +7,6 @@ is here or in :mod:`workload` / :mod:`etcdctl`. Decisions are made in :mod:`plan
 from __future__ import annotations
 
 import functools
-import json
 import os
 import secrets
 import socket
@@ -23,7 +22,16 @@ from . import etcd_conf as C
 from . import plan as P
 from . import status as S
 from . import tls, workload
-from .etcdctl import EndpointStatus, Etcdctl, EtcdctlError, Member, MemberList, initial_cluster
+from .etcdctl import (
+    EndpointStatus,
+    Etcdctl,
+    EtcdctlError,
+    Member,
+    MemberList,
+    dump_member_list,
+    initial_cluster,
+    parse_member_list,
+)
 from .settings import Settings, parse_settings
 
 KV_STARTED = "etcd.started"  # bool: this unit's etcd runs as a member
@@ -80,38 +88,6 @@ def client(endpoints: list[str]) -> Etcdctl:
     """etcdctl against ``endpoints`` with this unit's client certificate."""
     return Etcdctl(
         endpoints=endpoints, cacert=C.CA_PATH, cert=C.CLIENT_CERT_PATH, key=C.CLIENT_KEY_PATH
-    )
-
-
-def _members_to_json(ml: MemberList) -> str:
-    return json.dumps(
-        {
-            "cluster_id": ml.cluster_id,
-            "member_id": ml.member_id,
-            "raft_term": ml.raft_term,
-            "members": [asdict(m) for m in ml.members],
-        }
-    )
-
-
-def _members_from_json(text: str | None) -> MemberList | None:
-    if not text:
-        return None
-    d = json.loads(text)
-    return MemberList(
-        cluster_id=d["cluster_id"],
-        member_id=d["member_id"],
-        raft_term=d["raft_term"],
-        members=tuple(
-            Member(
-                id=m["id"],
-                name=m["name"],
-                peer_urls=tuple(m["peer_urls"]),
-                client_urls=tuple(m["client_urls"]),
-                is_learner=m["is_learner"],
-            )
-            for m in d["members"]
-        ),
     )
 
 
@@ -270,21 +246,17 @@ class EtcdCharm:
         )
         if not (started or any(p.member_id for p in obs.peers)):
             return obs
-        members = None
         if self.hook == "update-status" and started:
-            members = self._cached_members_if_quiet(obs)
-        if members is None:
-            try:
-                members = self.etcdctl(settings, obs).member_list()
-                self.kv.set(KV_MEMBERS, _members_to_json(members))
-            except EtcdctlError as e:
-                log(f"member list failed: {e}", hookenv.WARNING)
-        return replace(obs, members=members)
+            cached = self._cached_members_if_quiet(obs)
+            if cached is not None:
+                return replace(obs, members=cached)
+        return self._refresh_members(obs, settings)
 
     def _cached_members_if_quiet(self, obs: P.Observed) -> MemberList | None:
         """update-status on a healthy, quiet cluster reuses the last member list (one round
         trip per hook: the endpoint status). Anything in flight refreshes it."""
-        cached = _members_from_json(self.kv.get(KV_MEMBERS))
+        text = self.kv.get(KV_MEMBERS)
+        cached = parse_member_list(text) if text else None
         if cached is None or obs.leader.joining or obs.leader.restart_grant:
             return None
         known = {m.name for m in cached.members}
@@ -315,7 +287,7 @@ class EtcdCharm:
         except TimeoutError as e:
             log(f"{e}; it is still a member", hookenv.WARNING)
             return obs
-        self.kv.set(KV_MEMBERS, _members_to_json(members))
+        self.kv.set(KV_MEMBERS, dump_member_list(members))
         return replace(obs, members=members)
 
     def _refresh_members(self, obs: P.Observed, settings: Settings) -> P.Observed:
@@ -324,7 +296,7 @@ class EtcdCharm:
         except EtcdctlError as e:
             log(f"member list failed: {e}", hookenv.WARNING)
             return replace(obs, members=None)
-        self.kv.set(KV_MEMBERS, _members_to_json(members))
+        self.kv.set(KV_MEMBERS, dump_member_list(members))
         return replace(obs, members=members)
 
     # --- the Juju leader: membership, one change at a time -----------------------------

@@ -121,6 +121,21 @@ def parse_member_list(stdout: str) -> MemberList:
     )
 
 
+def dump_member_list(ml: MemberList) -> str:
+    """``member list -w json`` as etcdctl prints it (the inverse of :func:`parse_member_list`):
+    the form a member list is kept in between hooks."""
+    members = []
+    for m in ml.members:
+        entry: dict[str, Any] = {"ID": m.id, "name": m.name, "peerURLs": list(m.peer_urls)}
+        if m.client_urls:
+            entry["clientURLs"] = list(m.client_urls)
+        if m.is_learner:
+            entry["isLearner"] = True
+        members.append(entry)
+    header = {"cluster_id": ml.cluster_id, "member_id": ml.member_id, "raft_term": ml.raft_term}
+    return json.dumps({"header": header, "members": members})
+
+
 def parse_member_add(stdout: str) -> tuple[Member, MemberList]:
     """``member add -w json``: the new member and the membership including it."""
     data = json.loads(stdout)
