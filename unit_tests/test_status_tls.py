@@ -77,7 +77,6 @@ def test_place_writes_keys_0600(tmp_path: Path, monkeypatch) -> None:  # noqa: A
         client_cert=(certs / "client.pem").read_text(),
         client_key=(certs / "client-key.pem").read_text(),
     )
-    assert material.complete
     assert tls.place(material) is True
     assert tls.place(material) is False  # idempotent: nothing rewritten
     assert os.stat(tmp_path / "server_key_path").st_mode & 0o777 == 0o600

@@ -91,6 +91,11 @@ def client(endpoints: list[str]) -> Etcdctl:
     )
 
 
+def local_url(settings: Settings) -> str:
+    """This unit's own member, over loopback (its certificate has 127.0.0.1)."""
+    return C.build_uri("https", "127.0.0.1", settings.port)
+
+
 @functools.cache
 def _address(endpoint: str) -> str:
     try:
@@ -192,7 +197,7 @@ class EtcdCharm:
             name=identity.name,
             peer_url=identity.peer_url(settings),
             client_url=identity.client_url(settings),
-            ready=material is not None and material.complete,
+            ready=material is not None,
             member_id=int(self.kv.get(KV_MEMBER_ID, 0)) if started else 0,
             restart_request=desired_hash if desired_hash != applied_hash else "",
         )
@@ -200,7 +205,7 @@ class EtcdCharm:
         if self.hook == "cluster-relation-departed" and started:
             obs = self._await_departure(obs, settings, hookenv.departing_unit() or "")
 
-        if hookenv.is_leader():
+        if obs.is_leader:
             obs = self._lead(obs, settings, identity, version)
         obs = self._act(obs, settings, identity, version)
         self._publish(obs, settings, material, version)
@@ -231,10 +236,10 @@ class EtcdCharm:
     def etcdctl(self, settings: Settings, obs: P.Observed | None = None) -> Etcdctl:
         endpoints = []
         if self.kv.get(KV_STARTED):
-            endpoints.append(C.build_uri("https", "127.0.0.1", settings.port))
+            endpoints.append(local_url(settings))
         if obs is not None:
             endpoints += [p.client_url for p in obs.peers if p.member_id and p.client_url]
-        return client(endpoints or [C.build_uri("https", "127.0.0.1", settings.port)])
+        return client(endpoints or [local_url(settings)])
 
     def _observe(self, me: P.UnitInfo, settings: Settings, started: bool) -> P.Observed:
         obs = P.Observed(
@@ -324,48 +329,43 @@ class EtcdCharm:
                     peer_url=step.unit.peer_url,
                     initial_cluster=initial_cluster(ml.members, step.unit.name, new.id),
                 )
-                hookenv.leader_set({"joining": joining.to_json()})
                 log(f"added {step.unit.unit} as learner {new.hex_id}")
-                obs = replace(obs, leader=replace(obs.leader, joining=joining), members=ml)
+                obs = replace(self._record_joining(obs, joining), members=ml)
                 continue
             if isinstance(step, P.RecordJoining):
-                hookenv.leader_set({"joining": step.joining.to_json()})
-                obs = replace(obs, leader=replace(obs.leader, joining=step.joining))
+                obs = self._record_joining(obs, step.joining)
                 continue
             if isinstance(step, P.Promote):
                 self._promote(ctl, step.joining)
-                hookenv.leader_set({"joining": None})
-                obs = replace(obs, leader=replace(obs.leader, joining=None))
-                obs = self._refresh_members(obs, settings)
+                obs = self._refresh_members(self._record_joining(obs, None), settings)
                 continue
             if isinstance(step, P.ClearJoining):
-                hookenv.leader_set({"joining": None})
-                obs = replace(obs, leader=replace(obs.leader, joining=None))
+                obs = self._record_joining(obs, None)
                 continue
             if isinstance(step, P.RemoveStaleLearner):
-                try:
-                    self._reconfigure(
-                        f"remove learner {step.joining.member_id:x}",
-                        functools.partial(ctl.member_remove, step.joining.member_id),
-                    )
-                except EtcdctlError as e:
-                    if not e.mentions("member not found"):
-                        raise
-                hookenv.leader_set({"joining": None})
-                obs = replace(obs, leader=replace(obs.leader, joining=None))
-                obs = self._refresh_members(obs, settings)
+                self._remove_member(ctl, step.joining.member_id)
+                obs = self._refresh_members(self._record_joining(obs, None), settings)
                 continue
             if isinstance(step, P.GrantRestart):
-                hookenv.leader_set({"restart-grant": step.unit})
-                obs = replace(obs, leader=replace(obs.leader, restart_grant=step.unit))
+                obs = self._record_grant(obs, step.unit)
                 if step.unit == self.unit:
                     obs = self._act(obs, settings, identity, version)
                 continue
             if isinstance(step, P.ClearRestartGrant):
-                hookenv.leader_set({"restart-grant": None})
-                obs = replace(obs, leader=replace(obs.leader, restart_grant=""))
+                obs = self._record_grant(obs, "")
                 continue
         return obs
+
+    @staticmethod
+    def _record_joining(obs: P.Observed, joining: P.Joining | None) -> P.Observed:
+        """Leader data ``joining`` (immediate, as leader-set is) and the observation with it."""
+        hookenv.leader_set({"joining": joining.to_json() if joining else None})
+        return replace(obs, leader=replace(obs.leader, joining=joining))
+
+    @staticmethod
+    def _record_grant(obs: P.Observed, unit: str) -> P.Observed:
+        hookenv.leader_set({"restart-grant": unit or None})
+        return replace(obs, leader=replace(obs.leader, restart_grant=unit))
 
     @staticmethod
     def _reconfigure(what: str, change: Callable[[], T]) -> T:
@@ -383,6 +383,19 @@ class EtcdCharm:
                 raise
 
         return wait_for(what, RECONFIG_DEADLINE, attempt)[0]
+
+    def _remove_member(self, ctl: Etcdctl, member_id: int) -> None:
+        """``member remove``; a member already gone (removed by itself or another hook) is
+        what was wanted."""
+
+        def remove() -> None:
+            try:
+                ctl.member_remove(member_id)
+            except EtcdctlError as e:
+                if not e.mentions("member not found"):
+                    raise
+
+        self._reconfigure(f"remove member {member_id:x}", remove)
 
     def _add_learner(self, ctl: Etcdctl, unit: P.UnitInfo) -> tuple[Member, MemberList]:
         return self._reconfigure(
@@ -447,7 +460,7 @@ class EtcdCharm:
         workload.write_file(C.CONF_PATH, text, 0o644)
         if not workload.service_active():
             workload.start_service()
-        ctl = client([C.build_uri("https", "127.0.0.1", settings.port)])
+        ctl = client([local_url(settings)])
 
         def answered() -> EndpointStatus | None:
             st = ctl.endpoint_status()
@@ -521,7 +534,7 @@ class EtcdCharm:
         self.set_status(S.Status("maintenance", "Restarting etcd with the new configuration"))
         workload.write_file(C.CONF_PATH, conf_text, 0o644)
         workload.restart_service()
-        local = client([C.build_uri("https", "127.0.0.1", settings.port)])
+        local = client([local_url(settings)])
 
         def rejoined() -> EndpointStatus | None:
             st = local.endpoint_status()
@@ -551,17 +564,13 @@ class EtcdCharm:
         others = [m for m in (members.voters if members else ()) if m.id != my_id and m.started]
         if members is not None and members.by_id(my_id) is not None:
             self.set_status(S.Status("maintenance", "Leaving the cluster"))
-            if others and self._raft_leader(settings) == my_id:
-                self.etcdctl(settings).move_leader(min(others, key=lambda m: m.name).id)
+            target = P.transfer_target(members, my_id)
+            if target and self._raft_leader(settings) == my_id:
+                self.etcdctl(settings).move_leader(target)
             remote = client(
-                sorted(u for m in others for u in m.client_urls)
-                or [C.build_uri("https", "127.0.0.1", settings.port)]
+                sorted(u for m in others for u in m.client_urls) or [local_url(settings)]
             )
-            try:
-                self._reconfigure(f"remove member {my_id:x}", lambda: remote.member_remove(my_id))
-            except EtcdctlError as e:
-                if not e.mentions("member not found"):
-                    raise
+            self._remove_member(remote, my_id)
             log(f"removed member {my_id:x} from the cluster")
         workload.stop_service(disable=True)
         self.kv.set(KV_STARTED, False)
@@ -582,7 +591,7 @@ class EtcdCharm:
             values = obs.me.to_relation()
             values["db-ingress-address"] = _address("db")
             peers.publish(values)
-        if obs.members is None or material is None or not material.complete:
+        if obs.members is None or material is None:
             return
         view = P.client_view(obs.members)
         db = endpoint_from_name("db")
@@ -601,6 +610,8 @@ class EtcdCharm:
     # --- certificates --------------------------------------------------------------------
 
     def _certificates(self, certs: Any, settings: Settings) -> tls.Material | None:
+        """Ask for this unit's certificates; the material once all of it has arrived (placed
+        in /var/snap/etcd/common), else None."""
         if certs is None or not certs.is_joined:
             return None
         public = str(hookenv.unit_get("public-address"))
@@ -610,7 +621,7 @@ class EtcdCharm:
         server = certs.server_cert
         client = certs.client_cert(tls.CLIENT_CN)
         if not certs.ca or server is None or client is None:
-            return tls.Material(certs.ca, "", "", "", "")
+            return None
         material = tls.Material(certs.ca, server[0], server[1], client[0], client[1])
         if tls.place(material):
             log("certificates written to /var/snap/etcd/common")
@@ -660,16 +671,15 @@ class EtcdCharm:
         return C.conf_hash(text + files)
 
     def _apply_refresh_timer(self, settings: Settings) -> None:
-        timer = refresh_timer(settings.snapd_refresh)
+        # the leader decides the timer for all units; "max" is computed once (from the day of
+        # the deployment) and kept, any other value follows the config
+        stored = hookenv.leader_get("snapd_refresh") or ""
+        timer = stored
         if hookenv.is_leader():
-            ld = hookenv.leader_get("snapd_refresh") or ""
-            if settings.snapd_refresh != "max" or not ld:
-                if ld != timer:
-                    hookenv.leader_set({"snapd_refresh": timer})
-                    ld = timer
-            timer = ld
-        else:
-            timer = hookenv.leader_get("snapd_refresh") or ""
+            if settings.snapd_refresh != "max" or not stored:
+                timer = refresh_timer(settings.snapd_refresh)
+            if timer != stored:
+                hookenv.leader_set({"snapd_refresh": timer})
         if timer and self.kv.get("etcd.refresh-timer") != timer:
             try:
                 workload.set_refresh_timer(timer)
@@ -696,12 +706,12 @@ class EtcdCharm:
         if not obs.started:
             if certs is None or not certs.is_joined:
                 self.set_status(S.MISSING_CA)
-            elif material is None or not material.complete:
+            elif material is None:
                 self.set_status(S.WAITING_CERTS)
             else:
                 step = P.unit_step(obs, "", "", False)
                 reason = step.reason if isinstance(step, P.Wait) else "Waiting to join the cluster"
-                if hookenv.is_leader():
+                if obs.is_leader:
                     lstep = P.leader_step(obs)
                     if isinstance(lstep, P.Wait):
                         reason = lstep.reason

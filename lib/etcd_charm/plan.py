@@ -288,10 +288,14 @@ def unit_step(
         return Wait("Waiting for a turn to restart with the new configuration")
     target = 0
     if obs.members is not None and obs.raft_leader and obs.raft_leader == obs.me.member_id:
-        others = [m for m in obs.members.voters if m.id != obs.me.member_id and m.started]
-        if others:
-            target = min(others, key=lambda m: m.name).id
+        target = transfer_target(obs.members, obs.me.member_id)
     return Restart(desired_hash, peer_url_changed, target)
+
+
+def transfer_target(members: MemberList, my_id: int) -> int:
+    """The voter raft leadership moves to before member ``my_id`` stops (0: no other voter)."""
+    others = [m for m in members.voters if m.id != my_id and m.started]
+    return min(others, key=lambda m: m.name).id if others else 0
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,6 @@ class Material:
     client_cert: str
     client_key: str
 
-    @property
-    def complete(self) -> bool:
-        return all((self.ca, self.server_cert, self.server_key, self.client_cert, self.client_key))
-
 
 def place(m: Material) -> bool:
     """Write the certificates (0644) and keys (0600); True when anything changed."""
