@@ -878,9 +878,7 @@ def _refresh_list() -> int:
 
 
 def _refresh_one(state: dict[str, Any], name: str, a: Args, quiet: bool = False) -> bool:
-    entry = state["snaps"].get(name)
-    if entry is None:
-        raise SnapError(f'snap "{name}" is not installed')
+    entry = installed(state, name)
     if entry.get("local") and not a.get("amend"):
         raise SnapError(
             f'local snap "{name}" is unknown to the store, use --amend to proceed anyway'
@@ -922,9 +920,7 @@ def cmd_revert(a: Args) -> int:
     name = a.positional[0]
     with locked():
         state = load_state()
-        entry = state["snaps"].get(name)
-        if entry is None:
-            raise SnapError(f'snap "{name}" is not installed')
+        entry = installed(state, name)
         seq = [s["revision"] for s in entry["sequence"]]
         want = a.get("revision")
         if want:
@@ -1175,14 +1171,20 @@ def cmd_get(a: Args) -> int:
     return 0
 
 
+def installed(state: dict[str, Any], name: str) -> dict[str, Any]:
+    """The state entry of an installed snap; an error naming it otherwise."""
+    entry = state["snaps"].get(name)
+    if entry is None:
+        raise SnapError(f'snap "{name}" is not installed')
+    return entry
+
+
 def _config_owner(state: dict[str, Any], name: str) -> dict[str, Any]:
     """Where ``snap get/set <name>`` keeps configuration: the snap's entry, or for ``system``
     (alias ``core``) snapd's own options such as refresh.timer, which always exist."""
     if name in ("system", "core"):
         return state.setdefault("system", {})
-    entry = state["snaps"].get(name)
-    if entry is None:
-        raise SnapError(f'snap "{name}" is not installed')
+    entry = installed(state, name)
     return entry
 
 
@@ -1347,9 +1349,7 @@ def cmd_enable_disable(a: Args, enable: bool) -> int:
     name = a.positional[0]
     with locked():
         state = load_state()
-        entry = state["snaps"].get(name)
-        if entry is None:
-            raise SnapError(f'snap "{name}" is not installed')
+        entry = installed(state, name)
         meta = read_meta(name, entry["revision"])
         disabled_apps = set(entry.get("disabled-services") or [])
         units = [x.unit for x in apps_of(meta) if x.daemon and x.name not in disabled_apps]
