@@ -129,16 +129,8 @@ class _Common:
     def name(self) -> str:
         return f"{self.owner}/{self.short_name}"
 
-
-@dataclasses.dataclass
-class ModelSummary(_Common):
-    """One entry of ``juju models``; ``access`` and ``last_connection`` are the listing
-    user's."""
-
-    access: str = "admin"
-    last_connection: str = "just now"
-
-    def value(self) -> GoStruct:
+    def _identity(self) -> GoStruct:
+        """The leading fields both Go structs share, in their order (name ... region)."""
         out = GoStruct()
         out["name"] = self.name
         out["short-name"] = self.short_name
@@ -151,6 +143,19 @@ class ModelSummary(_Common):
         out["cloud"] = self.cloud
         if self.region:
             out["region"] = self.region
+        return out
+
+
+@dataclasses.dataclass
+class ModelSummary(_Common):
+    """One entry of ``juju models``; ``access`` and ``last_connection`` are the listing
+    user's."""
+
+    access: str = "admin"
+    last_connection: str = "just now"
+
+    def value(self) -> GoStruct:
+        out = self._identity()
         if self.credential is not None:
             out["credential"] = self.credential.value()
         if self.provider_type:
@@ -181,18 +186,7 @@ class ModelDetails(_Common):
     supported_features: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
     def value(self) -> GoStruct:
-        out = GoStruct()
-        out["name"] = self.name
-        out["short-name"] = self.short_name
-        out["model-uuid"] = self.uuid
-        out["model-type"] = self.model_type
-        out["controller-uuid"] = self.controller_uuid
-        out["controller-name"] = self.controller_name
-        out["is-controller"] = self.is_controller
-        out["owner"] = self.owner
-        out["cloud"] = self.cloud
-        if self.region:
-            out["region"] = self.region
+        out = self._identity()
         if self.provider_type:
             out["type"] = self.provider_type
         out["life"] = self.life
