@@ -18,18 +18,9 @@ import time
 from pathlib import Path
 
 import jubilant
+from demo import CHARM, CLI, ROOT, healthy  # scripts/ is on sys.path when run as a script
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = str(ROOT / ".venv" / "bin" / "localjuju")
-CHARM = ROOT / "build" / "etcd.charm"
 MODEL = "measure"
-
-
-def healthy(status: jubilant.Status) -> bool:
-    units = status.apps["etcd"].units if "etcd" in status.apps else {}
-    return len(units) == 3 and all(
-        u.workload_status.message == "Healthy with 3 known peers" for u in units.values()
-    )
 
 
 def debug_log() -> list[dict[str, object]]:
