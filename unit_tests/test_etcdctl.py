@@ -9,6 +9,7 @@ from etcd_charm.etcdctl import (
     EtcdctlError,
     dump_member_list,
     initial_cluster,
+    parse_endpoint_health,
     parse_endpoint_status,
     parse_member_add,
     parse_member_list,
@@ -70,6 +71,35 @@ def test_endpoint_status(version: str) -> None:
     assert learner.is_learner
     (lost,) = parse_endpoint_status(capture(version, "endpoint-status-no-quorum")["stdout"])
     assert lost.leader == 0 and lost.errors == ("etcdserver: no leader",)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_endpoint_health_reports_every_endpoint_even_when_etcdctl_fails(version: str) -> None:
+    c = capture(version, "endpoint-health-one-down")
+    assert c["rc"] == 1
+    health = parse_endpoint_health(c["stdout"])
+    assert [h.healthy for h in health] == [True, True, False]
+    assert health[2].error == "context deadline exceeded"
+    replay = Replay(version, {("endpoint", "health"): "endpoint-health-one-down"})
+    ctl = Etcdctl(["https://127.0.0.1:1"], "ca", "cert", "key", runner=replay)
+    assert ctl.endpoint_health() == health
+    lost = Replay(version, {("endpoint", "health"): "endpoint-health-no-quorum-all-endpoints"})
+    ctl = Etcdctl(["https://127.0.0.1:1"], "ca", "cert", "key", runner=lost)
+    assert not any(h.healthy for h in ctl.endpoint_health())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_endpoint_status_partial_keeps_the_members_that_answered(version: str) -> None:
+    replay = Replay(version, {("endpoint", "status"): "endpoint-status-one-down"})
+    ctl = Etcdctl(["https://127.0.0.1:1"], "ca", "cert", "key", runner=replay)
+    with pytest.raises(EtcdctlError, match="Failed to get the status"):
+        ctl.endpoint_status()
+    answered = ctl.endpoint_status(partial=True)
+    assert len(answered) == 2 and all(st.leader for st in answered)
+    refused = Replay(version, {("endpoint", "status"): "member-list-refused"})
+    ctl = Etcdctl(["https://127.0.0.1:1"], "ca", "cert", "key", runner=refused)
+    with pytest.raises(EtcdctlError):  # no JSON at all: still an error
+        ctl.endpoint_status(partial=True)
 
 
 def test_errors_carry_etcds_reason() -> None:

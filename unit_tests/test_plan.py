@@ -233,3 +233,127 @@ def test_client_view_lists_voting_members_only() -> None:
     assert view.cluster == (
         "etcd0=https://10.0.0.0:2380,etcd1=https://10.0.0.1:2380,etcd2=https://10.0.0.2:2380"
     )
+
+
+def three_units(**kw: object) -> P.Observed:
+    return obs(
+        unit(0, member_id=1000),
+        unit(1, member_id=1001),
+        unit(2, member_id=1002),
+        ml=members(member(0), member(1), member(2)),
+        **kw,
+    )
+
+
+ALL3 = {"etcd/0": "active", "etcd/1": "active", "etcd/2": "active"}
+
+
+@pytest.mark.parametrize(
+    "voters, healthy, removing, refused",
+    [
+        # 3 healthy: any one may go
+        (3, {0, 1, 2}, 1, False),
+        # 3 with one down: the down one may go; a healthy one may not (1 of 2 left healthy)
+        (3, {0, 1}, 2, False),
+        (3, {0, 1}, 1, True),
+        # 5 with one down: a healthy one may go (3 of 4 healthy, quorum 3)
+        (5, {0, 1, 2, 3}, 1, False),
+        # 5 with two down: no healthy one may go (2 of 4, quorum 3)
+        (5, {0, 1, 2}, 1, True),
+        # 2 healthy -> 1: fine; the last member: nothing left to protect
+        (2, {0, 1}, 1, False),
+        (1, {0}, 0, False),
+        # no quorum at all: nothing may go
+        (3, {0}, 2, True),
+    ],
+)
+def test_removal_refusal(voters: int, healthy: set[int], removing: int, refused: bool) -> None:
+    ml = members(*(member(n) for n in range(voters)))
+    why = P.removal_refusal(ml, frozenset(1000 + n for n in healthy), 1000 + removing)
+    assert bool(why) == refused, why
+    if refused:
+        assert "quorum needs" in why and "down:" in why
+
+
+def test_removing_a_learner_is_never_refused() -> None:
+    ml = members(member(0), member(1), member(2), member(3, learner=True))
+    assert P.removal_refusal(ml, frozenset({1000}), 1003) == ""
+
+
+def test_a_member_of_a_unit_juju_no_longer_has_is_an_orphan() -> None:
+    # etcd/2's machine died and it was removed with --force: no peer, not in goal-state
+    o = obs(
+        unit(0, member_id=1000),
+        unit(1, member_id=1001),
+        ml=members(member(0), member(1), member(2)),
+        app_units={"etcd/0": "active", "etcd/1": "active"},
+        healthy=frozenset({1000, 1001}),
+    )
+    assert P.orphan_members(o) == (member(2),)
+    assert P.needs_health(o)
+    assert P.leader_step(o) == P.RemoveMember(
+        member(2), "it belongs to no unit of the application"
+    )
+    # health not probed yet: nothing decided about it
+    assert P.leader_step(P.Observed(**{**o.__dict__, "healthy": None})) is None
+
+
+def test_a_dying_unit_or_an_unknown_goal_state_is_no_orphan() -> None:
+    dying = {**ALL3, "etcd/2": "dying"}
+    o = obs(
+        unit(0, member_id=1000),
+        unit(1, member_id=1001),  # etcd/2 already gone from the peer relation
+        ml=members(member(0), member(1), member(2)),
+        app_units=dying,
+        healthy=frozenset({1000, 1001, 1002}),
+    )
+    assert P.orphan_members(o) == ()
+    assert P.dying_members(o) == {"etcd/2": member(2)}
+    assert P.leader_step(o) is None  # it removes itself; safe, so nothing to say
+    unknown = obs(unit(0, member_id=1000), ml=members(member(0), member(1)))
+    assert P.orphan_members(unknown) == () and not P.needs_health(unknown)
+
+
+def test_an_orphan_whose_removal_breaks_quorum_blocks() -> None:
+    # 3 members: etcd2 is an orphan but alive, etcd1 is down -> removing etcd2 leaves 1 of 2
+    o = obs(
+        unit(0, member_id=1000),
+        unit(1, member_id=1001),
+        ml=members(member(0), member(1), member(2)),
+        app_units={"etcd/0": "active", "etcd/1": "active"},
+        healthy=frozenset({1000, 1002}),
+    )
+    step = P.leader_step(o)
+    assert isinstance(step, P.Blocked)
+    # a blocked removal does not stop other work: a new unit still joins (and may restore
+    # the quorum that makes the removal safe)
+    more = P.Observed(**{**o.__dict__, "peers": (*o.peers, unit(3))})
+    assert P.leader_step(more) == P.AddLearner(unit(3))
+    assert step.reason.startswith("Member etcd2 (3ea) belongs to no unit and cannot be removed")
+    assert "down: etcd1 (3e9)" in step.reason and "juju remove-unit --force" in step.reason
+
+
+def test_a_dying_unit_that_cannot_leave_blocks_on_the_leader() -> None:
+    o = three_units(app_units={**ALL3, "etcd/1": "dying"}, healthy=frozenset({1000, 1001}))
+    step = P.leader_step(o)
+    assert isinstance(step, P.Blocked)
+    assert step.reason.startswith("etcd/1 cannot leave the cluster: without etcd1, 1 of the 2")
+    # a dying unit whose etcd is down is removed by the leader (safe: it is down)
+    dead = three_units(app_units={**ALL3, "etcd/2": "dying"}, healthy=frozenset({1000, 1001}))
+    assert P.leader_step(dead) == P.RemoveMember(
+        member(2), "etcd/2 is being removed and its etcd is down"
+    )
+    # once etcd2 is back, nothing blocks
+    ok = three_units(app_units={**ALL3, "etcd/1": "dying"}, healthy=frozenset({1000, 1001, 1002}))
+    assert P.leader_step(ok) is None
+
+
+def test_the_joining_learner_is_not_an_orphan() -> None:
+    o = obs(
+        unit(0, member_id=1000),
+        ml=members(member(0), member(1, learner=True, started=False)),
+        leader=P.LeaderData(token="t", bootstrapped="etcd0", joining=joining(1)),
+        app_units={"etcd/0": "active"},
+        healthy=frozenset({1000}),
+    )
+    assert P.orphan_members(o) == ()

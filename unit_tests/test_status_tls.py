@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 
 from etcd_charm import status as S
 from etcd_charm import tls
 from etcd_charm.etcdctl import parse_endpoint_status, parse_member_list
 
-from .fixtures import DATA, capture, context
+from .fixtures import DATA, VERSIONS, capture, context
 
 V = "3.5.16"
 
@@ -37,6 +38,25 @@ def test_unreachable_and_learner() -> None:
     )
     (learner,) = parse_endpoint_status(capture(V, "endpoint-status-learner")["stdout"])
     assert S.health(learner, None, None, learner.member_id).state == "waiting"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_member_that_does_not_answer_is_named(version: str) -> None:
+    answered = parse_endpoint_status(capture(version, "endpoint-status-one-down")["stdout"])
+    ml = parse_member_list(capture(version, "member-list-one-down")["stdout"])
+    me = answered[0]
+    up = frozenset(st.member_id for st in answered)
+    (down,) = [m for m in ml.voters if m.id not in up]
+    verdict = S.health(me, None, ml, me.member_id, up)
+    assert verdict == S.Status(
+        "blocked",
+        f"Degraded: {down.name} does not answer; 2 of 3 members healthy, "
+        "one more failure loses quorum",
+    )
+    # everyone answered: healthy
+    all_up = frozenset(m.id for m in ml.voters)
+    assert S.health(me, None, ml, me.member_id, all_up).state == "active"
+    assert S.degraded(5, ["etcd3"]).message.endswith("quorum survives 1 more failure")
 
 
 def test_member_added_but_not_started_is_named() -> None:

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import endpoint_from_name
@@ -50,6 +50,10 @@ DEPART_DEADLINE = 60.0
 POLL = 0.5
 
 T = TypeVar("T")
+
+
+class Refused(Exception):
+    """A change that would break quorum: the hook fails (Juju keeps the unit and retries)."""
 
 
 def log(msg: str, level: str = hookenv.INFO) -> None:
@@ -138,6 +142,7 @@ class EtcdCharm:
         self.config = hookenv.config()
         self.settings, self.errors = parse_settings(self.config)
         self.status: S.Status | None = None
+        self.blocked = ""  # a problem only the operator can resolve (the leader's view)
 
     # --- install ---------------------------------------------------------------------
 
@@ -180,6 +185,11 @@ class EtcdCharm:
             return
         settings = self.settings
         self._apply_refresh_timer(settings)
+        try:
+            if workload.ensure_restart_policy():
+                log("etcd's service restarts after a crash (Restart=always drop-in)")
+        except workload.WorkloadError as e:
+            log(f"cannot set etcd's restart policy: {e}", hookenv.WARNING)
 
         certs = endpoint_from_name("certificates")
         material = self._certificates(certs, settings)
@@ -248,6 +258,7 @@ class EtcdCharm:
             started=started,
             leader=self._leader_data(),
             peers=self._peers(),
+            app_units=self._app_units(),
         )
         if not (started or any(p.member_id for p in obs.peers)):
             return obs
@@ -256,6 +267,30 @@ class EtcdCharm:
             if cached is not None:
                 return replace(obs, members=cached)
         return self._refresh_members(obs, settings)
+
+    @staticmethod
+    def _app_units() -> dict[str, str] | None:
+        """Every unit of the application Juju knows (goal-state) -> its status or "dying"."""
+        try:
+            units = hookenv.goal_state().get("units") or {}
+        except Exception as e:  # noqa: BLE001 - no goal-state: orphans stay undecided
+            log(f"goal-state: {e}", hookenv.DEBUG)
+            return None
+        return {str(u): str((v or {}).get("status", "")) for u, v in units.items()}
+
+    @staticmethod
+    def _member_health(members: MemberList) -> frozenset[int]:
+        """The voters whose client endpoint answers a health check (one etcdctl for all;
+        a member that does not answer costs the dial timeout)."""
+        urls = {u: m.id for m in members.voters for u in m.client_urls}
+        if not urls:
+            return frozenset()
+        try:
+            results = client(sorted(urls)).endpoint_health()
+        except EtcdctlError as e:
+            log(f"endpoint health failed: {e}", hookenv.WARNING)
+            return frozenset()
+        return frozenset(urls[h.endpoint] for h in results if h.healthy and h.endpoint in urls)
 
     def _cached_members_if_quiet(self, obs: P.Observed) -> MemberList | None:
         """update-status on a healthy, quiet cluster reuses the last member list (one round
@@ -279,8 +314,17 @@ class EtcdCharm:
         this hook runs here: wait (bounded) for etcd to report it gone, so that what this hook
         publishes and shows is the membership after the change."""
         name = C.member_name(unit)
-        if not unit or obs.members is None or obs.members.by_name(name) is None:
+        if not unit or obs.members is None:
             return obs
+        member = obs.members.by_name(name)
+        if member is None:
+            return obs
+        if obs.app_units is not None and unit not in obs.app_units:
+            return obs  # removed with --force: no hook of its own removes the member
+        healthy = self._member_health(obs.members)
+        obs = replace(obs, healthy=healthy)
+        if member.id not in healthy or P.removal_refusal(obs.members, healthy, member.id):
+            return obs  # it cannot remove itself: the leader decides (and says why)
         ctl = self.etcdctl(settings, obs)
 
         def gone() -> MemberList | None:
@@ -310,7 +354,13 @@ class EtcdCharm:
         self, obs: P.Observed, settings: Settings, identity: C.Identity, version: str | None
     ) -> P.Observed:
         for _ in range(12):
+            if obs.healthy is None and obs.members is not None and P.needs_health(obs):
+                obs = replace(obs, healthy=self._member_health(obs.members))
             step = P.leader_step(obs)
+            if isinstance(step, P.Blocked):
+                log(f"leader: {step.reason}", hookenv.WARNING)
+                self.blocked = step.reason
+                return obs
             if step is None or isinstance(step, P.Wait):
                 if isinstance(step, P.Wait):
                     log(f"leader: {step.reason}", hookenv.DEBUG)
@@ -346,6 +396,10 @@ class EtcdCharm:
                 self._remove_member(ctl, step.joining.member_id)
                 obs = self._refresh_members(self._record_joining(obs, None), settings)
                 continue
+            if isinstance(step, P.RemoveMember):
+                self._remove_stray_member(obs, settings, step)
+                obs = self._refresh_members(obs, settings)
+                continue
             if isinstance(step, P.GrantRestart):
                 obs = self._record_grant(obs, step.unit)
                 if step.unit == self.unit:
@@ -368,7 +422,7 @@ class EtcdCharm:
         return replace(obs, leader=replace(obs.leader, restart_grant=unit))
 
     @staticmethod
-    def _reconfigure(what: str, change: Callable[[], T]) -> T:
+    def _reconfigure(what: str, change: Callable[[], T], idempotent: bool = False) -> T:
         """Run a membership change. etcd refuses them for a few seconds after the previous
         one ("unhealthy cluster" until every member has been connected for 5s): that is
         waited out within a deadline; a refusal that lasts (a change that would lose quorum)
@@ -379,6 +433,11 @@ class EtcdCharm:
                 return (change(),)
             except EtcdctlError as e:
                 if e.mentions("unhealthy cluster"):
+                    return None
+                # raft takes one membership change at a time: a concurrent one (two units
+                # leaving together) times out; a change that is safe to repeat is retried
+                if idempotent and e.mentions("request timed out", "leader changed"):
+                    log(f"{what}: {e.detail}; retrying")
                     return None
                 raise
 
@@ -395,7 +454,19 @@ class EtcdCharm:
                 if not e.mentions("member not found"):
                     raise
 
-        self._reconfigure(f"remove member {member_id:x}", remove)
+        self._reconfigure(f"remove member {member_id:x}", remove, idempotent=True)
+
+    def _remove_stray_member(
+        self, obs: P.Observed, settings: Settings, step: P.RemoveMember
+    ) -> None:
+        member = step.member
+        if obs.members is not None and member.id == self._raft_leader(settings):
+            target = P.transfer_target(obs.members, member.id)
+            if target:
+                log(f"moving the raft leader from {P.label(member)} to {target:x}")
+                client(list(member.client_urls)).move_leader(target)
+        log(f"removing member {P.label(member)}: {step.reason}")
+        self._remove_member(self.etcdctl(settings, obs), member.id)
 
     def _add_learner(self, ctl: Etcdctl, unit: P.UnitInfo) -> tuple[Member, MemberList]:
         return self._reconfigure(
@@ -561,10 +632,16 @@ class EtcdCharm:
         )
         obs = self._refresh_members(obs, settings)
         members = obs.members
-        others = [m for m in (members.voters if members else ()) if m.id != my_id and m.started]
-        if members is not None and members.by_id(my_id) is not None:
+        if members is None:
+            self._refuse("no member of the cluster answers, so its member cannot be removed")
+        others = [m for m in members.voters if m.id != my_id and m.started]
+        if members.by_id(my_id) is not None and others:
+            healthy = self._member_health(members)
+            refusal = P.removal_refusal(members, healthy, my_id)
+            if refusal:
+                self._refuse(refusal)
             self.set_status(S.Status("maintenance", "Leaving the cluster"))
-            target = P.transfer_target(members, my_id)
+            target = P.transfer_target(members, my_id, healthy)
             if target and self._raft_leader(settings) == my_id:
                 self.etcdctl(settings).move_leader(target)
             remote = client(
@@ -576,6 +653,12 @@ class EtcdCharm:
         self.kv.set(KV_STARTED, False)
         self.kv.set(KV_LEFT, True)
         self.set_status(S.Status("maintenance", "Removed from the cluster; unit is departing"))
+
+    def _refuse(self, why: str) -> NoReturn:
+        reason = f"Cannot leave the cluster: {why}; {P.REMEDY}"
+        self.set_status(S.Status("blocked", reason))
+        log(reason, hookenv.ERROR)
+        raise Refused(reason)
 
     # --- publishing --------------------------------------------------------------------
 
@@ -721,17 +804,34 @@ class EtcdCharm:
         if obs.me.restart_request:
             self.set_status(S.waiting("Waiting for a turn to restart with the new configuration"))
             return
-        try:
-            st = self.etcdctl(settings).endpoint_status()
-            status, error = (st[0] if st else None), None
-        except EtcdctlError as e:
-            status, error = None, e.detail
+        # one etcdctl: the local member's status and whether every other voter answers
         members = obs.members
+        local = local_url(settings)
+        others = sorted(
+            {
+                u
+                for m in (members.voters if members else ())
+                if m.id != obs.me.member_id
+                for u in m.client_urls
+            }
+        )
+        try:
+            answered = client([local, *others]).endpoint_status(partial=True)
+            error = None
+        except EtcdctlError as e:
+            answered, error = [], e.detail
+        status = next((st for st in answered if st.endpoint == local), None)
+        if status is None:
+            error = error or f"no answer on {local}"
         if status is not None and members is not None and status.raft_term != members.raft_term:
             # the raft term moved since the member list was taken: take a fresh one
             refreshed = self._refresh_members(obs, settings)
             members = refreshed.members or members
-        self.set_status(S.health(status, error, members, obs.me.member_id))
+        up = frozenset(st.member_id for st in answered if not st.errors)
+        verdict = S.health(status, error, members, obs.me.member_id, up)
+        if self.blocked and verdict.state == "active":
+            verdict = S.Status("blocked", self.blocked)
+        self.set_status(verdict)
 
     def _open_port(self, port: int) -> None:
         previous = self.kv.get(KV_PORT)

@@ -30,9 +30,10 @@ class EtcdctlError(Exception):
         """The most telling line of etcdctl's error output."""
         lines = [ln.strip() for ln in self.stderr.splitlines() if ln.strip()]
         for ln in reversed(lines):
-            if ln.startswith("Error:") or "error" in ln.lower():
+            if ln.startswith("Error:"):
                 return ln.removeprefix("Error:").strip()
-        return lines[-1] if lines else "no output"
+        plain = [ln for ln in lines if not ln.startswith("{")]  # not the client's JSON logs
+        return (plain or lines or ["no output"])[-1]
 
     def mentions(self, *fragments: str) -> bool:
         text = self.stderr.lower()
@@ -98,6 +99,26 @@ class EndpointStatus:
     db_size: int
     is_learner: bool
     errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    endpoint: str
+    healthy: bool
+    error: str = ""
+
+
+def parse_endpoint_health(stdout: str) -> list[EndpointHealth]:
+    """``endpoint health -w json``: one entry per endpoint asked (etcdctl exits 1 when any is
+    unhealthy but still prints every entry)."""
+    return [
+        EndpointHealth(
+            endpoint=str(e.get("endpoint", "")),
+            healthy=bool(e.get("health", False)),
+            error=str(e.get("error", "")),
+        )
+        for e in json.loads(stdout) or ()
+    ]
 
 
 def _member(raw: dict[str, Any]) -> Member:
@@ -198,7 +219,9 @@ class Etcdctl:
     command_timeout: str = "5s"
     runner: Runner = _subprocess_runner
 
-    def run(self, *args: str, timeout: float = 30.0) -> str:
+    def run(self, *args: str, timeout: float = 30.0, partial: bool = False) -> str:
+        """etcdctl's stdout; with ``partial``, a failure that still printed JSON (the
+        per-endpoint commands print every endpoint they reached) returns that output."""
         shown = list(args)
         argv = [
             self.binary,
@@ -219,7 +242,7 @@ class Etcdctl:
             raise EtcdctlError(shown, -1, f"Error: no answer within {timeout:.0f}s") from None
         except OSError as e:
             raise EtcdctlError(shown, -1, f"Error: cannot run etcdctl: {e}") from None
-        if proc.returncode != 0:
+        if proc.returncode != 0 and not (partial and proc.stdout.strip().startswith("[")):
             raise EtcdctlError(shown, proc.returncode, proc.stderr or proc.stdout)
         return proc.stdout
 
@@ -256,5 +279,11 @@ class Etcdctl:
     def move_leader(self, member_id: int) -> None:
         self.run("move-leader", hex_id(member_id))
 
-    def endpoint_status(self) -> list[EndpointStatus]:
-        return parse_endpoint_status(self.run("endpoint", "status"))
+    def endpoint_status(self, partial: bool = False) -> list[EndpointStatus]:
+        """Status of each endpoint; with ``partial``, of those that answered (an endpoint
+        that does not answer is missing from the list)."""
+        return parse_endpoint_status(self.run("endpoint", "status", partial=partial))
+
+    def endpoint_health(self) -> list[EndpointHealth]:
+        """Health of every endpoint (a linearizable read through each), answering or not."""
+        return parse_endpoint_health(self.run("endpoint", "health", partial=True))

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from .etcdctl import MemberList, initial_cluster
+from .etcdctl import Member, MemberList, initial_cluster
 
 
 def unit_number(unit: str) -> int:
@@ -125,6 +125,10 @@ class Observed:
     peers: tuple[UnitInfo, ...] = ()  # the other units on the peer relation
     members: MemberList | None = None  # None when no member answered
     raft_leader: int = 0  # member id of the raft leader, 0 unknown
+    # every unit of the application Juju knows (goal-state) -> "dying" or its status; None
+    # when unknown (then no member is ever taken for an orphan)
+    app_units: dict[str, str] | None = None
+    healthy: frozenset[int] | None = None  # members whose endpoint answered a health check
 
     def all_units(self) -> tuple[UnitInfo, ...]:
         return tuple(sorted((self.me, *self.peers), key=lambda u: unit_number(u.unit)))
@@ -176,6 +180,23 @@ class RemoveStaleLearner:
 
 
 @dataclass(frozen=True)
+class RemoveMember:
+    """A member no unit will remove itself: one that matches no unit of the application (its
+    unit was removed while its machine was down, or it was added by hand), or the member of a
+    unit being removed whose etcd is down. Removed when that keeps quorum."""
+
+    member: Member
+    reason: str
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Something only the operator can resolve (shown as a blocked status)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class GrantRestart:
     unit: str
 
@@ -205,6 +226,8 @@ LeaderStep = (
     | Promote
     | ClearJoining
     | RemoveStaleLearner
+    | RemoveMember
+    | Blocked
     | GrantRestart
     | ClearRestartGrant
     | None
@@ -251,6 +274,30 @@ def leader_step(obs: Observed) -> LeaderStep:
                 )
             )
 
+    # members of units that are gone or leaving dead, and units that cannot leave
+    problem: Blocked | None = None
+    if obs.healthy is not None:
+        healthy = obs.healthy
+        for member in orphan_members(obs):
+            refusal = removal_refusal(members, healthy, member.id)
+            if not refusal:
+                return RemoveMember(member, "it belongs to no unit of the application")
+            problem = problem or Blocked(
+                f"Member {label(member)} belongs to no unit and cannot be removed: "
+                f"{refusal}; {REMEDY}"
+            )
+        leaving = dying_members(obs)
+        for unit in sorted(leaving, key=unit_number):
+            member = leaving[unit]
+            refusal = removal_refusal(members, healthy, member.id)
+            if not refusal and member.id not in healthy:
+                # a unit being removed whose etcd is down never removes its own member
+                return RemoveMember(member, f"{unit} is being removed and its etcd is down")
+            if refusal:
+                problem = problem or Blocked(
+                    f"{unit} cannot leave the cluster: {refusal}; {REMEDY}"
+                )
+
     # grant and clear restarts (one unit at a time, never during a join)
     if ld.restart_grant:
         granted = obs.unit(ld.restart_grant)
@@ -268,7 +315,80 @@ def leader_step(obs: Observed) -> LeaderStep:
     for unit in obs.all_units():
         if unit.restart_request and unit.member_id and members.by_id(unit.member_id):
             return GrantRestart(unit.unit)
-    return None
+    return problem
+
+
+REMEDY = "start the stopped members again, or remove their units (juju remove-unit --force)"
+
+
+def label(member: Member) -> str:
+    return f"{member.name} ({member.hex_id})" if member.name else member.hex_id
+
+
+def quorum(voters: int) -> int:
+    return voters // 2 + 1
+
+
+def removal_refusal(members: MemberList, healthy: frozenset[int], member_id: int) -> str:
+    """Why removing member ``member_id`` would break the quorum of the members that remain
+    ("" when it would not). Learners never count; removing the last voter leaves no cluster
+    to protect."""
+    member = members.by_id(member_id)
+    if member is None or member.is_learner:
+        return ""
+    remaining = [m for m in members.voters if m.id != member_id]
+    if not remaining:
+        return ""
+    up = [m for m in remaining if m.id in healthy]
+    need = quorum(len(remaining))
+    if len(up) >= need:
+        return ""
+    down = ", ".join(sorted(label(m) for m in remaining if m.id not in healthy))
+    return (
+        f"without {member.name or member.hex_id}, {len(up)} of the {len(remaining)} remaining "
+        f"members would be healthy and quorum needs {need} (down: {down})"
+    )
+
+
+def _matches(member: Member, unit: UnitInfo) -> bool:
+    return (bool(member.name) and member.name == unit.name) or (
+        bool(unit.peer_url) and unit.peer_url in member.peer_urls
+    )
+
+
+def orphan_members(obs: Observed) -> tuple[Member, ...]:
+    """Members that match no unit of the application (Juju's goal state, which still lists
+    dying units: a unit that is leaving removes its own member) nor any peer."""
+    if obs.members is None or obs.app_units is None:
+        return ()
+    names = {u.replace("/", "") for u in obs.app_units}
+    joining = obs.leader.joining.member_id if obs.leader.joining else 0
+    return tuple(
+        m
+        for m in obs.members.members
+        if m.id != joining
+        and not (m.name and m.name in names)
+        and not any(_matches(m, u) for u in obs.all_units())
+    )
+
+
+def dying_members(obs: Observed) -> dict[str, Member]:
+    """Units Juju is removing whose member is still in the cluster."""
+    if obs.members is None or not obs.app_units:
+        return {}
+    out = {}
+    for unit, state in obs.app_units.items():
+        if state != "dying":
+            continue
+        member = obs.members.by_name(unit.replace("/", ""))
+        if member is not None:
+            out[unit] = member
+    return out
+
+
+def needs_health(obs: Observed) -> bool:
+    """Whether the leader must know each member's health to decide (orphans, departures)."""
+    return bool(orphan_members(obs) or dying_members(obs))
 
 
 def unit_step(
@@ -292,9 +412,12 @@ def unit_step(
     return Restart(desired_hash, peer_url_changed, target)
 
 
-def transfer_target(members: MemberList, my_id: int) -> int:
-    """The voter raft leadership moves to before member ``my_id`` stops (0: no other voter)."""
+def transfer_target(members: MemberList, my_id: int, healthy: frozenset[int] | None = None) -> int:
+    """The voter raft leadership moves to before member ``my_id`` stops (0: no other voter):
+    a healthy one when health is known."""
     others = [m for m in members.voters if m.id != my_id and m.started]
+    if healthy is not None:
+        others = [m for m in others if m.id in healthy] or others
     return min(others, key=lambda m: m.name).id if others else 0
 
 

@@ -45,8 +45,10 @@ def health(
     error: str | None,
     members: MemberList | None,
     my_id: int,
+    up: frozenset[int] | None = None,
 ) -> Status:
-    """The verdict from one ``endpoint status`` of the local member and the membership."""
+    """The verdict from one ``endpoint status`` of the local member and the other voters
+    (``up``: the members that answered it without errors; None: not asked)."""
     if status is None:
         return Status("blocked", f"etcd on this unit does not answer: {error or 'no status'}")
     if status.errors:
@@ -68,4 +70,25 @@ def health(
         if unstarted:
             names = ", ".join(m.hex_id for m in unstarted)
             return Status("waiting", f"Healthy; member(s) {names} added but not started yet")
+        if up is not None:
+            down = [m for m in members.voters if m.id not in up and m.id != my_id]
+            if down:
+                return degraded(len(members.voters), [m.name or m.hex_id for m in down])
     return healthy(count)
+
+
+def degraded(voters: int, down: list[str]) -> Status:
+    healthy_count = voters - len(down)
+    spare = healthy_count - (voters // 2 + 1)
+    risk = (
+        "one more failure loses quorum"
+        if spare == 0
+        else f"quorum survives {spare} more failure{'s' if spare > 1 else ''}"
+    )
+    names = ", ".join(sorted(down))
+    verb = "does" if len(down) == 1 else "do"
+    return Status(
+        "blocked",
+        f"Degraded: {names} {verb} not answer; {healthy_count} of {voters} members healthy, "
+        f"{risk}",
+    )

@@ -66,6 +66,25 @@ def set_refresh_timer(timer: str) -> None:
     _run(["snap", "set", "system", f"refresh.timer={timer}"])
 
 
+DROPIN_PATH = f"/etc/systemd/system/{SERVICE}.service.d/10-etcd-charm.conf"
+DROPIN = """# Written by the etcd charm: a crashed or killed etcd is started again, without limit.
+[Unit]
+StartLimitIntervalSec=0
+
+[Service]
+Restart=always
+RestartSec=2
+"""
+
+
+def ensure_restart_policy() -> bool:
+    """The Restart=always drop-in for the snap's service; True when it was (re)written."""
+    if not write_file(DROPIN_PATH, DROPIN, 0o644):
+        return False
+    _run(["systemctl", "daemon-reload"])
+    return True
+
+
 def service_active() -> bool:
     proc = subprocess.run(
         ["systemctl", "is-active", "--quiet", SERVICE], capture_output=True, check=False

@@ -1,0 +1,253 @@
+"""A continuous-writes checker: a client that never stops writing while a test changes the
+cluster, and proves afterwards that no acknowledged write was lost.
+
+It uses what a real client of the charm gets on the ``db`` relation (the connection string and
+the client certificate, read with ``juju show-unit`` from the client unit's relation data) and
+etcd's JSON gateway (``/v3/kv/put``, ``/v3/kv/range``), from the test process. Each write puts
+``<prefix>/<n>`` = ``n`` for n = 0, 1, 2, ...; a failed request is retried with the same key
+and value (idempotent) on the next endpoint until it is acknowledged. The loop is bounded in
+count and in time; writes are paced (``interval``) so that the load stays modest on 2 cores.
+
+``stop()`` ends the loop and reads every key under the prefix back: every acknowledged value
+must be there. The report gives acknowledged, failed requests, retried writes, p50/p99 latency
+(first attempt to acknowledgement) and the longest gap between two acknowledgements.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jubilant
+
+ROOT = Path(__file__).resolve().parents[1]
+_GATEWAY = ROOT / "localjuju" / "charms" / "etcd-client" / "src" / "etcd_gateway.py"
+
+
+def _gateway_module() -> ModuleType:
+    """The standard-library etcd gateway client the built-in etcd-client charm uses."""
+    spec = importlib.util.spec_from_file_location("etcd_gateway", _GATEWAY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gw = _gateway_module()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What etcd published to a client on ``db``; the PEM files live in ``directory``."""
+
+    endpoints: tuple[str, ...]
+    directory: str
+
+    @property
+    def ca(self) -> str:
+        return os.path.join(self.directory, "ca.crt")
+
+    @property
+    def cert(self) -> str:
+        return os.path.join(self.directory, "client.crt")
+
+    @property
+    def key(self) -> str:
+        return os.path.join(self.directory, "client.key")
+
+    def gateway(self, endpoints: list[str] | None = None, timeout: float = 2.0) -> Any:
+        return gw.Gateway(
+            endpoints or list(self.endpoints),
+            ca_file=self.ca,
+            cert_file=self.cert,
+            key_file=self.key,
+            timeout=timeout,
+        )
+
+
+def db_credentials(juju: jubilant.Juju, client_unit: str, endpoint: str = "etcd") -> Credentials:
+    """The connection string and client TLS etcd published to ``client_unit`` (show-unit)."""
+    out = juju.cli("show-unit", client_unit, "--format", "json")
+    info = json.loads(out)[client_unit]
+    data: dict[str, str] = {}
+    for rel in info.get("relation-info") or []:
+        if rel.get("endpoint") != endpoint:
+            continue
+        for unit in (rel.get("related-units") or {}).values():
+            for k, v in (unit.get("data") or {}).items():
+                data.setdefault(k, v)
+    missing = [
+        k
+        for k in ("connection_string", "client_ca", "client_cert", "client_key")
+        if not data.get(k)
+    ]
+    if missing:
+        raise AssertionError(f"{client_unit} has no {', '.join(missing)} from etcd yet")
+    directory = tempfile.mkdtemp(prefix="etcd-writes-")
+    for name, key in (("ca.crt", "client_ca"), ("client.crt", "client_cert")):
+        Path(directory, name).write_text(data[key])
+    fd = os.open(os.path.join(directory, "client.key"), os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(data["client_key"])
+    endpoints = tuple(e for e in data["connection_string"].split(",") if e)
+    return Credentials(endpoints, directory)
+
+
+@dataclass
+class Report:
+    acknowledged: int
+    failed: int  # requests that got no acknowledgement (each one retried)
+    retried: int  # writes acknowledged only after at least one failed request
+    lost: list[int]  # acknowledged values missing when read back
+    wrong: list[int]  # acknowledged keys read back with another value
+    p50_ms: float
+    p99_ms: float
+    longest_gap_ms: float
+    duration_s: float
+    errors: list[str] = field(default_factory=list)  # the first few failures, for the log
+
+    def summary(self) -> str:
+        return (
+            f"{self.acknowledged} acknowledged in {self.duration_s:.1f}s, "
+            f"{self.failed} failed requests, {self.retried} retried writes, "
+            f"{len(self.lost)} lost, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
+            f"longest gap {self.longest_gap_ms:.0f} ms"
+        )
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) by the nearest-rank method; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def longest_gap(start: float, acks: list[float], end: float) -> float:
+    """The longest time without an acknowledgement between ``start`` and ``end``."""
+    points = [start, *acks, end]
+    return max((b - a for a, b in zip(points, points[1:], strict=False)), default=0.0)
+
+
+class ContinuousWrites:
+    """Start with :meth:`start`, end with :meth:`stop` (which verifies)."""
+
+    def __init__(
+        self,
+        creds: Credentials,
+        prefix: str,
+        max_writes: int = 50_000,
+        max_seconds: float = 900.0,
+        interval: float = 0.02,
+        request_timeout: float = 2.0,
+    ) -> None:
+        self.creds = creds
+        self.prefix = prefix.rstrip("/")
+        self.max_writes = max_writes
+        self.max_seconds = max_seconds
+        self.interval = interval
+        self.request_timeout = request_timeout
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.acked: list[int] = []
+        self.ack_times: list[float] = []
+        self.latencies: list[float] = []
+        self.failed = 0
+        self.retried = 0
+        self.errors: list[str] = []
+        self.started_at = 0.0
+        self.ended_at = 0.0
+
+    def key(self, n: int) -> str:
+        return f"{self.prefix}/{n:08d}"
+
+    def start(self) -> ContinuousWrites:
+        self.started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="continuous-writes", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait_for_acks(self, count: int, timeout: float = 60.0) -> None:
+        """Block until ``count`` more writes are acknowledged (proves the loop is writing)."""
+        target = len(self.acked) + count
+        end = time.monotonic() + timeout
+        while len(self.acked) < target:
+            if time.monotonic() > end or not (self._thread and self._thread.is_alive()):
+                raise AssertionError(
+                    f"only {len(self.acked)}/{target} writes acknowledged: {self.errors[-3:]}"
+                )
+            time.sleep(0.05)
+
+    def _loop(self) -> None:
+        gateways = [self.creds.gateway([e], self.request_timeout) for e in self.creds.endpoints]
+        current = 0
+        n = 0
+        deadline = self.started_at + self.max_seconds
+        next_at = time.monotonic()
+        try:
+            while n < self.max_writes and not self._stop.is_set() and time.monotonic() < deadline:
+                first = time.monotonic()
+                attempts = 0
+                while not self._stop.is_set() and time.monotonic() < deadline:
+                    attempts += 1
+                    try:
+                        gateways[current].put(self.key(n), str(n))
+                    except gw.EtcdError as e:
+                        self.failed += 1
+                        if len(self.errors) < 20:
+                            self.errors.append(str(e)[:300])
+                        current = (current + 1) % len(gateways)
+                        if current == 0:  # every endpoint failed once: do not spin
+                            self._stop.wait(self.interval)
+                        continue
+                    now = time.monotonic()
+                    self.acked.append(n)
+                    self.ack_times.append(now)
+                    self.latencies.append(now - first)
+                    if attempts > 1:
+                        self.retried += 1
+                    break
+                n += 1
+                next_at = max(next_at + self.interval, time.monotonic())
+                self._stop.wait(max(0.0, next_at - time.monotonic()))
+        finally:
+            self.ended_at = time.monotonic()
+            for g in gateways:
+                g.close()
+
+    def stop(self, verify_with: Credentials | None = None) -> Report:
+        """End the loop and read every acknowledged key back (through ``verify_with``, the
+        client's current credentials, when the endpoints changed)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.request_timeout * 4 + 5)
+            assert not self._thread.is_alive(), "the write loop did not stop"
+        creds = verify_with or self.creds
+        with creds.gateway(timeout=10.0) as g:
+            kvs, _ = g.scan_prefix((self.prefix + "/").encode(), deadline=time.monotonic() + 60)
+        found = {kv.key.decode(): kv.value.decode() for kv in kvs}
+        lost = [n for n in self.acked if self.key(n) not in found]
+        wrong = [n for n in self.acked if self.key(n) in found and found[self.key(n)] != str(n)]
+        ms = [v * 1000 for v in self.latencies]
+        return Report(
+            acknowledged=len(self.acked),
+            failed=self.failed,
+            retried=self.retried,
+            lost=lost,
+            wrong=wrong,
+            p50_ms=statistics.median(ms) if ms else 0.0,
+            p99_ms=percentile(ms, 99),
+            longest_gap_ms=longest_gap(self.started_at, self.ack_times, self.ended_at) * 1000,
+            duration_s=self.ended_at - self.started_at,
+            errors=list(self.errors),
+        )
