@@ -72,3 +72,33 @@ def etcd_starts(juju: jubilant.Juju, unit: str) -> int:
         unit=unit,
     )
     return int(task.stdout.strip() or 0)
+
+
+def etcd_units(status: jubilant.Status, app: str = "etcd") -> dict[str, Any]:
+    return status.apps[app].units if app in status.apps else {}
+
+
+def all_healthy(app: str, count: int):  # noqa: ANN201 - a jubilant ready predicate
+    def ready(status: jubilant.Status) -> bool:
+        units = etcd_units(status, app)
+        return len(units) == count and all(
+            u.workload_status.current == "active"
+            and u.workload_status.message == f"Healthy with {count} known peers"
+            for u in units.values()
+        )
+
+    return ready
+
+
+def unit_addresses(status: jubilant.Status, app: str = "etcd") -> dict[str, str]:
+    return {name: u.public_address for name, u in etcd_units(status, app).items()}
+
+
+def member_list(juju: jubilant.Juju, unit: str, port: int = 2379) -> list[dict]:
+    return etcdctl(juju, unit, "member list", port)["members"]
+
+
+def run(juju: jubilant.Juju, unit: str, action: str, **params: object) -> dict[str, str]:
+    task = juju.run(unit, action, params)
+    assert task.status == "completed", task
+    return task.results

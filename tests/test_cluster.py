@@ -9,48 +9,25 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import Any
 
 import jubilant
 import pytest
 
-from .conftest import etcd_starts, etcdctl
+from .conftest import (
+    all_healthy,
+    etcd_starts,
+    etcd_units,
+    etcdctl,
+    member_list,
+    run,
+    unit_addresses,
+)
 
 pytestmark = pytest.mark.integration
 
 APP = "etcd"
 SOLO = "etcd-solo"
 CLIENT = "etcd-client"
-
-
-def etcd_units(status: jubilant.Status, app: str = APP) -> dict[str, Any]:
-    return status.apps[app].units if app in status.apps else {}
-
-
-def all_healthy(app: str, count: int):  # noqa: ANN201 - a jubilant ready predicate
-    def ready(status: jubilant.Status) -> bool:
-        units = etcd_units(status, app)
-        return len(units) == count and all(
-            u.workload_status.current == "active"
-            and u.workload_status.message == f"Healthy with {count} known peers"
-            for u in units.values()
-        )
-
-    return ready
-
-
-def unit_addresses(status: jubilant.Status, app: str = APP) -> dict[str, str]:
-    return {name: u.public_address for name, u in etcd_units(status, app).items()}
-
-
-def member_list(juju: jubilant.Juju, unit: str, port: int = 2379) -> list[dict]:
-    return etcdctl(juju, unit, "member list", port)["members"]
-
-
-def run(juju: jubilant.Juju, unit: str, action: str, **params: object) -> dict[str, str]:
-    task = juju.run(unit, action, params)
-    assert task.status == "completed", task
-    return task.results
 
 
 def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:

@@ -19,9 +19,12 @@ import importlib.util
 import json
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +33,9 @@ from typing import Any
 import jubilant
 
 ROOT = Path(__file__).resolve().parents[1]
+#: every scenario's figures, written after each one (quoted in the issue notes)
+REPORT = ROOT / "build" / "resilience-report.json"
+REPORTS: dict[str, dict[str, object]] = {}
 _GATEWAY = ROOT / "localjuju" / "charms" / "etcd-client" / "src" / "etcd_gateway.py"
 
 
@@ -38,6 +44,7 @@ def _gateway_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("etcd_gateway", _GATEWAY)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -251,3 +258,35 @@ class ContinuousWrites:
             duration_s=self.ended_at - self.started_at,
             errors=list(self.errors),
         )
+
+
+@contextmanager
+def continuous_writes(
+    juju: jubilant.Juju, scenario: str, client: str = "etcd-client/0"
+) -> Iterator[ContinuousWrites]:
+    """Writes run for the body of the ``with``; afterwards no acknowledged write is lost."""
+    writes = ContinuousWrites(db_credentials(juju, client), f"cw/{scenario}").start()
+    writes.wait_for_acks(20)
+    yield writes
+    writes.wait_for_acks(20)  # still writing after the change
+    report = writes.stop(verify_with=db_credentials(juju, client))
+    record(scenario, report)
+    assert report.lost == [] and report.wrong == [], report.summary()
+    assert report.acknowledged > 40
+
+
+def record(scenario: str, report: Report) -> None:
+    REPORTS[scenario] = {
+        "acknowledged": report.acknowledged,
+        "failed_writes": report.failed,
+        "retried_writes": report.retried,
+        "lost": len(report.lost),
+        "p50_ms": round(report.p50_ms, 1),
+        "p99_ms": round(report.p99_ms, 1),
+        "longest_gap_ms": round(report.longest_gap_ms),
+        "duration_s": round(report.duration_s, 1),
+        "first_errors": report.errors[:3],
+    }
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(json.dumps(REPORTS, indent=2, sort_keys=True) + "\n")
+    print(f"{scenario}: {report.summary()}")

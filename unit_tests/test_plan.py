@@ -357,3 +357,53 @@ def test_the_joining_learner_is_not_an_orphan() -> None:
         healthy=frozenset({1000}),
     )
     assert P.orphan_members(o) == ()
+
+
+def upgrading(grant: str = "", **units: dict[str, object]) -> P.Observed:
+    """Three started units tracking 3.4/stable unless told otherwise; target 3.5/stable."""
+
+    def u(n: int) -> P.UnitInfo:
+        kw: dict[str, object] = {"member_id": 1000 + n, "channel": "3.4/stable"}
+        kw.update(units.get(f"u{n}", {}))
+        return unit(n, **kw)
+
+    return obs(
+        u(0),
+        u(1),
+        u(2),
+        ml=members(member(0), member(1), member(2)),
+        leader=P.LeaderData(token="t", bootstrapped="etcd0", upgrade_grant=grant),
+        target_channel="3.5/stable",
+        healthy=frozenset({1000, 1001, 1002}),
+    )
+
+
+def test_an_upgrade_goes_one_unit_at_a_time() -> None:
+    assert P.leader_step(upgrading()) == P.GrantUpgrade("etcd/0")
+    # granted and not done: wait for it (nothing else is granted meanwhile)
+    step = P.leader_step(upgrading("etcd/0"))
+    assert step == P.Wait("Upgrading etcd 1/3 to 3.5/stable: etcd/0")
+    # done: clear, then the next
+    done0 = {"u0": {"channel": "3.5/stable"}}
+    assert P.leader_step(upgrading("etcd/0", **done0)) == P.ClearUpgradeGrant()
+    assert P.leader_step(upgrading("", **done0)) == P.GrantUpgrade("etcd/1")
+    everyone = {f"u{n}": {"channel": "3.5/stable"} for n in range(3)}
+    assert P.leader_step(upgrading("", **everyone)) is None
+    # the granted unit upgrades itself, knowing its place
+    o = upgrading("etcd/1", **done0)
+    o = P.Observed(**{**o.__dict__, "me": o.peers[0], "peers": (o.me, o.peers[1])})
+    assert P.unit_step(o, "h", "h", False) == P.Upgrade("3.5/stable", 2, 3)
+
+
+def test_an_upgrade_stops_on_failure_and_never_passes_an_unhealthy_cluster() -> None:
+    failed = upgrading("etcd/0", u0={"upgrade_error": "snap refresh failed"})
+    assert P.leader_step(failed) == P.ClearUpgradeGrant()
+    step = P.leader_step(upgrading("", u0={"upgrade_error": "snap refresh failed"}))
+    assert isinstance(step, P.Blocked)
+    assert step.reason.startswith("Upgrade to 3.5/stable stopped: etcd/0: snap refresh failed")
+    sick = P.Observed(**{**upgrading().__dict__, "healthy": frozenset({1000, 1001})})
+    step = P.leader_step(sick)
+    assert isinstance(step, P.Blocked) and "paused" in step.reason and "etcd2" in step.reason
+    # the unit that failed does not try again by itself
+    me_failed = upgrading("etcd/0", u0={"upgrade_error": "x"})
+    assert P.unit_step(me_failed, "h", "h", False) is None

@@ -10,6 +10,7 @@ import pytest
 from etcd_charm.settings import (
     AUTO_CHANNEL,
     DEFAULT_CIPHER_SUITES,
+    channel_refusal,
     parse_channel,
     parse_settings,
     version_tuple,
@@ -109,3 +110,30 @@ def test_version_tuple() -> None:
     assert version_tuple("3.5.16") == (3, 5, 16)
     assert version_tuple("v3.4.23") == (3, 4, 23)
     assert version_tuple("3.6.0-rc.1") == (3, 6, 0)
+
+
+@pytest.mark.parametrize(
+    ("installed", "tracking", "channel", "fragment"),
+    [
+        # fresh units: any supported track, or latest
+        (None, "", "3.4/stable", ""),
+        (None, "", "latest/stable", ""),
+        (None, "", "3.6/stable", "etcd 3.6 is not supported by this charm (supported: 3.4, 3.5)"),
+        # installed: auto and the tracked channel change nothing
+        ("3.4.23", "3.4/stable", "auto", ""),
+        ("3.4.23", "3.4/stable", "3.4/stable", ""),
+        # one minor version up, or another risk of the same track
+        ("3.4.23", "3.4/stable", "3.5/stable", ""),
+        ("3.5.16", "3.5/stable", "3.5/edge", ""),
+        # refused, naming the allowed step
+        ("3.5.16", "3.5/stable", "3.4/stable", "would downgrade etcd 3.5.16; downgrades are not"),
+        ("3.4.23", "3.4/stable", "3.6/stable", "from 3.4.23 the next step is 3.5/stable"),
+        ("3.4.23", "3.4/stable", "latest/stable", "name the track; the next step is 3.5/stable"),
+        ("3.5.16", "3.5/stable", "3.6/stable", "etcd 3.6 is not supported by this charm"),
+    ],
+)
+def test_channel_refusal(
+    installed: str | None, tracking: str, channel: str, fragment: str
+) -> None:
+    why = channel_refusal(installed, tracking, channel)
+    assert (fragment in why) if fragment else why == "", why

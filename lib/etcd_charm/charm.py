@@ -32,7 +32,7 @@ from .etcdctl import (
     initial_cluster,
     parse_member_list,
 )
-from .settings import Settings, parse_settings
+from .settings import Settings, channel_refusal, parse_settings
 
 KV_STARTED = "etcd.started"  # bool: this unit's etcd runs as a member
 KV_MEMBER_ID = "etcd.member-id"
@@ -41,6 +41,9 @@ KV_APPLIED = "etcd.applied-hash"  # hash of the config etcd runs with
 KV_MEMBERS = "etcd.members-cache"  # last member list (update-status reuses it)
 KV_LEFT = "etcd.left"  # this unit removed itself from the cluster
 KV_PORT = "etcd.opened-port"
+KV_UPGRADE_ERROR = "etcd.upgrade-error"  # {"channel": ..., "error": ...} of a failed upgrade
+KV_UPGRADE_SNAPSHOT = "etcd.upgrade-snapshot"  # the snapshot taken before the last upgrade
+BACKUP_DIR = "/var/snap/etcd/common/backups"
 
 #: bounded waits for conditions etcd reports (deadline, short poll)
 START_DEADLINE = 90.0
@@ -154,6 +157,10 @@ class EtcdCharm:
             self.set_status(S.invalid_config(self.errors))
             return False
         resource = self._snap_resource()
+        refusal = "" if resource else channel_refusal(None, "", self.settings.channel)
+        if refusal:
+            self.set_status(S.invalid_config([refusal]))
+            return False
         self.set_status(S.installing(self.settings.install_channel(), bool(resource)))
         try:
             workload.install_snap(self.settings.install_channel(), resource)
@@ -199,8 +206,18 @@ class EtcdCharm:
             return
         started = bool(self.kv.get(KV_STARTED))
         version = workload.installed_version()
+        tracking = workload.tracking()
+        refusal = channel_refusal(version, tracking, settings.channel)
+        if refusal:
+            self.set_status(S.invalid_config([refusal]))
+            return
         _, desired_hash = self._desired(settings, identity, version)
         applied_hash = self.kv.get(KV_APPLIED, "")
+        target = "" if settings.channel == "auto" else settings.channel
+        failed = self.kv.get(KV_UPGRADE_ERROR) or {}
+        if failed and (failed.get("channel") != target or tracking == target):
+            self.kv.unset(KV_UPGRADE_ERROR)  # the operator chose another channel, or it is done
+            failed = {}
 
         me = P.UnitInfo(
             unit=self.unit,
@@ -210,8 +227,11 @@ class EtcdCharm:
             ready=material is not None,
             member_id=int(self.kv.get(KV_MEMBER_ID, 0)) if started else 0,
             restart_request=desired_hash if desired_hash != applied_hash else "",
+            version=version or "",
+            channel=tracking,
+            upgrade_error=str(failed.get("error", "")),
         )
-        obs = self._observe(me, settings, started)
+        obs = replace(self._observe(me, settings, started), target_channel=target)
         if self.hook == "cluster-relation-departed" and started:
             obs = self._await_departure(obs, settings, hookenv.departing_unit() or "")
 
@@ -408,6 +428,16 @@ class EtcdCharm:
             if isinstance(step, P.ClearRestartGrant):
                 obs = self._record_grant(obs, "")
                 continue
+            if isinstance(step, P.GrantUpgrade):
+                hookenv.leader_set({"upgrade-grant": step.unit})
+                obs = replace(obs, leader=replace(obs.leader, upgrade_grant=step.unit))
+                if step.unit == self.unit:
+                    obs = self._act(obs, settings, identity, version)
+                continue
+            if isinstance(step, P.ClearUpgradeGrant):
+                hookenv.leader_set({"upgrade-grant": None})
+                obs = replace(obs, leader=replace(obs.leader, upgrade_grant=""), healthy=None)
+                continue
         return obs
 
     @staticmethod
@@ -574,6 +604,8 @@ class EtcdCharm:
             self._start(settings, identity, version, record, expect_leader=False)
             me = replace(obs.me, member_id=step.joining.member_id, restart_request="")
             return replace(obs, me=me, started=True)
+        if isinstance(step, P.Upgrade):
+            return self._upgrade(obs, settings, identity, step)
         if isinstance(step, P.Restart):
             self._restart(obs, settings, step, desired_conf)
             return replace(obs, me=replace(obs.me, restart_request=""))
@@ -617,6 +649,61 @@ class EtcdCharm:
         self.kv.set(KV_APPLIED, step.conf_hash)
         log("etcd restarted with the new configuration")
 
+    def _upgrade(
+        self, obs: P.Observed, settings: Settings, identity: C.Identity, step: P.Upgrade
+    ) -> P.Observed:
+        """Snapshot, hand raft leadership over, refresh the snap, wait until the member is
+        healthy again. A failure is recorded (the leader stops the upgrade) and shown."""
+        progress = f"Upgrading etcd {step.position}/{step.total} to {step.channel}"
+        try:
+            self.set_status(S.Status("maintenance", f"{progress}: saving a snapshot"))
+            path = self._snapshot_before_upgrade(settings, obs.me.version)
+            self.set_status(
+                S.Status("maintenance", f"{progress}: snapshot {path} saved; refreshing the snap")
+            )
+            members = obs.members
+            if members is not None and self._raft_leader(settings) == obs.me.member_id:
+                target = P.transfer_target(members, obs.me.member_id)
+                if target:
+                    log(f"moving the raft leader to {target:x} before upgrading")
+                    self.etcdctl(settings).move_leader(target)
+            workload.refresh_snap(step.channel)
+            version = workload.installed_version()
+            conf, conf_hash = self._desired(settings, identity, version)
+            if conf_hash != self.kv.get(KV_APPLIED, ""):
+                workload.write_file(C.CONF_PATH, conf, 0o644)
+                workload.restart_service()
+            elif not workload.service_active():
+                workload.start_service()
+            local = client([local_url(settings)])
+
+            def healthy() -> bool | None:
+                return True if all(h.healthy for h in local.endpoint_health()) else None
+
+            wait_for(f"etcd {version} on {self.unit} to be healthy", START_DEADLINE, healthy)
+            self.kv.set(KV_APPLIED, conf_hash)
+            log(f"upgraded to etcd {version} from {step.channel}; snapshot kept at {path}")
+            me = replace(obs.me, version=version or "", channel=step.channel, restart_request="")
+        except (workload.WorkloadError, EtcdctlError, TimeoutError) as e:
+            error = str(e)
+            log(f"upgrade to {step.channel} failed: {error}", hookenv.ERROR)
+            self.kv.set(KV_UPGRADE_ERROR, {"channel": step.channel, "error": error})
+            me = replace(obs.me, upgrade_error=error)
+        return replace(obs, me=me)
+
+    def _snapshot_before_upgrade(self, settings: Settings, version: str) -> str:
+        os.makedirs(BACKUP_DIR, mode=0o700, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        path = os.path.join(BACKUP_DIR, f"pre-upgrade-etcd-{version}-{stamp}.db")
+        st = client([local_url(settings)]).snapshot_save(path)
+        os.chmod(path, 0o600)
+        self.kv.set(KV_UPGRADE_SNAPSHOT, path)
+        log(
+            f"snapshot before the upgrade: {path} (revision {st.revision}, {st.total_keys} keys, "
+            f"{st.total_size} bytes)"
+        )
+        return path
+
     def leave(self, settings: Settings, identity: C.Identity) -> None:
         """This unit is being removed: hand over raft leadership, remove the member, stop."""
         if not self.kv.get(KV_STARTED):
@@ -643,6 +730,7 @@ class EtcdCharm:
             self.set_status(S.Status("maintenance", "Leaving the cluster"))
             target = P.transfer_target(members, my_id, healthy)
             if target and self._raft_leader(settings) == my_id:
+                log(f"moving the raft leader to {target:x} before leaving")
                 self.etcdctl(settings).move_leader(target)
             remote = client(
                 sorted(u for m in others for u in m.client_urls) or [local_url(settings)]
@@ -829,8 +917,21 @@ class EtcdCharm:
             members = refreshed.members or members
         up = frozenset(st.member_id for st in answered if not st.errors)
         verdict = S.health(status, error, members, obs.me.member_id, up)
-        if self.blocked and verdict.state == "active":
+        if self.blocked and status is not None:  # more telling than a member being down
             verdict = S.Status("blocked", self.blocked)
+        if obs.me.upgrade_error:
+            verdict = S.Status(
+                "blocked",
+                f"Upgrade to {obs.target_channel} failed: {obs.me.upgrade_error}; the upgrade "
+                "is stopped (fix the cause, then set channel again)",
+            )
+        elif verdict.state == "active" and obs.leader.upgrade_grant and obs.target_channel:
+            done, total = P.upgrade_progress(obs)
+            verdict = S.Status(
+                "active",
+                f"{verdict.message}; upgrading etcd {min(done + 1, total)}/{total} to "
+                f"{obs.target_channel}",
+            )
         self.set_status(verdict)
 
     def _open_port(self, port: int) -> None:

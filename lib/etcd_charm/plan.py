@@ -32,9 +32,15 @@ class UnitInfo:
     ready: bool = False  # certificates in place, config valid, snap installed: can join
     member_id: int = 0  # set once its etcd has started as a member (hex on the wire)
     restart_request: str = ""  # hash of the config it wants to restart into
+    version: str = ""  # installed etcd version
+    channel: str = ""  # the snap channel it tracks
+    upgrade_error: str = ""  # why its upgrade to the target channel failed
 
     def to_relation(self) -> dict[str, str]:
         return {
+            "version": self.version,
+            "channel": self.channel,
+            "upgrade-error": self.upgrade_error,
             "member-name": self.name,
             "peer-url": self.peer_url,
             "client-url": self.client_url,
@@ -57,6 +63,9 @@ class UnitInfo:
             ready=get("ready") == "true",
             member_id=int(member_id, 16) if re.fullmatch(r"[0-9a-f]+", member_id) else 0,
             restart_request=get("restart-request"),
+            version=get("version"),
+            channel=get("channel"),
+            upgrade_error=get("upgrade-error"),
         )
 
 
@@ -105,6 +114,7 @@ class LeaderData:
     bootstrapped: str = ""  # member name of the founding member; set once, never cleared
     joining: Joining | None = None
     restart_grant: str = ""  # the unit allowed to restart now
+    upgrade_grant: str = ""  # the unit allowed to upgrade now
 
     @classmethod
     def from_dict(cls, d: dict[str, str | None]) -> LeaderData:
@@ -113,6 +123,7 @@ class LeaderData:
             bootstrapped=str(d.get("bootstrapped") or ""),
             joining=Joining.from_json(d.get("joining")),
             restart_grant=str(d.get("restart-grant") or ""),
+            upgrade_grant=str(d.get("upgrade-grant") or ""),
         )
 
 
@@ -129,6 +140,7 @@ class Observed:
     # when unknown (then no member is ever taken for an orphan)
     app_units: dict[str, str] | None = None
     healthy: frozenset[int] | None = None  # members whose endpoint answered a health check
+    target_channel: str = ""  # the channel every unit should track ("": keep, i.e. auto)
 
     def all_units(self) -> tuple[UnitInfo, ...]:
         return tuple(sorted((self.me, *self.peers), key=lambda u: unit_number(u.unit)))
@@ -207,6 +219,25 @@ class ClearRestartGrant:
 
 
 @dataclass(frozen=True)
+class GrantUpgrade:
+    unit: str
+
+
+@dataclass(frozen=True)
+class ClearUpgradeGrant:
+    pass
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """Refresh this unit's etcd to ``channel`` (a snapshot first)."""
+
+    channel: str
+    position: int  # this unit is the position-th of total to upgrade
+    total: int
+
+
+@dataclass(frozen=True)
 class StartJoining:
     joining: Joining
 
@@ -230,9 +261,11 @@ LeaderStep = (
     | Blocked
     | GrantRestart
     | ClearRestartGrant
+    | GrantUpgrade
+    | ClearUpgradeGrant
     | None
 )
-UnitStep = StartJoining | Restart | Wait | None
+UnitStep = StartJoining | Upgrade | Restart | Wait | None
 
 
 def leader_step(obs: Observed) -> LeaderStep:
@@ -305,12 +338,40 @@ def leader_step(obs: Observed) -> LeaderStep:
             return ClearRestartGrant()
         return Wait(f"{ld.restart_grant} is restarting with the new configuration")
 
+    # a rolling upgrade in flight: one unit at a time
+    target = obs.target_channel
+    if ld.upgrade_grant:
+        granted = obs.unit(ld.upgrade_grant)
+        if granted is None or granted.upgrade_error or granted.channel == target or not target:
+            return ClearUpgradeGrant()
+        done, total = upgrade_progress(obs)
+        return Wait(f"Upgrading etcd {done + 1}/{total} to {target}: {granted.unit}")
+
     for unit in obs.all_units():
         if not unit.ready or not unit.peer_url:
             continue
         if members.by_name(unit.name) or members.by_peer_url(unit.peer_url):
             continue
         return AddLearner(unit)
+
+    pending = upgrade_pending(obs)
+    if pending:
+        failed = next((u for u in obs.all_units() if u.upgrade_error), None)
+        if failed is not None:
+            return Blocked(
+                f"Upgrade to {target} stopped: {failed.unit}: {failed.upgrade_error}; "
+                "fix the cause, then set channel again"
+            )
+        if obs.healthy is None:
+            return Wait("checking the health of every member before upgrading")
+        down = [m for m in members.voters if m.id not in obs.healthy]
+        if down or members.learners:
+            names = ", ".join(sorted(label(m) for m in down)) or "a learner is catching up"
+            return Blocked(
+                f"Upgrade to {target} paused: the cluster is not healthy ({names}); "
+                "it continues once every member answers"
+            )
+        return GrantUpgrade(pending[0].unit)
 
     for unit in obs.all_units():
         if unit.restart_request and unit.member_id and members.by_id(unit.member_id):
@@ -387,8 +448,25 @@ def dying_members(obs: Observed) -> dict[str, Member]:
 
 
 def needs_health(obs: Observed) -> bool:
-    """Whether the leader must know each member's health to decide (orphans, departures)."""
-    return bool(orphan_members(obs) or dying_members(obs))
+    """Whether the leader must know each member's health to decide (orphans, departures,
+    the next step of an upgrade)."""
+    return bool(orphan_members(obs) or dying_members(obs) or upgrade_pending(obs))
+
+
+def upgrade_pending(obs: Observed) -> list[UnitInfo]:
+    """Started units that do not track the target channel yet, in upgrade order."""
+    if not obs.target_channel:
+        return []
+    return [
+        u for u in obs.all_units() if u.member_id and u.channel and u.channel != obs.target_channel
+    ]
+
+
+def upgrade_progress(obs: Observed) -> tuple[int, int]:
+    """(units that track the target channel, started units)."""
+    started = [u for u in obs.all_units() if u.member_id]
+    done = sum(1 for u in started if u.channel == obs.target_channel)
+    return done, len(started)
 
 
 def unit_step(
@@ -402,6 +480,14 @@ def unit_step(
         if not ld.bootstrapped:
             return Wait("Waiting for the leader to bootstrap the cluster")
         return Wait("Waiting to join the cluster")
+    if (
+        ld.upgrade_grant == obs.me.unit
+        and obs.target_channel
+        and obs.me.channel != obs.target_channel
+        and not obs.me.upgrade_error
+    ):
+        done, total = upgrade_progress(obs)
+        return Upgrade(obs.target_channel, done + 1, total)
     if desired_hash == applied_hash:
         return None
     if ld.restart_grant != obs.me.unit:

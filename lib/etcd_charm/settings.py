@@ -106,13 +106,51 @@ def parse_channel(text: str) -> tuple[str | None, str | None]:
     track, risk = m.group("track"), m.group("risk") or "stable"
     if risk not in RISKS:
         return None, f"channel {text!r} has unknown risk {risk!r}: use one of {', '.join(RISKS)}"
-    if track != "latest" and track not in SUPPORTED_TRACKS:
+    if track != "latest" and version_tuple(track) < (3, 0):
         return None, (
             f"channel {text!r}: etcd {track} is not supported by this charm "
             f"(supported: {', '.join(SUPPORTED_TRACKS)})"
         )
     branch = m.group("branch")
     return f"{track}/{risk}" + (f"/{branch}" if branch else ""), None
+
+
+def channel_refusal(installed: str | None, tracking: str, channel: str) -> str:
+    """Why a unit with etcd ``installed`` (tracking ``tracking``; None: not installed) may
+    not use ``channel`` ("" when it may). etcd upgrades one minor version at a time and never
+    downgrades; ``auto`` keeps what is installed."""
+    if channel == "auto" or (installed and channel == tracking):
+        return ""
+    track = channel.split("/")[0]
+    supported = f"supported: {', '.join(SUPPORTED_TRACKS)}"
+    if not installed:
+        if track == "latest" or track in SUPPORTED_TRACKS:
+            return ""
+        return f"channel {channel!r}: etcd {track} is not supported by this charm ({supported})"
+    current = version_tuple(installed)[:2]
+    if len(current) < 2:
+        return f"the installed etcd version {installed!r} cannot be read"
+    here = f"{current[0]}.{current[1]}"
+    step = f"{current[0]}.{current[1] + 1}/stable"
+    if track == "latest":
+        return (
+            f"channel {channel!r} cannot be checked against the running etcd {installed}: "
+            f"name the track; the next step is {step}"
+        )
+    wanted = version_tuple(track)
+    if wanted < current:
+        return (
+            f"channel {channel!r} would downgrade etcd {installed}; downgrades are not "
+            f"supported (keep {tracking or here + '/stable'})"
+        )
+    if wanted > (current[0], current[1] + 1):
+        return (
+            f"channel {channel!r} skips a minor version: etcd upgrades one minor version at "
+            f"a time; from {installed} the next step is {step}"
+        )
+    if track not in SUPPORTED_TRACKS:
+        return f"channel {channel!r}: etcd {track} is not supported by this charm ({supported})"
+    return ""
 
 
 def _int(config: Mapping[str, Any], key: str, errors: list[str], lo: int, hi: int) -> int:

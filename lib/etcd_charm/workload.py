@@ -43,19 +43,39 @@ def parse_snap_list(text: str, name: str = SNAP) -> tuple[str, str, str] | None:
 
 
 @functools.lru_cache(maxsize=1)
-def installed_version() -> str | None:
-    """The installed etcd snap's version (``snap list``), None when it is not installed."""
+def installed() -> tuple[str, str, str] | None:
+    """(version, revision, tracked channel) of the installed etcd snap, None when absent."""
     try:
         out = _run(["snap", "list", SNAP], timeout=60)
     except WorkloadError:
         return None
-    found = parse_snap_list(out)
+    return parse_snap_list(out)
+
+
+def installed_version() -> str | None:
+    """The installed etcd snap's version (``snap list``), None when it is not installed."""
+    found = installed()
     return found[0] if found else None
+
+
+def tracking() -> str:
+    """The channel the installed snap tracks ("" when not installed or a local file)."""
+    found = installed()
+    return found[2] if found and found[2] != "-" else ""
+
+
+def refresh_snap(channel: str) -> None:
+    """``snap refresh`` to ``channel`` (snapd copies the data and restarts the service)."""
+    installed.cache_clear()
+    try:
+        _run(["snap", "refresh", SNAP, f"--channel={channel}"])
+    finally:
+        installed.cache_clear()
 
 
 def install_snap(channel: str, resource_path: str | None) -> None:
     """Install etcd from an attached snap file when given, else from ``channel``."""
-    installed_version.cache_clear()
+    installed.cache_clear()
     if resource_path:
         _run(["snap", "install", "--dangerous", resource_path])
     else:

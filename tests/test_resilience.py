@@ -1,0 +1,209 @@
+"""Never lose quorum or a write: membership changes and failures under a client that never
+stops writing.
+
+One model, tests in order. Each scenario runs the continuous-writes checker (tests/writes.py)
+with the credentials a ``db`` client got, changes the cluster, then proves that every
+acknowledged write is readable and records failed/retried writes, latency and the longest gap
+in ``build/resilience-report.json`` (quoted in the issue notes).
+"""
+
+from __future__ import annotations
+
+import json
+
+import jubilant
+import pytest
+
+from .conftest import (
+    LOCAL,
+    all_healthy,
+    etcd_units,
+    etcdctl,
+    member_list,
+    unit_addresses,
+)
+from .writes import REPORTS, continuous_writes
+
+pytestmark = pytest.mark.integration
+
+APP = "etcd"
+CLIENT = "etcd-client"
+
+
+def names(units: object) -> list[str]:
+    return sorted(str(u).replace("/", "") for u in units)  # type: ignore[attr-defined]
+
+
+def member_names(juju: jubilant.Juju, unit: str) -> list[str]:
+    return sorted(m["name"] for m in member_list(juju, unit))
+
+
+def raft_leader_unit(juju: jubilant.Juju) -> str:
+    unit = next(iter(unit_addresses(juju.status())))
+    leader_id = etcdctl(juju, unit, "endpoint status")[0]["Status"]["leader"]
+    (name,) = [m["name"] for m in member_list(juju, unit) if m["ID"] == leader_id]
+    return next(u for u in unit_addresses(juju.status()) if u.replace("/", "") == name)
+
+
+def juju_leader(status: jubilant.Status) -> str:
+    return next(n for n, u in etcd_units(status).items() if u.leader)
+
+
+def healthy(juju: jubilant.Juju, count: int, timeout: float = 600) -> jubilant.Status:
+    return juju.wait(all_healthy(APP, count), error=jubilant.any_error, timeout=timeout)
+
+
+def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
+    juju.model_config({"update-status-hook-interval": "10s"})
+    juju.deploy("easyrsa")
+    juju.deploy(etcd_charm, APP, num_units=3)
+    juju.deploy(CLIENT)
+    juju.integrate(f"{APP}:certificates", "easyrsa:client")
+    juju.integrate(f"{APP}:db", f"{CLIENT}:etcd")
+    healthy(juju, 3)
+    juju.wait(lambda s: s.apps[CLIENT].units[f"{CLIENT}/0"].workload_status.current == "active")
+
+
+def test_add_unit(juju: jubilant.Juju) -> None:
+    with continuous_writes(juju, "add-unit"):
+        juju.add_unit(APP)
+        status = healthy(juju, 4)
+    assert member_names(juju, f"{APP}/0") == names(unit_addresses(status))
+
+
+def test_remove_follower(juju: jubilant.Juju) -> None:
+    status = juju.status()
+    keep = {juju_leader(status), raft_leader_unit(juju)}
+    follower = max((u for u in unit_addresses(status) if u not in keep), key=lambda u: u)
+    with continuous_writes(juju, "remove-follower"):
+        juju.remove_unit(follower)
+        status = healthy(juju, 3)
+    assert follower not in unit_addresses(status)
+    assert member_names(juju, juju_leader(status)) == names(unit_addresses(status))
+
+
+def test_remove_raft_leader(juju: jubilant.Juju) -> None:
+    status = juju.status()
+    target = raft_leader_unit(juju)
+    if target == juju_leader(status):
+        # make the Juju leader's member a follower: move the raft leader off it
+        other = next(u for u in unit_addresses(status) if u != target)
+        mine = next(m for m in member_list(juju, other) if m["name"] == other.replace("/", ""))
+        etcdctl(juju, target, f"move-leader {mine['ID']:x}")
+        target = raft_leader_unit(juju)
+    with continuous_writes(juju, "remove-raft-leader"):
+        juju.remove_unit(target)
+        status = healthy(juju, 2)
+    assert member_names(juju, juju_leader(status)) == names(unit_addresses(status))
+    # it handed raft leadership over before removing its member
+    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", target)
+    assert "moving the raft leader to" in log and "removed member" in log
+    assert log.index("moving the raft leader to") < log.index("removed member")
+    juju.add_unit(APP)
+    healthy(juju, 3)
+
+
+def test_remove_juju_leader(juju: jubilant.Juju) -> None:
+    leader = juju_leader(juju.status())
+    with continuous_writes(juju, "remove-juju-leader"):
+        juju.remove_unit(leader)
+        status = healthy(juju, 2)
+    assert juju_leader(status) != leader
+    assert member_names(juju, juju_leader(status)) == names(unit_addresses(status))
+    juju.add_unit(APP)
+    healthy(juju, 3)
+
+
+def test_sigkill_etcd_on_the_raft_leader(juju: jubilant.Juju) -> None:
+    target = raft_leader_unit(juju)
+
+    def restarts() -> int:
+        out = juju.exec("systemctl show -p NRestarts snap.etcd.etcd", unit=target).stdout
+        return int(out.strip().split("=")[1])
+
+    before = restarts()
+    with continuous_writes(juju, "sigkill-raft-leader"):
+        if LOCAL:
+            juju.cli("kill-process", target, "etcd", "--signal", "KILL")
+        else:
+            juju.exec("pkill -KILL -x etcd", unit=target)
+        juju.wait(lambda s: restarts() > before, timeout=120)
+        healthy(juju, 3)
+    assert restarts() == before + 1
+    assert member_names(juju, target) == names(unit_addresses(juju.status()))
+
+
+@pytest.mark.skipif(not LOCAL, reason="kill-machine is a local-model fault")
+def test_kill_machine_then_force_remove_and_replace(juju: jubilant.Juju) -> None:
+    status = juju.status()
+    victim = max((u for u in unit_addresses(status) if u != juju_leader(status)), key=str)
+    survivors = [u for u in unit_addresses(status) if u != victim]
+    with continuous_writes(juju, "kill-machine"):
+        juju.cli("kill-machine", victim)
+        # the others keep serving and say which member is down
+        juju.wait(
+            lambda s: all(
+                etcd_units(s)[u].workload_status.message.startswith(
+                    f"Degraded: {victim.replace('/', '')} does not answer"
+                )
+                for u in survivors
+            ),
+            timeout=120,
+        )
+        juju.remove_unit(victim, force=True)
+        status = healthy(juju, 2)
+    assert member_names(juju, survivors[0]) == names(survivors)
+    juju.add_unit(APP)
+    status = healthy(juju, 3)
+    assert member_names(juju, survivors[0]) == names(unit_addresses(status))
+
+
+@pytest.mark.skipif(not LOCAL, reason="kill-machine is a local-model fault")
+def test_removal_that_would_break_quorum_is_refused(juju: jubilant.Juju) -> None:
+    status = juju.status()
+    leader = juju_leader(status)
+    down, leaving = sorted(u for u in unit_addresses(status) if u != leader)
+    with continuous_writes(juju, "removal-refused"):
+        juju.cli("kill-machine", down)
+        juju.remove_unit(leaving)
+
+        def refused(s: jubilant.Status) -> bool:
+            unit = etcd_units(s).get(leaving)
+            lead = etcd_units(s)[leader]
+            return (
+                unit is not None
+                and unit.juju_status.current == "error"
+                and lead.workload_status.current == "blocked"
+                and lead.workload_status.message.startswith(f"{leaving} cannot leave the cluster")
+            )
+
+        status = juju.wait(refused, timeout=180)
+        message = etcd_units(status)[leader].workload_status.message
+        assert "quorum needs 2" in message and "juju remove-unit --force" in message
+        # nothing was removed: the member of the leaving unit is still a voter
+        assert leaving.replace("/", "") in member_names(juju, leader)
+        # the operator brings the stopped machine back: the removal goes through
+        juju.cli("start-machine", down)
+        if LOCAL:
+            juju.cli("resolved", leaving)
+        status = healthy(juju, 2)
+    assert leaving not in unit_addresses(status)
+    assert member_names(juju, leader) == names(unit_addresses(status))
+
+
+def test_scale_to_five_then_three_then_one_and_back(juju: jubilant.Juju) -> None:
+    with continuous_writes(juju, "scale-5-3-1-3"):
+        juju.add_unit(APP, num_units=3)
+        status = healthy(juju, 5)
+        leader = juju_leader(status)
+        others = sorted(u for u in unit_addresses(status) if u != leader)
+        juju.remove_unit(*others[:2])
+        status = healthy(juju, 3)
+        assert member_names(juju, leader) == names(unit_addresses(status))
+        juju.remove_unit(*others[2:])
+        status = healthy(juju, 1)
+        assert member_names(juju, leader) == [leader.replace("/", "")]
+        juju.add_unit(APP, num_units=2)
+        status = healthy(juju, 3)
+    assert member_names(juju, leader) == names(unit_addresses(status))
+    print(json.dumps(REPORTS, indent=2, sort_keys=True))

@@ -1,0 +1,125 @@
+"""Rolling channel upgrade 3.4 -> 3.5 on three units under continuous writes, and the
+refusals: skipping a minor version, downgrading.
+
+One model, tests in order; figures go to ``build/resilience-report.json`` with the others.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jubilant
+import pytest
+
+from .conftest import all_healthy, etcd_units, etcdctl, unit_addresses
+from .writes import continuous_writes
+
+CLIENT = "etcd-client"
+
+pytestmark = pytest.mark.integration
+
+APP = "etcd"
+OLD, NEW = "3.4.23", "3.5.16"
+
+
+def versions(juju: jubilant.Juju) -> dict[str, str]:
+    """The etcd server version each member reports (endpoint status)."""
+    return {
+        unit: etcdctl(juju, unit, "endpoint status")[0]["Status"]["version"]
+        for unit in unit_addresses(juju.status())
+    }
+
+
+def tracking(juju: jubilant.Juju, unit: str) -> str:
+    out = juju.exec("snap list etcd", unit=unit).stdout.splitlines()
+    return out[1].split()[3]
+
+
+def test_deploy_3_4(juju: jubilant.Juju, etcd_charm: str) -> None:
+    juju.model_config({"update-status-hook-interval": "10s"})
+    juju.deploy("easyrsa")
+    juju.deploy(etcd_charm, APP, num_units=3, config={"channel": "3.4/stable"})
+    juju.deploy(CLIENT)
+    juju.integrate(f"{APP}:certificates", "easyrsa:client")
+    juju.integrate(f"{APP}:db", f"{CLIENT}:etcd")
+    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=600)
+    juju.wait(lambda s: s.apps[CLIENT].units[f"{CLIENT}/0"].workload_status.current == "active")
+    assert set(versions(juju).values()) == {OLD}
+
+
+def test_skipping_a_minor_version_is_refused(juju: jubilant.Juju) -> None:
+    juju.config(APP, {"channel": "3.6/stable"})
+    status = juju.wait(
+        lambda s: all(u.workload_status.current == "blocked" for u in etcd_units(s).values()),
+        timeout=120,
+    )
+    for unit in etcd_units(status).values():
+        assert unit.workload_status.message == (
+            "Invalid config: channel '3.6/stable' skips a minor version: etcd upgrades one "
+            f"minor version at a time; from {OLD} the next step is 3.5/stable "
+            "(nothing was changed)"
+        )
+    assert set(versions(juju).values()) == {OLD}
+    assert {tracking(juju, u) for u in unit_addresses(status)} == {"3.4/stable"}
+    juju.config(APP, {"channel": "3.4/stable"})
+    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=300)
+
+
+def test_rolling_upgrade_under_writes(juju: jubilant.Juju) -> None:
+    seen: set[str] = set()
+
+    def upgraded(status: jubilant.Status) -> bool:
+        for unit in etcd_units(status).values():
+            seen.add(unit.workload_status.message)
+        return all_healthy(APP, 3)(status) and all(
+            u.workload_version == NEW or status.apps[APP].version == NEW
+            for u in etcd_units(status).values()
+        )
+
+    with continuous_writes(juju, "upgrade-3.4-3.5"):
+        juju.config(APP, {"channel": "3.5/stable"})
+        juju.wait(
+            lambda s: any(
+                "pgrading etcd" in u.workload_status.message for u in etcd_units(s).values()
+            ),
+            timeout=300,
+        )
+        juju.wait(lambda s: upgraded(s) and set(versions(juju).values()) == {NEW}, timeout=900)
+    progress = sorted(m for m in seen if re.search(r"[Uu]pgrading etcd \d/3 to 3.5/stable", m))
+    assert progress, seen
+    units = sorted(unit_addresses(juju.status()))
+    for unit in units:
+        assert tracking(juju, unit) == "3.5/stable"
+        # the snapshot taken before the refresh is kept on the unit, readable by root only
+        listing = juju.exec(
+            "stat -c '%a %s %n' /var/snap/etcd/common/backups/pre-upgrade-etcd-3.4.23-*.db",
+            unit=unit,
+        ).stdout.split()
+        assert listing[0] == "600" and int(listing[1]) > 0, listing
+    # one unit at a time: each unit's snapshot..upgraded window ends before the next begins
+    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", APP)
+    windows = []
+    for unit in units:
+        tag = f"unit-{unit.replace('/', '-')}"
+        lines = [ln for ln in log.splitlines() if ln.startswith(tag + ":")]
+        start = next(ln for ln in lines if "snapshot before the upgrade" in ln)
+        end = next(ln for ln in lines if "upgraded to etcd 3.5.16" in ln)
+        windows.append((log.index(start), log.index(end)))
+    windows.sort()
+    for (_, end), (start, _) in zip(windows, windows[1:], strict=False):
+        assert end < start, "two units upgraded at the same time"
+
+
+def test_downgrade_is_refused(juju: jubilant.Juju) -> None:
+    juju.config(APP, {"channel": "3.4/stable"})
+    status = juju.wait(
+        lambda s: all(u.workload_status.current == "blocked" for u in etcd_units(s).values()),
+        timeout=120,
+    )
+    for unit in etcd_units(status).values():
+        assert "would downgrade etcd 3.5.16; downgrades are not supported" in (
+            unit.workload_status.message
+        )
+    assert set(versions(juju).values()) == {NEW}
+    juju.config(APP, {"channel": "3.5/stable"})
+    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=300)
