@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -557,6 +558,29 @@ def cmd_refresh(args: argparse.Namespace) -> None:
     sys.stderr.write(f'Added local charm "{args.application}", revision {rev}, to the model\n')
 
 
+# names.IsValidUnit: <application>/<number>, no leading zero ("etcd/leader" is not a unit name).
+UNIT_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]*[a-z][a-z0-9]*)*/(?:0|[1-9][0-9]*)$")
+
+
+def cmd_resolved(args: argparse.Namespace) -> None:
+    """juju resolved (cmd/juju/application/resolved.go): retry, or skip with --no-retry, the
+    failed hook of units in error. Prints nothing; the agents act at once."""
+    units: list[str] = list(args.units)
+    # Init errors (usage, exit 2), checked before the model is looked up.
+    if args.all:
+        if units:
+            raise CLIError("specifying unit names(s) with --all not supported", 2)
+    elif not units:
+        raise CLIError("no unit specified", 2)
+    for u in units:
+        if not UNIT_NAME_RE.match(u):
+            raise CLIError(f'unit name "{u}" not valid', 2)
+    model = model_name(args)
+    if len(set(units)) != len(units):
+        raise CLIError("duplicate unit specified")  # api/client/application ResolveUnitErrors
+    call(model, "resolved", units=units, all_units=args.all, retry=not args.no_retry)
+
+
 def cmd_version(args: argparse.Namespace) -> None:
     from .controller.machines import JUJU_VERSION
 
@@ -756,6 +780,18 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument(o)
     for f in ("--force", "--force-base", "--force-units", "--trust"):
         sp.add_argument(f, action="store_true")
+    sp = add(
+        "resolved",
+        cmd_resolved,
+        "Marks unit errors resolved and re-executes failed hooks",
+        aliases=("resolve",),
+    )
+    sp.add_argument("units", nargs="*", metavar="unit")
+    sp.add_argument(
+        "--no-retry", action="store_true", help="Do not re-execute failed hooks on the unit"
+    )
+    sp.add_argument("--all", action="store_true", help="Marks all units in error as resolved")
+    sp.add_argument("-B", "--no-browser-login", action="store_true")
     sp = add("version", cmd_version, "Show the version", model=False)
     sp.add_argument("--all", action="store_true")
     fmt_opt(sp, ("json", "yaml", "smart"))

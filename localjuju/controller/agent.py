@@ -232,6 +232,7 @@ class UnitAgent:
             update_status_due=unit.local.started and unit.local.update_status_due <= t_now,
             retry_due=err is not None and err.retry_at <= t_now,
             auto_retry=bool(m.config.get("automatically-retry-hooks", True)),
+            resolved=unit.resolved,
         )
 
     def sync_scopes(self) -> None:
@@ -261,6 +262,13 @@ class UnitAgent:
 
     async def execute(self, op: Op, remote: Remote) -> None:
         unit = self.unit
+        if op.resolved:
+            self.clear_resolved()
+        if op.kind == "skip-hook":
+            assert op.hook is not None
+            self.skip_hook(op.hook, remote)
+            self.ctl.changed()
+            return
         if op.kind == "resign-leadership":
             unit.local.leader = False
             self.ctl.changed()
@@ -386,9 +394,32 @@ class UnitAgent:
             self.fail_hook(info, code)
         self.ctl.changed()
 
-    def commit_hook(self, ctx: HookContext, info: HookInfo, remote: Remote) -> None:
+    def clear_resolved(self) -> None:
+        """The agent acts on `juju resolved`: ClearResolved, and the retry timer is reset
+        (StopRetryHookTimer), so a hook that fails again backs off from the start (5 s)."""
         unit = self.unit
+        unit.resolved = ""
+        if unit.local.error is not None:
+            unit.local.error.attempts = 0
+
+    def commit_hook(self, ctx: HookContext, info: HookInfo, remote: Remote) -> None:
         ctx.commit()
+        self.record_hook(info, remote)
+        self.ctl.debug(unit_tag(self.unit_name), "INFO", "juju.worker.uniter.operation",
+                       f'ran "{info.name}" hook')  # fmt: skip
+
+    def skip_hook(self, info: HookInfo, remote: Remote) -> None:
+        """`juju resolved --no-retry`: the failed hook is marked done without running it
+        (Juju's skip operation: Prepare and Execute skipped, runHook.Commit done). Its queued
+        follow-ups proceed; nothing of its failed run is committed (that context is gone)."""
+        self.ctl.debug(unit_tag(self.unit_name), "DEBUG", "juju.worker.uniter.operation",
+                       f'committing operation "skip run {info.name} hook" for '
+                       f"{self.unit_name}")  # fmt: skip
+        self.record_hook(info, remote)
+
+    def record_hook(self, info: HookInfo, remote: Remote) -> None:
+        """What a hook's commit does to the unit's state, whether it ran or was skipped."""
+        unit = self.unit
         resolver.commit(unit.local, info, remote)
         if info.kind == "start" or (info.kind == "update-status"):
             unit.local.update_status_due = time.time() + self.ctl.update_status_interval()
@@ -397,8 +428,6 @@ class UnitAgent:
         unit.agent_status.set("idle")
         if info.kind == "remove":
             self.ctl.unit_removed(unit.name)
-        self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter.operation",
-                       f'ran "{info.name}" hook')  # fmt: skip
 
     def fail_hook(self, info: HookInfo, code: int) -> None:
         unit = self.unit

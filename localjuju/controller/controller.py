@@ -576,6 +576,45 @@ class Controller:
         self.changed()
         return task
 
+    # ------------------------------------------------------------------ hook errors
+
+    def resolve_errors(self, units: list[str], all_units: bool, retry: bool) -> list[str]:
+        """`juju resolved`: mark units in error resolved; their agents retry or skip the hook.
+
+        Juju's ResolveUnitErrors: with ``all_units`` every unit in error is marked and the first
+        failure ends the call; otherwise each named unit is marked on its own and the messages
+        of those that could not be are returned (the others are marked all the same).
+        """
+        mode = state.RESOLVED_RETRY_HOOKS if retry else state.RESOLVED_NO_HOOKS
+        errors: list[str] = []
+        if all_units:
+            for unit in list(self.model.units.values()):
+                if unit.agent_status.current != "error":
+                    continue
+                err = self._set_resolved(unit, mode)
+                if err is not None:
+                    self.changed()  # the units marked before it stay marked
+                    raise UserError(f'resolve error for unit "{unit.name}": {err}')
+        for name in units:
+            u = self.model.units.get(name)
+            err = f'unit "{name}" not found' if u is None else self._set_resolved(u, mode)
+            if err is not None:
+                errors.append(err)
+        self.changed()
+        return errors
+
+    def _set_resolved(self, unit: Unit, mode: str) -> str | None:
+        """state Unit.Resolve / SetResolved: an error message, or None once marked."""
+        if unit.agent_status.current != "error":
+            return f'unit "{unit.name}" is not in an error state'
+        if unit.resolved:
+            return f'cannot set resolved mode for unit "{unit.name}": already resolved'
+        unit.resolved = mode
+        agent = self.agents.get(unit.name)
+        if agent is not None:
+            agent.wake.set()  # act now, not at the back-off timer
+        return None
+
     def resolve_unit(self, spec: str) -> str:
         if spec.endswith("/leader"):
             app = spec.split("/")[0]

@@ -127,6 +127,14 @@ class API:
 
         return show_unit(self.ctl, self.ctl.resolve_unit(unit))
 
+    async def cmd_resolved(
+        self, units: list[str], all_units: bool = False, retry: bool = True
+    ) -> None:
+        errors = self.ctl.resolve_errors(units, all_units, retry)
+        if errors:
+            # params.ErrorResults.Combine: one line per unit that could not be marked.
+            raise UserError("\n".join(errors))
+
     # ---------------------------------------------------------------- tasks
     async def cmd_run(
         self, units: list[str], action: str, params: dict[str, Any], wait: float | None

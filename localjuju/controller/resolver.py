@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .state import HookError, RelationLocal, UnitLocal
+from .state import RESOLVED_NO_HOOKS, RESOLVED_RETRY_HOOKS, HookError, RelationLocal, UnitLocal
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,11 @@ class HookInfo:
 
 @dataclass(frozen=True)
 class Op:
-    kind: str  # "hook" | "task" | "resign-leadership" | "wait-retry"
+    kind: str  # "hook" | "skip-hook" | "task" | "resign-leadership"
     hook: HookInfo | None = None
     task_id: str = ""
+    # The `juju resolved` mode this operation acts on; the agent clears it (ClearResolved).
+    resolved: str = ""
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Remote:
     update_status_due: bool = False
     retry_due: bool = False
     auto_retry: bool = True
+    resolved: str = ""  # `juju resolved` mode set on the unit: "", "retry-hooks", "no-hooks"
 
 
 def hook(kind: str, **kw: object) -> HookInfo:
@@ -91,12 +94,18 @@ def next_op(local: UnitLocal, remote: Remote) -> Op | None:
             return Op("hook", HookInfo(f"{name}-storage-attached", "storage-attached",
                                        storage_id=sid))  # fmt: skip
 
-    # A failed hook blocks every other hook until it succeeds; actions may still run.
+    # A failed hook blocks every other hook until it succeeds or is skipped; actions may still
+    # run. `juju resolved` retries it now; `juju resolved --no-retry` skips it (nextOpHookError).
     if local.error is not None:
         if remote.pending_task:
             return Op("task", task_id=remote.pending_task)
+        failed = _hook_from_error(local.error)
+        if remote.resolved == RESOLVED_RETRY_HOOKS:
+            return Op("hook", failed, resolved=remote.resolved)
+        if remote.resolved == RESOLVED_NO_HOOKS:
+            return Op("skip-hook", failed, resolved=remote.resolved)
         if remote.retry_due and remote.auto_retry:
-            return Op("hook", _hook_from_error(local.error))
+            return Op("hook", failed)
         return None
 
     if local.queued:

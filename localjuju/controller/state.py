@@ -143,6 +143,11 @@ class UnitLocal:
     update_status_due: float = 0.0
 
 
+# Juju's resolved modes (params.ResolvedRetryHooks / params.ResolvedNoHooks; "" is ResolvedNone).
+RESOLVED_RETRY_HOOKS = "retry-hooks"
+RESOLVED_NO_HOOKS = "no-hooks"
+
+
 @dataclass
 class Unit:
     name: str
@@ -154,6 +159,9 @@ class Unit:
     agent_status: StatusInfo = field(default_factory=lambda: StatusInfo("allocating"))
     opened_ports: list[str] = field(default_factory=list)
     charm_state: dict[str, str] = field(default_factory=dict)
+    # `juju resolved` asked for (the unit document's "resolved" field in Juju):
+    # "" (ResolvedNone), "retry-hooks" or "no-hooks"; the agent clears it when it acts on it.
+    resolved: str = ""
     local: UnitLocal = field(default_factory=UnitLocal)
 
     @property
