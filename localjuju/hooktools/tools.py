@@ -227,7 +227,10 @@ def format_since(since: datetime.datetime | str | None) -> str:
     if since is None:
         return ""
     if isinstance(since, str):
-        return since
+        try:  # the controller keeps ISO 8601 strings; Juju prints 2006-01-02 15:04:05Z
+            since = datetime.datetime.fromisoformat(since)
+        except ValueError:
+            return since
     if since.tzinfo is not None:
         since = since.astimezone(datetime.timezone.utc)
     return since.strftime("%Y-%m-%d %H:%M:%SZ")

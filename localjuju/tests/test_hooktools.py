@@ -404,6 +404,11 @@ CASES: list[tuple[str, dict, list[str], int, str, str]] = [
      "units:\n  etcd/0:\n    status: active\n    since: 2024-01-02 03:04:05Z\n  etcd/1:\n"
      "    status: waiting\nrelations:\n  db:\n    kubernetes-control-plane:\n"
      "      status: joined\n    kubernetes-control-plane/0:\n      status: active\n", ""),
+    ("goal-state since from the controller's ISO string",
+     {"goal": GoalState(units={"etcd/0": GoalStateEntry("dying", "2026-11-21T18:12:16+00:00")})},
+     ["goal-state", "--format=json"], 0,
+     '{"units":{"etcd/0":{"status":"dying","since":"2026-11-21 18:12:16Z"}},"relations":{}}\n',
+     ""),
     ("goal-state json", {"goal": GoalState(units={"etcd/0": GoalStateEntry("active")})},
      ["goal-state", "--format=json"], 0,
      '{"units":{"etcd/0":{"status":"active"}},"relations":{}}\n', ""),
