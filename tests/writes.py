@@ -19,6 +19,7 @@ import importlib.util
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -52,12 +53,13 @@ def _gateway_module() -> ModuleType:
 gw = _gateway_module()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Credentials:
     """What etcd published to a client on ``db``; the PEM files live in ``directory``."""
 
     endpoints: tuple[str, ...]
     directory: str
+    _gateway: bool | None = None
 
     @property
     def ca(self) -> str:
@@ -72,13 +74,95 @@ class Credentials:
         return os.path.join(self.directory, "client.key")
 
     def gateway(self, endpoints: list[str] | None = None, timeout: float = 2.0) -> Any:
-        return gw.Gateway(
-            endpoints or list(self.endpoints),
-            ca_file=self.ca,
-            cert_file=self.cert,
-            key_file=self.key,
-            timeout=timeout,
+        """A client for ``endpoints``: etcd's JSON gateway, or etcdctl when the server has
+        no gateway (Debian's etcd 3.4 build serves none)."""
+        urls = endpoints or list(self.endpoints)
+        client = gw.Gateway(
+            urls, ca_file=self.ca, cert_file=self.cert, key_file=self.key, timeout=timeout
         )
+        if self.has_gateway():
+            return client
+        client.close()
+        return EtcdctlClient(urls, self, timeout)
+
+    def has_gateway(self) -> bool:
+        if self._gateway is None:
+            probe = gw.Gateway(
+                list(self.endpoints),
+                ca_file=self.ca,
+                cert_file=self.cert,
+                key_file=self.key,
+                timeout=5.0,
+            )
+            try:
+                probe.get("probe")
+                self._gateway = True
+            except gw.EtcdError as e:
+                if "HTTP 404" not in str(e):
+                    raise
+                self._gateway = False
+            finally:
+                probe.close()
+        return self._gateway
+
+
+ETCDCTL = os.environ.get("ETCDCTL_BINARY") or str(ROOT / ".cache" / "etcd" / "3.5.16" / "etcdctl")
+
+
+class EtcdctlClient:
+    """The same put/scan_prefix as the gateway client, through the etcdctl binary."""
+
+    def __init__(self, endpoints: list[str], creds: Credentials, timeout: float) -> None:
+        self.endpoints = endpoints
+        self.creds = creds
+        self.timeout = timeout
+
+    def _run(self, *args: str, timeout: float) -> dict[str, Any]:
+        argv = [
+            ETCDCTL,
+            f"--endpoints={','.join(self.endpoints)}",
+            f"--cacert={self.creds.ca}",
+            f"--cert={self.creds.cert}",
+            f"--key={self.creds.key}",
+            f"--dial-timeout={self.timeout:.0f}s",
+            f"--command-timeout={timeout:.0f}s",
+            "-w",
+            "json",
+            *args,
+        ]
+        try:
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=timeout + 5,
+                env={"ETCDCTL_API": "3"},
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise gw.EtcdError(f"etcdctl {args[0]}: no answer") from None
+        if proc.returncode != 0:
+            raise gw.EtcdError(f"etcdctl {args[0]}: {proc.stderr.strip().splitlines()[-1:]}")
+        return dict(json.loads(proc.stdout or "{}"))
+
+    def put(self, key: str, value: str) -> int:
+        out = self._run("put", key, value, timeout=self.timeout)
+        return int(out.get("header", {}).get("revision", 0))
+
+    def scan_prefix(self, prefix: bytes, deadline: float | None = None) -> tuple[list, int]:
+        timeout = max(5.0, (deadline or time.monotonic() + 60) - time.monotonic())
+        out = self._run("get", "--prefix", prefix.decode(), timeout=timeout)
+        kvs = [gw.Gateway._kv(kv) for kv in out.get("kvs") or []]
+        return kvs, int(out.get("header", {}).get("revision", 0))
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> EtcdctlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def db_credentials(juju: jubilant.Juju, client_unit: str, endpoint: str = "etcd") -> Credentials:
