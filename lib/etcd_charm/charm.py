@@ -264,11 +264,21 @@ class EtcdCharm:
         return P.LeaderData.from_dict(hookenv.leader_get() or {})
 
     def etcdctl(self, settings: Settings, obs: P.Observed | None = None) -> Etcdctl:
+        """etcdctl against this unit's member and the peers' (voters only once the member
+        list is known: etcd 3.4's learners refuse most requests, "rpc not supported for
+        learner", and etcdctl 3.4 does not skip them)."""
         endpoints = []
-        if self.kv.get(KV_STARTED):
+        members = obs.members if obs is not None else None
+        voters = {m.id for m in members.voters} if members is not None else None
+        me = int(self.kv.get(KV_MEMBER_ID, 0))
+        if self.kv.get(KV_STARTED) and (voters is None or me in voters):
             endpoints.append(local_url(settings))
         if obs is not None:
-            endpoints += [p.client_url for p in obs.peers if p.member_id and p.client_url]
+            endpoints += [
+                p.client_url
+                for p in obs.peers
+                if p.member_id and p.client_url and (voters is None or p.member_id in voters)
+            ]
         return client(endpoints or [local_url(settings)])
 
     def _observe(self, me: P.UnitInfo, settings: Settings, started: bool) -> P.Observed:
