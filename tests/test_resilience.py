@@ -172,7 +172,7 @@ def test_removal_that_would_break_quorum_is_refused(juju: jubilant.Juju) -> None
             lead = etcd_units(s)[leader]
             return (
                 unit is not None
-                and unit.juju_status.current == "error"
+                and unit.workload_status.current == "error"  # Juju shows hook errors there
                 and lead.workload_status.current == "blocked"
                 and lead.workload_status.message.startswith(f"{leaving} cannot leave the cluster")
             )
