@@ -208,10 +208,13 @@ def test_unit_steps() -> None:
         unit(1, member_id=1001),
         ml=members(member(0), member(1)),
         leader=P.LeaderData(token="t", bootstrapped="etcd0", restart_grant="etcd/1"),
-        raft_leader=1001,
     )
-    # the raft leader hands leadership to another voter before it restarts
-    assert P.unit_step(granted, "h2", "h", True) == P.Restart("h2", True, 1000)
+    assert P.unit_step(granted, "h2", "h", True) == P.Restart("h2", True)
+    # leadership moves to another started voter, a healthy one when health is known
+    three = members(member(0), member(1), member(2))
+    assert P.transfer_target(three, 1000) == 1001
+    assert P.transfer_target(three, 1000, frozenset({1000, 1002})) == 1002
+    assert P.transfer_target(members(member(0)), 1000) == 0
 
 
 def test_unit_info_round_trips_through_relation_data() -> None:

@@ -42,7 +42,6 @@ KV_MEMBERS = "etcd.members-cache"  # last member list (update-status reuses it)
 KV_LEFT = "etcd.left"  # this unit removed itself from the cluster
 KV_PORT = "etcd.opened-port"
 KV_UPGRADE_ERROR = "etcd.upgrade-error"  # {"channel": ..., "error": ...} of a failed upgrade
-KV_UPGRADE_SNAPSHOT = "etcd.upgrade-snapshot"  # the snapshot taken before the last upgrade
 BACKUP_DIR = "/var/snap/etcd/common/backups"
 
 #: bounded waits for conditions etcd reports (deadline, short poll)
@@ -184,7 +183,7 @@ class EtcdCharm:
 
     def reconcile(self) -> None:
         if self.kv.get(KV_LEFT):
-            self.set_status(S.Status("maintenance", "Removed from the cluster; unit is departing"))
+            self.set_status(S.DEPARTED)
             return
         if self.settings is None:
             # nothing that runs is touched; the running cluster keeps its configuration
@@ -430,23 +429,18 @@ class EtcdCharm:
                 self._remove_stray_member(obs, settings, step)
                 obs = self._refresh_members(obs, settings)
                 continue
-            if isinstance(step, P.GrantRestart):
-                obs = self._record_grant(obs, step.unit)
+            if isinstance(step, (P.GrantRestart, P.GrantUpgrade)):
+                what = "restart" if isinstance(step, P.GrantRestart) else "upgrade"
+                obs = self._record_grant(obs, what, step.unit)
                 if step.unit == self.unit:
                     obs = self._act(obs, settings, identity, version)
                 continue
             if isinstance(step, P.ClearRestartGrant):
-                obs = self._record_grant(obs, "")
-                continue
-            if isinstance(step, P.GrantUpgrade):
-                hookenv.leader_set({"upgrade-grant": step.unit})
-                obs = replace(obs, leader=replace(obs.leader, upgrade_grant=step.unit))
-                if step.unit == self.unit:
-                    obs = self._act(obs, settings, identity, version)
+                obs = self._record_grant(obs, "restart", "")
                 continue
             if isinstance(step, P.ClearUpgradeGrant):
-                hookenv.leader_set({"upgrade-grant": None})
-                obs = replace(obs, leader=replace(obs.leader, upgrade_grant=""), healthy=None)
+                # the upgraded member restarted: ask for health again before the next one
+                obs = replace(self._record_grant(obs, "upgrade", ""), healthy=None)
                 continue
         return obs
 
@@ -457,9 +451,11 @@ class EtcdCharm:
         return replace(obs, leader=replace(obs.leader, joining=joining))
 
     @staticmethod
-    def _record_grant(obs: P.Observed, unit: str) -> P.Observed:
-        hookenv.leader_set({"restart-grant": unit or None})
-        return replace(obs, leader=replace(obs.leader, restart_grant=unit))
+    def _record_grant(obs: P.Observed, what: str, unit: str) -> P.Observed:
+        """Leader data ``<what>-grant`` (``restart`` or ``upgrade``): the one unit allowed to
+        do it now ("" clears it)."""
+        hookenv.leader_set({f"{what}-grant": unit or None})
+        return replace(obs, leader=replace(obs.leader, **{f"{what}_grant": unit}))
 
     @staticmethod
     def _reconfigure(what: str, change: Callable[[], T], idempotent: bool = False) -> T:
@@ -500,11 +496,10 @@ class EtcdCharm:
         self, obs: P.Observed, settings: Settings, step: P.RemoveMember
     ) -> None:
         member = step.member
-        if obs.members is not None and member.id == self._raft_leader(settings):
-            target = P.transfer_target(obs.members, member.id)
-            if target:
-                log(f"moving the raft leader from {P.label(member)} to {target:x}")
-                client(list(member.client_urls)).move_leader(target)
+        if obs.members is not None:
+            self._hand_over_leadership(
+                settings, obs.members, member.id, f"removing {P.label(member)}", obs.healthy
+            )
         log(f"removing member {P.label(member)}: {step.reason}")
         self._remove_member(self.etcdctl(settings, obs), member.id)
 
@@ -599,12 +594,7 @@ class EtcdCharm:
         if started and obs.members is not None:
             mine = obs.members.by_id(obs.me.member_id)
             peer_url_changed = bool(mine) and identity.peer_url(settings) not in mine.peer_urls
-        raft_leader = obs.raft_leader
-        if started and desired_hash != applied and obs.leader.restart_grant == self.unit:
-            raft_leader = self._raft_leader(settings)
-        step = P.unit_step(
-            replace(obs, raft_leader=raft_leader), desired_hash, applied, peer_url_changed
-        )
+        step = P.unit_step(obs, desired_hash, applied, peer_url_changed)
         if isinstance(step, P.StartJoining):
             record = C.Bootstrap(
                 initial_cluster=step.joining.initial_cluster,
@@ -630,13 +620,31 @@ class EtcdCharm:
             return 0
         return st[0].leader if st else 0
 
+    def _hand_over_leadership(
+        self,
+        settings: Settings,
+        members: MemberList,
+        member_id: int,
+        before: str,
+        healthy: frozenset[int] | None = None,
+    ) -> None:
+        """If member ``member_id`` leads raft, move leadership to another voter (a healthy one
+        when health is known) before it stops: restarts, upgrades, removals."""
+        if self._raft_leader(settings) != member_id:
+            return
+        target = P.transfer_target(members, member_id, healthy)
+        member = members.by_id(member_id)
+        if not target or member is None:
+            return
+        log(f"moving the raft leader to {target:x} before {before}")
+        client(list(member.client_urls) or [local_url(settings)]).move_leader(target)
+
     def _restart(
         self, obs: P.Observed, settings: Settings, step: P.Restart, conf_text: str
     ) -> None:
         ctl = self.etcdctl(settings, obs)
-        if step.transfer_leadership_to:
-            log(f"moving the raft leader to {step.transfer_leadership_to:x} before restarting")
-            ctl.move_leader(step.transfer_leadership_to)
+        if obs.members is not None:
+            self._hand_over_leadership(settings, obs.members, obs.me.member_id, "restarting")
         if step.peer_url_changed:
             identity = self._identity()
             log(f"updating this member's peer URL to {identity.peer_url(settings)}")
@@ -644,7 +652,7 @@ class EtcdCharm:
                 "update this member's peer URL",
                 lambda: ctl.member_update(obs.me.member_id, [identity.peer_url(settings)]),
             )
-        self.set_status(S.Status("maintenance", "Restarting etcd with the new configuration"))
+        self.set_status(S.RESTARTING)
         workload.write_file(C.CONF_PATH, conf_text, 0o644)
         workload.restart_service()
         local = client([local_url(settings)])
@@ -664,19 +672,13 @@ class EtcdCharm:
     ) -> P.Observed:
         """Snapshot, hand raft leadership over, refresh the snap, wait until the member is
         healthy again. A failure is recorded (the leader stops the upgrade) and shown."""
-        progress = f"Upgrading etcd {step.position}/{step.total} to {step.channel}"
+        where = (step.position, step.total, step.channel)
         try:
-            self.set_status(S.Status("maintenance", f"{progress}: saving a snapshot"))
+            self.set_status(S.upgrading(*where, "saving a snapshot"))
             path = self._snapshot_before_upgrade(settings, obs.me.version)
-            self.set_status(
-                S.Status("maintenance", f"{progress}: snapshot {path} saved; refreshing the snap")
-            )
-            members = obs.members
-            if members is not None and self._raft_leader(settings) == obs.me.member_id:
-                target = P.transfer_target(members, obs.me.member_id)
-                if target:
-                    log(f"moving the raft leader to {target:x} before upgrading")
-                    self.etcdctl(settings).move_leader(target)
+            self.set_status(S.upgrading(*where, f"snapshot {path} saved; refreshing the snap"))
+            if obs.members is not None:
+                self._hand_over_leadership(settings, obs.members, obs.me.member_id, "upgrading")
             workload.refresh_snap(step.channel)
             version = workload.installed_version()
             conf, conf_hash = self._desired(settings, identity, version)
@@ -707,7 +709,6 @@ class EtcdCharm:
         path = os.path.join(BACKUP_DIR, f"pre-upgrade-etcd-{version}-{stamp}.db")
         st = client([local_url(settings)]).snapshot_save(path)
         os.chmod(path, 0o600)
-        self.kv.set(KV_UPGRADE_SNAPSHOT, path)
         log(
             f"snapshot before the upgrade: {path} (revision {st.revision}, {st.total_keys} keys, "
             f"{st.total_size} bytes)"
@@ -737,11 +738,8 @@ class EtcdCharm:
             refusal = P.removal_refusal(members, healthy, my_id)
             if refusal:
                 self._refuse(refusal)
-            self.set_status(S.Status("maintenance", "Leaving the cluster"))
-            target = P.transfer_target(members, my_id, healthy)
-            if target and self._raft_leader(settings) == my_id:
-                log(f"moving the raft leader to {target:x} before leaving")
-                self.etcdctl(settings).move_leader(target)
+            self.set_status(S.LEAVING)
+            self._hand_over_leadership(settings, members, my_id, "leaving", healthy)
             remote = client(
                 sorted(u for m in others for u in m.client_urls) or [local_url(settings)]
             )
@@ -750,13 +748,13 @@ class EtcdCharm:
         workload.stop_service(disable=True)
         self.kv.set(KV_STARTED, False)
         self.kv.set(KV_LEFT, True)
-        self.set_status(S.Status("maintenance", "Removed from the cluster; unit is departing"))
+        self.set_status(S.DEPARTED)
 
     def _refuse(self, why: str) -> NoReturn:
-        reason = f"Cannot leave the cluster: {why}; {P.REMEDY}"
-        self.set_status(S.Status("blocked", reason))
-        log(reason, hookenv.ERROR)
-        raise Refused(reason)
+        status = S.cannot_leave(why, P.REMEDY)
+        self.set_status(status)
+        log(status.message, hookenv.ERROR)
+        raise Refused(status.message)
 
     # --- publishing --------------------------------------------------------------------
 
@@ -930,17 +928,11 @@ class EtcdCharm:
         if self.blocked and status is not None:  # more telling than a member being down
             verdict = S.Status("blocked", self.blocked)
         if obs.me.upgrade_error:
-            verdict = S.Status(
-                "blocked",
-                f"Upgrade to {obs.target_channel} failed: {obs.me.upgrade_error}; the upgrade "
-                "is stopped (fix the cause, then set channel again)",
-            )
+            verdict = S.upgrade_failed(obs.target_channel, obs.me.upgrade_error)
         elif verdict.state == "active" and obs.leader.upgrade_grant and obs.target_channel:
             done, total = P.upgrade_progress(obs)
-            verdict = S.Status(
-                "active",
-                f"{verdict.message}; upgrading etcd {min(done + 1, total)}/{total} to "
-                f"{obs.target_channel}",
+            verdict = S.upgrade_in_progress(
+                verdict, min(done + 1, total), total, obs.target_channel
             )
         self.set_status(verdict)
 

@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from .etcd_conf import member_name
 from .etcdctl import Member, MemberList, initial_cluster
 
 
@@ -57,7 +58,7 @@ class UnitInfo:
         member_id = get("member-id")
         return cls(
             unit=unit,
-            name=get("member-name") or unit.replace("/", ""),
+            name=get("member-name") or member_name(unit),
             peer_url=get("peer-url"),
             client_url=get("client-url"),
             ready=get("ready") == "true",
@@ -135,7 +136,6 @@ class Observed:
     leader: LeaderData
     peers: tuple[UnitInfo, ...] = ()  # the other units on the peer relation
     members: MemberList | None = None  # None when no member answered
-    raft_leader: int = 0  # member id of the raft leader, 0 unknown
     # every unit of the application Juju knows (goal-state) -> "dying" or its status; None
     # when unknown (then no member is ever taken for an orphan)
     app_units: dict[str, str] | None = None
@@ -246,7 +246,6 @@ class StartJoining:
 class Restart:
     conf_hash: str
     peer_url_changed: bool = False
-    transfer_leadership_to: int = 0  # move the raft leader here first (0: not the leader)
 
 
 LeaderStep = (
@@ -422,7 +421,7 @@ def orphan_members(obs: Observed) -> tuple[Member, ...]:
     dying units: a unit that is leaving removes its own member) nor any peer."""
     if obs.members is None or obs.app_units is None:
         return ()
-    names = {u.replace("/", "") for u in obs.app_units}
+    names = {member_name(u) for u in obs.app_units}
     joining = obs.leader.joining.member_id if obs.leader.joining else 0
     return tuple(
         m
@@ -441,7 +440,7 @@ def dying_members(obs: Observed) -> dict[str, Member]:
     for unit, state in obs.app_units.items():
         if state != "dying":
             continue
-        member = obs.members.by_name(unit.replace("/", ""))
+        member = obs.members.by_name(member_name(unit))
         if member is not None:
             out[unit] = member
     return out
@@ -492,10 +491,7 @@ def unit_step(
         return None
     if ld.restart_grant != obs.me.unit:
         return Wait("Waiting for a turn to restart with the new configuration")
-    target = 0
-    if obs.members is not None and obs.raft_leader and obs.raft_leader == obs.me.member_id:
-        target = transfer_target(obs.members, obs.me.member_id)
-    return Restart(desired_hash, peer_url_changed, target)
+    return Restart(desired_hash, peer_url_changed)
 
 
 def transfer_target(members: MemberList, my_id: int, healthy: frozenset[int] | None = None) -> int:

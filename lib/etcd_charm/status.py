@@ -92,3 +92,32 @@ def degraded(voters: int, down: list[str]) -> Status:
         f"Degraded: {names} {verb} not answer; {healthy_count} of {voters} members healthy, "
         f"{risk}",
     )
+
+
+DEPARTED = Status("maintenance", "Removed from the cluster; unit is departing")
+LEAVING = Status("maintenance", "Leaving the cluster")
+RESTARTING = Status("maintenance", "Restarting etcd with the new configuration")
+
+
+def cannot_leave(why: str, remedy: str) -> Status:
+    return Status("blocked", f"Cannot leave the cluster: {why}; {remedy}")
+
+
+def upgrading(position: int, total: int, channel: str, doing: str) -> Status:
+    """This unit's own upgrade step."""
+    return Status("maintenance", f"Upgrading etcd {position}/{total} to {channel}: {doing}")
+
+
+def upgrade_in_progress(verdict: Status, position: int, total: int, channel: str) -> Status:
+    """A healthy unit while another one upgrades."""
+    return Status(
+        verdict.state, f"{verdict.message}; upgrading etcd {position}/{total} to {channel}"
+    )
+
+
+def upgrade_failed(channel: str, error: str) -> Status:
+    return Status(
+        "blocked",
+        f"Upgrade to {channel} failed: {error}; the upgrade is stopped (fix the cause, then "
+        "set channel again)",
+    )
