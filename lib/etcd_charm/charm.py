@@ -637,7 +637,11 @@ class EtcdCharm:
         if not target or member is None:
             return
         log(f"moving the raft leader to {target:x} before {before}")
-        client(list(member.client_urls) or [local_url(settings)]).move_leader(target)
+        try:
+            client(list(member.client_urls) or [local_url(settings)]).move_leader(target)
+        except EtcdctlError as e:
+            # only an optimisation: etcd elects a new leader by itself (one election timeout)
+            log(f"could not move the raft leader: {e.detail}", hookenv.WARNING)
 
     def _restart(
         self, obs: P.Observed, settings: Settings, step: P.Restart, conf_text: str
@@ -692,7 +696,9 @@ class EtcdCharm:
             def healthy() -> bool | None:
                 return True if all(h.healthy for h in local.endpoint_health()) else None
 
-            wait_for(f"etcd {version} on {self.unit} to be healthy", START_DEADLINE, healthy)
+            wait_for(
+                f"etcd {version} on {self.unit} to be healthy", START_DEADLINE, answering(healthy)
+            )
             self.kv.set(KV_APPLIED, conf_hash)
             log(f"upgraded to etcd {version} from {step.channel}; snapshot kept at {path}")
             me = replace(obs.me, version=version or "", channel=step.channel, restart_request="")
@@ -728,21 +734,32 @@ class EtcdCharm:
             leader=self._leader_data(),
             peers=self._peers(),
         )
-        obs = self._refresh_members(obs, settings)
-        members = obs.members
+        listed = self._refresh_members(obs, settings).members
+        if listed is None:
+            self._refuse("no member of the cluster answers, so its member cannot be removed")
+        # health first, then the membership again: a unit leaving at the same time removes
+        # its member before it stops etcd, so a member still listed after the probe was
+        # answering during it unless it is really down
+        healthy = self._member_health(listed)
+        members = self._refresh_members(obs, settings).members
         if members is None:
             self._refuse("no member of the cluster answers, so its member cannot be removed")
         others = [m for m in members.voters if m.id != my_id and m.started]
         if members.by_id(my_id) is not None and others:
-            healthy = self._member_health(members)
             refusal = P.removal_refusal(members, healthy, my_id)
             if refusal:
                 self._refuse(refusal)
             self.set_status(S.LEAVING)
-            self._hand_over_leadership(settings, members, my_id, "leaving", healthy)
-            remote = client(
-                sorted(u for m in others for u in m.client_urls) or [local_url(settings)]
+            # talk to, and hand leadership to, members that stay: with several units removed
+            # at once, another leaving member may be stopping (its connections reset)
+            leaving = {
+                C.member_name(u) for u, st in (self._app_units() or {}).items() if st == "dying"
+            }
+            staying = [m for m in others if m.name not in leaving] or others
+            self._hand_over_leadership(
+                settings, members, my_id, "leaving", healthy & {m.id for m in staying}
             )
+            remote = client(sorted(u for m in staying for u in m.client_urls))
             self._remove_member(remote, my_id)
             log(f"removed member {my_id:x} from the cluster")
         workload.stop_service(disable=True)
