@@ -798,7 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("expose", cmd_expose, "Expose an application")
     sp.add_argument("application")
 
-    # localjuju-only verbs (documented in docs/localjuju.md).
+    # localjuju-only verbs (listed in README.md, "Trying it locally").
     sp = add("wait-idle", cmd_wait_idle, "[localjuju] wait until every unit agent is idle")
     sp.add_argument("--timeout", type=float, default=600)
     for verb, hlp in (
@@ -818,8 +818,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    if argv is None:
+        # the program (not a caller in the same process): die quietly on a closed pipe
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = list(sys.argv[1:] if argv is None else argv)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = build_parser()
     # juju run UNIT ACTION [k=v ...]: split the action and its params from the units.
     if argv and argv[0] == "run":

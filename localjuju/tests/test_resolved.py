@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -147,6 +148,9 @@ def test_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixtu
         cli.main(argv)
     assert exc.value.code == 2
     assert capsys.readouterr().err == f"ERROR {message}\n"
+    # called in-process, it leaves the caller's SIGPIPE alone (Python ignores it; a default
+    # disposition would kill the whole test run at the first write to a closed socket)
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
 
 
 # ---------------------------------------------------------------------- integration
