@@ -197,23 +197,21 @@ class API:
             return target
         return self.ctl.model.units[self.ctl.resolve_unit(target)].machine
 
-    async def cmd_kill_machine(self, target: str) -> str:
+    async def _halt(self, target: str, how: str, state: str, message: str) -> str:
+        """Kill or shut down a machine (``how``: its method) and show it ``state``."""
         mid = self._machine_of(target)
         sm = self.ctl.model.machines[mid]
-        await asyncio.to_thread(self.ctl.machine(mid).kill)
-        sm.status.set("down", "killed (localjuju kill-machine)")
+        await asyncio.to_thread(getattr(self.ctl.machine(mid), how))
+        sm.status.set(state, message)
         sm.agent_status.set("down", "agent is not communicating with the server")
         self.ctl.changed()
         return mid
 
+    async def cmd_kill_machine(self, target: str) -> str:
+        return await self._halt(target, "kill", "down", "killed (localjuju kill-machine)")
+
     async def cmd_stop_machine(self, target: str) -> str:
-        mid = self._machine_of(target)
-        sm = self.ctl.model.machines[mid]
-        await asyncio.to_thread(self.ctl.machine(mid).shutdown)
-        sm.status.set("stopped", "stopped (localjuju stop-machine)")
-        sm.agent_status.set("down", "agent is not communicating with the server")
-        self.ctl.changed()
-        return mid
+        return await self._halt(target, "shutdown", "stopped", "stopped (localjuju stop-machine)")
 
     async def cmd_start_machine(self, target: str) -> str:
         mid = self._machine_of(target)

@@ -914,10 +914,15 @@ def _refresh_one(state: dict[str, Any], name: str, a: Args, quiet: bool = False)
     return True
 
 
-def cmd_revert(a: Args) -> int:
+def _the_snap(a: Args) -> str:
+    """The single ``<snap>`` argument of revert, enable and disable."""
     if len(a.positional) != 1:
         raise SnapError("the required argument `<snap>` was not provided")
-    name = a.positional[0]
+    return a.positional[0]
+
+
+def cmd_revert(a: Args) -> int:
+    name = _the_snap(a)
     with locked():
         state = load_state()
         entry = installed(state, name)
@@ -1344,9 +1349,7 @@ def cmd_service_op(op: str, a: Args) -> int:
 
 def cmd_enable_disable(a: Args, enable: bool) -> int:
     """``snap enable|disable <snap>``: a disabled snap's services are stopped and disabled."""
-    if len(a.positional) != 1:
-        raise SnapError("the required argument `<snap>` was not provided")
-    name = a.positional[0]
+    name = _the_snap(a)
     with locked():
         state = load_state()
         entry = installed(state, name)

@@ -6,7 +6,6 @@ run through its dispatch script against a small fake set of hook tools.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime
 import json
@@ -15,7 +14,6 @@ import stat
 import subprocess
 import sys
 import tarfile
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .toolserver import serving
 
 CHARMS = Path(__file__).resolve().parents[1] / "charms"
 EASYRSA = CHARMS / "easyrsa"
@@ -307,41 +307,12 @@ class RealTools:
     @classmethod
     @contextlib.contextmanager
     def serve(cls, tmp: Path, charm_dir: Path, ctx: Any, root_env: str) -> Iterator[RealTools]:
-        from localjuju.hooktools.server import install_tools, start_server
+        from localjuju.hooktools.server import install_tools
 
         self = cls(tmp, charm_dir, ctx, root_env)
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        holder: dict[str, asyncio.Server] = {}
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-
-            async def start() -> None:
-                holder["server"] = await start_server(
-                    self.socket, lambda cid: self.ctx if cid == cls.CONTEXT_ID else None
-                )
-                started.set()
-
-            loop.run_until_complete(start())
-            loop.run_forever()
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        assert started.wait(10)
-        install_tools(self.tools, SYSTEM_PYTHON)
-        try:
+        with serving(self.socket, lambda cid: self.ctx if cid == cls.CONTEXT_ID else None):
+            install_tools(self.tools, SYSTEM_PYTHON)
             yield self
-        finally:
-
-            async def stop() -> None:
-                holder["server"].close()
-                await holder["server"].wait_closed()
-
-            asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            loop.close()
 
     def run(
         self,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +13,10 @@ import pytest
 
 from localjuju.hooktools.context import InterfaceAddress, NetworkInfo, NetworkInterface
 from localjuju.hooktools.fake import FakeContext, FakeRelation
-from localjuju.hooktools.server import install_tools, start_server
+from localjuju.hooktools.server import install_tools
 from localjuju.hooktools.tools import TOOL_NAMES
+
+from .toolserver import serving
 
 CONTEXT_ID = "etcd-0-db-relation-changed-0123456789abcdef0123456789abcdef"
 
@@ -86,41 +86,12 @@ def _context() -> FakeContext:
 def agent(tmp_path: Path) -> Iterator[Agent]:
     ctx = _context()
     sock = tmp_path / "agent.socket"
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: dict[str, asyncio.Server] = {}
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-
-        async def start() -> None:
-            holder["server"] = await start_server(
-                sock, lambda cid: ctx if cid == CONTEXT_ID else None
-            )
-            started.set()
-
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    tools = tmp_path / "tools"
-    install_tools(tools, sys.executable)
-    work = tmp_path / "charm"
-    work.mkdir()
-    try:
+    with serving(sock, lambda cid: ctx if cid == CONTEXT_ID else None):
+        tools = tmp_path / "tools"
+        install_tools(tools, sys.executable)
+        work = tmp_path / "charm"
+        work.mkdir()
         yield Agent(ctx, tools, sock, work)
-    finally:
-
-        async def stop() -> None:
-            holder["server"].close()
-            await holder["server"].wait_closed()
-
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def test_install_tools_links_every_tool(agent: Agent) -> None:
