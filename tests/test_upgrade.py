@@ -47,22 +47,30 @@ def test_deploy_3_4(juju: jubilant.Juju, etcd_charm: str) -> None:
     assert set(versions(juju).values()) == {OLD}
 
 
-def test_skipping_a_minor_version_is_refused(juju: jubilant.Juju) -> None:
-    juju.config(APP, {"channel": "3.6/stable"})
+def assert_refused(
+    juju: jubilant.Juju, channel: str, reason: str, version: str, track: str
+) -> None:
+    """Setting ``channel`` blocks every unit with ``reason`` and changes nothing: etcd's
+    version and the snap's channel stay; setting ``track`` back makes the cluster healthy."""
+    juju.config(APP, {"channel": channel})
     status = juju.wait(
         lambda s: all(u.workload_status.current == "blocked" for u in etcd_units(s).values()),
         timeout=120,
     )
     for unit in etcd_units(status).values():
-        assert unit.workload_status.message == (
-            "Invalid config: channel '3.6/stable' skips a minor version: etcd upgrades one "
-            f"minor version at a time; from {OLD} the next step is 3.5/stable "
-            "(nothing was changed)"
-        )
-    assert set(versions(juju).values()) == {OLD}
-    assert {tracking(juju, u) for u in unit_addresses(status)} == {"3.4/stable"}
-    juju.config(APP, {"channel": "3.4/stable"})
+        assert unit.workload_status.message == f"Invalid config: {reason} (nothing was changed)"
+    assert set(versions(juju).values()) == {version}
+    assert {tracking(juju, u) for u in unit_addresses(status)} == {track}
+    juju.config(APP, {"channel": track})
     juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=300)
+
+
+def test_skipping_a_minor_version_is_refused(juju: jubilant.Juju) -> None:
+    reason = (
+        "channel '3.6/stable' skips a minor version: etcd upgrades one minor version at a "
+        f"time; from {OLD} the next step is 3.5/stable"
+    )
+    assert_refused(juju, "3.6/stable", reason, OLD, "3.4/stable")
 
 
 def test_rolling_upgrade_under_writes(juju: jubilant.Juju) -> None:
@@ -108,15 +116,8 @@ def test_rolling_upgrade_under_writes(juju: jubilant.Juju) -> None:
 
 
 def test_downgrade_is_refused(juju: jubilant.Juju) -> None:
-    juju.config(APP, {"channel": "3.4/stable"})
-    status = juju.wait(
-        lambda s: all(u.workload_status.current == "blocked" for u in etcd_units(s).values()),
-        timeout=120,
+    reason = (
+        f"channel '3.4/stable' would downgrade etcd {NEW}; downgrades are not supported "
+        "(keep 3.5/stable)"
     )
-    for unit in etcd_units(status).values():
-        assert "would downgrade etcd 3.5.16; downgrades are not supported" in (
-            unit.workload_status.message
-        )
-    assert set(versions(juju).values()) == {NEW}
-    juju.config(APP, {"channel": "3.5/stable"})
-    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=300)
+    assert_refused(juju, "3.4/stable", reason, NEW, "3.5/stable")

@@ -16,6 +16,7 @@ must be there. The report gives acknowledged, failed requests, retried writes, p
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import statistics
@@ -73,37 +74,31 @@ class Credentials:
     def key(self) -> str:
         return os.path.join(self.directory, "client.key")
 
-    def gateway(self, endpoints: list[str] | None = None, timeout: float = 2.0) -> Any:
+    def client(self, endpoints: list[str] | None = None, timeout: float = 2.0) -> Any:
         """A client for ``endpoints``: etcd's JSON gateway, or etcdctl when the server has
         no gateway (Debian's etcd 3.4 build serves none)."""
         urls = endpoints or list(self.endpoints)
-        client = gw.Gateway(
+        if self._gateway is None:
+            self._gateway = self._serves_gateway()
+        if not self._gateway:
+            return EtcdctlClient(urls, self, timeout)
+        return gw.Gateway(
             urls, ca_file=self.ca, cert_file=self.cert, key_file=self.key, timeout=timeout
         )
-        if self.has_gateway():
-            return client
-        client.close()
-        return EtcdctlClient(urls, self, timeout)
 
-    def has_gateway(self) -> bool:
-        if self._gateway is None:
-            probe = gw.Gateway(
-                list(self.endpoints),
-                ca_file=self.ca,
-                cert_file=self.cert,
-                key_file=self.key,
-                timeout=5.0,
-            )
-            try:
-                probe.get("probe")
-                self._gateway = True
-            except gw.EtcdError as e:
-                if "HTTP 404" not in str(e):
-                    raise
-                self._gateway = False
-            finally:
-                probe.close()
-        return self._gateway
+    def _serves_gateway(self) -> bool:
+        probe = gw.Gateway(
+            list(self.endpoints), ca_file=self.ca, cert_file=self.cert, key_file=self.key
+        )
+        try:
+            probe.get("probe")
+            return True
+        except gw.EtcdError as e:
+            if "HTTP 404" not in str(e):
+                raise
+            return False
+        finally:
+            probe.close()
 
 
 ETCDCTL = os.environ.get("ETCDCTL_BINARY") or str(ROOT / ".cache" / "etcd" / "3.5.16" / "etcdctl")
@@ -255,6 +250,7 @@ class ContinuousWrites:
         self.latencies: list[float] = []
         self.failed = 0
         self.retried = 0
+        self._current = 0  # the endpoint that answered last
         self.errors: list[str] = []
         self.started_at = 0.0
         self.ended_at = 0.0
@@ -280,41 +276,45 @@ class ContinuousWrites:
             time.sleep(0.05)
 
     def _loop(self) -> None:
-        gateways = [self.creds.gateway([e], self.request_timeout) for e in self.creds.endpoints]
-        current = 0
-        n = 0
+        clients = [self.creds.client([e], self.request_timeout) for e in self.creds.endpoints]
         deadline = self.started_at + self.max_seconds
         next_at = time.monotonic()
         try:
-            while n < self.max_writes and not self._stop.is_set() and time.monotonic() < deadline:
-                first = time.monotonic()
-                attempts = 0
-                while not self._stop.is_set() and time.monotonic() < deadline:
-                    attempts += 1
-                    try:
-                        gateways[current].put(self.key(n), str(n))
-                    except gw.EtcdError as e:
-                        self.failed += 1
-                        if len(self.errors) < 20:
-                            self.errors.append(str(e)[:300])
-                        current = (current + 1) % len(gateways)
-                        if current == 0:  # every endpoint failed once: do not spin
-                            self._stop.wait(self.interval)
-                        continue
-                    now = time.monotonic()
-                    self.acked.append(n)
-                    self.ack_times.append(now)
-                    self.latencies.append(now - first)
-                    if attempts > 1:
-                        self.retried += 1
+            for n in range(self.max_writes):
+                if self._stop.is_set() or time.monotonic() >= deadline:
                     break
-                n += 1
+                self._write(clients, n, deadline)
                 next_at = max(next_at + self.interval, time.monotonic())
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
         finally:
             self.ended_at = time.monotonic()
-            for g in gateways:
-                g.close()
+            for c in clients:
+                c.close()
+
+    def _write(self, clients: list[Any], n: int, deadline: float) -> None:
+        """Put value ``n`` until an endpoint acknowledges it, failing over to the next
+        endpoint after each failed request, or until the loop ends."""
+        first = time.monotonic()
+        for attempt in itertools.count(1):
+            if self._stop.is_set() or time.monotonic() >= deadline:
+                return
+            try:
+                clients[self._current].put(self.key(n), str(n))
+            except gw.EtcdError as e:
+                self.failed += 1
+                if len(self.errors) < 20:
+                    self.errors.append(str(e)[:300])
+                self._current = (self._current + 1) % len(clients)
+                if self._current == 0:  # every endpoint failed once: do not spin
+                    self._stop.wait(self.interval)
+                continue
+            now = time.monotonic()
+            self.acked.append(n)
+            self.ack_times.append(now)
+            self.latencies.append(now - first)
+            if attempt > 1:
+                self.retried += 1
+            return
 
     def stop(self, verify_with: Credentials | None = None) -> Report:
         """End the loop and read every acknowledged key back (through ``verify_with``, the
@@ -324,7 +324,7 @@ class ContinuousWrites:
             self._thread.join(timeout=self.request_timeout * 4 + 5)
             assert not self._thread.is_alive(), "the write loop did not stop"
         creds = verify_with or self.creds
-        with creds.gateway(timeout=10.0) as g:
+        with creds.client(timeout=10.0) as g:
             kvs, _ = g.scan_prefix((self.prefix + "/").encode(), deadline=time.monotonic() + 60)
         found = {kv.key.decode(): kv.value.decode() for kv in kvs}
         lost = [n for n in self.acked if self.key(n) not in found]
