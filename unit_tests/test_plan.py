@@ -410,3 +410,14 @@ def test_an_upgrade_stops_on_failure_and_never_passes_an_unhealthy_cluster() -> 
     # the unit that failed does not try again by itself
     me_failed = upgrading("etcd/0", u0={"upgrade_error": "x"})
     assert P.unit_step(me_failed, "h", "h", False) is None
+
+
+def test_must_rejoin_only_members_of_a_replaced_cluster() -> None:
+    restored = P.LeaderData(token="new", bootstrapped="etcd0", restored="new")
+    assert P.must_rejoin(restored, started=True, my_token="old")
+    assert not P.must_rejoin(restored, started=True, my_token="new")  # joined after it
+    assert not P.must_rejoin(restored, started=False, my_token="")  # nothing to discard
+    never = P.LeaderData(token="old", bootstrapped="etcd0")
+    assert not P.must_rejoin(never, started=True, my_token="old")
+    assert not P.must_rejoin(never, started=True, my_token="")
+    assert P.LeaderData.from_dict({"restored": "new"}).restored == "new"

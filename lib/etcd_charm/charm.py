@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -56,6 +57,10 @@ T = TypeVar("T")
 
 class Refused(Exception):
     """A change that would break quorum: the hook fails (Juju keeps the unit and retries)."""
+
+
+class RestoreError(Exception):
+    """The restore did not happen; the message says why and what state the unit is in."""
 
 
 def log(msg: str, level: str = hookenv.INFO) -> None:
@@ -204,6 +209,9 @@ class EtcdCharm:
             self.leave(settings, identity)
             return
         started = bool(self.kv.get(KV_STARTED))
+        if P.must_rejoin(self._leader_data(), started, self._bootstrap_token()):
+            self._discard_for_restore()
+            started = False
         version = workload.installed_version()
         tracking = workload.tracking()
         refusal = channel_refusal(version, tracking, settings.channel)
@@ -261,6 +269,10 @@ class EtcdCharm:
 
     def _leader_data(self) -> P.LeaderData:
         return P.LeaderData.from_dict(hookenv.leader_get() or {})
+
+    def _bootstrap_token(self) -> str:
+        """The cluster token this unit's member started with."""
+        return str((self.kv.get(KV_BOOTSTRAP) or {}).get("token", ""))
 
     def etcdctl(self, settings: Settings, obs: P.Observed | None = None) -> Etcdctl:
         """etcdctl against this unit's member and the peers' (voters only once the member
@@ -720,6 +732,113 @@ class EtcdCharm:
             f"{st.total_size} bytes)"
         )
         return path
+
+    # --- restore -------------------------------------------------------------------------
+
+    def restore(
+        self, db_path: str, skip_hash_check: bool, progress: Callable[[str], None]
+    ) -> tuple[EndpointStatus, MemberList]:
+        """Replace the cluster by a new one-member cluster holding the snapshot ``db_path``
+        (the Juju leader, from the restore action). The other units see leader data
+        ``restored``, discard their members and join as learners, one at a time.
+
+        Until the new member has started nothing is lost: the data directory is rebuilt
+        beside the current one first, and if the new member does not start the previous
+        data and configuration are put back (and :class:`RestoreError` says so)."""
+        settings = self.settings
+        if settings is None:
+            raise RestoreError("the charm's config is invalid: " + "; ".join(self.errors))
+        if not os.path.exists(C.SERVER_CERT_PATH):
+            raise RestoreError("this unit has no certificates yet; relate etcd to easyrsa first")
+        identity = self._identity()
+        version = workload.installed_version()
+        token = secrets.token_hex(16)
+        data_dir = os.path.realpath(C.DATA_DIR)
+        member_dir = os.path.join(data_dir, "member")
+        staging = os.path.join(data_dir, f".restore-{token[:8]}")
+        aside = os.path.join(data_dir, f".before-restore-{token[:8]}")
+        peer_url = identity.peer_url(settings)
+        progress("rebuilding the data directory from the snapshot (the cluster still runs)")
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            client([local_url(settings)]).snapshot_restore(
+                db_path, staging, identity.name, peer_url, token, skip_hash_check
+            )
+        except EtcdctlError as e:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RestoreError(f"etcd could not restore the snapshot: {e.detail}") from None
+        previous_bootstrap = self.kv.get(KV_BOOTSTRAP)
+        previous_conf = workload.read_file(C.CONF_PATH)
+        previous = (self.kv.get(KV_STARTED), self.kv.get(KV_MEMBER_ID), self.kv.get(KV_APPLIED))
+        progress("stopping etcd on this unit")
+        self.set_status(S.restoring("stopping etcd"))
+        workload.stop_service()
+        had_member = os.path.isdir(member_dir)
+        if had_member:
+            os.rename(member_dir, aside)
+        os.rename(os.path.join(staging, "member"), member_dir)
+        shutil.rmtree(staging, ignore_errors=True)
+        record = C.Bootstrap(
+            initial_cluster=f"{identity.name}={peer_url}", token=token, state="new"
+        )
+        progress("starting the restored one-member cluster")
+        self.set_status(S.restoring("starting the restored one-member cluster"))
+        try:
+            status = self._start(settings, identity, version, record, expect_leader=True)
+        except (TimeoutError, workload.WorkloadError, EtcdctlError) as e:
+            log(f"the restored member did not start: {e}; putting the previous data back",
+                hookenv.ERROR)  # fmt: skip
+            workload.stop_service()
+            shutil.rmtree(member_dir, ignore_errors=True)
+            if had_member:
+                os.rename(aside, member_dir)
+            self.kv.set(KV_BOOTSTRAP, previous_bootstrap)
+            self.kv.set(KV_STARTED, previous[0])
+            self.kv.set(KV_MEMBER_ID, previous[1])
+            self.kv.set(KV_APPLIED, previous[2])
+            if previous_conf:
+                workload.write_file(C.CONF_PATH, previous_conf, 0o644)
+            if had_member:
+                workload.start_service()
+            raise RestoreError(
+                f"the restored member did not start ({e}); the previous data and "
+                "configuration are back in place"
+            ) from None
+        shutil.rmtree(aside, ignore_errors=True)
+        hookenv.leader_set(
+            {
+                "token": token,
+                "restored": token,
+                "bootstrapped": identity.name,
+                "cluster": record.initial_cluster,
+                "leader_address": identity.client_url(settings),
+                "joining": None,
+                "restart-grant": None,
+                "upgrade-grant": None,
+            }
+        )
+        for rid in hookenv.relation_ids("cluster"):
+            hookenv.relation_set(
+                rid, {"member-id": f"{status.member_id:x}", "restart-request": ""}
+            )
+        members = client([local_url(settings)]).member_list()
+        self.kv.set(KV_MEMBERS, dump_member_list(members))
+        log(f"restored: member {status.member_id:x} of the new cluster {status.cluster_id:x}")
+        return status, members
+
+    def _discard_for_restore(self) -> None:
+        """A restore replaced the cluster this unit's member belonged to: stop it and wipe
+        its data; the leader then adds this unit to the restored cluster as a learner."""
+        self.set_status(S.REJOINING)
+        log("a restore replaced this member's cluster: discarding its data to rejoin")
+        try:
+            workload.stop_service()
+        except workload.WorkloadError as e:
+            log(f"stopping etcd: {e}", hookenv.WARNING)
+        shutil.rmtree(os.path.join(os.path.realpath(C.DATA_DIR), "member"), ignore_errors=True)
+        self.kv.set(KV_STARTED, False)
+        for key in (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS):
+            self.kv.unset(key)
 
     def leave(self, settings: Settings, identity: C.Identity) -> None:
         """This unit is being removed: hand over raft leadership, remove the member, stop."""

@@ -19,3 +19,11 @@ def main() -> None:
     from charms.reactive import main as reactive_main
 
     reactive_main()
+
+
+def run_action() -> None:
+    """The entry point of every ``actions/<name>``."""
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    from .actions import main as action_main
+
+    action_main()

@@ -99,6 +99,8 @@ class EndpointStatus:
     db_size: int
     is_learner: bool
     errors: tuple[str, ...] = field(default_factory=tuple)
+    revision: int = 0  # the keyspace's current revision (from the response header)
+    db_size_in_use: int = 0  # bytes of the database in use (db_size - this: defrag frees it)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,31 @@ def parse_snapshot_status(stdout: str) -> SnapshotStatus:
         total_keys=int(d.get("totalKey", 0)),
         total_size=int(d.get("totalSize", 0)),
     )
+
+
+#: etcd's AlarmType enum (etcdserverpb.AlarmType), as ``alarm list -w json`` prints numbers
+ALARM_NAMES = {0: "NONE", 1: "NOSPACE", 2: "CORRUPT"}
+
+
+@dataclass(frozen=True)
+class Alarm:
+    member_id: int
+    alarm: str  # NOSPACE, CORRUPT
+
+    @property
+    def hex_member(self) -> str:
+        return hex_id(self.member_id)
+
+
+def parse_alarms(stdout: str) -> list[Alarm]:
+    """``alarm list -w json`` / ``alarm disarm -w json``: the alarms raised (or disarmed)."""
+    data = json.loads(stdout) if stdout.strip() else {}
+    out = []
+    for a in data.get("alarms") or ():
+        kind = a.get("alarm", 0)
+        name = ALARM_NAMES.get(kind, str(kind)) if isinstance(kind, int) else str(kind)
+        out.append(Alarm(member_id=int(a.get("memberID", 0)), alarm=name))
+    return out
 
 
 def _member(raw: dict[str, Any]) -> Member:
@@ -198,6 +225,8 @@ def parse_endpoint_status(stdout: str) -> list[EndpointStatus]:
                 db_size=int(st.get("dbSize", 0)),
                 is_learner=bool(st.get("isLearner", False)),
                 errors=tuple(str(e) for e in st.get("errors") or ()),
+                revision=int(header.get("revision", 0)),
+                db_size_in_use=int(st.get("dbSizeInUse", 0)),
             )
         )
     return out
@@ -239,7 +268,9 @@ class Etcdctl:
 
     def run(self, *args: str, timeout: float = 30.0, partial: bool = False) -> str:
         """etcdctl's stdout; with ``partial``, a failure that still printed JSON (the
-        per-endpoint commands print every endpoint they reached) returns that output."""
+        per-endpoint commands print every endpoint they reached) returns that output.
+        etcdctl's own command timeout follows ``timeout`` when that is longer than its
+        default (snapshots, compaction and defragmentation of a large keyspace)."""
         shown = list(args)
         argv = [
             self.binary,
@@ -248,7 +279,7 @@ class Etcdctl:
             f"--cert={self.cert}",
             f"--key={self.key}",
             f"--dial-timeout={self.dial_timeout}",
-            f"--command-timeout={self.command_timeout}",
+            f"--command-timeout={self._command_timeout(timeout)}",
             "-w",
             "json",
             *args,
@@ -263,6 +294,11 @@ class Etcdctl:
         if proc.returncode != 0 and not (partial and proc.stdout.strip().startswith("[")):
             raise EtcdctlError(shown, proc.returncode, proc.stderr or proc.stdout)
         return proc.stdout
+
+    def _command_timeout(self, timeout: float) -> str:
+        if timeout > 30.0:
+            return f"{int(timeout)}s"
+        return self.command_timeout
 
     def member_list(self) -> MemberList:
         return parse_member_list(self.run("member", "list"))
@@ -307,8 +343,57 @@ class Etcdctl:
         reading it back (``snapshot save`` prints text whatever -w says)."""
         if len(self.endpoints) != 1:
             raise ValueError("snapshot save needs exactly one endpoint")
-        self.run("snapshot", "save", path, timeout=600)
+        self.run("snapshot", "save", path, timeout=900)
         return parse_snapshot_status(self.run("snapshot", "status", path, timeout=600))
+
+    def snapshot_status(self, path: str) -> SnapshotStatus:
+        """Revision, keys and size of a snapshot file (read locally, no endpoint)."""
+        return parse_snapshot_status(self.run("snapshot", "status", path, timeout=600))
+
+    def snapshot_restore(
+        self,
+        path: str,
+        data_dir: str,
+        name: str,
+        peer_url: str,
+        token: str,
+        skip_hash_check: bool = False,
+    ) -> None:
+        """A new one-member cluster's data directory from a snapshot file (offline; the
+        directory must not exist). etcd checks the snapshot's own sha256 unless told not to."""
+        args = [
+            "snapshot",
+            "restore",
+            path,
+            f"--data-dir={data_dir}",
+            f"--name={name}",
+            f"--initial-cluster={name}={peer_url}",
+            f"--initial-cluster-token={token}",
+            f"--initial-advertise-peer-urls={peer_url}",
+        ]
+        if skip_hash_check:
+            args.append("--skip-hash-check")
+        self.run(*args, timeout=1800)
+
+    def alarm_list(self) -> list[Alarm]:
+        return parse_alarms(self.run("alarm", "list"))
+
+    def alarm_disarm(self) -> list[Alarm]:
+        """Disarm every alarm; the alarms that were disarmed."""
+        return parse_alarms(self.run("alarm", "disarm"))
+
+    def compact(self, revision: int, physical: bool) -> None:
+        """Compact the keyspace's history up to ``revision`` (etcdctl prints text only)."""
+        args = ["compact", str(revision)]
+        if physical:
+            args.append("--physical")
+        self.run(*args, timeout=600)
+
+    def defrag(self) -> None:
+        """Defragment the (single) endpoint's member: it does not answer while it runs."""
+        if len(self.endpoints) != 1:
+            raise ValueError("defrag one member at a time: exactly one endpoint")
+        self.run("defrag", timeout=900)
 
     def endpoint_health(self) -> list[EndpointHealth]:
         """Health of every endpoint (a linearizable read through each), answering or not."""

@@ -116,6 +116,9 @@ class LeaderData:
     joining: Joining | None = None
     restart_grant: str = ""  # the unit allowed to restart now
     upgrade_grant: str = ""  # the unit allowed to upgrade now
+    # the token of the cluster the restore action created: members of any other cluster
+    # discard their data and join this one as learners, one at a time
+    restored: str = ""
 
     @classmethod
     def from_dict(cls, d: dict[str, str | None]) -> LeaderData:
@@ -125,6 +128,7 @@ class LeaderData:
             joining=Joining.from_json(d.get("joining")),
             restart_grant=str(d.get("restart-grant") or ""),
             upgrade_grant=str(d.get("upgrade-grant") or ""),
+            restored=str(d.get("restored") or ""),
         )
 
 
@@ -466,6 +470,12 @@ def upgrade_progress(obs: Observed) -> tuple[int, int]:
     started = [u for u in obs.all_units() if u.member_id]
     done = sum(1 for u in started if u.channel == obs.target_channel)
     return done, len(started)
+
+
+def must_rejoin(leader: LeaderData, started: bool, my_token: str) -> bool:
+    """Whether this unit's member belongs to a cluster a restore replaced: it then discards
+    its data and joins the restored cluster as a new member."""
+    return started and bool(leader.restored) and my_token != leader.restored
 
 
 def unit_step(

@@ -97,6 +97,13 @@ def degraded(voters: int, down: list[str]) -> Status:
 DEPARTED = Status("maintenance", "Removed from the cluster; unit is departing")
 LEAVING = Status("maintenance", "Leaving the cluster")
 RESTARTING = Status("maintenance", "Restarting etcd with the new configuration")
+REJOINING = Status(
+    "maintenance", "Rejoining the restored cluster: this member's old data is discarded"
+)
+
+
+def restoring(doing: str) -> Status:
+    return Status("maintenance", f"Restoring from a snapshot: {doing}")
 
 
 def cannot_leave(why: str, remedy: str) -> Status:

@@ -1,0 +1,263 @@
+"""Snapshot archives: what the ``snapshot`` action writes and the ``restore`` action reads.
+
+An archive is a gzip'd tar holding
+
+* ``db``: the snapshot exactly as ``etcdctl snapshot save`` wrote it. etcd appends the
+  sha256 of the database to the file (its size is then 32 bytes past a multiple of 512);
+  ``snapshot restore`` checks it, and so do we before anything is touched;
+* ``etcd-snapshot.json``: what the snapshot is (etcd version, revision, keys, cluster id,
+  members, time, unit) and the sha256 of ``db``.
+
+Archives of the old charm (a copy of the live database file as ``./db``, no hash, no
+metadata) are read too: they carry nothing to check them by, so they restore with etcd's
+hash check skipped and the result says so. A bare snapshot file (``.db``, as the upgrade
+keeps before each step) is accepted when its embedded hash is sound.
+
+Nothing here talks to etcd or Juju; the functions read and write files only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import zlib
+from dataclasses import asdict, dataclass
+
+from .settings import version_tuple
+
+DB_NAME = "db"
+META_NAME = "etcd-snapshot.json"
+FORMAT = 1
+META_MAX = 64 * 1024
+#: etcd: a snapshot file carries its sha256 when ``size % 512 == 32``
+HASH_SIZE = 32
+
+
+class SnapshotError(Exception):
+    """The file is not a snapshot we can restore; the message says why (nothing changed)."""
+
+
+@dataclass(frozen=True)
+class Meta:
+    etcd_version: str
+    revision: int
+    total_keys: int
+    cluster_id: str  # hex
+    members: int
+    created: str  # UTC, ISO 8601
+    unit: str
+    sha256: str  # of the db file
+    size: int  # of the db file
+    format: int = FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Meta:
+        try:
+            d = json.loads(text)
+            return cls(
+                etcd_version=str(d["etcd_version"]),
+                revision=int(d["revision"]),
+                total_keys=int(d["total_keys"]),
+                cluster_id=str(d["cluster_id"]),
+                members=int(d["members"]),
+                created=str(d["created"]),
+                unit=str(d["unit"]),
+                sha256=str(d["sha256"]),
+                size=int(d["size"]),
+                format=int(d.get("format", FORMAT)),
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise SnapshotError(f"its {META_NAME} is not valid: {e}") from None
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def embedded_hash_ok(path: str) -> bool | None:
+    """Whether the sha256 etcd appended to a snapshot file matches its content; None when
+    the file carries no hash (a copy of a live database file)."""
+    size = os.path.getsize(path)
+    if size < HASH_SIZE or size % 512 != HASH_SIZE:
+        return None
+    h = hashlib.sha256()
+    remaining = size - HASH_SIZE
+    with open(path, "rb") as f:
+        while remaining:
+            chunk = f.read(min(1 << 20, remaining))
+            if not chunk:
+                return False
+            h.update(chunk)
+            remaining -= len(chunk)
+        return f.read(HASH_SIZE) == h.digest()
+
+
+def human_size(size: int) -> str:
+    """Like ``du -h``: 512 -> 512B, 69632 -> 68K, 1153433 -> 1.1M."""
+    value = float(size)
+    for unit in ("B", "K", "M", "G", "T"):
+        if value < 1024 or unit == "T":
+            if unit == "B":
+                return f"{int(value)}B"
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+        value /= 1024
+    return f"{size}B"  # pragma: no cover
+
+
+def write_archive(out_path: str, db_path: str, meta: Meta) -> None:
+    """The archive (mode 0600 from its creation on), written beside ``out_path`` first."""
+    tmp = f"{out_path}.part"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            info = tarfile.TarInfo(META_NAME)
+            data = meta.to_json().encode()
+            info.size, info.mode = len(data), 0o600
+            tar.addfile(info, io.BytesIO(data))
+            info = tar.gettarinfo(db_path, arcname=DB_NAME)
+            info.mode, info.uid, info.gid, info.uname, info.gname = 0o600, 0, 0, "", ""
+            with open(db_path, "rb") as f:
+                tar.addfile(info, f)
+        os.replace(tmp, out_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    db_path: str  # the extracted database, in the staging directory
+    meta: Meta | None  # None for an archive of the old charm or a bare snapshot file
+    hash_checked: bool  # etcd's embedded sha256 was present and matched
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _db_member(names: list[str]) -> str | None:
+    dbs = [n for n in names if n.lstrip("./") == DB_NAME or n.endswith("/" + DB_NAME)]
+    # the old charm's archive of a v2 backup held a member directory, not a db
+    return dbs[0] if len(dbs) == 1 else None
+
+
+def unpack(source: str, staging: str) -> Unpacked:
+    """Extract and check the snapshot in ``source`` into ``staging`` (created, 0700).
+
+    Raises :class:`SnapshotError` with the reason when the file is not a complete, intact
+    snapshot; ``staging`` is then removed again."""
+    if not os.path.isfile(source):
+        raise SnapshotError(f"{source} does not exist or is not a file")
+    if os.path.getsize(source) == 0:
+        raise SnapshotError(f"{source} is empty")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging, mode=0o700)
+    try:
+        return _unpack(source, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _unpack(source: str, staging: str) -> Unpacked:
+    db_path = os.path.join(staging, DB_NAME)
+    if not _is_gzip(source):
+        # a bare snapshot file: only with etcd's own hash to vouch for it
+        ok = embedded_hash_ok(source)
+        if not ok:
+            raise SnapshotError(
+                f"{source} is neither a snapshot archive (.tar.gz from the snapshot action) "
+                "nor an etcd snapshot file with an intact hash"
+            )
+        shutil.copyfile(source, db_path)
+        os.chmod(db_path, 0o600)
+        return Unpacked(db_path, None, True)
+    meta: Meta | None = None
+    try:
+        with tarfile.open(source, mode="r:gz") as tar:
+            members = tar.getmembers()
+            names = [m.name for m in members]
+            db_name = _db_member(names)
+            if db_name is None:
+                if any("member/wal" in n or "member/snap" in n for n in names):
+                    raise SnapshotError(
+                        "it is a v2 backup (a member directory): etcd 3.4 and later restore "
+                        "v3 snapshots only; take a new snapshot with keys-version=v3"
+                    )
+                raise SnapshotError(
+                    f"it holds no etcd database ({DB_NAME}); found: "
+                    + (", ".join(names[:5]) or "nothing")
+                )
+            for m in members:
+                if m.name == db_name:
+                    if not m.isfile():
+                        raise SnapshotError(f"its {db_name} is not a regular file")
+                    f = tar.extractfile(m)
+                    assert f is not None
+                    fd = os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "wb") as out:
+                        shutil.copyfileobj(f, out, 1 << 20)
+                elif m.name.lstrip("./") == META_NAME and m.isfile():
+                    if m.size > META_MAX:
+                        raise SnapshotError(f"its {META_NAME} is too large")
+                    f = tar.extractfile(m)
+                    assert f is not None
+                    meta = Meta.from_json(f.read().decode("utf-8", "replace"))
+    except SnapshotError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, zlib.error, gzip.BadGzipFile) as e:
+        raise SnapshotError(
+            f"it is not a complete snapshot archive (truncated or corrupt: {e})"
+        ) from None
+    size = os.path.getsize(db_path)
+    if meta is not None:
+        if size != meta.size:
+            raise SnapshotError(
+                f"its database has {size} bytes where the archive's {META_NAME} says "
+                f"{meta.size}: truncated or altered"
+            )
+        digest = sha256_file(db_path)
+        if digest != meta.sha256:
+            raise SnapshotError(
+                f"its database's sha256 {digest[:16]}... does not match the archive's "
+                f"{META_NAME} ({meta.sha256[:16]}...): corrupt or altered"
+            )
+    ok = embedded_hash_ok(db_path)
+    if ok is False:
+        raise SnapshotError("the database's embedded sha256 does not match: corrupt snapshot")
+    if ok is None and meta is not None:
+        raise SnapshotError(
+            "the database carries no embedded sha256 although the snapshot action always "
+            "writes one: truncated or altered"
+        )
+    return Unpacked(db_path, meta, bool(ok))
+
+
+def version_refusal(snapshot_version: str, installed_version: str) -> str:
+    """Why a snapshot taken with etcd ``snapshot_version`` must not be restored into etcd
+    ``installed_version`` ("" when it may): etcd reads the data of its own and older minor
+    versions, never newer ones."""
+    if not snapshot_version or not installed_version:
+        return ""
+    snap, inst = version_tuple(snapshot_version)[:2], version_tuple(installed_version)[:2]
+    if snap > inst:
+        return (
+            f"the snapshot was taken with etcd {snapshot_version}, newer than this cluster's "
+            f"{installed_version}: upgrade the cluster first (juju config etcd "
+            f"channel={snap[0]}.{snap[1]}/stable), then restore"
+        )
+    return ""
