@@ -471,46 +471,66 @@ def cmd_ssh(args: argparse.Namespace) -> NoReturn:
     os.execvp(full[0], full)
 
 
+#: the users ``juju scp`` can log in as on a machine (uid, gid, home)
+SCP_USERS = {"ubuntu": (1000, 1000, "/home/ubuntu"), "root": (0, 0, "/root")}
+
+
 def cmd_scp(args: argparse.Namespace) -> None:
+    """As ``juju scp``: one side is a machine (``[user@]target:path``), logged in as
+    ``ubuntu`` unless another user is named; relative paths are in that user's home and the
+    copy has that user's permissions (a root-only file cannot be fetched as ubuntu)."""
     model = model_name(args)
     files = [a for a in args.paths if not a.startswith("-")]
     if len(files) < 2:
         raise CLIError("at least two arguments required", 2)
     *srcs, dst = files
 
-    def split(p: str) -> tuple[str | None, str]:
+    def split(p: str) -> tuple[str | None, str, str]:
         if ":" in p and not p.startswith("/") and not p.startswith("."):
             t, path = p.split(":", 1)
-            return t.split("@")[-1], path or "."
-        return None, p
+            user, _, target = t.rpartition("@")
+            return target, path, user or "ubuntu"
+        return None, p, ""
 
-    dt, dpath = split(dst)
+    def login(target: str, user: str) -> tuple[list[str], str]:
+        if user not in SCP_USERS:
+            raise CLIError(f"the local model's machines have no user {user!r}")
+        uid, gid, home = SCP_USERS[user]
+        ns = _nsenter(model, target)
+        return [*ns[:-1], f"--setuid={uid}", f"--setgid={gid}", "--"], home
+
+    def absolute(path: str, home: str) -> str:
+        if path in ("", "."):
+            return home
+        return path if path.startswith("/") else f"{home}/{path}"
+
+    dt, dpath, duser = split(dst)
     for src in srcs:
-        st, spath = split(src)
-        if st is not None and not spath.startswith("/"):
-            spath = (
-                "/home/ubuntu/" + spath
-                if "@" in src and src.startswith("ubuntu@")
-                else "/root/" + spath
-            )
-        if dt is not None and not dpath.startswith("/"):
-            dpath_full = "/root/" + dpath if dpath != "." else "/root"
-        else:
-            dpath_full = dpath
+        st, spath, suser = split(src)
         if st is not None and dt is None:
-            data = subprocess.run(_nsenter(model, st) + ["cat", spath], capture_output=True)
+            ns, home = login(st, suser)
+            path = absolute(spath, home)
+            data = subprocess.run([*ns, "cat", path], capture_output=True)
             if data.returncode != 0:
                 raise CLIError(data.stderr.decode().strip() or f"cannot copy {src}")
+            mode = subprocess.run([*ns, "stat", "-c", "%a", path], capture_output=True, text=True)
             target = Path(dpath)
             if target.is_dir():
                 target = target / Path(spath).name
             target.write_bytes(data.stdout)
+            if mode.returncode == 0 and mode.stdout.strip().isdigit():
+                # as scp: the new file gets the source's permissions (less the umask)
+                umask = os.umask(0)
+                os.umask(umask)
+                target.chmod(int(mode.stdout.strip(), 8) & ~umask & 0o777)
         elif st is None and dt is not None:
+            ns, home = login(dt, duser)
             data_b = Path(spath).read_bytes()
-            script = f'd={shlex.quote(dpath_full)}; if [ -d "$d" ]; then d="$d/{Path(spath).name}"; fi; cat > "$d"'
-            r = subprocess.run(
-                _nsenter(model, dt) + ["sh", "-c", script], input=data_b, capture_output=True
+            script = (
+                f"d={shlex.quote(absolute(dpath, home))}; "
+                f'if [ -d "$d" ]; then d="$d/{Path(spath).name}"; fi; cat > "$d"'
             )
+            r = subprocess.run([*ns, "sh", "-c", script], input=data_b, capture_output=True)
             if r.returncode != 0:
                 raise CLIError(r.stderr.decode().strip())
         else:

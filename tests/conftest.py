@@ -40,11 +40,17 @@ def etcd_charm() -> str:
 
 @pytest.fixture(scope="module")
 def juju() -> Iterator[jubilant.Juju]:
-    """A fresh model for one test module, destroyed afterwards."""
+    """A fresh model for one test module, destroyed afterwards (``KEEP_MODELS=1`` keeps
+    it; ``USE_MODEL=<name>`` runs the module's tests on an existing model instead)."""
     if LOCAL and os.geteuid() != 0:
         pytest.skip("the local model needs root (bridge, veth, mounts)")
-    name = f"etcd-{secrets.token_hex(3)}"
     j = jubilant.Juju(cli_binary=CLI)
+    reuse = os.environ.get("USE_MODEL")
+    if reuse:  # development: run some tests of a module on a model kept by KEEP_MODELS=1
+        j.model = reuse
+        yield j
+        return
+    name = f"etcd-{secrets.token_hex(3)}"
     j.add_model(name)
     j.model = name
     try:

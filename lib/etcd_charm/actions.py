@@ -29,7 +29,7 @@ from . import etcd_conf as C
 from . import report
 from . import snapshot as snap
 from .charm import EtcdCharm, RestoreError, client, local_url
-from .etcdctl import Etcdctl, EtcdctlError, MemberList
+from .etcdctl import EndpointStatus, Etcdctl, EtcdctlError, MemberList
 from .workload import WorkloadError, installed_version
 
 #: where the restore action unpacks the snapshot (on the data's filesystem)
@@ -263,17 +263,18 @@ def restore(ctx: Context) -> None:
     skip_backup = ctx.params.get("skip-backup")
     target = ctx.params.get("target")
     source = path or _snapshot_resource()
+    label = source if path else f"the attached snapshot resource ({source})"
     try:
-        ctx.progress(f"checking {source}")
+        ctx.progress(f"checking {label}")
         unpacked = snap.unpack(source, STAGING)
     except snap.SnapshotError as e:
-        raise ActionError(f"{source} cannot be restored: {e}; nothing was changed") from None
+        raise ActionError(f"{label} cannot be restored: {e}; nothing was changed") from None
     try:
         try:
             status = ctx.local().snapshot_status(unpacked.db_path)
         except EtcdctlError as e:
             raise ActionError(
-                f"{source} cannot be restored: etcd cannot read its database ({e.detail}); "
+                f"{label} cannot be restored: etcd cannot read its database ({e.detail}); "
                 "nothing was changed"
             ) from None
         meta = unpacked.meta
@@ -282,7 +283,7 @@ def restore(ctx: Context) -> None:
             meta.total_keys,
         ):
             raise ActionError(
-                f"{source} cannot be restored: its database has revision {status.revision} "
+                f"{label} cannot be restored: its database has revision {status.revision} "
                 f"with {status.total_keys} keys where its metadata says {meta.revision} with "
                 f"{meta.total_keys}; nothing was changed"
             )
@@ -290,7 +291,7 @@ def restore(ctx: Context) -> None:
             meta.etcd_version if meta else "", installed_version() or ""
         )
         if refusal:
-            raise ActionError(f"{source} cannot be restored: {refusal}; nothing was changed")
+            raise ActionError(f"{label} cannot be restored: {refusal}; nothing was changed")
         if not skip_backup:
             backup_dir = _target_dir(target, "target")
             try:
@@ -417,17 +418,17 @@ def compact(ctx: Context) -> None:
 
 def defrag(ctx: Context) -> None:
     """Every member, one at a time (followers first, the raft leader last), only while
-    every member is healthy: a defragmenting member stops answering until it is done."""
+    every member answers: a defragmenting member stops answering until it is done. Raised
+    alarms do not stop it (defragmentation is how a NOSPACE alarm is cleared)."""
     members = ctx.members()
     urls = sorted({u for m in members.members for u in m.client_urls})
-    unhealthy = [h.endpoint for h in client(urls).endpoint_health() if not h.healthy]
-    if unhealthy or any(not m.started for m in members.members):
+    statuses = {s.member_id: s for s in client(urls).endpoint_status(partial=True)}
+    silent = [m.name or m.hex_id for m in members.members if m.id not in statuses]
+    if silent:
         raise ActionError(
-            "defragmentation blocks each member in turn, so it needs every member healthy; "
-            f"not healthy: {', '.join(unhealthy) or 'a member added but not started'}; "
-            "nothing was defragmented"
+            "defragmentation stops each member in turn, so it needs every member to answer; "
+            f"not answering: {', '.join(sorted(silent))}; nothing was defragmented"
         )
-    statuses = {s.member_id: s for s in client(urls).endpoint_status()}
     leader = next((s.leader for s in statuses.values() if s.leader), 0)
     total_before = total_after = 0
     order = report.defrag_order(members, leader)
@@ -435,23 +436,10 @@ def defrag(ctx: Context) -> None:
         member = members.by_id(member_id)
         assert member is not None
         one = client(list(member.client_urls[:1]))
-        before = statuses[member_id].db_size if member_id in statuses else 0
+        before = statuses[member_id].db_size
         ctx.progress(f"defragmenting {member.name} ({n}/{len(order)}, {snap.human_size(before)})")
         one.defrag()
-        deadline = time.monotonic() + DEFRAG_DEADLINE
-        while True:  # a bounded wait for the member etcd reports healthy again
-            try:
-                if all(h.healthy for h in one.endpoint_health()):
-                    break
-            except EtcdctlError:
-                pass
-            if time.monotonic() > deadline:
-                raise ActionError(
-                    f"{member.name} is not healthy {DEFRAG_DEADLINE:.0f}s after its "
-                    "defragmentation; stopped before the next member"
-                )
-            time.sleep(0.5)
-        after = one.endpoint_status()[0].db_size
+        after = _answering_again(one, member.name).db_size
         total_before += before
         total_after += after
         ctx.set(f"defrag.{member.name}.before", before)
@@ -461,6 +449,24 @@ def defrag(ctx: Context) -> None:
         f"defragmented {len(order)} members one at a time: {snap.human_size(total_before)} "
         f"-> {snap.human_size(total_after)}",
     )
+
+
+def _answering_again(one: Etcdctl, name: str) -> EndpointStatus:
+    """A bounded wait for the member to answer again after its defragmentation."""
+    deadline = time.monotonic() + DEFRAG_DEADLINE
+    while True:
+        try:
+            answered = one.endpoint_status()
+            if answered:
+                return answered[0]
+        except EtcdctlError:
+            pass
+        if time.monotonic() > deadline:
+            raise ActionError(
+                f"{name} does not answer {DEFRAG_DEADLINE:.0f}s after its defragmentation; "
+                "stopped before the next member"
+            )
+        time.sleep(0.5)
 
 
 def _alarm_results(ctx: Context, alarms: list[Any], members: MemberList) -> None:

@@ -1,0 +1,377 @@
+"""The operator actions on a scaled cluster: health, package-client-credentials, snapshot,
+restore (3 and 5 units, a corrupt file, the migration to a new application), compact, defrag
+and the alarms. Every check reads etcd's real state: keys counted on each member with a
+serializable read of its own copy, cluster IDs, member lists."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import stat
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+import jubilant
+import pytest
+
+from .conftest import ROOT, all_healthy, etcd_units, etcdctl, member_list, run
+
+APP = "etcd"
+NEW = "etcd-new"
+CLIENT = "etcd-client"
+ETCDCTL = ROOT / ".cache" / "etcd" / "3.5.16" / "etcdctl"
+pytestmark = pytest.mark.integration
+
+
+def count(juju: jubilant.Juju, unit: str, prefix: str) -> int:
+    """Keys under ``prefix`` in the unit's own member (serializable: its local copy)."""
+    out = etcdctl(juju, unit, f"get --prefix {prefix} --keys-only --consistency=s")
+    return int(out.get("count", 0))
+
+
+CTL = (
+    "ETCDCTL_API=3 /snap/bin/etcd.etcdctl --endpoints=https://127.0.0.1:2379 "
+    "--cacert=/var/snap/etcd/common/ca.crt --cert=/var/snap/etcd/common/client.crt "
+    "--key=/var/snap/etcd/common/client.key"
+)
+CONF = "/var/snap/etcd/common/etcd.conf.yml"
+
+
+def put_keys(juju: jubilant.Juju, unit: str, prefix: str, n: int) -> None:
+    juju.exec(
+        f"for i in $(seq 1 {n}); do {CTL} put {prefix}$i value-$i >/dev/null || exit 1; done",
+        unit=unit,
+    )
+
+
+def answering(juju: jubilant.Juju, unit: str) -> None:
+    """A bounded wait (90 s) for the unit's member to answer a health check."""
+    juju.exec(
+        f"timeout 90 sh -c 'until {CTL} endpoint health >/dev/null 2>&1; do sleep 0.5; done'",
+        unit=unit,
+    )
+
+
+def cluster_id(juju: jubilant.Juju, unit: str) -> int:
+    return int(etcdctl(juju, unit, "member list")["header"]["cluster_id"])
+
+
+def leader(juju: jubilant.Juju, app: str = APP) -> str:
+    status = juju.status()
+    return next(n for n, u in etcd_units(status, app).items() if u.leader)
+
+
+def failure(juju: jubilant.Juju, unit: str, action: str, **params: object) -> str:
+    with pytest.raises(jubilant.TaskError) as e:
+        juju.run(unit, action, params)
+    return str(e.value.task.message)
+
+
+def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
+    juju.deploy("easyrsa")
+    juju.deploy(etcd_charm, APP, num_units=3)
+    juju.deploy(CLIENT)
+    juju.integrate(f"{APP}:certificates", "easyrsa:client")
+    juju.integrate(f"{APP}:db", CLIENT)
+    juju.wait(
+        lambda s: all_healthy(APP, 3)(s) and jubilant.all_active(s, CLIENT),
+        error=jubilant.any_error,
+        timeout=600,
+    )
+
+
+def test_health_table(juju: jubilant.Juju) -> None:
+    results = run(juju, f"{APP}/0", "health")
+    assert results["cluster"]["healthy"] == "true"
+    assert results["cluster"]["summary"] == "Healthy with 3 known peers"
+    members = {m["name"]: m for m in member_list(juju, f"{APP}/0")}
+    table = results["members"]
+    assert set(table) == set(members)
+    for name, row in table.items():
+        assert row["id"] == f"{members[name]['ID']:x}"
+        assert row["client-url"] == members[name]["clientURLs"][0]
+        assert row["healthy"] == "true" and row["learner"] == "false"
+        assert row["version"].startswith("3.5.") and int(row["db-size"]) > 0
+    raft_leader = etcdctl(juju, f"{APP}/0", "endpoint status")[0]["Status"]["leader"]
+    assert [n for n, r in table.items() if r["leader"] == "true"] == [
+        next(n for n, m in members.items() if m["ID"] == raft_leader)
+    ]
+    assert "Healthy with 3 known peers" in results["result-map"]["message"]
+
+
+def test_undeclared_params_are_refused(juju: jubilant.Juju) -> None:
+    with pytest.raises(jubilant.CLIError) as e:
+        juju.run(f"{APP}/0", "health", {"verbose": True})
+    assert 'additional property "verbose" is not allowed' in e.value.stderr
+    with pytest.raises(jubilant.CLIError) as e:
+        juju.run(f"{APP}/0", "snapshot", {"target": 5})
+    assert "target" in e.value.stderr
+
+
+def test_package_client_credentials(juju: jubilant.Juju, tmp_path: Path) -> None:
+    results = run(juju, f"{APP}/1", "package-client-credentials")
+    assert results["path"] == "/home/ubuntu/etcd_credentials.tar.gz"
+    assert results["copy"]["cmd"] == f"juju scp {APP}/1:etcd_credentials.tar.gz ."
+    on_unit = juju.exec(f"stat -c '%a %U' {results['path']}", unit=f"{APP}/1").stdout.split()
+    assert on_unit == ["600", "ubuntu"]
+    juju.scp(f"{APP}/1:etcd_credentials.tar.gz", tmp_path)
+    tarball = tmp_path / "etcd_credentials.tar.gz"
+    assert hashlib.sha256(tarball.read_bytes()).hexdigest() == results["sha256"]
+    assert stat.S_IMODE(tarball.stat().st_mode) == 0o600
+    with tarfile.open(tarball) as tar:
+        names = sorted(tar.getnames())
+        key = tar.getmember("etcd_credentials/client.key")
+        assert stat.S_IMODE(key.mode) == 0o600
+        tar.extractall(tmp_path)  # noqa: S202 - our own tarball
+    assert names == [
+        "etcd_credentials",
+        "etcd_credentials/README.txt",
+        "etcd_credentials/ca.crt",
+        "etcd_credentials/client.crt",
+        "etcd_credentials/client.key",
+        "etcd_credentials/etcdctl.env",
+    ]
+    # the unpacked files reach the cluster with etcdctl, as the README says
+    creds = tmp_path / "etcd_credentials"
+    out = subprocess.run(
+        ["bash", "-c", f". ./etcdctl.env && {ETCDCTL} member list -w json"],
+        cwd=creds,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert int(json.loads(out.stdout)["header"]["cluster_id"]) == cluster_id(juju, f"{APP}/0")
+    # and the key never shows in the action's output
+    key_text = (creds / "client.key").read_text()
+    assert key_text.strip().splitlines()[1] not in json.dumps(results)
+
+
+@pytest.fixture(scope="module")
+def archive(juju: jubilant.Juju, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A snapshot of 200 keys ``snap/``, taken on a follower, copied to the test host."""
+    put_keys(juju, f"{APP}/0", "snap/", 200)
+    unit = next(u for u in etcd_units(juju.status(), APP) if u != leader(juju))
+    results = run(juju, unit, "snapshot")
+    host = tmp_path_factory.mktemp("snapshot")
+    cmd = results["copy"]["cmd"].split()
+    assert cmd[:2] == ["juju", "scp"] and cmd[-1] == "."
+    juju.scp(cmd[2], host)
+    local = host / Path(results["snapshot"]["path"]).name
+    return {"results": results, "unit": unit, "local": local}
+
+
+def test_snapshot(juju: jubilant.Juju, archive: dict[str, Any]) -> None:
+    results, unit, local = archive["results"], archive["unit"], archive["local"]
+    snap = results["snapshot"]
+    assert snap["path"].startswith("/home/ubuntu/etcd-snapshots/etcd-snapshot-")
+    assert hashlib.sha256(local.read_bytes()).hexdigest() == snap["sha256"]
+    assert snap["version"].startswith("3.5.")
+    assert int(snap["revision"]) > 200
+    assert snap["cluster-id"] == f"{cluster_id(juju, unit):x}"
+    mode = juju.exec(f"stat -c '%a %U' {snap['path']}", unit=unit).stdout.split()
+    assert mode == ["600", "ubuntu"]
+    with tarfile.open(local) as tar:
+        assert sorted(tar.getnames()) == ["db", "etcd-snapshot.json"]
+        meta = json.loads(tar.extractfile("etcd-snapshot.json").read())  # type: ignore[union-attr]
+        db = tar.extractfile("db").read()  # type: ignore[union-attr]
+    assert meta["revision"] == int(snap["revision"]) and meta["members"] == 3
+    assert meta["sha256"] == hashlib.sha256(db).hexdigest()
+    assert len(db) % 512 == 32  # etcdctl snapshot save appends the database's sha256
+    assert hashlib.sha256(db[:-32]).digest() == db[-32:]
+    message = failure(juju, unit, "snapshot", **{"keys-version": "v2"})
+    assert "the v2 store is gone" in message
+
+
+def corrupt_variants(good: Path, where: Path) -> dict[str, Path]:
+    with tarfile.open(good) as tar:
+        meta = tar.extractfile("etcd-snapshot.json").read()  # type: ignore[union-attr]
+        db = bytearray(tar.extractfile("db").read())  # type: ignore[union-attr]
+    db[len(db) // 2] ^= 0xFF
+    flipped = where / "flipped.tar.gz"
+    with tarfile.open(flipped, "w:gz") as tar:
+        for name, data in (("etcd-snapshot.json", meta), ("db", bytes(db))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    truncated = where / "truncated.tar.gz"
+    whole = good.read_bytes()
+    truncated.write_bytes(whole[: len(whole) * 2 // 3])
+    foreign = where / "foreign.tar.gz"
+    with tarfile.open(foreign, "w:gz") as tar:
+        info = tarfile.TarInfo("notes.txt")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"hello"))
+    return {"flipped": flipped, "truncated": truncated, "foreign": foreign}
+
+
+def test_restore_refuses_corrupt_files(
+    juju: jubilant.Juju, archive: dict[str, Any], tmp_path: Path
+) -> None:
+    put_keys(juju, f"{APP}/0", "kept/", 20)
+    before = cluster_id(juju, f"{APP}/0")
+    expected = {
+        "flipped": "does not match",
+        "truncated": "not a complete snapshot archive",
+        "foreign": "holds no etcd database",
+    }
+    for name, path in corrupt_variants(archive["local"], tmp_path).items():
+        juju.cli("attach-resource", APP, f"snapshot={path}")
+        message = failure(juju, f"{APP}/leader", "restore")
+        assert expected[name] in message and "nothing was changed" in message, message
+    assert "is not the leader" in failure(
+        juju, next(u for u in etcd_units(juju.status(), APP) if u != leader(juju)), "restore"
+    )
+    for unit in etcd_units(juju.status(), APP):
+        assert cluster_id(juju, unit) == before
+        assert count(juju, unit, "kept/") == 20
+    juju.wait(all_healthy(APP, 3), timeout=120)
+
+
+def restored_everywhere(juju: jubilant.Juju, app: str, units: int, old_id: int) -> None:
+    juju.wait(all_healthy(app, units), error=jubilant.any_error, timeout=600, delay=2)
+    ids = set()
+    for unit in etcd_units(juju.status(), app):
+        ids.add(cluster_id(juju, unit))
+        assert count(juju, unit, "snap/") == 200, unit
+        assert count(juju, unit, "kept/") == 0, unit
+        assert count(juju, unit, "after/") == 0, unit
+        assert all(not m.get("isLearner") for m in member_list(juju, unit))
+        assert len(member_list(juju, unit)) == units
+    assert len(ids) == 1 and old_id not in ids
+
+
+def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) -> None:
+    put_keys(juju, f"{APP}/0", "after/", 50)
+    old_id = cluster_id(juju, f"{APP}/0")
+    juju.cli("attach-resource", APP, f"snapshot={archive['local']}")
+    start = time.monotonic()
+    results = run(juju, f"{APP}/leader", "restore", **{"skip-backup": False})
+    action = time.monotonic() - start
+    restored_everywhere(juju, APP, 3, old_id)
+    print(
+        f"\nrestore on 3 units: action {action:.1f}s, all healthy {time.monotonic() - start:.1f}s"
+    )
+    assert results["restore"]["hash-check"] == "verified"
+    assert results["restore"]["revision"] == archive["results"]["snapshot"]["revision"]
+    # the data it replaced was saved first, as a snapshot archive
+    backup = results["backup"]["path"]
+    assert backup.startswith("/home/ubuntu/etcd-data-") and backup.endswith(".tar.gz")
+    sums = juju.exec(f"sha256sum {backup}", unit=f"{APP}/leader").stdout.split()
+    assert sums[0] == results["backup"]["sha256sum"]
+    # the db client follows: it reads the restored data
+    got = run(juju, f"{CLIENT}/0", "get", key="snap/7")
+    assert got.get("value") == "value-7", got
+
+
+def test_compact_defrag_alarms(juju: jubilant.Juju) -> None:
+    unit = f"{APP}/0"
+    put_keys(juju, unit, "churn/", 100)
+    put_keys(juju, unit, "churn/", 100)  # a second revision of each
+    revision = int(etcdctl(juju, unit, "endpoint status")[0]["Status"]["header"]["revision"])
+    assert "newer than the keyspace's current revision" in failure(
+        juju, unit, "compact", revision=str(revision + 1000)
+    )
+    assert "positive whole number" in failure(juju, unit, "compact", revision="x1")
+    results = run(juju, unit, "compact", physical=True)
+    assert results["compact"]["revision"] == str(revision)
+    with pytest.raises(jubilant.TaskError) as e:  # the history before it is gone
+        etcdctl(juju, unit, f"get churn/1 --rev={revision - 150}")
+    assert "required revision has been compacted" in e.value.task.stderr
+    assert "compacted already" in failure(juju, unit, "compact", revision=str(revision - 10))
+
+    task = juju.run(f"{APP}/leader", "defrag")
+    results = task.results
+    members = {m["name"] for m in member_list(juju, unit)}
+    assert set(results["defrag"]) == members
+    for sizes in results["defrag"].values():
+        assert 0 < int(sizes["after"]) <= int(sizes["before"])
+    # one member at a time, the raft leader last (the action's progress log)
+    order = [
+        line.split("defragmenting ")[1].split()[0] for line in task.log if "defragmenting" in line
+    ]
+    raft_leader = etcdctl(juju, unit, "endpoint status")[0]["Status"]["leader"]
+    leader_name = next(m["name"] for m in member_list(juju, unit) if m["ID"] == raft_leader)
+    assert sorted(order) == sorted(members) and order[-1] == leader_name, order
+    assert run(juju, unit, "alarm-list")["output"] == "no alarms"
+    assert run(juju, unit, "alarm-disarm")["output"] == "no alarms to disarm"
+    juju.wait(all_healthy(APP, 3), timeout=120)
+
+
+def test_nospace_alarm(juju: jubilant.Juju) -> None:
+    """A real NOSPACE alarm: one member runs with a 16 MB quota (its config edited by hand,
+    restarted), the cluster is filled until etcd refuses writes; then the documented way
+    out: the alarm is listed, disarming is refused while the database is still full, the
+    keys are deleted, compact + defrag shrink it, and the alarm is disarmed."""
+    unit = f"{APP}/0"
+    name = f"{APP}0"
+    juju.exec(
+        f"cp {CONF} /root/etcd.conf.yml.orig && echo 'quota-backend-bytes: 16000000' >> {CONF}"
+        " && systemctl restart snap.etcd.etcd",
+        unit=unit,
+    )
+    try:
+        answering(juju, unit)
+        # bounded: at most 200 writes of 200 KB (40 MB) before the 16 MB quota refuses them
+        out = juju.exec(
+            f"for i in $(seq 1 200); do head -c 150000 /dev/urandom | base64 -w0 | "
+            f"{CTL} put big/$i >/dev/null 2>/tmp/put.err || {{ tail -1 /tmp/put.err; exit 0; }};"
+            " done; echo 'no alarm'",
+            unit=unit,
+        ).stdout
+        assert "database space exceeded" in out, out
+        listed = run(juju, unit, "alarm-list")
+        assert listed["output"] == f"NOSPACE on {name}"
+        assert listed["alarms"]["a0"] == {"alarm": "NOSPACE", "member": name}
+        assert f"alarm NOSPACE on {name}" in failure(juju, f"{APP}/1", "health")
+        refusal = failure(juju, unit, "alarm-disarm")
+        assert "Compact and defragment first" in refusal and "nothing was disarmed" in refusal
+        assert run(juju, unit, "alarm-list")["alarms"]["count"] == "1"
+        juju.exec(f"{CTL} del --prefix big/ >/dev/null", unit=unit)  # deletes are allowed
+        run(juju, unit, "compact", physical=True)
+        sizes = run(juju, f"{APP}/leader", "defrag")["defrag"][name]
+        assert int(sizes["after"]) < 16000000 * 0.9 < int(sizes["before"]), sizes
+        assert run(juju, unit, "alarm-disarm")["output"] == f"disarmed NOSPACE on {name}"
+        assert run(juju, unit, "alarm-list")["output"] == "no alarms"
+        juju.exec(f"{CTL} put after-nospace ok", unit=unit)
+    finally:
+        juju.exec(
+            f"cp /root/etcd.conf.yml.orig {CONF} && systemctl restart snap.etcd.etcd", unit=unit
+        )
+    answering(juju, unit)
+    assert count(juju, f"{APP}/1", "big/") == 0
+
+
+def test_restore_on_five_units(juju: jubilant.Juju, archive: dict[str, Any]) -> None:
+    juju.add_unit(APP, num_units=2)
+    juju.wait(all_healthy(APP, 5), error=jubilant.any_error, timeout=600)
+    put_keys(juju, f"{APP}/0", "after/", 30)
+    old_id = cluster_id(juju, f"{APP}/0")
+    # this time from a file on the leader (path), not the resource
+    juju.scp(archive["local"], f"{leader(juju)}:/home/ubuntu/snapshot.tar.gz")
+    start = time.monotonic()
+    results = run(juju, f"{APP}/leader", "restore", path="/home/ubuntu/snapshot.tar.gz")
+    assert results["restore"]["source"] == "/home/ubuntu/snapshot.tar.gz"
+    assert "backup" not in results  # skip-backup defaults to true, as in the old charm
+    restored_everywhere(juju, APP, 5, old_id)
+    print(f"\nrestore on 5 units: all healthy after {time.monotonic() - start:.1f}s")
+
+
+def test_migration_to_a_new_application(
+    juju: jubilant.Juju, etcd_charm: str, archive: dict[str, Any]
+) -> None:
+    """The README's procedure: snapshot, deploy a new application with the snapshot
+    attached, restore on its one unit, then scale."""
+    juju.deploy(etcd_charm, NEW, resources={"snapshot": str(archive["local"])})
+    juju.integrate(f"{NEW}:certificates", "easyrsa:client")
+    juju.wait(all_healthy(NEW, 1), error=jubilant.any_error, timeout=600)
+    old_id = cluster_id(juju, f"{NEW}/0")
+    run(juju, f"{NEW}/0", "restore")
+    juju.add_unit(NEW, num_units=2)
+    restored_everywhere(juju, NEW, 3, old_id)
+    assert cluster_id(juju, f"{NEW}/0") != cluster_id(juju, f"{APP}/0")
