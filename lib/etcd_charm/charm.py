@@ -772,11 +772,19 @@ class EtcdCharm:
         previous = (self.kv.get(KV_STARTED), self.kv.get(KV_MEMBER_ID), self.kv.get(KV_APPLIED))
         progress("stopping etcd on this unit")
         self.set_status(S.restoring("stopping etcd"))
-        workload.stop_service()
         had_member = os.path.isdir(member_dir)
-        if had_member:
-            os.rename(member_dir, aside)
-        os.rename(os.path.join(staging, "member"), member_dir)
+        try:
+            workload.stop_service()
+            if had_member:
+                os.rename(member_dir, aside)
+            os.rename(os.path.join(staging, "member"), member_dir)
+        except (workload.WorkloadError, OSError) as e:
+            if had_member and os.path.isdir(aside) and not os.path.exists(member_dir):
+                os.rename(aside, member_dir)
+            shutil.rmtree(staging, ignore_errors=True)
+            if had_member and not workload.service_active():
+                workload.start_service()
+            raise RestoreError(f"{e}; the previous data is in place") from None
         shutil.rmtree(staging, ignore_errors=True)
         record = C.Bootstrap(
             initial_cluster=f"{identity.name}={peer_url}", token=token, state="new"
