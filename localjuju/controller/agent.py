@@ -485,13 +485,19 @@ class UnitAgent:
             tag = unit_tag(self.unit.name)
 
             async def pump(stream: asyncio.StreamReader, level: str, sink: bytearray) -> None:
+                # chunks, not readline(): a line of any length (a command printing a large
+                # JSON document) is captured whole
+                pending = b""
                 while True:
-                    line = await stream.readline()
-                    if not line:
+                    chunk = await stream.read(1 << 16)
+                    if not chunk:
+                        if pending:
+                            self.ctl.debug(tag, level, module, pending.decode(errors="replace"))
                         return
-                    sink.extend(line)
-                    text = line.decode(errors="replace").rstrip("\n")
-                    self.ctl.debug(tag, level, module, text)
+                    sink.extend(chunk)
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for line in lines:
+                        self.ctl.debug(tag, level, module, line.decode(errors="replace"))
 
             if stdin is not None and proc.stdin:
                 proc.stdin.write(stdin)

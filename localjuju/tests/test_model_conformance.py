@@ -104,6 +104,9 @@ def test_exec_and_tool_permissions(deployed: jubilant.Juju) -> None:
     assert "ERROR cannot write relation settings" in exc.value.task.stderr
     # A peer may read its own application's bucket.
     juju.exec(f"relation-get -r {rid} --app - hooklog", unit=other)
+    # output of any shape comes back whole: one 300 000-byte line, then a short one
+    task = juju.exec("head -c 300000 /dev/zero | tr '\\0' x; echo; echo end", unit=other)
+    assert task.stdout == "x" * 300000 + "\nend\n"
 
 
 def test_commit_on_success_only_and_retry(deployed: jubilant.Juju) -> None:
