@@ -282,10 +282,7 @@ def restore(ctx: Context) -> None:
             raise ActionError(f"restore failed: {e}") from None
     finally:
         shutil.rmtree(STAGING, ignore_errors=True)
-    others = sorted(
-        {u for rid in hookenv.relation_ids("cluster") for u in hookenv.related_units(rid)},
-        key=lambda u: int(u.rsplit("/", 1)[-1]),
-    )
+    others = sorted(set(ctx.charm.peer_units()), key=lambda u: int(u.rsplit("/", 1)[-1]))
     ctx.set("restore.source", source)
     ctx.set("restore.revision", status.revision)
     ctx.set("restore.keys", status.total_keys)

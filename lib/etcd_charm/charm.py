@@ -758,6 +758,13 @@ class EtcdCharm:
         staging = os.path.join(data_dir, f".restore-{token[:8]}")
         aside = os.path.join(data_dir, f".before-restore-{token[:8]}")
         peer_url = identity.peer_url(settings)
+        need = os.path.getsize(db_path) + (64 << 20)  # the restored database and its WAL
+        free = shutil.disk_usage(data_dir).free
+        if free < need:
+            raise RestoreError(
+                f"{data_dir} has {free >> 20} MiB free and the restored data needs about "
+                f"{need >> 20} MiB; free some space (nothing was changed)"
+            )
         progress("rebuilding the data directory from the snapshot (the cluster still runs)")
         shutil.rmtree(staging, ignore_errors=True)
         try:
@@ -832,7 +839,16 @@ class EtcdCharm:
         members = client([local_url(settings)]).member_list()
         self.kv.set(KV_MEMBERS, dump_member_list(members))
         log(f"restored: member {status.member_id:x} of the new cluster {status.cluster_id:x}")
+        others = len(self.peer_units())
+        self.set_status(
+            S.restored(others) if others else S.healthy(len(members.members))
+        )  # until the next hook reports on the rejoining units
         return status, members
+
+    @staticmethod
+    def peer_units() -> list[str]:
+        """The other units on the peer relation."""
+        return [u for rid in hookenv.relation_ids("cluster") for u in hookenv.related_units(rid)]
 
     def _discard_for_restore(self) -> None:
         """A restore replaced the cluster this unit's member belonged to: stop it and wipe

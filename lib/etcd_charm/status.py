@@ -106,6 +106,11 @@ def restoring(doing: str) -> Status:
     return Status("maintenance", f"Restoring from a snapshot: {doing}")
 
 
+def restored(others: int) -> Status:
+    units = "unit rejoins" if others == 1 else f"{others} units rejoin one at a time"
+    return Status("waiting", f"Restored from a snapshot; the other {units}")
+
+
 def cannot_leave(why: str, remedy: str) -> Status:
     return Status("blocked", f"Cannot leave the cluster: {why}; {remedy}")
 
