@@ -43,5 +43,11 @@ def store_dir() -> Path:
     return Path(env) if env else ROOT / ".cache" / "snap-store"
 
 
+def apt_repo_dir() -> Path:
+    """The machines' local package archive (``python -m localjuju.debrepo``)."""
+    env = os.environ.get("LOCALJUJU_APT_REPO")
+    return Path(env) if env else ROOT / ".cache" / "apt-repo"
+
+
 def builtin_charms_dir() -> Path:
     return ROOT / "localjuju" / "charms"

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import paths
+from ..machine import COMMANDS as MACHINE_COMMANDS
+from ..machine import command_script
 
 JUJU_VERSION = "3.6.8"
 UBUNTU_OS_RELEASE = """PRETTY_NAME="Ubuntu 22.04.5 LTS"
@@ -57,7 +59,7 @@ OVERLAYS = ("usr", "etc")
 
 BOOT_SCRIPT = r"""
 set -eu
-M="$1"; R="$M/rootfs"; HOSTNAME="$2"; LJROOT="$3"; STORE="$4"; PY="$5"
+M="$1"; R="$M/rootfs"; HOSTNAME="$2"; LJROOT="$3"; STORE="$4"; PY="$5"; APTREPO="$6"
 mount --make-rprivate /
 mount -t tmpfs -o mode=755 rootfs "$R"
 for d in usr etc proc sys dev run mnt media root home tmp var snap srv opt; do mkdir -p "$R/$d"; done
@@ -82,6 +84,11 @@ mkdir -p "$R/var/lib/localjuju/store"
 if [ -d "$STORE" ]; then
   mount --bind "$STORE" "$R/var/lib/localjuju/store"
   mount -o remount,bind,ro "$R/var/lib/localjuju/store"
+fi
+mkdir -p "$R/var/lib/localjuju/apt"
+if [ -d "$APTREPO" ]; then
+  mount --bind "$APTREPO" "$R/var/lib/localjuju/apt"
+  mount -o remount,bind,ro "$R/var/lib/localjuju/apt"
 fi
 cd "$R"
 mkdir .oldroot
@@ -256,14 +263,12 @@ class Machine:
             "exit 2\n"
         )
         jujud.chmod(0o755)
-        # The local model's snap, systemctl and journalctl commands.
+        # The local model's snap, systemctl, journalctl, apt-get, dpkg and dpkg-query.
         usr_bin = self.dir / "upper" / "usr" / "bin"
         usr_bin.mkdir(parents=True, exist_ok=True)
-        for cmd in ("snap", "systemctl", "journalctl"):
+        for cmd in MACHINE_COMMANDS:
             w = usr_bin / cmd
-            w.write_text(
-                f'#!/bin/sh\nexec {paths.venv_python()} -m localjuju.machine.{cmd} "$@"\n'
-            )
+            w.write_text(command_script(cmd, str(paths.venv_python())))
             w.chmod(0o755)
 
     def _setup_network(self) -> None:
@@ -301,7 +306,7 @@ class Machine:
                 "unshare", "--mount", "--uts", "--pid", "--ipc", "--fork", "--kill-child",
                 "sh", "-c", BOOT_SCRIPT, "boot",
                 str(self.dir), self.hostname, str(paths.ROOT), str(paths.store_dir()),
-                str(paths.venv_python()),
+                str(paths.venv_python()), str(paths.apt_repo_dir()),
             ],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip

@@ -3,7 +3,9 @@
 - ``python -m localjuju.machine.init``: the machine's PID 1, a small systemd stand-in that
   supervises the services defined by unit files (:mod:`localjuju.machine.systemd`);
 - ``python -m localjuju.machine.systemctl`` / ``journalctl``: its clients;
-- ``python -m localjuju.machine.snap``: ``snap``, backed by the model's local snap store.
+- ``python -m localjuju.machine.snap``: ``snap``, backed by the model's local snap store;
+- ``python -m localjuju.machine.apt_get`` / ``dpkg`` / ``dpkg_query``: ``apt-get``, ``dpkg`` and
+  ``dpkg-query``, backed by the model's local package archive.
 
 Every absolute path these programs use goes through :func:`mpath`, which prefixes it with
 ``$LOCALJUJU_MACHINE_ROOT`` (default ``/``) so that they can be tested against a directory.
@@ -19,15 +21,18 @@ import sys
 
 ROOT_ENV = "LOCALJUJU_MACHINE_ROOT"
 STORE_ENV = "LOCALJUJU_STORE"
+APT_REPO_ENV = "LOCALJUJU_APT_REPO"
 
 SYSTEMD_SOCKET = "/run/localjuju/systemd.sock"
+NOTIFY_SOCKET = "/run/systemd/notify"
 READY_FILE = "/run/localjuju/ready"
 LOG_DIR = "/var/log/localjuju"
 STORE_DIR = "/var/lib/localjuju/store"
+APT_REPO_DIR = "/var/lib/localjuju/apt"
 
 # The PATH systemd gives to services, and a login shell's PATH on Ubuntu with snapd.
 SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-COMMANDS = ("snap", "systemctl", "journalctl")
+COMMANDS = ("snap", "systemctl", "journalctl", "apt-get", "dpkg", "dpkg-query")
 
 
 def machine_root() -> str:
@@ -63,20 +68,31 @@ def store_dir() -> str:
     return os.environ.get(STORE_ENV) or mpath(STORE_DIR)
 
 
-def command_script(command: str, python: str | None = None) -> str:
-    """The text of ``/usr/bin/<command>`` for one of :data:`COMMANDS`."""
+def apt_repo_dir() -> str:
+    """The package archive ``apt-get`` reads: ``$LOCALJUJU_APT_REPO`` or the machine's."""
+    return os.environ.get(APT_REPO_ENV) or mpath(APT_REPO_DIR)
+
+
+def command_module(command: str) -> str:
+    """The module behind one of :data:`COMMANDS` (``apt-get`` -> ``localjuju.machine.apt_get``)."""
     if command not in COMMANDS:
         raise ValueError(f"unknown machine command {command!r}")
+    return "localjuju.machine." + command.replace("-", "_")
+
+
+def command_script(command: str, python: str | None = None) -> str:
+    """The text of ``/usr/bin/<command>`` for one of :data:`COMMANDS`."""
+    module = command_module(command)
     py = python or sys.executable
     return (
         "#!/bin/sh\n"
         f"# localjuju machine command: {command} (see docs/localjuju-machines.md)\n"
-        f'exec {py} -m localjuju.machine.{command} "$@"\n'
+        f'exec {py} -m {module} "$@"\n'
     )
 
 
 def install_commands(python: str | None = None) -> list[str]:
-    """Make ``/usr/bin/{snap,systemctl,journalctl}`` run ours, unless they already do.
+    """Make ``/usr/bin/<command>`` of every :data:`COMMANDS` run ours, unless it already does.
 
     Files are replaced by rename, so a file bind-mounted over one of them is never written
     through (the rename fails and the file is left alone). Returns the paths written.
@@ -86,7 +102,7 @@ def install_commands(python: str | None = None) -> list[str]:
         target = mpath(f"/usr/bin/{command}")
         try:
             with open(target, encoding="utf-8", errors="replace") as f:
-                if f"localjuju.machine.{command}" in f.read(4096):
+                if f"-m {command_module(command)} " in f.read(4096):
                     continue
         except OSError:
             pass

@@ -12,17 +12,18 @@ unit's "control group" is every process in those sessions (found in ``/proc``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import errno
 import heapq
 import itertools
 import json
 import os
-import pwd
 import resource
 import selectors
 import signal
 import socket
+import struct
 import sys
 import time
 import traceback
@@ -31,7 +32,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import READY_FILE, SERVICE_PATH, SYSTEMD_SOCKET, mpath
+from . import NOTIFY_SOCKET, READY_FILE, SERVICE_PATH, SYSTEMD_SOCKET, mpath
 from . import units as U
 
 EXIT_EXEC = 203
@@ -62,6 +63,19 @@ class WaitTask:
     task: Task
 
 
+@dataclass
+class WaitReady:
+    """Resume with :data:`READY` when ``unit``'s main process ``pid`` sends ``READY=1``, with
+    its wait status if it exits first, or None after ``timeout`` seconds (Type=notify)."""
+
+    unit: str
+    pid: int
+    timeout: float | None = None
+
+
+READY = "ready"
+
+
 CANCELED = "canceled"
 TaskGen = Generator[Any, Any, Any]
 
@@ -79,6 +93,7 @@ class Task:
         self.waiters: list[Task] = []
         self.callbacks: list[Callable[[Task], None]] = []
         self.waiting_pid: int | None = None
+        self.waiting_ready: str | None = None
         self.timer: Timer | None = None
 
     def __repr__(self) -> str:
@@ -122,6 +137,8 @@ class Unit:
     sessions: set[int] = field(default_factory=set)
     job: Task | None = None
     last_main_status: int | None = None
+    notified_ready: bool = False
+    status_text: str = ""
 
     @property
     def idle(self) -> bool:
@@ -183,6 +200,27 @@ def _should_restart(policy: str, result: str, status: int | None) -> bool:
     if policy == "on-abort":
         return result in ("signal", "core-dump")
     return False
+
+
+def _main_result(status: int, cfg: U.UnitConfig) -> str:
+    """The Result= of a service whose main process ended with ``status``."""
+    if _exit_clean(status, cfg.success_exit_status, daemon=True):
+        return "success"
+    if os.WIFSIGNALED(status):
+        return "core-dump" if os.WCOREDUMP(status) else "signal"
+    return "exit-code"
+
+
+def _may_raise_limits() -> bool:
+    """True when this process has CAP_SYS_RESOURCE (may raise a hard resource limit)."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> 24 & 1)
+    except (OSError, ValueError):
+        pass
+    return os.geteuid() == 0
 
 
 def session_of(pid: int) -> int | None:
@@ -247,6 +285,10 @@ class Manager:
         self._timer_seq = itertools.count()
         self.ready: collections.deque[tuple[Task, Any]] = collections.deque()
         self.pid_waiters: dict[int, Task] = {}
+        self.ready_waiters: dict[str, Task] = {}  # unit -> its start job waiting for READY=1
+        self._capped_nofile: set[str] = set()
+        self.notify: socket.socket | None = None
+        self.notify_address = ""
         self.pid_units: dict[int, str] = {}  # pid -> unit, for every process we spawned
         self.pipes: dict[int, tuple[str, str, int, bytearray]] = (
             {}
@@ -337,6 +379,17 @@ class Manager:
                 self.ready.append((task, req.task.result))
             else:
                 req.task.waiters.append(task)
+        elif isinstance(req, WaitReady):
+            unit = self.units.get(req.unit)
+            if unit is not None and unit.notified_ready:
+                self.ready.append((task, READY))
+                return
+            task.waiting_pid = req.pid
+            self.pid_waiters[req.pid] = task
+            task.waiting_ready = req.unit
+            self.ready_waiters[req.unit] = task
+            if req.timeout is not None and req.timeout != U.INFINITY:
+                task.timer = self.call_later(req.timeout, lambda: self._wait_timeout(task))
         else:
             self.log_manager(f"internal error: {task} yielded {req!r}")
             self._finish(task, "failed")
@@ -349,7 +402,14 @@ class Manager:
             if self.pid_waiters.get(task.waiting_pid) is task:
                 del self.pid_waiters[task.waiting_pid]
             task.waiting_pid = None
+        self._forget_ready_waiter(task)
         self.ready.append((task, value))
+
+    def _forget_ready_waiter(self, task: Task) -> None:
+        if task.waiting_ready is not None:
+            if self.ready_waiters.get(task.waiting_ready) is task:
+                del self.ready_waiters[task.waiting_ready]
+            task.waiting_ready = None
 
     def _wait_timeout(self, task: Task) -> None:
         task.timer = None
@@ -375,6 +435,7 @@ class Manager:
             task.timer = None
         if task.waiting_pid is not None and self.pid_waiters.get(task.waiting_pid) is task:
             del self.pid_waiters[task.waiting_pid]
+        self._forget_ready_waiter(task)
         self.ready = collections.deque((t, v) for t, v in self.ready if t is not task)
         try:
             task.gen.close()
@@ -400,12 +461,13 @@ class Manager:
         cfg = unit.config
         env = dict(self.base_env)
         env["INVOCATION_ID"] = unit.invocation_id
-        if cfg.user and cfg.user != "root":
-            try:
-                pw = pwd.getpwnam(cfg.user)
-                env.update(HOME=pw.pw_dir, USER=pw.pw_name, LOGNAME=pw.pw_name, SHELL=pw.pw_shell)
-            except KeyError:
-                pass
+        if cfg.user and cfg.user not in ("root", "0"):
+            entry = U.lookup_user(cfg.user)
+            if entry is not None:
+                _, _, home, shell = entry
+                env.update(HOME=home, USER=cfg.user, LOGNAME=cfg.user, SHELL=shell)
+        if cfg.type == "notify" and self.notify_address:
+            env["NOTIFY_SOCKET"] = self.notify_address
         for k, v in cfg.environment:
             env[k] = v
         for path, optional in cfg.environment_files:
@@ -421,31 +483,60 @@ class Manager:
             env.update(extra)
         return env
 
-    def spawn(self, unit: Unit, cmd: U.Command, env: dict[str, str]) -> int:
-        """Fork and exec ``cmd`` for ``unit`` in a new session; its output goes to the journal."""
+    def _nofile(self, unit: Unit) -> tuple[int, int] | None:
+        """``LimitNOFILE=``, capped at this host's hard limit when the manager may not raise
+        it (no CAP_SYS_RESOURCE, as in some VMs and containers); said once in the journal."""
+        want = unit.config.limit_nofile
+        if want is None or _may_raise_limits():
+            return want
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or all(
+            v != resource.RLIM_INFINITY and v <= hard for v in want
+        ):
+            return want
+        capped = (min(want[0], hard), min(want[1], hard))
+        if unit.name not in self._capped_nofile:
+            self._capped_nofile.add(unit.name)
+            self.log(
+                unit.name,
+                f"{unit.name}: LimitNOFILE={want[0]}:{want[1]} is above this host's hard limit "
+                f"({hard}, no CAP_SYS_RESOURCE); using {capped[0]}:{capped[1]}.",
+            )
+        return capped
+
+    def spawn(self, unit: Unit, cmd: U.Command, env: dict[str, str], main: bool = False) -> int:
+        """Fork and exec ``cmd`` for ``unit`` in a new session; its output goes to the journal.
+
+        ``User=``/``Group=`` apply unless the command has the ``+``/``!`` prefix, or it is not
+        the main process (``ExecStart=``) and ``PermissionsStartOnly=yes``."""
         cfg = unit.config
         argv = U.expand_argv(cmd.argv, env) if cmd.expand_env else list(cmd.argv)
         exe = self._resolve_exec(argv[0])
         if cmd.argv0:
             argv[0] = cmd.argv0
         ident = cfg.syslog_identifier or os.path.basename(cmd.argv[0])
+        nofile = self._nofile(unit)
         workdir = cfg.working_directory or "/"
         if workdir == "~":
             workdir = env.get("HOME", "/root")
         real_workdir = mpath(workdir)
         uid = gid = None
-        if cfg.user and cfg.user not in ("root", "0"):
-            try:
-                pw = pwd.getpwnam(cfg.user)
-                uid, gid = pw.pw_uid, pw.pw_gid
-            except KeyError:
+        as_user = not cmd.privileged and (main or not cfg.permissions_start_only)
+        if as_user and cfg.user and cfg.user not in ("root", "0"):
+            entry = U.lookup_user(cfg.user)
+            if entry is None:
                 uid = -1
+            else:
+                uid, gid = entry[0], entry[1]
+                if cfg.group:
+                    group = U.lookup_group(cfg.group)
+                    gid = group if group is not None else -1
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()  # reports exec failure (closed on exec)
         os.set_inheritable(err_w, False)
         pid = os.fork()
         if pid == 0:
-            self._child_exec(exe, argv, env, out_w, err_w, real_workdir, cfg, uid, gid)
+            self._child_exec(exe, argv, env, out_w, err_w, real_workdir, cfg, uid, gid, nofile)
         os.close(out_w)
         os.close(err_w)
         failure = b""
@@ -483,6 +574,7 @@ class Manager:
         cfg: U.UnitConfig,
         uid: int | None,
         gid: int | None,
+        nofile: tuple[int, int] | None,
     ) -> None:
         """In the forked child: set up and exec; never returns. Failures are reported on
         ``err_w`` as ``STEP:message`` and end the child with systemd's exit code for STEP."""
@@ -502,13 +594,15 @@ class Manager:
             except OSError:
                 if not cfg.working_directory_optional:
                     raise
-            if cfg.limit_nofile:
+            if nofile:
                 step = "LIMITS"
-                resource.setrlimit(resource.RLIMIT_NOFILE, cfg.limit_nofile)
+                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
             if uid is not None:
                 step = "USER"
                 if uid < 0:
                     raise OSError(errno.ESRCH, f"Failed to determine user {cfg.user}")
+                if gid is not None and gid < 0:
+                    raise OSError(errno.ESRCH, f"Failed to determine group {cfg.group}")
                 os.setgid(gid or 0)
                 os.initgroups(cfg.user, gid or 0)
                 os.setuid(uid)
@@ -760,7 +854,9 @@ class Manager:
         self.set_state(unit, "activating", "start")
         if cfg.type == "oneshot":
             return (yield from self._start_oneshot(unit, env, timeout))
-        pid = self.spawn(unit, cfg.exec_start[0], env)
+        unit.notified_ready = False
+        unit.status_text = ""
+        pid = self.spawn(unit, cfg.exec_start[0], env, main=True)
         unit.exec_main_start = time.time()
         unit.exec_main_code = unit.exec_main_status = 0
         if cfg.type == "forking":
@@ -792,6 +888,10 @@ class Manager:
                 # Type=exec: the start fails when the binary cannot be executed
                 yield WaitPid(pid, 5.0)
                 return self._fail(unit, "exit-code")
+            if cfg.type == "notify":
+                r = yield from self._wait_notify_ready(unit, pid, timeout)
+                if r != READY:
+                    return r
         if cfg.exec_start_post:
             self.set_state(unit, "activating", "start-post")
             for post in cfg.exec_start_post:
@@ -806,10 +906,31 @@ class Manager:
             return (yield from self._after_main_exit(unit, unit.last_main_status))
         return "done"
 
+    def _wait_notify_ready(self, unit: Unit, pid: int, timeout: float) -> TaskGen:
+        """Type=notify: the start job waits for ``READY=1`` from the main process."""
+        res = yield WaitReady(unit.name, pid, timeout)
+        if res == READY:
+            return READY
+        cfg = unit.config
+        if res is None:
+            self.log(unit.name, f"{unit.name}: start operation timed out. Terminating.")
+            yield from self._stop_processes(unit)
+            return self._fail(unit, "timeout")
+        # the main process exited before it was ready: a clean exit breaks the protocol
+        unit.last_main_status = res
+        result = _main_result(res, cfg)
+        if result == "success":
+            result = "protocol"
+        unit.result = result
+        unit.job = self.spawn_task(
+            self._after_main_exit(unit, res, result), "auto-restart", unit.name
+        )
+        return "failed"
+
     def _start_oneshot(self, unit: Unit, env: dict[str, str], timeout: float) -> TaskGen:
         cfg = unit.config
         for cmd in cfg.exec_start:
-            pid = self.spawn(unit, cmd, env)
+            pid = self.spawn(unit, cmd, env, main=True)
             unit.main_pid = unit.exec_main_pid = pid
             unit.exec_main_start = time.time()
             status = yield WaitPid(pid, timeout)
@@ -854,16 +975,12 @@ class Manager:
             return  # the running job deals with it when it ends
         unit.job = self.spawn_task(self._after_main_exit(unit, status), "auto-restart", unit.name)
 
-    def _after_main_exit(self, unit: Unit, status: int) -> TaskGen:
+    def _after_main_exit(self, unit: Unit, status: int, result: str | None = None) -> TaskGen:
         """What systemd does when a service's main process exits: clean up, restart or fail."""
         cfg = unit.config
         _, _, text = describe_status(status)
-        if _exit_clean(status, cfg.success_exit_status, daemon=True):
-            result = "success"
-        elif os.WIFSIGNALED(status):
-            result = "core-dump" if os.WCOREDUMP(status) else "signal"
-        else:
-            result = "exit-code"
+        if result is None:
+            result = _main_result(status, cfg)
         if result != "success" or os.WIFSIGNALED(status):
             self.log(unit.name, f"{unit.name}: Main process exited, {text}")
         unit.result = result
@@ -1126,6 +1243,78 @@ class Manager:
         srv.setblocking(False)
         self.server = srv
         self.sel.register(srv, selectors.EVENT_READ, ("server", None))
+        self._listen_notify()
+
+    def _listen_notify(self) -> None:
+        """The sd_notify socket (``$NOTIFY_SOCKET`` of Type=notify services): a datagram
+        socket at the machine's ``/run/systemd/notify``, or an abstract one when that path is
+        too long for a socket address (a deep test root)."""
+        path = mpath(NOTIFY_SOCKET)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if len(path.encode()) < 100:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            sock.bind(path)
+            os.chmod(path, 0o777)  # services running as another user send to it
+            self.notify_address = path
+        else:
+            name = f"localjuju-notify-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            sock.bind("\0" + name)
+            self.notify_address = "@" + name
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        sock.setblocking(False)
+        self.notify = sock
+        self.sel.register(sock, selectors.EVENT_READ, ("notify", None))
+
+    def _read_notify(self) -> None:
+        """sd_notify messages: ``READY=1`` and ``STATUS=`` from a unit's main process (the
+        sender's PID comes from SCM_CREDENTIALS; NotifyAccess=main)."""
+        assert self.notify is not None
+        creds_size = struct.calcsize("3i")
+        while True:
+            try:
+                data, ancdata, _, _ = self.notify.recvmsg(4096, socket.CMSG_SPACE(creds_size))
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            pid = 0
+            for level, kind, cdata in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = struct.unpack("3i", cdata[:creds_size])[0]
+            unit = next((u for u in self.units.values() if pid and u.main_pid == pid), None)
+            if unit is not None and unit.config.type != "notify":
+                self.log(
+                    unit.name,
+                    f"{unit.name}: Got notification message from PID {pid}, but reception is "
+                    "disabled",
+                )
+                continue
+            if unit is None:
+                sid = session_of(pid) if pid else None
+                owner = self.units.get(self.pid_units.get(pid, "")) or next(
+                    (u for u in self.units.values() if sid is not None and sid in u.sessions),
+                    None,
+                )
+                if owner is not None:
+                    main = (
+                        str(owner.main_pid) if owner.main_pid else "which is currently not known"
+                    )
+                    self.log(
+                        owner.name,
+                        f"{owner.name}: Got notification message from PID {pid}, but reception "
+                        f"only permitted for main PID {main}",
+                    )
+                continue
+            for line in data.decode(errors="replace").split("\n"):
+                if line == "READY=1":
+                    unit.notified_ready = True
+                    waiter = self.ready_waiters.get(unit.name)
+                    if waiter is not None:
+                        self._resume(waiter, READY)
+                elif line.startswith("STATUS="):
+                    unit.status_text = line[len("STATUS=") :]
 
     def _accept(self) -> None:
         assert self.server is not None
@@ -1223,7 +1412,9 @@ class Manager:
             while self.exit_code is None:
                 self._iterate()
         finally:
-            for path in (mpath(SYSTEMD_SOCKET), ready):
+            for path in (mpath(SYSTEMD_SOCKET), ready) + (
+                (self.notify_address,) if self.notify_address.startswith("/") else ()
+            ):
                 try:
                     os.unlink(path)
                 except OSError:
@@ -1261,6 +1452,8 @@ class Manager:
             elif kind == "pipe":
                 if arg in self.pipes:
                     self._read_pipe(arg)
+            elif kind == "notify":
+                self._read_notify()
         self.reap()
         if self.pending_signals:
             self._handle_signals()
@@ -1291,6 +1484,7 @@ def unit_properties(m: Manager, unit: Unit) -> dict[str, str]:
     nofile = cfg.limit_nofile or resource.getrlimit(resource.RLIMIT_NOFILE)
     return {
         "Type": cfg.type,
+        "StatusText": unit.status_text,
         "Restart": cfg.restart,
         "PIDFile": cfg.pid_file,
         "RemainAfterExit": "yes" if cfg.remain_after_exit else "no",
@@ -1364,7 +1558,8 @@ def unit_properties(m: Manager, unit: Unit) -> dict[str, str]:
 
 
 def _names(req: dict[str, Any]) -> list[str]:
-    return [U.unit_name(n) for n in req.get("units") or []]
+    """The units of a request, an alias name standing for the unit it links to."""
+    return [U.canonical_name(U.unit_name(n)) for n in req.get("units") or []]
 
 
 JOB_OPS = (

@@ -1,17 +1,22 @@
 """systemd unit files: parsing, lookup with drop-ins, enablement, time spans and the journal.
 
-Only ``/etc/systemd/system`` and ``/run/systemd/system`` are searched (in that order of
-precedence): the host's ``/lib/systemd/system`` is visible inside a machine but its units belong
-to the host and must never be started there.
+``/etc/systemd/system`` and ``/run/systemd/system`` are searched first (in that order of
+precedence), then ``/lib/systemd/system`` and ``/usr/lib/systemd/system`` but only for unit
+files that belong to a package installed by the machine's ``dpkg`` (listed in its
+``/var/lib/dpkg/info/*.list``): the host's own units are visible there inside a machine, belong
+to the host and must never be started in a machine.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import grp
 import os
+import pwd
 import re
 import shlex
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
 
@@ -19,6 +24,10 @@ from . import mpath
 
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system")
 DEFAULT_TARGET_DIRS = UNIT_DIRS
+# Searched after UNIT_DIRS, for the unit files of the machine's dpkg packages only (as on
+# Ubuntu 22.04, /lib/systemd/system comes first: FragmentPath=/lib/systemd/system/etcd.service).
+PACKAGE_UNIT_DIRS = ("/lib/systemd/system", "/usr/lib/systemd/system")
+DPKG_INFO_DIR = "/var/lib/dpkg/info"
 DEFAULT_TIMEOUT = 90.0
 DEFAULT_RESTART_SEC = 0.1
 DEFAULT_START_LIMIT_INTERVAL = 10.0
@@ -214,6 +223,7 @@ class Command:
     ignore_failure: bool = False
     argv0: str | None = None
     expand_env: bool = True
+    privileged: bool = False  # '+' or '!': User= and Group= do not apply
 
     @property
     def path(self) -> str:
@@ -225,6 +235,7 @@ def parse_command(value: str) -> Command:
     ignore = False
     argv0_override = False
     expand = True
+    privileged = False
     while value and value[0] in "-@+!:":
         c = value[0]
         if c == "-":
@@ -233,6 +244,8 @@ def parse_command(value: str) -> Command:
             argv0_override = True
         elif c == ":":
             expand = False
+        else:
+            privileged = True
         value = value[1:]
     words = _unquote_words(value)
     if not words:
@@ -243,7 +256,7 @@ def parse_command(value: str) -> Command:
             raise UnitError(f"'@' needs an argv[0] in {raw!r}")
         path, argv0 = words[0], words[1]
         words = [path] + words[2:]
-    return Command(words, raw, ignore, argv0, expand)
+    return Command(words, raw, ignore, argv0, expand, privileged)
 
 
 def parse_environment(value: str) -> list[tuple[str, str]]:
@@ -363,6 +376,7 @@ class UnitConfig:
     working_directory_optional: bool = False
     user: str = ""
     group: str = ""
+    permissions_start_only: bool = False
     restart: str = "no"
     restart_sec: float = DEFAULT_RESTART_SEC
     timeout_start: float | None = None
@@ -388,18 +402,117 @@ class UnitConfig:
         return INFINITY if self.type == "oneshot" else DEFAULT_TIMEOUT
 
 
+def packaged_unit_names() -> set[str]:
+    """Names of the unit files that packages of the machine's dpkg install in
+    :data:`PACKAGE_UNIT_DIRS` (from ``/var/lib/dpkg/info/*.list``)."""
+    names: set[str] = set()
+    info = mpath(DPKG_INFO_DIR)
+    try:
+        entries = os.listdir(info)
+    except OSError:
+        return names
+    prefixes = tuple(d + "/" for d in PACKAGE_UNIT_DIRS)
+    for e in entries:
+        if not e.endswith(".list"):
+            continue
+        try:
+            with open(os.path.join(info, e), encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if not line.startswith(prefixes):
+                        continue
+                    rest = line.rstrip("\n").split("/systemd/system/", 1)[1]
+                    if "/" not in rest and rest.endswith(UNIT_TYPES):
+                        names.add(rest)
+        except OSError:
+            continue
+    return names
+
+
+def _packaged_path(name: str, packaged: set[str] | None = None) -> str | None:
+    if name not in (packaged if packaged is not None else packaged_unit_names()):
+        return None
+    for d in PACKAGE_UNIT_DIRS:
+        p = f"{d}/{name}"
+        if os.path.isfile(mpath(p)):
+            return p
+    return None
+
+
 def unit_file_paths(name: str) -> tuple[str | None, str | None]:
     """(machine path of the unit file or None, template name used or None)."""
     candidates = [(name, None)]
     tmpl = split_template(name)
     if tmpl:
         candidates.append((tmpl[0], tmpl[0]))
+    packaged: set[str] | None = None
     for cand, template in candidates:
         for d in UNIT_DIRS:
             p = f"{d}/{cand}"
             if os.path.lexists(mpath(p)):
                 return p, template
+        if packaged is None:
+            packaged = packaged_unit_names()
+        p2 = _packaged_path(cand, packaged)
+        if p2:
+            return p2, template
     return None, None
+
+
+def canonical_name(name: str) -> str:
+    """The unit an alias name stands for: ``etcd2.service`` -> ``etcd.service`` when
+    ``/etc/systemd/system/etcd2.service`` links to a unit file named ``etcd.service``."""
+    for d in UNIT_DIRS:
+        real = mpath(f"{d}/{name}")
+        if os.path.islink(real):
+            target = os.readlink(real)
+            base = os.path.basename(target)
+            if target != "/dev/null" and base != name and base.endswith(UNIT_TYPES):
+                return base
+            return name
+        if os.path.lexists(real):
+            return name
+    return name
+
+
+def lookup_group(group: str) -> int | None:
+    """The GID of ``group`` (a name or a number) in the machine's ``/etc/group`` (the host's
+    group database when the machine root has none)."""
+    if group.isdigit():
+        return int(group)
+    path = mpath("/etc/group")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                p = line.split(":")
+                if len(p) >= 3 and p[0] == group and p[2].isdigit():
+                    return int(p[2])
+        return None
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        return None
+
+
+def lookup_user(user: str) -> tuple[int, int, str, str] | None:
+    """(uid, gid, home, shell) of ``user`` (a name or a number) in the machine's
+    ``/etc/passwd`` (the host's user database when the machine root has none)."""
+    path = mpath("/etc/passwd")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                p = line.rstrip("\n").split(":")
+                if len(p) >= 7 and (p[0] == user or (user.isdigit() and p[2] == user)):
+                    return int(p[2]), int(p[3]), p[5], p[6]
+        if user.isdigit():
+            return int(user), int(user), "/", "/bin/sh"
+        return None
+    try:
+        pw = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+    except (KeyError, ValueError):
+        if user.isdigit():
+            return int(user), int(user), "/", "/bin/sh"
+        return None
+    return pw.pw_uid, pw.pw_gid, pw.pw_dir, pw.pw_shell
 
 
 def is_masked(name: str) -> bool:
@@ -448,6 +561,7 @@ def current_signature(name: str) -> tuple[tuple[str, float], ...]:
 def _specifiers(name: str) -> dict[str, str]:
     base = name.rpartition(".")[0]
     prefix, _, instance = base.partition("@")
+    host = socket.gethostname()
     return {
         "n": name,
         "N": base,
@@ -457,6 +571,8 @@ def _specifiers(name: str) -> dict[str, str]:
         "t": "/run",
         "h": "/root",
         "u": "root",
+        "H": host,
+        "l": host.split(".", 1)[0],
         "%": "%",
     }
 
@@ -552,6 +668,8 @@ def _apply(cfg: UnitConfig, items: list[tuple[str, str, str]], spec: dict[str, s
                 cfg.user = value
             elif key == "Group":
                 cfg.group = value
+            elif key == "PermissionsStartOnly":
+                cfg.permissions_start_only = parse_bool(value)
             elif key == "Restart":
                 if value not in RESTART_VALUES:
                     raise UnitError(f"Failed to parse service restart specifier: {value}")
@@ -635,12 +753,14 @@ def _wants_links(name: str) -> list[str]:
 
 
 def enabled_state(name: str) -> str:
-    """``enabled``, ``disabled``, ``static``, ``masked``, ``linked`` or ``not-found``."""
+    """``enabled``, ``disabled``, ``static``, ``masked``, ``alias`` or ``not-found``."""
     if is_masked(name):
         return "masked"
     path, _ = unit_file_paths(name)
     if path is None:
         return "not-found"
+    if canonical_name(name) != name:
+        return "alias"
     if _wants_links(name):
         return "enabled"
     cfg = load_unit_config(name)
@@ -743,6 +863,8 @@ def unit_files() -> list[str]:
                     names.add(e)
         except OSError:
             continue
+    packaged = packaged_unit_names()
+    names.update(n for n in packaged if _packaged_path(n, packaged))
     return sorted(names)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,3 +34,15 @@ def juju() -> Iterator[jubilant.Juju]:
         yield j
     finally:
         j.destroy_model(name, destroy_storage=True, force=True)
+
+
+@pytest.fixture
+def open_root() -> Iterator[Path]:
+    """A machine root that a service running as another user can traverse (pytest's own
+    temporary directories are private to root)."""
+    d = Path(tempfile.mkdtemp(prefix="lj-root-", dir="/tmp"))
+    d.chmod(0o755)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -528,3 +529,101 @@ def test_poweroff_via_systemctl(booted: Machine) -> None:
     m.systemctl("poweroff", check=True)
     assert m.proc is not None and m.proc.wait(DEADLINE) == 0
     assert not os.path.exists(f"/proc/{pid}")
+
+
+# ---------------------------------------------------------------------------------------------
+# What Debian's etcd.service uses: specifiers, EnvironmentFile=, Type=notify, User= with
+# PermissionsStartOnly=
+
+
+def test_specifiers_and_environment_file(booted: Machine) -> None:
+    m = booted
+    out = m.path("/srv/env")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    m.unit(
+        "spec@.service",
+        "[Service]\nEnvironment=A=%p B=%i C=%n D=%H E=untouched\n"
+        "EnvironmentFile=-/etc/default/%p\nEnvironmentFile=-/etc/default/missing\n"
+        f"ExecStart=/bin/sh -c 'env > {out}; exec sleep 600'\n",
+    )
+    m.write("/etc/default/spec", "# comment\nE=from-file\nF='quoted value'\n")
+    m.systemctl("start", "spec@one", check=True)
+    wait_until(lambda: out.exists() and out.read_text().endswith("\n"), what="env written")
+    env = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+    assert (env["A"], env["B"], env["C"]) == ("spec", "one", "spec@one.service")
+    assert env["D"] == socket.gethostname()
+    assert (env["E"], env["F"]) == ("from-file", "quoted value")
+    # a missing file without '-' fails the start
+    m.unit("strict.service", "[Service]\nEnvironmentFile=/etc/default/none\nExecStart=/bin/true\n")
+    assert m.systemctl("start", "strict").returncode == 1
+    assert m.prop("strict.service", "Result") == "resources"
+
+
+def test_notify_failures(booted: Machine) -> None:
+    m = booted
+    script = m.write("/usr/local/bin/svc", "#!/bin/sh\nsleep 0.2\nexit 0\n")
+    script.chmod(0o755)
+    m.unit("early.service", "[Service]\nType=notify\nExecStart=/usr/local/bin/svc\n")
+    p = m.systemctl("start", "early")
+    assert p.returncode == 1
+    assert m.prop("early.service", "Result") == "protocol"
+    m.unit(
+        "silent.service", "[Service]\nType=notify\nExecStart=/bin/sleep 600\nTimeoutStartSec=0.5\n"
+    )
+    t0 = time.monotonic()
+    p = m.systemctl("start", "silent")
+    assert p.returncode == 1 and time.monotonic() - t0 >= 0.5
+    assert m.prop("silent.service", "Result") == "timeout"
+    assert m.prop("silent.service", "ActiveState") == "failed"
+    # READY=1 from another process than the main one is not accepted (NotifyAccess=main)
+    sender = m.write(
+        "/usr/local/bin/notify-ready",
+        "#!/usr/bin/python3\nimport os, socket\n"
+        "a = os.environ['NOTIFY_SOCKET']\na = chr(0) + a[1:] if a[0] == '@' else a\n"
+        "socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'READY=1', a)\n"
+        "import sys\nif sys.argv[1:] == ['stay']:\n    os.execv('/bin/sleep', ['sleep', '600'])\n",
+    )
+    sender.chmod(0o755)
+    m.unit(
+        "child.service",
+        "[Service]\nType=notify\nTimeoutStartSec=1\n"
+        f"ExecStart=/bin/sh -c '{sender}; exec sleep 600'\n",
+    )
+    assert m.systemctl("start", "child").returncode == 1
+    assert m.prop("child.service", "Result") == "timeout"
+    assert "reception only permitted for main PID" in m.journal("child.service")
+    # ... but from the main process it is
+    m.unit(
+        "main.service",
+        "[Service]\nType=notify\nTimeoutStartSec=5\nExecStart=/usr/local/bin/notify-ready stay\n",
+    )
+    assert m.systemctl("start", "main").returncode == 0
+    assert m.prop("main.service", "ActiveState") == "active"
+
+
+def test_permissions_start_only(open_root: Path) -> None:
+    m = Machine(open_root / "root")
+    m.root.mkdir()
+    m.root.chmod(0o755)
+    m.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nsvc:x:4242:4243::/home/svc:/bin/sh\n")
+    m.write("/etc/group", "root:x:0:\nsvc:x:4243:\n")
+    out = m.path("/srv/out")
+    out.mkdir(parents=True)
+    out.chmod(0o777)
+    m.unit(
+        "p.service",
+        "[Service]\nUser=svc\nPermissionsStartOnly=true\n"
+        f"ExecStartPre=/bin/sh -c 'id -u > {out}/pre'\n"
+        f"ExecStartPre=+/bin/sh -c 'id -u > {out}/plus'\n"
+        f"ExecStart=/bin/sh -c 'id -u > {out}/main; echo $HOME > {out}/home; exec sleep 600'\n",
+    )
+    m.boot()
+    try:
+        m.systemctl("start", "p", check=True)
+        wait_until(lambda: (out / "home").exists(), what="main process ran")
+        assert (out / "pre").read_text().strip() == "0"
+        assert (out / "plus").read_text().strip() == "0"
+        assert (out / "main").read_text().strip() == "4242"
+        assert (out / "home").read_text().strip() == "/home/svc"
+    finally:
+        m.shutdown()
