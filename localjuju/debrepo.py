@@ -35,6 +35,8 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .store import file_digest, sha256_file
+
 BUILDER_VERSION = 1
 TRANSITIONAL = "etcd"
 TRANSITIONAL_DEPENDS = ("etcd-server", "etcd-client")
@@ -291,21 +293,9 @@ class DebFile:
             yield tar
 
 
-def sha256_file(path: str) -> str:
-    return _digest(path, "sha256")
-
-
 def md5_file(path: str) -> str:
     """dpkg's digest for conffiles and ``md5sums``."""
-    return _digest(path, "md5")
-
-
-def _digest(path: str, algorithm: str) -> str:
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "md5")
 
 
 def build_deb(

@@ -308,12 +308,17 @@ def load_store(path: str) -> Store:
     return Store(path, snaps)
 
 
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
+def file_digest(path: str, algorithm: str) -> str:
+    """The hex digest of a file's content (read in 1 MiB chunks)."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_file(path: str) -> str:
+    return file_digest(path, "sha256")
 
 
 # ---------------------------------------------------------------------------------------------

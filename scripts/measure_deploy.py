@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import jubilant
-from demo import CHARM, CLI, ROOT, healthy  # scripts/ is on sys.path when run as a script
+from demo import deploy_cluster, fresh_model  # scripts/ is on sys.path when run as a script
 
 MODEL = "measure"
 
@@ -33,20 +31,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=5, help="update-status runs per unit")
     args = parser.parse_args()
-    if not CHARM.exists():
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "build-charm")], check=True)
-    juju = jubilant.Juju(cli_binary=CLI)
-    models = subprocess.run([CLI, "models", "--format", "json"], capture_output=True, text=True)
-    if MODEL in models.stdout:
-        juju.destroy_model(MODEL, destroy_storage=True, force=True)
-    juju.add_model(MODEL)
-    juju.model = MODEL
+    juju = fresh_model(MODEL)
     try:
         start = time.monotonic()
-        juju.deploy("easyrsa")
-        juju.deploy(str(CHARM), "etcd", num_units=3)
-        juju.integrate("etcd:certificates", "easyrsa:client")
-        juju.wait(healthy, error=jubilant.any_error, timeout=900)
+        deploy_cluster(juju, 3)
         wall = time.monotonic() - start
         units = sorted(juju.status().apps["etcd"].units)
         hooks = {

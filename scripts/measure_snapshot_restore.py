@@ -14,46 +14,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 
 import jubilant
-from demo import CHARM, CLI, ROOT  # scripts/ is on sys.path when run as a script
+
+# scripts/ is on sys.path when run as a script
+from demo import ETCDCTL, ROOT, deploy_cluster, fresh_model, healthy_with
 
 MODEL = "measure-restore"
 VALUE_KB = 100  # each value: 100 KB of base64 text (etcd's request limit is 1.5 MB)
-CTL = (
-    "ETCDCTL_API=3 /snap/bin/etcd.etcdctl --endpoints=https://127.0.0.1:2379 "
-    "--cacert=/var/snap/etcd/common/ca.crt --cert=/var/snap/etcd/common/client.crt "
-    "--key=/var/snap/etcd/common/client.key"
-)
-
-
-def healthy(units: int):  # noqa: ANN201 - a jubilant ready predicate
-    def ready(status: jubilant.Status) -> bool:
-        app = status.apps.get("etcd")
-        return (
-            app is not None
-            and len(app.units) == units
-            and all(
-                u.workload_status.message == f"Healthy with {units} known peers"
-                for u in app.units.values()
-            )
-        )
-
-    return ready
 
 
 def count(juju: jubilant.Juju, unit: str) -> int:
     out = juju.exec(
-        f"{CTL} -w json get --prefix bench/ --keys-only --consistency=s", unit=unit
+        f"{ETCDCTL} -w json get --prefix bench/ --keys-only --consistency=s", unit=unit
     ).stdout
     return int(json.loads(out).get("count", 0))
 
 
 def db_size(juju: jubilant.Juju, unit: str) -> int:
-    out = juju.exec(f"{CTL} -w json endpoint status", unit=unit).stdout
+    out = juju.exec(f"{ETCDCTL} -w json endpoint status", unit=unit).stdout
     return int(json.loads(out)[0]["Status"]["dbSize"])
 
 
@@ -62,14 +43,7 @@ def main() -> int:
     parser.add_argument("--mb", type=int, default=110, help="keyspace to write, in MB")
     parser.add_argument("--units", type=int, default=3)
     args = parser.parse_args()
-    if not CHARM.exists():
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "build-charm")], check=True)
-    juju = jubilant.Juju(cli_binary=CLI)
-    models = subprocess.run([CLI, "models", "--format", "json"], capture_output=True, text=True)
-    if MODEL in models.stdout:
-        juju.destroy_model(MODEL, destroy_storage=True, force=True)
-    juju.add_model(MODEL)
-    juju.model = MODEL
+    juju = fresh_model(MODEL)
     try:
         return measure(juju, args.mb, args.units)
     finally:
@@ -77,10 +51,7 @@ def main() -> int:
 
 
 def measure(juju: jubilant.Juju, mb: int, units: int) -> int:
-    juju.deploy("easyrsa")
-    juju.deploy(str(CHARM), "etcd", num_units=units)
-    juju.integrate("etcd:certificates", "easyrsa:client")
-    juju.wait(healthy(units), error=jubilant.any_error, timeout=900)
+    deploy_cluster(juju, units)
     leader = next(n for n, u in juju.status().apps["etcd"].units.items() if u.leader)
     keys = mb * 1024 // VALUE_KB
     start = time.monotonic()
@@ -89,7 +60,7 @@ def measure(juju: jubilant.Juju, mb: int, units: int) -> int:
         last = min(first + 99, keys)
         juju.exec(
             f"for i in $(seq {first} {last}); do head -c {VALUE_KB * 768} /dev/urandom | "
-            f"base64 -w0 | {CTL} put bench/$i >/dev/null || exit 1; done",
+            f"base64 -w0 | {ETCDCTL} put bench/$i >/dev/null || exit 1; done",
             unit=leader,
             wait=600,
         )
@@ -102,11 +73,11 @@ def measure(juju: jubilant.Juju, mb: int, units: int) -> int:
     t_snapshot = time.monotonic() - start
     print(f"snapshot: {t_snapshot:.1f}s, archive {snap['size']} at {snap['path']}")
 
-    juju.exec(f"{CTL} put bench/after-snapshot x >/dev/null", unit=leader)
+    juju.exec(f"{ETCDCTL} put bench/after-snapshot x >/dev/null", unit=leader)
     start = time.monotonic()
     restored = juju.run(leader, "restore", {"path": snap["path"]}, wait=1800).results["restore"]
     t_action = time.monotonic() - start
-    juju.wait(healthy(units), error=jubilant.any_error, timeout=1800, delay=1)
+    juju.wait(healthy_with(units), error=jubilant.any_error, timeout=1800, delay=1)
     t_all = time.monotonic() - start
     counts = {u: count(juju, u) for u in juju.status().apps["etcd"].units}
     print(f"restore: action {t_action:.1f}s, every unit healthy after {t_all:.1f}s; keys {counts}")

@@ -60,14 +60,19 @@ def juju() -> Iterator[jubilant.Juju]:
             j.destroy_model(name, destroy_storage=True, force=True)
 
 
-def etcdctl(juju: jubilant.Juju, unit: str, args: str, port: int = 2379) -> Any:
-    """``etcdctl <args> -w json`` on a unit with its client certificate; parsed JSON."""
-    cmd = (
+def ctl(port: int = 2379) -> str:
+    """The etcdctl command line on a unit, talking to its own member with its client
+    certificate (for shell commands run with ``juju exec``)."""
+    return (
         f"ETCDCTL_API=3 /snap/bin/etcd.etcdctl --endpoints=https://127.0.0.1:{port} "
         "--cacert=/var/snap/etcd/common/ca.crt --cert=/var/snap/etcd/common/client.crt "
-        f"--key=/var/snap/etcd/common/client.key -w json {args}"
+        "--key=/var/snap/etcd/common/client.key"
     )
-    task = juju.exec(cmd, unit=unit)
+
+
+def etcdctl(juju: jubilant.Juju, unit: str, args: str, port: int = 2379) -> Any:
+    """``etcdctl <args> -w json`` on a unit with its client certificate; parsed JSON."""
+    task = juju.exec(f"{ctl(port)} -w json {args}", unit=unit)
     return json.loads(task.stdout)
 
 

@@ -6,6 +6,9 @@ import pytest
 
 from etcd_charm.etcdctl import (
     Alarm,
+    EndpointHealth,
+    EndpointStatus,
+    MemberList,
     parse_alarms,
     parse_endpoint_health,
     parse_endpoint_status,
@@ -20,11 +23,21 @@ def out(version: str, name: str) -> str:
     return str(capture(version, name)["stdout"])
 
 
+def observed(
+    version: str, member_list: str, state: str
+) -> tuple[MemberList, list[EndpointStatus], list[EndpointHealth]]:
+    """A member list and the ``endpoint status``/``endpoint health --cluster`` captured in
+    the same state of the cluster."""
+    return (
+        parse_member_list(out(version, member_list)),
+        parse_endpoint_status(out(version, f"endpoint-status-cluster-{state}")),
+        parse_endpoint_health(out(version, f"endpoint-health-cluster-{state}")),
+    )
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_healthy_three_members(version: str) -> None:
-    members = parse_member_list(out(version, "member-list-3"))
-    statuses = parse_endpoint_status(out(version, "endpoint-status-cluster-3"))
-    healths = parse_endpoint_health(out(version, "endpoint-health-cluster-3"))
+    members, statuses, healths = observed(version, "member-list-3", "3")
     table = rows(members, statuses, healths, [])
     assert [r.name for r in table] == ["etcd0", "etcd1", "etcd2"]
     assert all(r.healthy and not r.learner and r.version == version for r in table)
@@ -39,9 +52,7 @@ def test_healthy_three_members(version: str) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_one_member_down(version: str) -> None:
-    members = parse_member_list(out(version, "member-list-3-final"))
-    statuses = parse_endpoint_status(out(version, "endpoint-status-cluster-one-down"))
-    healths = parse_endpoint_health(out(version, "endpoint-health-cluster-one-down"))
+    members, statuses, healths = observed(version, "member-list-3-final", "one-down")
     table = rows(members, statuses, healths, [])
     down = [r for r in table if not r.healthy]
     assert len(down) == 1 and down[0].error
@@ -54,9 +65,9 @@ def test_one_member_down(version: str) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_unstarted_learner(version: str) -> None:
-    members = parse_member_list(out(version, "member-list-learner-unstarted"))
-    statuses = parse_endpoint_status(out(version, "endpoint-status-cluster-learner-unstarted"))
-    healths = parse_endpoint_health(out(version, "endpoint-health-cluster-learner-unstarted"))
+    members, statuses, healths = observed(
+        version, "member-list-learner-unstarted", "learner-unstarted"
+    )
     table = rows(members, statuses, healths, [])
     learner = next(r for r in table if r.learner)
     assert learner.error == "added but not started" and not learner.healthy
@@ -78,9 +89,7 @@ NO_ALARMS = (
 def test_alarms_parse_and_show() -> None:
     assert parse_alarms(NO_ALARMS) == []
     assert parse_alarms(NOSPACE) == [Alarm(10276657743932975437, "NOSPACE")]
-    members = parse_member_list(out("3.5.16", "member-list-3"))
-    statuses = parse_endpoint_status(out("3.5.16", "endpoint-status-cluster-3"))
-    healths = parse_endpoint_health(out("3.5.16", "endpoint-health-cluster-3"))
+    members, statuses, healths = observed("3.5.16", "member-list-3", "3")
     victim = members.members[1]
     table = rows(members, statuses, healths, [Alarm(victim.id, "NOSPACE")])
     ok, summary = verdict(table)
@@ -90,8 +99,7 @@ def test_alarms_parse_and_show() -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_defrag_order_leader_last(version: str) -> None:
-    members = parse_member_list(out(version, "member-list-3"))
-    statuses = parse_endpoint_status(out(version, "endpoint-status-cluster-3"))
+    members, statuses, _ = observed(version, "member-list-3", "3")
     leader = statuses[0].leader
     order = defrag_order(members, leader)
     assert sorted(order) == sorted(m.id for m in members.members)

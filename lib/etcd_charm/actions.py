@@ -9,13 +9,11 @@ credentials tarball's path.
 
 from __future__ import annotations
 
-import io
 import os
 import pwd
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import traceback
@@ -28,8 +26,8 @@ from charmhelpers.core import hookenv
 from . import etcd_conf as C
 from . import report
 from . import snapshot as snap
-from .charm import EtcdCharm, RestoreError, client, local_url
-from .etcdctl import EndpointStatus, Etcdctl, EtcdctlError, MemberList
+from .charm import KV_MEMBER_ID, EtcdCharm, RestoreError, client, local_url
+from .etcdctl import Alarm, EndpointStatus, Etcdctl, EtcdctlError, MemberList
 from .params import ActionError, Params, declared_params
 from .workload import WorkloadError, installed_version
 
@@ -98,13 +96,15 @@ class Context:
                 errors.append(f"{url}: {e.detail}")
         raise ActionError("no etcd member answers: " + "; ".join(errors))
 
-    def voters(self, members: MemberList) -> Etcdctl:
+    @staticmethod
+    def voters(members: MemberList) -> Etcdctl:
+        """etcdctl against every voting member (etcd 3.4's learners refuse most requests)."""
         return client(sorted({u for m in members.voters for u in m.client_urls}))
 
-
-def _results(ctx: Context) -> None:
-    if ctx.results:
-        hookenv.action_set(ctx.results)
+    @staticmethod
+    def everyone(members: MemberList) -> Etcdctl:
+        """etcdctl against every member, for the per-endpoint commands (status, health)."""
+        return client(sorted({u for m in members.members for u in m.client_urls}))
 
 
 def _operator_ids() -> tuple[int, int] | None:
@@ -143,7 +143,7 @@ def _healthy_member(ctx: Context, members: MemberList) -> tuple[str, str]:
     is a healthy voter, else the first healthy voter."""
     local = local_url(ctx.settings)
     candidates = [(m.name, u) for m in members.voters for u in m.client_urls[:1]]
-    me = members.by_id(int(ctx.charm.kv.get("etcd.member-id", 0) or 0))
+    me = members.by_id(int(ctx.charm.kv.get(KV_MEMBER_ID, 0) or 0))
     if me is not None and not me.is_learner:
         candidates.insert(0, (me.name, local))
     for name, url in candidates:
@@ -323,8 +323,7 @@ def _snapshot_resource() -> str:
 
 def health(ctx: Context) -> None:
     members = ctx.members()
-    urls = sorted({u for m in members.members for u in m.client_urls})
-    ctl = client(urls)
+    ctl = ctx.everyone(members)
     try:
         statuses = ctl.endpoint_status(partial=True)
     except EtcdctlError:
@@ -388,8 +387,7 @@ def defrag(ctx: Context) -> None:
     every member answers: a defragmenting member stops answering until it is done. Raised
     alarms do not stop it (defragmentation is how a NOSPACE alarm is cleared)."""
     members = ctx.members()
-    urls = sorted({u for m in members.members for u in m.client_urls})
-    statuses = {s.member_id: s for s in client(urls).endpoint_status(partial=True)}
+    statuses = {s.member_id: s for s in ctx.everyone(members).endpoint_status(partial=True)}
     silent = [m.name or m.hex_id for m in members.members if m.id not in statuses]
     if silent:
         raise ActionError(
@@ -436,20 +434,20 @@ def _answering_again(one: Etcdctl, name: str) -> EndpointStatus:
         time.sleep(0.5)
 
 
-def _alarm_results(ctx: Context, alarms: list[Any], members: MemberList) -> None:
+def _member_name(members: MemberList, member_id: int) -> str:
+    m = members.by_id(member_id)
+    return m.name if m and m.name else f"{member_id:x}"
+
+
+def _alarm_results(ctx: Context, alarms: list[Alarm], members: MemberList) -> None:
     ctx.set("alarms.count", len(alarms))
     for i, a in enumerate(alarms):
-        member = members.by_id(a.member_id)
         ctx.set(f"alarms.a{i}.alarm", a.alarm)
-        ctx.set(f"alarms.a{i}.member", member.name if member else a.hex_member)
+        ctx.set(f"alarms.a{i}.member", _member_name(members, a.member_id))
 
 
-def _describe(alarms: list[Any], members: MemberList) -> str:
-    def who(member_id: int) -> str:
-        m = members.by_id(member_id)
-        return m.name if m and m.name else f"{member_id:x}"
-
-    return ", ".join(f"{a.alarm} on {who(a.member_id)}" for a in alarms)
+def _describe(alarms: list[Alarm], members: MemberList) -> str:
+    return ", ".join(f"{a.alarm} on {_member_name(members, a.member_id)}" for a in alarms)
 
 
 def alarm_list(ctx: Context) -> None:
@@ -469,12 +467,11 @@ def alarm_disarm(ctx: Context) -> None:
         return
     if any(a.alarm == "NOSPACE" for a in alarms):
         quota = _quota_bytes()
-        urls = sorted({u for m in members.members for u in m.client_urls})
-        full = [s for s in client(urls).endpoint_status(partial=True) if s.db_size >= 0.9 * quota]
+        statuses = ctx.everyone(members).endpoint_status(partial=True)
+        full = [s for s in statuses if s.db_size >= 0.9 * quota]
         if full:
             names = ", ".join(
-                f"{_describe_member(members, s.member_id)} {snap.human_size(s.db_size)}"
-                for s in full
+                f"{_member_name(members, s.member_id)} {snap.human_size(s.db_size)}" for s in full
             )
             raise ActionError(
                 f"NOSPACE: the database is still near its {snap.human_size(quota)} quota "
@@ -485,11 +482,6 @@ def alarm_disarm(ctx: Context) -> None:
     disarmed = ctl.alarm_disarm()
     _alarm_results(ctx, disarmed, members)
     ctx.set("output", "disarmed " + _describe(disarmed, members))
-
-
-def _describe_member(members: MemberList, member_id: int) -> str:
-    m = members.by_id(member_id)
-    return m.name if m and m.name else f"{member_id:x}"
 
 
 def _quota_bytes() -> int:
@@ -532,13 +524,10 @@ def package_client_credentials(ctx: Context) -> None:
             "the certificates); missing: " + ", ".join(missing)
         )
     try:
-        members = ctx.members()
-        urls = sorted({u for m in members.voters for u in m.client_urls})
+        endpoints = ",".join(ctx.voters(ctx.members()).endpoints)
     except ActionError:
-        urls = []
-    endpoints = ",".join(urls) or C.build_uri(
-        "https", str(hookenv.unit_public_ip()), settings.port
-    )
+        endpoints = ""
+    endpoints = endpoints or C.build_uri("https", str(hookenv.unit_public_ip()), settings.port)
     env = (
         "# source this file from the directory it is in: . ./etcdctl.env\n"
         "export ETCDCTL_API=3\n"
@@ -547,41 +536,21 @@ def package_client_credentials(ctx: Context) -> None:
         'export ETCDCTL_CERT="$PWD/client.crt"\n'
         'export ETCDCTL_KEY="$PWD/client.key"\n'
     )
-    directory = os.path.dirname(CREDENTIALS)
-    os.makedirs(directory, exist_ok=True)
-    tmp = CREDENTIALS + ".part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-            _add_dir(tar, "etcd_credentials")
-            for name, path in files.items():
-                with open(path, "rb") as f:
-                    _add_bytes(tar, f"etcd_credentials/{name}", f.read(), 0o600)
-            readme = CREDENTIALS_README.format(endpoints=endpoints)
-            _add_bytes(tar, "etcd_credentials/README.txt", readme.encode(), 0o644)
-            _add_bytes(tar, "etcd_credentials/etcdctl.env", env.encode(), 0o644)
-        os.replace(tmp, CREDENTIALS)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    os.chmod(CREDENTIALS, 0o600)
+    os.makedirs(os.path.dirname(CREDENTIALS), exist_ok=True)
+    readme = CREDENTIALS_README.format(endpoints=endpoints)
+    snap.write_private_tar(
+        CREDENTIALS,
+        [
+            snap.Entry("etcd_credentials", 0o700),
+            *(snap.Entry(f"etcd_credentials/{n}", 0o600, path=p) for n, p in files.items()),
+            snap.Entry("etcd_credentials/README.txt", 0o644, data=readme.encode()),
+            snap.Entry("etcd_credentials/etcdctl.env", 0o644, data=env.encode()),
+        ],
+    )
     _give_to_operator(CREDENTIALS)
     ctx.set("path", CREDENTIALS)
     ctx.set("sha256", snap.sha256_file(CREDENTIALS))
     ctx.set("copy.cmd", f"juju scp {ctx.charm.unit}:{os.path.basename(CREDENTIALS)} .")
-
-
-def _add_dir(tar: tarfile.TarFile, name: str) -> None:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o700, int(time.time())
-    tar.addfile(info)
-
-
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
-    info = tarfile.TarInfo(name)
-    info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-    tar.addfile(info, io.BytesIO(data))
 
 
 ACTIONS: dict[str, Callable[[Context], None]] = {
@@ -614,20 +583,17 @@ def main() -> None:
     try:
         handler(ctx)
     except ActionError as e:
-        _results(ctx)
         hookenv.action_fail(str(e))
     except (EtcdctlError, WorkloadError, OSError, TimeoutError) as e:
         hookenv.log(f"{name} failed:\n{traceback.format_exc()}", hookenv.ERROR)
-        _results(ctx)
         detail = e.detail if isinstance(e, EtcdctlError) else str(e)
         hookenv.action_fail(f"{name} failed: {detail}")
     except Exception as e:  # noqa: BLE001 - a bug: the details go to the log, not the output
         hookenv.log(f"{name} failed:\n{traceback.format_exc()}", hookenv.ERROR)
-        _results(ctx)
         hookenv.action_fail(
             f"{name} failed unexpectedly ({type(e).__name__}: {e}); see juju debug-log"
         )
-    else:
-        _results(ctx)
     finally:
+        if ctx.results:  # what was found before a failure is kept, as Juju keeps it
+            hookenv.action_set(ctx.results)
         charm.kv.flush()

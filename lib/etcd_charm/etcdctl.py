@@ -150,10 +150,6 @@ class Alarm:
     member_id: int
     alarm: str  # NOSPACE, CORRUPT
 
-    @property
-    def hex_member(self) -> str:
-        return hex_id(self.member_id)
-
 
 def parse_alarms(stdout: str) -> list[Alarm]:
     """``alarm list -w json`` / ``alarm disarm -w json``: the alarms raised (or disarmed)."""
@@ -344,7 +340,7 @@ class Etcdctl:
         if len(self.endpoints) != 1:
             raise ValueError("snapshot save needs exactly one endpoint")
         self.run("snapshot", "save", path, timeout=900)
-        return parse_snapshot_status(self.run("snapshot", "status", path, timeout=600))
+        return self.snapshot_status(path)
 
     def snapshot_status(self, path: str) -> SnapshotStatus:
         """Revision, keys and size of a snapshot file (read locally, no endpoint)."""

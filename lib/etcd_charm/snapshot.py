@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tarfile
+import time
 import zlib
 from dataclasses import asdict, dataclass
 
@@ -116,25 +117,53 @@ def human_size(size: int) -> str:
     return f"{size}B"  # pragma: no cover
 
 
-def write_archive(out_path: str, db_path: str, meta: Meta) -> None:
-    """The archive (mode 0600 from its creation on), written beside ``out_path`` first."""
+@dataclass(frozen=True)
+class Entry:
+    """One member of a tar written by :func:`write_private_tar`."""
+
+    name: str
+    mode: int
+    data: bytes | None = None  # the content (None and no path: a directory)
+    path: str | None = None  # a file streamed in instead of data
+
+
+def write_private_tar(out_path: str, entries: list[Entry]) -> None:
+    """A gzip'd tar, mode 0600 from its creation on, written beside ``out_path`` first and
+    renamed into place (never a partial file under the final name)."""
     tmp = f"{out_path}.part"
+    now = int(time.time())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-            info = tarfile.TarInfo(META_NAME)
-            data = meta.to_json().encode()
-            info.size, info.mode = len(data), 0o600
-            tar.addfile(info, io.BytesIO(data))
-            info = tar.gettarinfo(db_path, arcname=DB_NAME)
-            info.mode, info.uid, info.gid, info.uname, info.gname = 0o600, 0, 0, "", ""
-            with open(db_path, "rb") as f:
-                tar.addfile(info, f)
+            for e in entries:
+                info = tarfile.TarInfo(e.name)
+                info.mode, info.mtime = e.mode, now
+                if e.path is not None:
+                    info.size = os.path.getsize(e.path)
+                    with open(e.path, "rb") as f:
+                        tar.addfile(info, f)
+                elif e.data is not None:
+                    info.size = len(e.data)
+                    tar.addfile(info, io.BytesIO(e.data))
+                else:
+                    info.type = tarfile.DIRTYPE
+                    tar.addfile(info)
         os.replace(tmp, out_path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_archive(out_path: str, db_path: str, meta: Meta) -> None:
+    """The snapshot archive: its metadata and the database, both 0600."""
+    write_private_tar(
+        out_path,
+        [
+            Entry(META_NAME, 0o600, data=meta.to_json().encode()),
+            Entry(DB_NAME, 0o600, path=db_path),
+        ],
+    )
 
 
 @dataclass(frozen=True)

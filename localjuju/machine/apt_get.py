@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import debrepo as D
@@ -279,24 +280,15 @@ def plan_install(
             + "\n".join(unmet)
             + "\nUnable to correct problems, you have held broken packages."
         )
+
     # unpack order: dependencies first, then by name
-    order: list[str] = []
-    seen: set[str] = set()
+    def dependencies(n: str) -> list[str]:
+        deps = {
+            r.name for f in ("Pre-Depends", "Depends") for g in chosen[n].relations(f) for r in g
+        }
+        return sorted(deps & set(chosen))
 
-    def visit(n: str) -> None:
-        if n in seen:
-            return
-        seen.add(n)
-        pkg = chosen[n]
-        deps = [r.name for f in ("Pre-Depends", "Depends") for g in pkg.relations(f) for r in g]
-        for d in sorted(set(deps)):
-            if d in chosen:
-                visit(d)
-        order.append(n)
-
-    for n in sorted(chosen):
-        visit(n)
-    plan.new = [chosen[n] for n in order]
+    plan.new = [chosen[n] for n in _postorder(sorted(chosen), dependencies)]
     for pkg in plan.new:
         for group in pkg.relations("Suggests"):
             for r in group:
@@ -304,6 +296,25 @@ def plan_install(
                     if r.name not in plan.suggested:
                         plan.suggested.append(r.name)
     return plan
+
+
+def _postorder(roots: list[str], before: Callable[[str], list[str]]) -> list[str]:
+    """Every name reachable from ``roots``, each after the names ``before`` gives for it
+    (depth first, in the order given)."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(n: str) -> None:
+        if n in seen:
+            return
+        seen.add(n)
+        for m in before(n):
+            visit(m)
+        order.append(n)
+
+    for n in roots:
+        visit(n)
+    return order
 
 
 def plan_removal(db: P.Database, names: list[str], purge: bool) -> tuple[list[str], list[str]]:
@@ -337,26 +348,22 @@ def plan_removal(db: P.Database, names: list[str], purge: bool) -> tuple[list[st
                     ):
                         removing.add(n)
                         changed = True
+
     # dependents first
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(n: str) -> None:
-        if n in seen:
-            return
-        seen.add(n)
-        for other in sorted(removing):
-            if other == n or other in seen:
-                continue
-            deps = D.parse_relations(db.packages[other].get("Depends", "")) + D.parse_relations(
-                db.packages[other].get("Pre-Depends", "")
+    def dependents(n: str) -> list[str]:
+        return [
+            other
+            for other in sorted(removing)
+            if other != n
+            and any(
+                r.name == n
+                for f in ("Pre-Depends", "Depends")
+                for g in D.parse_relations(db.packages[other].get(f, ""))
+                for r in g
             )
-            if any(r.name == n for g in deps for r in g):
-                visit(other)
-        order.append(n)
+        ]
 
-    for n in sorted(removing):
-        visit(n)
+    order = _postorder(sorted(removing), dependents)
     return order, notes
 
 

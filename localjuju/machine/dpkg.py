@@ -299,6 +299,13 @@ def locked(frontend: bool = True) -> Iterator[None]:
 # The machine's users and groups (what adduser --system / deluser --system change)
 
 
+def _append_if_present(path: str, line: str) -> None:
+    """One more line in an account file the machine has (shadow files are optional)."""
+    lines = _read_lines(path)
+    if lines is not None:
+        _write_lines(path, [*lines, line])
+
+
 def _read_lines(path: str) -> list[str] | None:
     try:
         with open(mpath(path), encoding="utf-8") as f:
@@ -356,18 +363,12 @@ def add_system_user(name: str, home: str) -> tuple[int, int]:
     if existing is None:
         group.append(f"{name}:x:{gid}:")
         _write_lines("/etc/group", group)
-        gshadow = _read_lines("/etc/gshadow")
-        if gshadow is not None:
-            gshadow.append(f"{name}:!::")
-            _write_lines("/etc/gshadow", gshadow)
+        _append_if_present("/etc/gshadow", f"{name}:!::")
     else:
         gid = int(existing.split(":")[2])
     passwd.append(f"{name}:x:{uid}:{gid}::{home}:/usr/sbin/nologin")
     _write_lines("/etc/passwd", passwd)
-    shadow = _read_lines("/etc/shadow")
-    if shadow is not None:
-        shadow.append(f"{name}:!:{int(time.time() // 86400)}::::::")
-        _write_lines("/etc/shadow", shadow)
+    _append_if_present("/etc/shadow", f"{name}:!:{int(time.time() // 86400)}::::::")
     real_home = mpath(home.rstrip("/") or "/")
     if not os.path.exists(real_home):
         os.makedirs(real_home, mode=0o755)
