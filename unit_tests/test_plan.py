@@ -421,3 +421,29 @@ def test_must_rejoin_only_members_of_a_replaced_cluster() -> None:
     assert not P.must_rejoin(never, started=True, my_token="old")
     assert not P.must_rejoin(never, started=True, my_token="")
     assert P.LeaderData.from_dict({"restored": "new"}).restored == "new"
+
+
+@pytest.mark.parametrize(
+    "voters, healthy, stopping, refused",
+    [
+        (1, {0}, 0, False),  # one member: down for the switch, allowed
+        (3, {0, 1, 2}, 1, False),
+        (3, {0, 1}, 1, True),  # one other healthy of 3: quorum 2 lost while it is stopped
+        (3, {0, 2}, 1, False),  # the stopping one is the member down: others keep quorum
+        (5, {0, 1, 2, 3}, 0, False),  # 3 others healthy of 5: quorum 3 kept
+        (5, {0, 1, 2}, 0, True),
+        (2, {0, 1}, 0, True),  # two members: the other alone is no quorum
+    ],
+)
+def test_stop_refusal(voters: int, healthy: set[int], stopping: int, refused: bool) -> None:
+    ml = members(*(member(n) for n in range(voters)))
+    why = P.stop_refusal(ml, frozenset(1000 + n for n in healthy), 1000 + stopping)
+    assert bool(why) == refused, why
+    if refused:
+        assert f"stopping etcd{stopping} (3e{8 + stopping}) now would lose quorum" in why
+        assert f"quorum needs {voters // 2 + 1}" in why
+
+
+def test_stop_refusal_ignores_learners() -> None:
+    ml = members(member(0), member(1), member(2), member(3, learner=True))
+    assert P.stop_refusal(ml, frozenset({1000, 1001, 1002}), 1000) == ""

@@ -24,9 +24,18 @@ import yaml
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
-from . import report
+from . import report, workload
 from . import snapshot as snap
-from .charm import KV_MEMBER_ID, EtcdCharm, RestoreError, client, local_url
+from . import status as S
+from .charm import (
+    KV_MEMBER_ID,
+    KV_STARTED,
+    EtcdCharm,
+    MigrationError,
+    RestoreError,
+    client,
+    local_url,
+)
 from .etcdctl import Alarm, EndpointStatus, Etcdctl, EtcdctlError, MemberList
 from .params import ActionError, Params, declared_params
 from .workload import WorkloadError, installed_version
@@ -155,13 +164,22 @@ def _healthy_member(ctx: Context, members: MemberList) -> tuple[str, str]:
     raise ActionError("no healthy member to take a snapshot from; check juju status")
 
 
-def save_archive(ctx: Context, target: str, prefix: str) -> tuple[str, snap.Meta]:
+def save_archive(
+    ctx: Context,
+    target: str,
+    prefix: str,
+    members: MemberList | None = None,
+    source: tuple[str, Etcdctl] | None = None,
+) -> tuple[str, snap.Meta]:
     """A consistent snapshot of the cluster (``etcdctl snapshot save`` from a healthy
-    member) archived with its metadata in ``target`` (0600, owned by the operator)."""
-    members = ctx.members()
-    name, url = _healthy_member(ctx, members)
-    source = client([url])
-    status = source.endpoint_status()[0]
+    member, or from ``source``: (name, etcdctl of one member)) archived with its metadata in
+    ``target`` (0600, owned by the operator)."""
+    members = members or ctx.members()
+    if source is None:
+        name, url = _healthy_member(ctx, members)
+        source = (name, client([url]))
+    name, source_ctl = source
+    status = source_ctl.endpoint_status()[0]
     free = shutil.disk_usage(target).free
     if free < 2 * status.db_size + (64 << 20):
         raise ActionError(
@@ -176,7 +194,7 @@ def save_archive(ctx: Context, target: str, prefix: str) -> tuple[str, snap.Meta
     try:
         db = os.path.join(work, snap.DB_NAME)
         ctx.progress(f"saving a snapshot of {name} ({snap.human_size(status.db_size)})")
-        saved = source.snapshot_save(db)
+        saved = source_ctl.snapshot_save(db)
         meta = snap.Meta(
             etcd_version=status.version,
             revision=saved.revision,
@@ -553,6 +571,83 @@ def package_client_credentials(ctx: Context) -> None:
     ctx.set("copy.cmd", f"juju scp {ctx.charm.unit}:{os.path.basename(CREDENTIALS)} .")
 
 
+def snap_upgrade(ctx: Context) -> None:
+    """Migrate this unit's member from the Debian package (the deb-era charm's install) to
+    the snap, keeping its data and membership; one unit at a time."""
+    use_resource = ctx.params.get("use-resource")
+    backup = ctx.params.get("backup")
+    target = ctx.params.get("target")
+    package = workload.legacy_install()
+    on_snap = bool(installed_version()) and bool(ctx.charm.kv.get(KV_STARTED))
+    if package is None:
+        if on_snap:
+            raise ActionError(
+                f"etcd {installed_version()} runs from the snap on {ctx.charm.unit} already; "
+                "nothing to migrate"
+            )
+        raise ActionError(
+            f"etcd's Debian package is not installed on {ctx.charm.unit}; nothing to migrate"
+        )
+    if on_snap:  # an earlier run migrated the member but could not remove the package
+        _remove_package(ctx, "")
+        ctx.set("output", "etcd runs from the snap; removed the package left by an earlier run")
+        return
+    ctx.check_config()
+    save: Callable[[Etcdctl, MemberList], str] | None = None
+    if backup:
+        backup_dir = _target_dir(target, "target")
+
+        def save(source: Etcdctl, members: MemberList) -> str:
+            try:
+                archive, _ = save_archive(
+                    ctx, backup_dir, "etcd_migration", members, (package.name, source)
+                )
+            except (ActionError, EtcdctlError) as e:
+                detail = e.detail if isinstance(e, EtcdctlError) else str(e)
+                raise MigrationError(
+                    f"cannot save a snapshot first ({detail}); run again with backup=false "
+                    "to migrate without one"
+                ) from None
+            ctx.set("backup.path", archive)
+            ctx.set("backup.sha256sum", snap.sha256_file(archive))
+            return archive
+
+    try:
+        done = ctx.charm.migrate_from_package(package, use_resource, save, ctx.progress)
+    except MigrationError as e:
+        ctx.charm.set_status(S.package_install(ctx.charm.unit))
+        raise ActionError(
+            f"snap-upgrade failed: {e}" + ("" if e.undone else "; nothing was changed")
+        ) from None
+    me = done.members.by_id(done.member_id)
+    name = me.name if me else f"{done.member_id:x}"
+    ctx.set("snap-upgrade.member", name)
+    ctx.set("snap-upgrade.member-id", f"{done.member_id:x}")
+    ctx.set("snap-upgrade.cluster-id", f"{done.cluster_id:x}")
+    ctx.set("snap-upgrade.version", done.version)
+    ctx.set("snap-upgrade.source", done.source)
+    ctx.set("snap-upgrade.members", len(done.members.members))
+    _remove_package(ctx, name)
+    verdict = ctx.charm.show_health(done.members, done.member_id)
+    ctx.set(
+        "output",
+        f"{name} ({done.member_id:x}) runs etcd {done.version} from the snap with its data "
+        f"and membership; {verdict.message}",
+    )
+
+
+def _remove_package(ctx: Context, member: str) -> None:
+    ctx.progress("removing the Debian package (its configuration and /var/lib/etcd)")
+    try:
+        purged = ctx.charm.remove_package()
+    except WorkloadError as e:
+        raise ActionError(
+            f"etcd runs from the snap now{' (' + member + ')' if member else ''}, but removing "
+            f"the Debian package failed: {e}; run snap-upgrade again to remove it"
+        ) from None
+    ctx.set("purged", " ".join(purged) or "none")
+
+
 ACTIONS: dict[str, Callable[[Context], None]] = {
     "snapshot": snapshot,
     "restore": restore,
@@ -562,6 +657,7 @@ ACTIONS: dict[str, Callable[[Context], None]] = {
     "alarm-list": alarm_list,
     "alarm-disarm": alarm_disarm,
     "package-client-credentials": package_client_credentials,
+    "snap-upgrade": snap_upgrade,
 }
 
 

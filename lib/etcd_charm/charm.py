@@ -13,17 +13,19 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, NoReturn, TypeVar
 
 from charmhelpers.core import hookenv, unitdata
 from charms.reactive import endpoint_from_name
 
 from . import etcd_conf as C
+from . import legacy as L
 from . import plan as P
 from . import status as S
 from . import tls, workload
 from .etcdctl import (
+    ETCDCTL,
     EndpointStatus,
     Etcdctl,
     EtcdctlError,
@@ -63,6 +65,27 @@ class RestoreError(Exception):
     """The restore did not happen; the message says why and what state the unit is in."""
 
 
+class MigrationError(Exception):
+    """The migration to the snap did not happen (``undone``: it was undone after etcd.service
+    had stopped); the message says why and where etcd runs now."""
+
+    def __init__(self, message: str, undone: bool = False) -> None:
+        super().__init__(message)
+        self.undone = undone
+
+
+@dataclass(frozen=True)
+class Migrated:
+    """A member that runs from the snap now, with the data and identity it had."""
+
+    member_id: int
+    cluster_id: int
+    version: str
+    source: str  # the channel, or "the attached etcd resource"
+    members: MemberList
+    backup: str  # the archive saved first ("" when none)
+
+
 def log(msg: str, level: str = hookenv.INFO) -> None:
     hookenv.log(msg, level)
 
@@ -95,10 +118,15 @@ def answering(call: Callable[[], T | None]) -> Callable[[], T | None]:
     return probe
 
 
-def client(endpoints: list[str]) -> Etcdctl:
-    """etcdctl against ``endpoints`` with this unit's client certificate."""
+def client(endpoints: list[str], binary: str = ETCDCTL) -> Etcdctl:
+    """etcdctl against ``endpoints`` with this unit's client certificate (the package's
+    etcdctl, ``binary``, on a unit the deb-era charm installed)."""
     return Etcdctl(
-        endpoints=endpoints, cacert=C.CA_PATH, cert=C.CLIENT_CERT_PATH, key=C.CLIENT_KEY_PATH
+        endpoints=endpoints,
+        cacert=C.CA_PATH,
+        cert=C.CLIENT_CERT_PATH,
+        key=C.CLIENT_KEY_PATH,
+        binary=binary,
     )
 
 
@@ -154,7 +182,16 @@ class EtcdCharm:
     # --- install ---------------------------------------------------------------------
 
     def install(self) -> bool:
-        """Install the snap (resource first, else channel). True when etcd is installed."""
+        """Install the snap (resource first, else channel). True when etcd is installed.
+
+        A unit the deb-era charm installed keeps running from the package (and asks for its
+        certificates) until the snap-upgrade action migrates it."""
+        if workload.installed_version() and self.kv.get(KV_STARTED):
+            return True
+        package = workload.legacy_install()
+        if package is not None:
+            self._hold_package_install(package)
+            return False
         if workload.installed_version():
             return True
         if self.settings is None:
@@ -174,6 +211,27 @@ class EtcdCharm:
         version = workload.installed_version()
         log(f"installed etcd {version}")
         return version is not None
+
+    def _hold_package_install(self, package: L.LegacyInstall) -> None:
+        """Leave the package's member running and say how to migrate it. The leader records
+        that the cluster exists (so that nothing ever bootstraps over it) and every unit asks
+        for its certificates now: the migrated member uses them from its first start."""
+        if hookenv.is_leader():
+            current = hookenv.leader_get() or {}
+            if not current.get("bootstrapped"):
+                first = package.initial_cluster.split("=", 1)[0] or package.name
+                log(f"the cluster runs from the Debian package (token {package.token!r})")
+                hookenv.leader_set(
+                    {"bootstrapped": first, "token": package.token or None}
+                    if not current.get("token")
+                    else {"bootstrapped": first}
+                )
+        if self.settings is not None:
+            self._certificates(endpoint_from_name("certificates"), self.settings)
+        version = L.upstream_version(package.version)
+        if version:
+            hookenv.application_version_set(version)
+        self.set_status(S.package_install(self.unit))
 
     def _snap_resource(self) -> str | None:
         try:
@@ -320,14 +378,14 @@ class EtcdCharm:
         return {str(u): str((v or {}).get("status", "")) for u, v in units.items()}
 
     @staticmethod
-    def _member_health(members: MemberList) -> frozenset[int]:
+    def _member_health(members: MemberList, binary: str = ETCDCTL) -> frozenset[int]:
         """The voters whose client endpoint answers a health check (one etcdctl for all;
         a member that does not answer costs the dial timeout)."""
         urls = {u: m.id for m in members.voters for u in m.client_urls}
         if not urls:
             return frozenset()
         try:
-            results = client(sorted(urls)).endpoint_health()
+            results = client(sorted(urls), binary).endpoint_health()
         except EtcdctlError as e:
             log(f"endpoint health failed: {e}", hookenv.WARNING)
             return frozenset()
@@ -639,18 +697,28 @@ class EtcdCharm:
         member_id: int,
         before: str,
         healthy: frozenset[int] | None = None,
+        via: Etcdctl | None = None,
     ) -> None:
         """If member ``member_id`` leads raft, move leadership to another voter (a healthy one
-        when health is known) before it stops: restarts, upgrades, removals."""
-        if self._raft_leader(settings) != member_id:
+        when health is known) before it stops: restarts, upgrades, removals, migrations
+        (``via``: the etcdctl that reaches the member, when not the snap's)."""
+        if via is not None:
+            try:
+                leader = via.endpoint_status()[0].leader
+            except (EtcdctlError, IndexError):
+                leader = 0
+        else:
+            leader = self._raft_leader(settings)
+        if leader != member_id:
             return
         target = P.transfer_target(members, member_id, healthy)
         member = members.by_id(member_id)
         if not target or member is None:
             return
         log(f"moving the raft leader to {target:x} before {before}")
+        mover = via or client(list(member.client_urls) or [local_url(settings)])
         try:
-            client(list(member.client_urls) or [local_url(settings)]).move_leader(target)
+            mover.move_leader(target)
         except EtcdctlError as e:
             # only an optimisation: etcd elects a new leader by itself (one election timeout)
             log(f"could not move the raft leader: {e.detail}", hookenv.WARNING)
@@ -844,6 +912,233 @@ class EtcdCharm:
             S.restored(others) if others else S.healthy(len(members.members))
         )  # until the next hook reports on the rejoining units
         return status, members
+
+    # --- migration from the Debian package (the snap-upgrade action) ----------------------
+
+    def migrate_from_package(
+        self,
+        package: L.LegacyInstall,
+        use_resource: bool,
+        backup: Callable[[Etcdctl, MemberList], str] | None,
+        progress: Callable[[str], None],
+    ) -> Migrated:
+        """Move this unit's member from etcd.service (the package) to the snap's service,
+        keeping its data, member id, name and URLs.
+
+        Nothing changes until every check passed (certificates from the relation signed by
+        the CA the cluster trusts, the member healthy and stopping it keeps quorum, the snap's
+        etcd of the same minor version, space for a copy of the data). Then the snap is
+        installed beside the running member, ``backup`` saves a snapshot, raft leadership
+        moves away, etcd.service stops and the data is copied (the package's copy stays
+        until the end). If the snap's member does not come back healthy with the same member
+        id, its copy and the snap are removed and etcd.service runs again."""
+        settings = self.settings
+        if settings is None:
+            raise MigrationError("the charm's config is invalid: " + "; ".join(self.errors))
+        identity = self._identity()
+        refusal = L.migration_refusal(package, identity.name, identity.peer_url(settings))
+        if refusal:
+            raise MigrationError(refusal)
+        missing = [p for p in C.CERT_FILES if not os.path.isfile(p)]
+        if missing:
+            raise MigrationError(
+                "this unit has no certificates from the certificates relation yet ("
+                + ", ".join(missing)
+                + " missing); relate etcd to easyrsa and wait for the next hook"
+            )
+        if workload.read_file(C.CA_PATH).strip() != workload.read_file(package.ca).strip():
+            raise MigrationError(
+                f"the certificate authority of the certificates relation ({C.CA_PATH}) is not "
+                f"the one the running cluster trusts ({package.ca}): members with the new "
+                "certificates could not talk to the others"
+            )
+        if not workload.legacy_service_active():
+            raise MigrationError(
+                f"{L.SERVICE}.service is not running: start it (systemctl start {L.SERVICE}) "
+                "and check that the member is healthy before migrating it"
+            )
+        ctl = client([package.client_url], binary=L.ETCDCTL)
+        try:
+            mine = ctl.endpoint_status()[0]
+            members = ctl.member_list()
+        except (EtcdctlError, IndexError) as e:
+            detail = e.detail if isinstance(e, EtcdctlError) else "no status"
+            raise MigrationError(f"the package's member does not answer: {detail}") from None
+        me = members.by_id(mine.member_id)
+        if me is None or me.is_learner:
+            raise MigrationError(f"{package.name} is not a voting member of its cluster")
+        if members.learners:
+            raise MigrationError(
+                "a learner is joining the cluster ("
+                + ", ".join(P.label(m) for m in members.learners)
+                + "); migrate when it has been promoted"
+            )
+        healthy = self._member_health(members, L.ETCDCTL)
+        refusal = P.stop_refusal(members, healthy, mine.member_id)
+        if refusal:
+            raise MigrationError(refusal)
+        source_dir = os.path.join(package.data_dir, "member")
+        need = _tree_size(source_dir) + (64 << 20)
+        os.makedirs(C.CONF_DIR, exist_ok=True)
+        free = shutil.disk_usage(C.CONF_DIR).free
+        if free < need:
+            raise MigrationError(
+                f"/var/snap has {free >> 20} MiB free and a copy of the member's data needs "
+                f"about {need >> 20} MiB"
+            )
+
+        # the snap beside the running member (nothing of the package changes)
+        resource = self._snap_resource() if use_resource else None
+        if use_resource and resource is None:
+            raise MigrationError(
+                "use-resource=true but no etcd snap is attached (juju attach-resource etcd "
+                "etcd=./etcd.snap)"
+            )
+        channel = L.snap_channel(package.version)
+        source = "the attached etcd resource" if resource else f"channel {channel}"
+        if not resource and not channel:
+            raise MigrationError(f"cannot tell etcd's version from package {package.version!r}")
+        progress(f"installing the etcd snap from {source}")
+        self.set_status(S.migrating(f"installing the snap from {source}"))
+        try:
+            workload.install_snap(channel, resource)
+            # the snap's service has no configuration yet: it must not run before the copy
+            workload.stop_service(disable=True)
+        except workload.WorkloadError as e:
+            self._remove_snap_quietly()
+            raise MigrationError(f"installing the snap failed: {e}") from None
+        version = workload.installed_version() or ""
+        refusal = L.version_refusal(package.version, version)
+        if refusal:
+            self._remove_snap_quietly()
+            raise MigrationError(f"{refusal}; the snap was removed again")
+        archive = ""
+        if backup is not None:
+            progress("saving a snapshot of the cluster first")
+            self.set_status(S.migrating("saving a snapshot"))
+            try:
+                archive = backup(client([package.client_url]), members)
+            except Exception:
+                self._remove_snap_quietly()
+                raise
+
+        # the switch: from here on a failure puts etcd.service back
+        self._hand_over_leadership(
+            settings, members, mine.member_id, "migrating", healthy, via=ctl
+        )
+        progress(f"stopping {L.SERVICE}.service and copying the member's data to the snap")
+        self.set_status(S.migrating(f"stopping {L.SERVICE}.service, copying the data"))
+        data_dir = os.path.realpath(C.DATA_DIR)
+        target = os.path.join(data_dir, "member")
+        partial = os.path.join(data_dir, ".member-from-package")
+        try:
+            workload.stop_legacy_service()
+            for stale in (target, partial):
+                shutil.rmtree(stale, ignore_errors=True)
+            shutil.copytree(source_dir, partial, symlinks=True)
+            _own_by_root(partial)
+            os.chmod(partial, 0o700)
+            os.rename(partial, target)
+            if workload.ensure_restart_policy():
+                log("etcd's service restarts after a crash (Restart=always drop-in)")
+            record = C.Bootstrap(
+                initial_cluster=package.initial_cluster, token=package.token, state="existing"
+            )
+            progress("starting the member from the snap")
+            self.set_status(S.migrating("starting the member from the snap"))
+            status = self._start(settings, identity, version, record, expect_leader=True)
+            if (status.member_id, status.cluster_id) != (mine.member_id, mine.cluster_id):
+                raise MigrationError(
+                    f"the snap's member started as {status.member_id:x} of cluster "
+                    f"{status.cluster_id:x}, not as {mine.member_id:x} of {mine.cluster_id:x}"
+                )
+            local = client([local_url(settings)])
+
+            def healthy_again() -> bool | None:
+                return True if all(h.healthy for h in local.endpoint_health()) else None
+
+            wait_for(
+                f"the member on {self.unit} to be healthy from the snap",
+                START_DEADLINE,
+                answering(healthy_again),
+            )
+        except (MigrationError, workload.WorkloadError, EtcdctlError, TimeoutError, OSError) as e:
+            detail = e.detail if isinstance(e, EtcdctlError) else str(e)
+            log(f"migration failed: {detail}; putting {L.SERVICE}.service back", hookenv.ERROR)
+            self._back_to_package(target, partial)
+            raise MigrationError(
+                f"{detail}; etcd runs from the package again ({L.SERVICE}.service, its data "
+                "untouched) and the snap was removed",
+                undone=True,
+            ) from None
+
+        if hookenv.is_leader():
+            current = hookenv.leader_get() or {}
+            if not current.get("bootstrapped"):
+                hookenv.leader_set({"bootstrapped": identity.name, "token": package.token})
+        now = local.member_list()
+        self.kv.set(KV_MEMBERS, dump_member_list(now))
+        me_now = P.UnitInfo(
+            unit=self.unit,
+            name=identity.name,
+            peer_url=identity.peer_url(settings),
+            client_url=identity.client_url(settings),
+            ready=True,
+            member_id=status.member_id,
+            version=version,
+            channel=workload.tracking(),
+        )
+        values = me_now.to_relation()
+        values["db-ingress-address"] = _address("db")
+        for rid in hookenv.relation_ids("cluster"):
+            hookenv.relation_set(rid, values)
+        log(
+            f"migrated member {status.member_id:x} ({identity.name}) from {L.SERVICE}.service "
+            f"to the snap (etcd {version} from {source})"
+        )
+        return Migrated(status.member_id, status.cluster_id, version, source, now, archive)
+
+    def _back_to_package(self, target: str, partial: str) -> None:
+        """Undo a migration that failed after etcd.service stopped: the snap's copy and the
+        snap go, etcd.service (whose data was only read) runs again."""
+        for step, call in (
+            ("stop the snap's service", lambda: workload.stop_service(disable=True)),
+            ("remove the copied data", lambda: _remove_trees(target, partial)),
+            ("remove the snap", workload.remove_snap),
+            (f"start {L.SERVICE}.service", workload.start_legacy_service),
+        ):
+            try:
+                call()
+            except (workload.WorkloadError, OSError) as e:
+                log(f"undoing the migration: could not {step}: {e}", hookenv.ERROR)
+        self.kv.set(KV_STARTED, False)
+        for key in (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS):
+            self.kv.unset(key)
+        try:
+            os.unlink(C.CONF_PATH)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _remove_snap_quietly() -> None:
+        try:
+            workload.remove_snap()
+        except workload.WorkloadError as e:
+            log(f"removing the snap again failed: {e}", hookenv.ERROR)
+
+    def remove_package(self) -> list[str]:
+        """After a migration: purge the packages and the old charm's certificates."""
+        purged = workload.purge_packages()
+        for path in L.CERT_FILES:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(L.CERT_DIR)
+        except OSError:
+            pass
+        return purged
 
     @staticmethod
     def peer_units() -> list[str]:
@@ -1060,30 +1355,12 @@ class EtcdCharm:
         if obs.me.restart_request:
             self.set_status(S.waiting("Waiting for a turn to restart with the new configuration"))
             return
-        # one etcdctl: the local member's status and whether every other voter answers
         members = obs.members
-        local = local_url(settings)
-        others = sorted(
-            {
-                u
-                for m in (members.voters if members else ())
-                if m.id != obs.me.member_id
-                for u in m.client_urls
-            }
-        )
-        try:
-            answered = client([local, *others]).endpoint_status(partial=True)
-            error = None
-        except EtcdctlError as e:
-            answered, error = [], e.detail
-        status = next((st for st in answered if st.endpoint == local), None)
-        if status is None:
-            error = error or f"no answer on {local}"
+        status, error, up = self._answers(settings, members, obs.me.member_id)
         if status is not None and members is not None and status.raft_term != members.raft_term:
             # the raft term moved since the member list was taken: take a fresh one
             refreshed = self._refresh_members(obs, settings)
             members = refreshed.members or members
-        up = frozenset(st.member_id for st in answered if not st.errors)
         verdict = S.health(status, error, members, obs.me.member_id, up)
         if self.blocked and status is not None:  # more telling than a member being down
             verdict = S.Status("blocked", self.blocked)
@@ -1096,6 +1373,39 @@ class EtcdCharm:
             )
         self.set_status(verdict)
 
+    @staticmethod
+    def _answers(
+        settings: Settings, members: MemberList | None, my_id: int
+    ) -> tuple[EndpointStatus | None, str | None, frozenset[int]]:
+        """One etcdctl: the local member's status (or why there is none) and which voters
+        answer."""
+        local = local_url(settings)
+        others = sorted(
+            {
+                u
+                for m in (members.voters if members else ())
+                if m.id != my_id
+                for u in m.client_urls
+            }
+        )
+        try:
+            answered = client([local, *others]).endpoint_status(partial=True)
+            error = None
+        except EtcdctlError as e:
+            answered, error = [], e.detail
+        status = next((st for st in answered if st.endpoint == local), None)
+        if status is None:
+            error = error or f"no answer on {local}"
+        return status, error, frozenset(st.member_id for st in answered if not st.errors)
+
+    def show_health(self, members: MemberList, my_id: int) -> S.Status:
+        """Set the health verdict as the status (after an action changed this member)."""
+        assert self.settings is not None
+        status, error, up = self._answers(self.settings, members, my_id)
+        verdict = S.health(status, error, members, my_id, up)
+        self.set_status(verdict)
+        return verdict
+
     def _open_port(self, port: int) -> None:
         previous = self.kv.get(KV_PORT)
         if previous == port:
@@ -1104,3 +1414,26 @@ class EtcdCharm:
             hookenv.close_port(previous)
         hookenv.open_port(port)
         self.kv.set(KV_PORT, port)
+
+
+def _tree_size(path: str) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _own_by_root(path: str) -> None:
+    """The snap's etcd runs as root: the copied data (the package's etcd user's) is root's."""
+    for root, dirs, files in os.walk(path):
+        for name in (root, *(os.path.join(root, n) for n in dirs + files)):
+            os.lchown(name, 0, 0)
+
+
+def _remove_trees(*paths: str) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)

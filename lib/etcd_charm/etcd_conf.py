@@ -18,6 +18,7 @@ SERVER_CERT_PATH = f"{CONF_DIR}/server.crt"
 SERVER_KEY_PATH = f"{CONF_DIR}/server.key"
 CLIENT_CERT_PATH = f"{CONF_DIR}/client.crt"
 CLIENT_KEY_PATH = f"{CONF_DIR}/client.key"
+CERT_FILES = (CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, CLIENT_CERT_PATH, CLIENT_KEY_PATH)
 
 
 def build_uri(scheme: str, address: str, port: int) -> str:

@@ -414,6 +414,25 @@ def removal_refusal(members: MemberList, healthy: frozenset[int], member_id: int
     )
 
 
+def stop_refusal(members: MemberList, healthy: frozenset[int], member_id: int) -> str:
+    """Why stopping member ``member_id`` for a while (a migration) would lose quorum ("" when
+    it would not): the other healthy voters must make a quorum of all voters. A cluster of
+    one member has no other: it is down for the switch, which is allowed."""
+    voters = members.voters
+    if len(voters) <= 1:
+        return ""
+    up = [m for m in voters if m.id in healthy and m.id != member_id]
+    need = quorum(len(voters))
+    if len(up) >= need:
+        return ""
+    down = ", ".join(sorted(label(m) for m in voters if m.id not in healthy))
+    return (
+        f"stopping {label(members.by_id(member_id) or voters[0])} now would lose quorum: "
+        f"{len(up)} other member(s) of {len(voters)} healthy and quorum needs {need} "
+        f"(not answering: {down or 'none'}); migrate it once every member is healthy"
+    )
+
+
 def _matches(member: Member, unit: UnitInfo) -> bool:
     return (bool(member.name) and member.name == unit.name) or (
         bool(unit.peer_url) and unit.peer_url in member.peer_urls

@@ -24,6 +24,19 @@ def install_failed(error: str) -> Status:
     )
 
 
+def package_install(unit: str) -> Status:
+    """A unit the deb-era charm installed: it keeps running until the operator migrates it."""
+    return Status(
+        "blocked",
+        "etcd runs from the Debian package: migrate it to the snap with "
+        f"'juju run {unit} snap-upgrade' (one unit at a time)",
+    )
+
+
+def migrating(doing: str) -> Status:
+    return Status("maintenance", f"Migrating etcd from the Debian package to the snap: {doing}")
+
+
 MISSING_CA = Status("blocked", "Missing relation to certificate authority.")
 WAITING_CERTS = Status("waiting", "Waiting for certificates from the certificate authority")
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import subprocess
 import tempfile
+
+from . import legacy
 
 SNAP = "etcd"
 SERVICE = "snap.etcd.etcd"
@@ -80,6 +83,14 @@ def install_snap(channel: str, resource_path: str | None) -> None:
         _run(["snap", "install", "--dangerous", resource_path])
     else:
         _run(["snap", "install", SNAP, f"--channel={channel}"])
+
+
+def remove_snap() -> None:
+    installed.cache_clear()
+    try:
+        _run(["snap", "remove", SNAP])
+    finally:
+        installed.cache_clear()
 
 
 def set_refresh_timer(timer: str) -> None:
@@ -157,3 +168,88 @@ def read_file(path: str) -> str:
             return f.read()
     except OSError:
         return ""
+
+
+# --- what the deb-era charm installed (the snap-upgrade action migrates it) ----------------
+
+
+def package_version() -> str:
+    """The version of the installed etcd server package ("" when none is installed)."""
+    for package in legacy.SERVER_PACKAGES:
+        proc = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Status}\t${Version}", package],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        status, _, version = proc.stdout.partition("\t")
+        if proc.returncode == 0 and status.endswith(" installed") and version:
+            return version.strip()
+    return ""
+
+
+def legacy_install() -> legacy.LegacyInstall | None:
+    """The package install of etcd on this unit, None when the package is not installed."""
+    version = package_version()
+    if not version:
+        return None
+    env = legacy.parse_defaults(read_file(legacy.DEFAULTS))
+    return legacy.LegacyInstall.from_defaults(env, socket.gethostname(), version)
+
+
+def legacy_service_active() -> bool:
+    proc = subprocess.run(
+        ["systemctl", "is-active", "--quiet", legacy.SERVICE], capture_output=True, check=False
+    )
+    return proc.returncode == 0
+
+
+def stop_legacy_service() -> None:
+    """Stop etcd.service and keep it from starting at boot (the snap's service runs now)."""
+    _run(["systemctl", "disable", legacy.SERVICE])
+    _run(["systemctl", "stop", legacy.SERVICE])
+
+
+def start_legacy_service() -> None:
+    _run(["systemctl", "enable", legacy.SERVICE])
+    _run(["systemctl", "start", legacy.SERVICE])
+
+
+def installed_packages() -> list[str]:
+    """Which of the etcd packages dpkg knows (installed, or removed with config left)."""
+    proc = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package}\t${Status}\n", *legacy.PACKAGES],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # exit 1 when some are unknown: the known ones are printed all the same
+    found = []
+    for line in proc.stdout.splitlines():
+        name, _, status = line.partition("\t")
+        if name in legacy.PACKAGES and not status.endswith("not-installed"):
+            found.append(name)
+    return found
+
+
+def purge_packages() -> list[str]:
+    """``apt-get purge`` of the etcd packages (their configuration, user and /var/lib/etcd);
+    the packages purged."""
+    packages = installed_packages()
+    if not packages:
+        return []
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        proc = subprocess.run(
+            ["apt-get", "purge", "-y", *packages],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise WorkloadError(f"apt-get purge: {e}") from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise WorkloadError(f"apt-get purge failed: {detail[-1] if detail else proc.returncode}")
+    return packages
