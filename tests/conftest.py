@@ -109,7 +109,19 @@ def member_list(juju: jubilant.Juju, unit: str, port: int = 2379) -> list[dict]:
     return etcdctl(juju, unit, "member list", port)["members"]
 
 
-def run(juju: jubilant.Juju, unit: str, action: str, **params: object) -> dict[str, str]:
-    task = juju.run(unit, action, params)
+def run(
+    juju: jubilant.Juju, unit: str, action: str, wait: float | None = None, **params: object
+) -> dict[str, Any]:
+    """Run an action that must complete; its results."""
+    task = juju.run(unit, action, params, wait=wait)
     assert task.status == "completed", task
     return task.results
+
+
+def failure(
+    juju: jubilant.Juju, unit: str, action: str, wait: float | None = None, **params: object
+) -> str:
+    """Run an action that must fail; its failure message."""
+    with pytest.raises(jubilant.TaskError) as e:
+        juju.run(unit, action, params, wait=wait)
+    return str(e.value.task.message)

@@ -18,7 +18,7 @@ from typing import Any
 import jubilant
 import pytest
 
-from .conftest import ROOT, all_healthy, ctl, etcd_units, etcdctl, member_list, run
+from .conftest import ROOT, all_healthy, ctl, etcd_units, etcdctl, failure, member_list, run
 
 APP = "etcd"
 NEW = "etcd-new"
@@ -59,12 +59,6 @@ def cluster_id(juju: jubilant.Juju, unit: str) -> int:
 def leader(juju: jubilant.Juju, app: str = APP) -> str:
     status = juju.status()
     return next(n for n, u in etcd_units(status, app).items() if u.leader)
-
-
-def failure(juju: jubilant.Juju, unit: str, action: str, **params: object) -> str:
-    with pytest.raises(jubilant.TaskError) as e:
-        juju.run(unit, action, params)
-    return str(e.value.task.message)
 
 
 def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:

@@ -1104,7 +1104,7 @@ class EtcdCharm:
         for step, call in (
             ("stop the snap's service", lambda: workload.stop_service(disable=True)),
             ("remove the copied data", lambda: _remove_trees(target, partial)),
-            ("remove the snap", workload.remove_snap),
+            ("remove the snap", self._remove_snap_quietly),
             (f"start {L.SERVICE}.service", workload.start_legacy_service),
         ):
             try:
@@ -1121,10 +1121,16 @@ class EtcdCharm:
 
     @staticmethod
     def _remove_snap_quietly() -> None:
+        """Remove the snap the migration installed. snapd deletes $SNAP_COMMON with it: the
+        certificates from the relation that were there are put back."""
+        kept = {p: workload.read_file(p) for p in C.CERT_FILES}
         try:
             workload.remove_snap()
         except workload.WorkloadError as e:
             log(f"removing the snap again failed: {e}", hookenv.ERROR)
+        for path, text in kept.items():
+            if text:
+                workload.write_file(path, text, 0o600 if path.endswith(".key") else 0o644)
 
     def remove_package(self) -> list[str]:
         """After a migration: purge the packages and the old charm's certificates."""

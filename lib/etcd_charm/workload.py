@@ -86,9 +86,11 @@ def install_snap(channel: str, resource_path: str | None) -> None:
 
 
 def remove_snap() -> None:
+    """``snap remove --purge``: no snapshot of the snap's data is kept (snapd deletes
+    $SNAP_DATA and $SNAP_COMMON)."""
     installed.cache_clear()
     try:
-        _run(["snap", "remove", SNAP])
+        _run(["snap", "remove", "--purge", SNAP])
     finally:
         installed.cache_clear()
 
