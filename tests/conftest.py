@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,15 @@ def etcd_charm() -> str:
         return given
     subprocess.run([str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/build-charm")], check=True)
     return str(ROOT / "build" / "etcd.charm")
+
+
+def packed(charm_dir: str | Path) -> str:
+    """A copy of a test charm directory with its symlinks resolved, as a charm build packs
+    it (the test charms share files through links that lead out of the charm, which Juju
+    refuses)."""
+    dest = Path(tempfile.mkdtemp(prefix="packed-charm-")) / Path(charm_dir).name
+    shutil.copytree(charm_dir, dest, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"))
+    return str(dest)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from typing import Any
 import jubilant
 import pytest
 
-from .conftest import all_healthy, etcd_units, etcdctl, failure, run
+from .conftest import all_healthy, etcd_units, etcdctl, failure, packed, run
 from .writes import continuous_writes
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ def sh(juju: jubilant.Juju, unit: str, command: str) -> str:
 def test_deploy_the_package_cluster(juju: jubilant.Juju) -> None:
     juju.model_config({"update-status-hook-interval": "10s"})
     juju.deploy("easyrsa")
-    juju.deploy(str(FIXTURE), APP, num_units=3)
+    juju.deploy(packed(FIXTURE), APP, num_units=3)
     juju.deploy(CLIENT)
     juju.integrate(f"{APP}:certificates", "easyrsa:client")
     juju.integrate(f"{APP}:db", f"{CLIENT}:etcd")

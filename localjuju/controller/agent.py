@@ -39,6 +39,38 @@ def unit_tag(unit: str) -> str:
     return "unit-" + unit.replace("/", "-")
 
 
+MANIFEST = ".localjuju-manifest"
+
+
+def charm_members(root: Path) -> list[str]:
+    """Every file, link and directory of a charm, relative to its root (the archive's
+    members)."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            out.append(Path(dirpath, name).relative_to(root).as_posix())
+    return sorted(out)
+
+
+def deploy_charm(source: Path, dest: Path) -> None:
+    """Put the charm in the unit's charm directory as Juju's manifest deployer does
+    (worker/uniter/charm/manifest_deployer.go): what the previous charm had and the new one
+    does not is removed (a hook or dispatch of the old charm must not run any more); files
+    the charm made at run time (the unit state, caches) stay."""
+    members = charm_members(source)
+    manifest = dest / MANIFEST
+    if manifest.exists():
+        previous = set(json.loads(manifest.read_text()))
+        for rel in sorted(previous - set(members), reverse=True):
+            path = dest / rel
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
+    shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+    manifest.write_text(json.dumps(members))
+
+
 class UnitAgent:
     def __init__(self, ctl: Controller, unit_name: str):
         self.ctl = ctl
@@ -101,7 +133,7 @@ class UnitAgent:
         marker = charm_host / ".localjuju-revision"
         if not charm_host.exists() or marker.read_text().strip() != str(app.charm_revision):
             charm_host.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(app.charm_dir, charm_host, symlinks=True, dirs_exist_ok=True)
+            deploy_charm(Path(app.charm_dir), charm_host)
             (charm_host / "revision").write_text(f"{app.charm_revision}\n")
             marker.write_text(str(app.charm_revision))
         tools_host = self.host(self.tools_dir)

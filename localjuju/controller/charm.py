@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import stat
@@ -178,6 +179,26 @@ def _validate(charm: Charm) -> None:
         names.add(ep.name)
 
 
+def check_symlinks(root: Path) -> None:
+    """Juju archives a charm's symlinks as they are and refuses those that could not work
+    on the unit (charm/charmdir.go checkSymlinkTarget): absolute ones and ones that lead out
+    of the charm."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            if not path.is_symlink():
+                continue
+            rel = path.relative_to(root).as_posix()
+            target = os.readlink(path)
+            if os.path.isabs(target):
+                shutil.rmtree(root, ignore_errors=True)
+                raise CharmError(f'symlink "{rel}" is absolute: "{target}"')
+            joined = os.path.normpath(os.path.join(os.path.dirname(rel), target))
+            if joined == ".." or joined.startswith("../"):
+                shutil.rmtree(root, ignore_errors=True)
+                raise CharmError(f'symlink "{rel}" links out of charm: "{target}"')
+
+
 def unpack(source: Path, dest: Path, resolve_links: bool = False) -> Charm:
     """Copy a charm dir or extract a .charm into ``dest`` (preserving modes) and read it.
 
@@ -210,6 +231,7 @@ def unpack(source: Path, dest: Path, resolve_links: bool = False) -> Charm:
                     target.chmod(mode)
     else:
         raise CharmError(f"invalid charm or bundle provided at {str(source)!r}")
+    check_symlinks(dest)
     charm = read_charm(dest)
     # Juju sets the owner-execute bit on known hooks of the charm.
     hooks = dest / "hooks"

@@ -375,12 +375,8 @@ class HookContext:
     def log(self, level: str, message: str) -> None:
         from .agent import unit_tag
 
-        prefix = ""
-        if self.hook and self.hook.relation_id is not None:
-            ep = self.hook.name.split("-relation-")[0]
-            prefix = f"{ep}:{self.hook.relation_id}: "
-        self.ctl.debug(unit_tag(self.unit.name), level, f"unit.{self.unit.name}.juju-log",
-                       prefix + message)  # fmt: skip
+        # the juju-log tool puts the relation's "<endpoint>:<id>: " in front (jujuc/juju-log.go)
+        self.ctl.debug(unit_tag(self.unit.name), level, f"unit.{self.unit.name}.juju-log", message)
 
     # ------------------------------------------------------------------ storage
 
