@@ -125,7 +125,9 @@ def test_migrate_one_unit_at_a_time_under_writes(juju: jubilant.Juju) -> None:
         assert sh(juju, "etcd/0", "systemctl is-active etcd") == "active\nrc=0"
         assert sh(juju, "etcd/0", "snap list etcd >/dev/null 2>&1").endswith("rc=1")
         assert ids(package_members(juju, "etcd/0")) == BEFORE["ids"]
-        for unit in UNITS:
+        # the leader first: it grants the restarts of the migrated units
+        leader = next(n for n, u in etcd_units(juju.status()).items() if u.leader)
+        for unit in [leader] + [u for u in UNITS if u != leader]:
             seen[unit] = run(juju, unit, "snap-upgrade", 300)
             assert sh(juju, unit, "systemctl is-active etcd").endswith("rc=3")  # inactive
             juju.wait(

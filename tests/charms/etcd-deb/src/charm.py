@@ -64,7 +64,6 @@ ETCDCTL = "/usr/bin/etcdctl"
 CERTIFICATES = "certificates"
 PEERS = "cluster"
 DB = "db"
-CLIENT_CN = "client"
 
 HEADER = "# This file is rendered by Juju, manual edits will not be persisted"
 # A membership change is refused for ~5 s after a member (re)connects (strict reconfig check).
@@ -161,19 +160,6 @@ def cluster_string(members: Sequence[Mapping[str, Any]], new_id: Any, new_name: 
 def pem(text: str) -> str:
     """PEM text as a file holds it (Juju trims the trailing newline of relation values)."""
     return text if text.endswith("\n") else text + "\n"
-
-
-def json_value(raw: str | None) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Commands and files
 
 
 def command(
@@ -348,11 +334,14 @@ class Material:
 
 
 def certificate_request(me: Unit) -> dict[str, str]:
-    sans = [me.address, me.hostname, "127.0.0.1"]
+    """The deb-era charm's request (the tls-certificates interface of its time): one server
+    certificate in the top-level keys; it used easyrsa's global client certificate."""
+    key = me.unit.replace("/", "_")
     return {
-        "unit_name": me.unit.replace("/", "_"),
-        "cert_requests": json.dumps({me.address: {"sans": sans}}, sort_keys=True),
-        "client_cert_requests": json.dumps({CLIENT_CN: {"sans": [CLIENT_CN]}}, sort_keys=True),
+        "unit_name": key,
+        "common_name": me.address,
+        "sans": json.dumps([me.address, me.hostname, "127.0.0.1"]),
+        "certificate_name": key,
     }
 
 
@@ -373,14 +362,12 @@ def received_certificates(rid: str, me: Unit) -> Material | None:
         data = ht.relation_get(rid, remote)
         if data.get("ca"):
             found.setdefault("ca", data["ca"])
-        server = (json_value(data.get(f"{key}.processed_requests")) or {}).get(me.address)
-        if isinstance(server, dict) and server.get("cert") and server.get("key"):
-            found.setdefault("server_cert", server["cert"])
-            found.setdefault("server_key", server["key"])
-        client = (json_value(data.get(f"{key}.processed_client_requests")) or {}).get(CLIENT_CN)
-        if isinstance(client, dict) and client.get("cert") and client.get("key"):
-            found.setdefault("client_cert", client["cert"])
-            found.setdefault("client_key", client["key"])
+        if data.get(f"{key}.server.cert") and data.get(f"{key}.server.key"):
+            found.setdefault("server_cert", data[f"{key}.server.cert"])
+            found.setdefault("server_key", data[f"{key}.server.key"])
+        if data.get("client.cert") and data.get("client.key"):
+            found.setdefault("client_cert", data["client.cert"])
+            found.setdefault("client_key", data["client.key"])
     fields = ("ca", "server_cert", "server_key", "client_cert", "client_key")
     if not all(found.get(f) for f in fields):
         return None
