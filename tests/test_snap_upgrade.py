@@ -46,7 +46,7 @@ def ids(listing: dict[str, Any]) -> dict[str, int]:
 def held(unit: str) -> str:
     return (
         f"etcd runs from the Debian package: migrate it to the snap with 'juju run {unit} "
-        "snap-upgrade' (one unit at a time)"
+        "snap-upgrade' (one unit at a time, the leader first)"
     )
 
 

@@ -29,7 +29,7 @@ def package_install(unit: str) -> Status:
     return Status(
         "blocked",
         "etcd runs from the Debian package: migrate it to the snap with "
-        f"'juju run {unit} snap-upgrade' (one unit at a time)",
+        f"'juju run {unit} snap-upgrade' (one unit at a time, the leader first)",
     )
 
 
