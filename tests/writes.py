@@ -76,7 +76,8 @@ class Credentials:
 
     def client(self, endpoints: list[str] | None = None, timeout: float = 2.0) -> Any:
         """A client for ``endpoints``: etcd's JSON gateway, or etcdctl when the server has
-        no gateway (Debian's etcd 3.4 build serves none)."""
+        none (etcd 3.4 configured by a config file, as the snap's is, serves none; the same
+        build configured by flags, as the Debian package's etcd.service is, does)."""
         urls = endpoints or list(self.endpoints)
         if self._gateway is None:
             self._gateway = self._serves_gateway()
@@ -304,6 +305,15 @@ class ContinuousWrites:
                 self.failed += 1
                 if len(self.errors) < 20:
                     self.errors.append(str(e)[:300])
+                if "HTTP 404" in str(e):
+                    # the member now runs an etcd without the JSON gateway (a deb-era member
+                    # moved to the snap): the same endpoint through etcdctl from now on
+                    endpoint = self.creds.endpoints[self._current]
+                    clients[self._current].close()
+                    clients[self._current] = EtcdctlClient(
+                        [endpoint], self.creds, self.request_timeout
+                    )
+                    continue
                 self._current = (self._current + 1) % len(clients)
                 if self._current == 0:  # every endpoint failed once: do not spin
                     self._stop.wait(self.interval)

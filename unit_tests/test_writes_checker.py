@@ -91,3 +91,37 @@ def test_percentile_and_gap() -> None:
     assert percentile(list(map(float, range(1, 101))), 99) == 99.0
     assert percentile([], 99) == 0.0
     assert longest_gap(0.0, [1.0, 1.5, 4.0], 4.5) == 2.5
+
+
+def test_an_endpoint_that_loses_its_gateway_is_written_through_etcdctl(
+    monkeypatch: Any,
+) -> None:
+    """A member moved from the Debian package to the snap answers 404 on the JSON gateway:
+    the checker keeps writing to it through etcdctl."""
+    import tests.writes as writes
+
+    store = Store()
+
+    class NoGateway(Client):
+        def put(self, key: str, value: str) -> int:
+            raise gw.EtcdError(f"{self.endpoints[0]}/v3/kv/put: HTTP 404: 404 page not found")
+
+    through_etcdctl: list[list[str]] = []
+
+    def etcdctl_client(endpoints: list[str], creds: Any, timeout: float) -> Client:
+        through_etcdctl.append(endpoints)
+        return Client(store, endpoints)
+
+    monkeypatch.setattr(writes, "EtcdctlClient", etcdctl_client)
+    creds = Creds(store)
+    monkeypatch.setattr(
+        creds, "client", lambda endpoints=None, timeout=2.0: NoGateway(store, endpoints or [])
+    )
+    cw = ContinuousWrites(creds, "cw/t", max_writes=10, interval=0.0)  # type: ignore[arg-type]
+    cw.start()
+    assert cw._thread is not None
+    cw._thread.join(timeout=10)
+    report = cw.stop(verify_with=Creds(store))  # type: ignore[arg-type]
+    assert through_etcdctl == [["https://a:2379"]]  # the endpoint that answered 404, once
+    assert report.acknowledged == 10 and report.lost == []
+    assert report.failed == 1 and report.retried == 1
