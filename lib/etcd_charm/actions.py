@@ -214,6 +214,30 @@ def save_archive(
     return archive, meta
 
 
+def save_backup(
+    ctx: Context,
+    directory: str,
+    prefix: str,
+    remedy: str,
+    members: MemberList | None = None,
+    source: tuple[str, Etcdctl] | None = None,
+) -> str:
+    """:func:`save_archive` before a change, reported as ``backup.path`` and
+    ``backup.sha256sum``; when it fails nothing was changed and ``remedy`` says how to go on
+    without a backup."""
+    try:
+        archive, _ = save_archive(ctx, directory, prefix, members, source)
+    except (ActionError, EtcdctlError) as e:
+        detail = e.detail if isinstance(e, EtcdctlError) else str(e)
+        raise ActionError(
+            f"cannot save a backup of the current data first ({detail}); {remedy}; "
+            "nothing was changed"
+        ) from None
+    ctx.set("backup.path", archive)
+    ctx.set("backup.sha256sum", snap.sha256_file(archive))
+    return archive
+
+
 # --- the actions ---------------------------------------------------------------------------
 
 
@@ -281,17 +305,12 @@ def restore(ctx: Context) -> None:
         if refusal:
             raise ActionError(f"{label} cannot be restored: {refusal}; nothing was changed")
         if not skip_backup:
-            backup_dir = _target_dir(target, "target")
-            try:
-                archive, _ = save_archive(ctx, backup_dir, "etcd-data")
-            except (ActionError, EtcdctlError) as e:
-                detail = e.detail if isinstance(e, EtcdctlError) else str(e)
-                raise ActionError(
-                    f"cannot back up the current data ({detail}); run again with "
-                    "skip-backup=true to restore without a backup; nothing was changed"
-                ) from None
-            ctx.set("backup.path", archive)
-            ctx.set("backup.sha256sum", snap.sha256_file(archive))
+            save_backup(
+                ctx,
+                _target_dir(target, "target"),
+                "etcd-data",
+                "run again with skip-backup=true to restore without a backup",
+            )
         try:
             started, members = ctx.charm.restore(
                 unpacked.db_path, not unpacked.hash_checked, ctx.progress
@@ -598,19 +617,10 @@ def snap_upgrade(ctx: Context) -> None:
         backup_dir = _target_dir(target, "target")
 
         def save(source: Etcdctl, members: MemberList) -> str:
-            try:
-                archive, _ = save_archive(
-                    ctx, backup_dir, "etcd_migration", members, (package.name, source)
-                )
-            except (ActionError, EtcdctlError) as e:
-                detail = e.detail if isinstance(e, EtcdctlError) else str(e)
-                raise MigrationError(
-                    f"cannot save a snapshot first ({detail}); run again with backup=false "
-                    "to migrate without one"
-                ) from None
-            ctx.set("backup.path", archive)
-            ctx.set("backup.sha256sum", snap.sha256_file(archive))
-            return archive
+            remedy = "run again with backup=false to migrate without one"
+            return save_backup(
+                ctx, backup_dir, "etcd_migration", remedy, members, (package.name, source)
+            )
 
     try:
         done = ctx.charm.migrate_from_package(package, use_resource, save, ctx.progress)
@@ -619,6 +629,9 @@ def snap_upgrade(ctx: Context) -> None:
         raise ActionError(
             f"snap-upgrade failed: {e}" + ("" if e.undone else "; nothing was changed")
         ) from None
+    except ActionError:  # the backup failed (the snap was removed again)
+        ctx.charm.set_status(S.package_install(ctx.charm.unit))
+        raise
     me = done.members.by_id(done.member_id)
     name = me.name if me else f"{done.member_id:x}"
     ctx.set("snap-upgrade.member", name)
@@ -645,7 +658,7 @@ def _remove_package(ctx: Context, member: str) -> None:
             f"etcd runs from the snap now{' (' + member + ')' if member else ''}, but removing "
             f"the Debian package failed: {e}; run snap-upgrade again to remove it"
         ) from None
-    ctx.set("purged", " ".join(purged) or "none")
+    ctx.set("purged", " ".join(sorted(purged)) or "none")
 
 
 ACTIONS: dict[str, Callable[[Context], None]] = {

@@ -403,15 +403,24 @@ def removal_refusal(members: MemberList, healthy: frozenset[int], member_id: int
     remaining = [m for m in members.voters if m.id != member_id]
     if not remaining:
         return ""
-    up = [m for m in remaining if m.id in healthy]
     need = quorum(len(remaining))
-    if len(up) >= need:
+    short = _short_of(remaining, healthy, need)
+    if short is None:
         return ""
-    down = ", ".join(sorted(label(m) for m in remaining if m.id not in healthy))
+    up, down = short
     return (
-        f"without {member.name or member.hex_id}, {len(up)} of the {len(remaining)} remaining "
+        f"without {member.name or member.hex_id}, {up} of the {len(remaining)} remaining "
         f"members would be healthy and quorum needs {need} (down: {down})"
     )
+
+
+def _short_of(others: list[Member], healthy: frozenset[int], need: int) -> tuple[int, str] | None:
+    """(how many of ``others`` are healthy, the names of the rest) when fewer than ``need``
+    are; None when enough are."""
+    up = sum(1 for m in others if m.id in healthy)
+    if up >= need:
+        return None
+    return up, ", ".join(sorted(label(m) for m in others if m.id not in healthy))
 
 
 def stop_refusal(members: MemberList, healthy: frozenset[int], member_id: int) -> str:
@@ -421,14 +430,14 @@ def stop_refusal(members: MemberList, healthy: frozenset[int], member_id: int) -
     voters = members.voters
     if len(voters) <= 1:
         return ""
-    up = [m for m in voters if m.id in healthy and m.id != member_id]
     need = quorum(len(voters))
-    if len(up) >= need:
+    short = _short_of([m for m in voters if m.id != member_id], healthy, need)
+    if short is None:
         return ""
-    down = ", ".join(sorted(label(m) for m in voters if m.id not in healthy))
+    up, down = short
     return (
         f"stopping {label(members.by_id(member_id) or voters[0])} now would lose quorum: "
-        f"{len(up)} other member(s) of {len(voters)} healthy and quorum needs {need} "
+        f"{up} other member(s) of {len(voters)} healthy and quorum needs {need} "
         f"(not answering: {down or 'none'}); migrate it once every member is healthy"
     )
 
