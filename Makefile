@@ -2,7 +2,8 @@
 #   make demo   - set everything up, bring up the local model's demo and print its status
 #   make test   - set everything up and run every test (lint, unit, integration)
 #   make charm  - build the deployable charm, build/etcd.charm (offline, see docs/building.md)
-.PHONY: setup charm demo test lint unit integration clean-models
+#   make bench  - the benchmark on the local model: bench/report.md, report.json and plots
+.PHONY: setup charm demo test lint unit integration bench clean-models
 
 setup:
 	scripts/setup
@@ -14,12 +15,12 @@ demo: setup charm
 	.venv/bin/python scripts/demo.py
 
 lint: setup
-	.venv/bin/ruff check localjuju lib reactive hooks/relations tests unit_tests scripts scripts/build-charm scripts/capture-etcdctl-fixtures
-	.venv/bin/black --check -q localjuju lib reactive hooks/relations tests unit_tests scripts scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/ruff check localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/black --check -q localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
 
 test: setup charm
-	.venv/bin/ruff check localjuju lib reactive hooks/relations tests unit_tests scripts scripts/build-charm scripts/capture-etcdctl-fixtures
-	.venv/bin/black --check -q localjuju lib reactive hooks/relations tests unit_tests scripts scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/ruff check localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/black --check -q localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
 	.venv/bin/pytest -ra localjuju/tests unit_tests tests
 
 unit: setup
@@ -27,6 +28,9 @@ unit: setup
 
 integration: setup charm
 	.venv/bin/pytest -ra tests
+
+bench: setup charm
+	.venv/bin/python -m bench
 
 clean-models:
 	.venv/bin/python -m localjuju.cleanup

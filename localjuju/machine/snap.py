@@ -322,6 +322,10 @@ def app_argv(meta: dict[str, Any], rev: str, app: App, env: dict[str, str]) -> l
     return [exe] + words[1:]
 
 
+#: every call of a snap's command appends the command's name here (a machine's /run)
+RUN_LOG = "/run/localjuju/snap-run.log"
+
+
 def wrapper_script(meta: dict[str, Any], rev: str, app: App) -> str:
     """``/snap/bin/<app>``: exports the app's environment and execs it (what ``snap run``
     does, without starting Python: charms call ``etcd.etcdctl`` often)."""
@@ -356,6 +360,8 @@ def wrapper_script(meta: dict[str, Any], rev: str, app: App) -> str:
     lines.append('export SNAP_REAL_HOME="$_h"')
     lines.append(f'export HOME="$_h/snap/{name}/{rev}"')
     argv = app_argv(meta, rev, app, env)
+    # one line per call, for the benchmark's count of etcdctl calls (no arguments: no data)
+    lines.append(f"{{ echo {app.full} >>{_sh_quote(mpath(RUN_LOG))}; }} 2>/dev/null || :")
     lines.append("exec " + " ".join(_sh_quote(a) for a in argv) + ' "$@"')
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,56 @@
+"""The benchmark: ``.venv/bin/python -m bench`` (``make bench``) runs every scenario on the
+local model and writes ``bench/report.md``, ``bench/report.json`` and the plots beside them.
+``--smoke`` (what CI runs) is a short version into ``build/bench-smoke/``.
+
+Every figure is measured in this run next to its baseline; the headline is the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import deploy, hooks, report
+from .common import ROOT, log, machine
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--smoke", action="store_true", help="a short run (CI)")
+    parser.add_argument("--sizes", default="", help="cluster sizes, e.g. 1,3,5,7")
+    parser.add_argument("--out", default="", help="output directory")
+    parser.add_argument("--samples", type=int, default=0, help="hook samples")
+    args = parser.parse_args(argv)
+    sizes = [int(x) for x in args.sizes.split(",") if x] or ([1] if args.smoke else [1, 3, 5, 7])
+    samples = args.samples or (3 if args.smoke else 15)
+    out = Path(args.out) if args.out else ROOT / ("build/bench-smoke" if args.smoke else "bench")
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": machine(), "smoke": args.smoke, "deploy": {}}
+    hook_size = 3 if 3 in sizes else sizes[0]
+
+    def on_cluster(juju: Any) -> dict[str, Any]:
+        unit = sorted(juju.status().apps["etcd"].units)[0]
+        log(f"hook cost on {unit}, {samples} samples")
+        return {"hooks": hooks.hook_cost(juju, unit, samples, 10 * samples)}
+
+    for n in sizes:
+        charm = deploy.charm(n, keep=on_cluster if n == hook_size else None)
+        if "hooks" in charm:
+            results["hooks"] = charm.pop("hooks")
+        floor = deploy.floor(n)
+        results["deploy"][str(n)] = {
+            "charm": charm,
+            "floor": floor,
+            "ratio": round(charm["wall_s"] / floor["wall_s"], 2),
+        }
+        (out / "report.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    report.write(results, out)
+    log(f"wrote {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Hook cost on a healthy cluster: update-status against a no-op hook of the same framework
+(charms.reactive with no handlers, from a copy of the charm without its reactive/ module), one
+hook tool call, peak memory of a hook. Everything runs on a unit, in a ``juju exec`` context
+(hook tools available), timed on the unit itself."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from typing import Any
+
+import jubilant
+
+PROBE = r"""
+import json, os, resource, shutil, subprocess, sys, time
+charm = os.environ["JUJU_CHARM_DIR"]
+noop = "/tmp/bench-noop-charm"
+if not os.path.isdir(noop):
+    shutil.copytree(charm, noop, symlinks=True)
+    for f in os.listdir(os.path.join(noop, "reactive")):
+        if f.endswith(".py"):
+            os.unlink(os.path.join(noop, "reactive", f))
+def run(argv, charm_dir):
+    env = dict(os.environ, JUJU_CHARM_DIR=charm_dir, CHARM_DIR=charm_dir)
+    t = time.monotonic()
+    subprocess.run(argv, cwd=charm_dir, env=env, check=True, capture_output=True)
+    return time.monotonic() - t
+out = {"update_status": [], "noop": [], "tool": [], "rss_kib": 0, "noop_rss_kib": 0}
+for _ in range(SAMPLES):
+    out["update_status"].append(run([charm + "/hooks/update-status"], charm))
+out["rss_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+for _ in range(SAMPLES):
+    out["noop"].append(run([noop + "/hooks/update-status"], noop))
+for _ in range(TOOL_CALLS):
+    out["tool"].append(run(["is-leader", "--format=json"], charm))
+print(json.dumps(out))
+"""
+
+NOOP_RSS = r"""
+import os, resource, subprocess
+noop = "/tmp/bench-noop-charm"
+env = dict(os.environ, JUJU_CHARM_DIR=noop, CHARM_DIR=noop)
+subprocess.run([noop + "/hooks/update-status"], cwd=noop, env=env, check=True, capture_output=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def hook_cost(juju: jubilant.Juju, unit: str, samples: int, tool_calls: int) -> dict[str, Any]:
+    code = PROBE.replace("SAMPLES", str(samples)).replace("TOOL_CALLS", str(tool_calls))
+    task = juju.exec(f"/usr/bin/python3 - <<'PY'\n{code}\nPY", unit=unit, wait=600)
+    raw = json.loads(task.stdout.strip().splitlines()[-1])
+    noop_rss = int(juju.exec(f"/usr/bin/python3 - <<'PY'\n{NOOP_RSS}\nPY", unit=unit).stdout)
+    us, noop, tool = raw["update_status"], raw["noop"], raw["tool"]
+    return {
+        "unit": unit,
+        "samples": samples,
+        "update_status_median_s": round(statistics.median(us), 3),
+        "noop_median_s": round(statistics.median(noop), 3),
+        "ratio": round(statistics.median(us) / statistics.median(noop), 2),
+        "tool_call_median_ms": round(statistics.median(tool) * 1000, 1),
+        "tool_calls": tool_calls,
+        "peak_rss_mib": round(raw["rss_kib"] / 1024, 1),
+        "noop_peak_rss_mib": round(noop_rss / 1024, 1),
+    }

@@ -1,0 +1,134 @@
+"""``report.md`` and its plots from one run's results (``report.json``)."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _mean(per_unit: dict[str, dict[str, int]], key: str) -> float:
+    return statistics.mean(v[key] for v in per_unit.values()) if per_unit else 0.0
+
+
+def deploy_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for n, d in sorted(results.get("deploy", {}).items(), key=lambda kv: int(kv[0])):
+        charm, floor = d["charm"], d["floor"]
+        rows.append(
+            {
+                "n": int(n),
+                "charm_s": charm["wall_s"],
+                "floor_s": floor["wall_s"],
+                "machines_s": floor.get("machines_s", 0.0),
+                "ratio": d["ratio"],
+                "hooks": _mean(charm["units"], "hooks"),
+                "floor_hooks": _mean(floor["units"], "hooks"),
+                "starts": _mean(charm["units"], "etcd_starts"),
+                "etcdctl": _mean(charm["units"], "etcdctl_calls"),
+            }
+        )
+    return rows
+
+
+def plot_deploy(rows: list[dict[str, Any]], path: Path) -> None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    ns = [r["n"] for r in rows]
+    left.plot(ns, [r["charm_s"] for r in rows], "o-", label="charm")
+    left.plot(ns, [r["floor_s"] for r in rows], "s--", label="floor (script)")
+    left.plot(ns, [r["machines_s"] for r in rows], "x:", label="machines only (floor)")
+    left.set_xlabel("etcd units")
+    left.set_ylabel("seconds to all healthy")
+    left.set_xticks(ns)
+    left.legend()
+    left.set_title("Deploy to healthy")
+    right.plot(ns, [r["hooks"] for r in rows], "o-", label="hooks per unit")
+    right.plot(ns, [r["etcdctl"] for r in rows], "s-", label="etcdctl calls per unit")
+    right.plot(ns, [r["starts"] for r in rows], "^-", label="etcd starts per unit")
+    right.set_xlabel("etcd units")
+    right.set_xticks(ns)
+    right.legend()
+    right.set_title("Work per unit (charm)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def render(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        "# etcd charm: benchmark and resilience report",
+        "",
+        f"Commit `{m['commit']}`, {m['date']}; {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"kernel {m['kernel']}, Python {m['python']}. Absolute times are from one run on a "
+        "shared machine; every ratio compares two figures measured in the same run on the "
+        "same machine. Regenerate with `make bench` (`.venv/bin/python -m bench`).",
+        "",
+    ]
+    if results.get("smoke"):
+        lines += ["**Smoke run** (CI): small sizes and few samples.", ""]
+    rows = deploy_rows(results)
+    if rows:
+        lines += [
+            "## Deploy to all healthy: charm against the floor",
+            "",
+            "Charm: `juju deploy easyrsa`, `juju deploy etcd -n N`, `juju integrate`, until "
+            'every unit says "Healthy with N known peers". Floor: the same machines (easyrsa '
+            "and N units of a charm whose hooks do nothing), then a straight script: "
+            "certificates from the same CA code, one static `etcd.conf.yml` per unit with the "
+            "whole initial cluster, `snap install etcd`, until every member answers "
+            "`endpoint health`.",
+            "",
+            "| N | charm s | floor s | of which machines s | charm/floor | hooks per unit "
+            "(floor) | etcd starts per unit | etcdctl calls per unit |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['n']} | {r['charm_s']:.1f} | {r['floor_s']:.1f} | {r['machines_s']:.1f} "
+                f"| **{r['ratio']:.2f}** | {r['hooks']:.1f} ({r['floor_hooks']:.1f}) "
+                f"| {r['starts']:.1f} | {r['etcdctl']:.1f} |"
+            )
+        lines += ["", "![deploy](deploy.png)", ""]
+        if len(rows) > 1:
+            first, last = rows[0], rows[-1]
+            lines += [
+                f"Scale {first['n']} -> {last['n']} units: charm "
+                f"{last['charm_s'] / first['charm_s']:.2f}x the time, floor "
+                f"{last['floor_s'] / first['floor_s']:.2f}x; hooks per unit "
+                f"{first['hooks']:.1f} -> {last['hooks']:.1f}.",
+                "",
+            ]
+    h = results.get("hooks")
+    if h:
+        lines += [
+            "## Hook cost on a healthy cluster",
+            "",
+            f"On {h['unit']}, {h['samples']} runs each, timed on the unit in a `juju exec` "
+            "context. The baseline is the same framework's no-op hook: charms.reactive's "
+            "main from a copy of the charm without its handlers.",
+            "",
+            "| figure | charm | baseline | ratio |",
+            "|---|---|---|---|",
+            f"| update-status, median | {h['update_status_median_s']:.3f} s | "
+            f"{h['noop_median_s']:.3f} s | **{h['ratio']:.2f}** |",
+            f"| peak memory of a hook | {h['peak_rss_mib']:.1f} MiB | "
+            f"{h['noop_peak_rss_mib']:.1f} MiB | "
+            f"{h['peak_rss_mib'] / max(h['noop_peak_rss_mib'], 0.1):.2f} |",
+            f"| one hook tool call (`is-leader`), median of {h['tool_calls']} | "
+            f"{h['tool_call_median_ms']:.1f} ms | | |",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    rows = deploy_rows(results)
+    if rows:
+        plot_deploy(rows, out / "deploy.png")
+    (out / "report.md").write_text(render(results))

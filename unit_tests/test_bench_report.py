@@ -1,0 +1,84 @@
+"""The benchmark's report from a results document (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import report
+
+RESULTS = {
+    "machine": {
+        "commit": "abc1234",
+        "date": "2026-11-21 23:00 UTC",
+        "cores": 2,
+        "memory_gib": 8.0,
+        "kernel": "6.1",
+        "python": "3.11.2",
+    },
+    "smoke": False,
+    "deploy": {
+        "3": {
+            "charm": {
+                "wall_s": 30.0,
+                "units": {
+                    f"etcd/{i}": {"hooks": 12, "etcd_starts": 1, "etcdctl_calls": 9}
+                    for i in range(3)
+                },
+            },
+            "floor": {
+                "wall_s": 12.0,
+                "machines_s": 8.0,
+                "units": {
+                    f"etcd/{i}": {"hooks": 4, "etcd_starts": 1, "etcdctl_calls": 0}
+                    for i in range(3)
+                },
+            },
+            "ratio": 2.5,
+        },
+        "1": {
+            "charm": {
+                "wall_s": 12.0,
+                "units": {"etcd/0": {"hooks": 9, "etcd_starts": 1, "etcdctl_calls": 3}},
+            },
+            "floor": {
+                "wall_s": 6.0,
+                "machines_s": 5.0,
+                "units": {"etcd/0": {"hooks": 4, "etcd_starts": 1, "etcdctl_calls": 0}},
+            },
+            "ratio": 2.0,
+        },
+    },
+    "hooks": {
+        "unit": "etcd/0",
+        "samples": 15,
+        "update_status_median_s": 0.6,
+        "noop_median_s": 0.25,
+        "ratio": 2.4,
+        "tool_call_median_ms": 9.5,
+        "tool_calls": 150,
+        "peak_rss_mib": 35.0,
+        "noop_peak_rss_mib": 32.0,
+    },
+}
+
+
+def test_rows_are_ordered_by_size_with_per_unit_means() -> None:
+    rows = report.deploy_rows(RESULTS)
+    assert [r["n"] for r in rows] == [1, 3]
+    assert rows[1]["hooks"] == 12 and rows[1]["etcdctl"] == 9 and rows[1]["floor_hooks"] == 4
+
+
+def test_render_quotes_the_ratios_and_the_machine() -> None:
+    text = report.render(RESULTS)
+    assert "Commit `abc1234`" in text and "2 cores, 8.0 GiB" in text
+    assert "| 1 | 12.0 | 6.0 | 5.0 | **2.00** | 9.0 (4.0) | 1.0 | 3.0 |" in text
+    assert "| 3 | 30.0 | 12.0 | 8.0 | **2.50** | 12.0 (4.0) | 1.0 | 9.0 |" in text
+    assert "Scale 1 -> 3 units: charm 2.50x the time, floor 2.00x" in text
+    assert "| update-status, median | 0.600 s | 0.250 s | **2.40** |" in text
+    assert "Smoke run" not in text
+
+
+def test_write_makes_the_plot(tmp_path: Path) -> None:
+    report.write(RESULTS, tmp_path)
+    assert (tmp_path / "deploy.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "report.md").read_text() == report.render(RESULTS)
