@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import deploy, hooks, report
-from .common import ROOT, log, machine
+from . import availability, deploy, hooks, report
+from .common import ROOT, log, machine, model
+
+SCENARIOS = ("deploy", "availability")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,12 +25,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="", help="cluster sizes, e.g. 1,3,5,7")
     parser.add_argument("--out", default="", help="output directory")
     parser.add_argument("--samples", type=int, default=0, help="hook samples")
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated scenarios of {', '.join(SCENARIOS)}"
+    )
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.sizes.split(",") if x] or ([1] if args.smoke else [1, 3, 5, 7])
     samples = args.samples or (3 if args.smoke else 15)
     out = Path(args.out) if args.out else ROOT / ("build/bench-smoke" if args.smoke else "bench")
     out.mkdir(parents=True, exist_ok=True)
+    only = [x for x in args.only.split(",") if x] or (["deploy"] if args.smoke else SCENARIOS)
+    unknown = sorted(set(only) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {SCENARIOS}")
     results: dict[str, Any] = {"machine": machine(), "smoke": args.smoke, "deploy": {}}
+    report_json = out / "report.json"
+
+    def save() -> None:
+        report_json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
     hook_size = 3 if 3 in sizes else sizes[0]
 
     def on_cluster(juju: Any) -> dict[str, Any]:
@@ -36,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"hook cost on {unit}, {samples} samples")
         return {"hooks": hooks.hook_cost(juju, unit, samples, 10 * samples)}
 
-    for n in sizes:
+    for n in sizes if "deploy" in only else []:
         charm = deploy.charm(n, keep=on_cluster if n == hook_size else None)
         if "hooks" in charm:
             results["hooks"] = charm.pop("hooks")
@@ -46,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             "floor": floor,
             "ratio": round(charm["wall_s"] / floor["wall_s"], 2),
         }
-        (out / "report.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        save()
+    if "availability" in only:
+        with model("bench-availability") as juju:
+            results["availability"] = availability.scenarios(juju)
+        save()
     report.write(results, out)
     log(f"wrote {out / 'report.md'}")
     return 0

@@ -59,6 +59,55 @@ def plot_deploy(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_timeline(name: str, data: dict[str, Any], path: Path) -> None:
+    """Each acknowledged write's latency at the time it was acknowledged; the operation's
+    start and end as vertical lines, each status change of a unit as a tick on top."""
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    points = data["timeline"]
+    ax.scatter([p[0] for p in points], [p[1] for p in points], s=3, label="write latency")
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds since the writer started")
+    ax.set_ylabel("ms to acknowledgement")
+    top = max((p[1] for p in points), default=1.0) * 1.5
+    for t, who, what in data["steps"]:
+        if who == "operator":
+            ax.axvline(t, color="red" if what != "done" else "green", linestyle="--")
+            ax.annotate(what, (t, top), fontsize=8, rotation=90, va="top")
+        else:
+            ax.plot([t], [top], marker="|", color="gray", markersize=10)
+    ax.set_title(
+        f"{name}: {data['failed_writes']} failed writes, p99 {data['p99_ms']:.0f} ms, "
+        f"longest gap {data['longest_gap_ms']} ms"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def availability_lines(avail: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Availability during operations",
+        "",
+        "Each operation runs under its own writer (`tests/writes.py`: what a `db` client gets, "
+        "failing over between endpoints, every acknowledged write read back afterwards). "
+        "Gap: the longest time without an acknowledgement.",
+        "",
+        "| operation | took s | acknowledged | failed writes | lost | p50 ms | p99 ms | "
+        "longest gap ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, d in avail.items():
+        lost = "n/a (restore)" if d["lost"] is None else str(d["lost"])
+        lines.append(
+            f"| {name} | {d['operation_s']:.1f} | {d['acknowledged']} | {d['failed_writes']} "
+            f"| {lost} | {d['p50_ms']:.1f} | {d['p99_ms']:.1f} | {d['longest_gap_ms']} |"
+        )
+    lines.append("")
+    for name in avail:
+        lines += [f"![{name}](availability-{name}.png)", ""]
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -124,6 +173,8 @@ def render(results: dict[str, Any]) -> str:
             f"{h['tool_call_median_ms']:.1f} ms | | |",
             "",
         ]
+    if results.get("availability"):
+        lines += availability_lines(results["availability"])
     return "\n".join(lines) + "\n"
 
 
@@ -131,4 +182,6 @@ def write(results: dict[str, Any], out: Path) -> None:
     rows = deploy_rows(results)
     if rows:
         plot_deploy(rows, out / "deploy.png")
+    for name, data in (results.get("availability") or {}).items():
+        plot_timeline(name, data, out / f"availability-{name}.png")
     (out / "report.md").write_text(render(results))

@@ -82,3 +82,46 @@ def test_write_makes_the_plot(tmp_path: Path) -> None:
     report.write(RESULTS, tmp_path)
     assert (tmp_path / "deploy.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "report.md").read_text() == report.render(RESULTS)
+
+
+AVAILABILITY = {
+    "add-unit": {
+        "operation_s": 14.2,
+        "acknowledged": 700,
+        "failed_writes": 0,
+        "retried_writes": 0,
+        "lost": 0,
+        "p50_ms": 3.1,
+        "p99_ms": 40.0,
+        "longest_gap_ms": 95,
+        "timeline": [(0.1, 3.0), (0.2, 2.9), (5.0, 40.0)],
+        "steps": [
+            (1.0, "operator", "add-unit"),
+            (3.0, "etcd/3", "waiting: x"),
+            (15.0, "operator", "done"),
+        ],
+    },
+    "restore": {
+        "operation_s": 20.0,
+        "acknowledged": 500,
+        "failed_writes": 12,
+        "retried_writes": 3,
+        "lost": None,
+        "p50_ms": 3.5,
+        "p99_ms": 900.0,
+        "longest_gap_ms": 4100,
+        "timeline": [(0.1, 3.0)],
+        "steps": [(1.0, "operator", "restore"), (21.0, "operator", "done")],
+    },
+}
+
+
+def test_availability_table_and_timelines(tmp_path: Path) -> None:
+    results = dict(RESULTS, availability=AVAILABILITY)
+    text = report.render(results)
+    assert "| add-unit | 14.2 | 700 | 0 | 0 | 3.1 | 40.0 | 95 |" in text
+    assert "| restore | 20.0 | 500 | 12 | n/a (restore) | 3.5 | 900.0 | 4100 |" in text
+    report.write(results, tmp_path)
+    for name in AVAILABILITY:
+        assert f"![{name}](availability-{name}.png)" in text
+        assert (tmp_path / f"availability-{name}.png").read_bytes()[:4] == b"\x89PNG"
