@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import availability, deploy, hooks, report
+from . import availability, deploy, hooks, report, snapshot
 from .common import ROOT, log, machine, model
 
-SCENARIOS = ("deploy", "availability")
+SCENARIOS = ("deploy", "availability", "snapshot")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="", help="cluster sizes, e.g. 1,3,5,7")
     parser.add_argument("--out", default="", help="output directory")
     parser.add_argument("--samples", type=int, default=0, help="hook samples")
+    parser.add_argument("--mb", type=int, default=256, help="keyspace of the snapshot scenario")
     parser.add_argument(
         "--only", default="", help=f"comma-separated scenarios of {', '.join(SCENARIOS)}"
     )
@@ -64,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     if "availability" in only:
         with model("bench-availability") as juju:
             results["availability"] = availability.scenarios(juju)
+        save()
+    if "snapshot" in only:
+        with model("bench-snapshot") as juju:
+            results["snapshot"] = snapshot.snapshot_restore(juju, args.mb)
         save()
     report.write(results, out)
     log(f"wrote {out / 'report.md'}")
