@@ -624,14 +624,13 @@ def snap_upgrade(ctx: Context) -> None:
 
     try:
         done = ctx.charm.migrate_from_package(package, use_resource, save, ctx.progress)
-    except MigrationError as e:
+    except (MigrationError, ActionError) as e:  # ActionError: the backup failed
         ctx.charm.set_status(S.package_install(ctx.charm.unit))
+        if isinstance(e, ActionError):
+            raise
         raise ActionError(
             f"snap-upgrade failed: {e}" + ("" if e.undone else "; nothing was changed")
         ) from None
-    except ActionError:  # the backup failed (the snap was removed again)
-        ctx.charm.set_status(S.package_install(ctx.charm.unit))
-        raise
     me = done.members.by_id(done.member_id)
     name = me.name if me else f"{done.member_id:x}"
     ctx.set("snap-upgrade.member", name)

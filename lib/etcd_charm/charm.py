@@ -83,7 +83,6 @@ class Migrated:
     version: str
     source: str  # the channel, or "the attached etcd resource"
     members: MemberList
-    backup: str  # the archive saved first ("" when none)
 
 
 def log(msg: str, level: str = hookenv.INFO) -> None:
@@ -216,22 +215,28 @@ class EtcdCharm:
         """Leave the package's member running and say how to migrate it. The leader records
         that the cluster exists (so that nothing ever bootstraps over it) and every unit asks
         for its certificates now: the migrated member uses them from its first start."""
-        if hookenv.is_leader():
-            current = hookenv.leader_get() or {}
-            if not current.get("bootstrapped"):
-                first = package.initial_cluster.split("=", 1)[0] or package.name
-                log(f"the cluster runs from the Debian package (token {package.token!r})")
-                hookenv.leader_set(
-                    {"bootstrapped": first, "token": package.token or None}
-                    if not current.get("token")
-                    else {"bootstrapped": first}
-                )
+        self._record_package_cluster(package)
         if self.settings is not None:
             self._certificates(endpoint_from_name("certificates"), self.settings)
         version = L.upstream_version(package.version)
         if version:
             hookenv.application_version_set(version)
         self.set_status(S.package_install(self.unit))
+
+    @staticmethod
+    def _record_package_cluster(package: L.LegacyInstall) -> None:
+        """The leader records that the package's cluster exists (``bootstrapped``, and its
+        token unless one is recorded), so that the plan never bootstraps over it."""
+        if not hookenv.is_leader():
+            return
+        current = hookenv.leader_get() or {}
+        if current.get("bootstrapped"):
+            return
+        log(f"the cluster runs from the Debian package (token {package.token!r})")
+        record = {"bootstrapped": package.initial_cluster.split("=", 1)[0] or package.name}
+        if not current.get("token") and package.token:
+            record["token"] = package.token
+        hookenv.leader_set(record)
 
     def _snap_resource(self) -> str | None:
         try:
@@ -919,7 +924,7 @@ class EtcdCharm:
         self,
         package: L.LegacyInstall,
         use_resource: bool,
-        backup: Callable[[Etcdctl, MemberList], str] | None,
+        backup: Callable[[Etcdctl, MemberList], object] | None,
         progress: Callable[[str], None],
     ) -> Migrated:
         """Move this unit's member from etcd.service (the package) to the snap's service,
@@ -979,7 +984,6 @@ class EtcdCharm:
             raise MigrationError(refusal)
         source_dir = os.path.join(package.data_dir, "member")
         need = _tree_size(source_dir) + (64 << 20)
-        os.makedirs(C.CONF_DIR, exist_ok=True)
         free = shutil.disk_usage(C.CONF_DIR).free
         if free < need:
             raise MigrationError(
@@ -1012,12 +1016,11 @@ class EtcdCharm:
         if refusal:
             self._remove_snap_quietly()
             raise MigrationError(f"{refusal}; the snap was removed again")
-        archive = ""
         if backup is not None:
             progress("saving a snapshot of the cluster first")
             self.set_status(S.migrating("saving a snapshot"))
             try:
-                archive = backup(client([package.client_url]), members)
+                backup(client([package.client_url]), members)
             except Exception:
                 self._remove_snap_quietly()
                 raise
@@ -1072,10 +1075,7 @@ class EtcdCharm:
                 undone=True,
             ) from None
 
-        if hookenv.is_leader():
-            current = hookenv.leader_get() or {}
-            if not current.get("bootstrapped"):
-                hookenv.leader_set({"bootstrapped": identity.name, "token": package.token})
+        self._record_package_cluster(package)
         now = local.member_list()
         self.kv.set(KV_MEMBERS, dump_member_list(now))
         me_now = P.UnitInfo(
@@ -1096,7 +1096,7 @@ class EtcdCharm:
             f"migrated member {status.member_id:x} ({identity.name}) from {L.SERVICE}.service "
             f"to the snap (etcd {version} from {source})"
         )
-        return Migrated(status.member_id, status.cluster_id, version, source, now, archive)
+        return Migrated(status.member_id, status.cluster_id, version, source, now)
 
     def _back_to_package(self, target: str, partial: str) -> None:
         """Undo a migration that failed after etcd.service stopped: the snap's copy and the

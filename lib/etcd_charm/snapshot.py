@@ -30,6 +30,7 @@ import zlib
 from dataclasses import asdict, dataclass
 
 from .settings import version_tuple
+from .workload import atomic_file
 
 DB_NAME = "db"
 META_NAME = "etcd-snapshot.json"
@@ -130,29 +131,21 @@ class Entry:
 def write_private_tar(out_path: str, entries: list[Entry]) -> None:
     """A gzip'd tar, mode 0600 from its creation on, written beside ``out_path`` first and
     renamed into place (never a partial file under the final name)."""
-    tmp = f"{out_path}.part"
     now = int(time.time())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-            for e in entries:
-                info = tarfile.TarInfo(e.name)
-                info.mode, info.mtime = e.mode, now
-                if e.path is not None:
-                    info.size = os.path.getsize(e.path)
-                    with open(e.path, "rb") as f:
-                        tar.addfile(info, f)
-                elif e.data is not None:
-                    info.size = len(e.data)
-                    tar.addfile(info, io.BytesIO(e.data))
-                else:
-                    info.type = tarfile.DIRTYPE
-                    tar.addfile(info)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(out_path, 0o600) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for e in entries:
+            info = tarfile.TarInfo(e.name)
+            info.mode, info.mtime = e.mode, now
+            if e.path is not None:
+                info.size = os.path.getsize(e.path)
+                with open(e.path, "rb") as f:
+                    tar.addfile(info, f)
+            elif e.data is not None:
+                info.size = len(e.data)
+                tar.addfile(info, io.BytesIO(e.data))
+            else:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
 
 
 def write_archive(out_path: str, db_path: str, meta: Meta) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from . import legacy
 
@@ -149,19 +152,27 @@ def write_file(path: str, content: str, mode: int) -> bool:
                 return False
     except OSError:
         pass
+    with atomic_file(path, mode) as f:
+        f.write(content.encode())
+    return True
+
+
+@contextlib.contextmanager
+def atomic_file(path: str, mode: int) -> Iterator[BinaryIO]:
+    """A file written beside ``path`` with ``mode`` from its creation on and renamed into
+    place when the block ends: never a partial file under the final name."""
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w") as f:
-            f.write(content)
+        with os.fdopen(fd, "wb") as f:
+            yield f
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return True
 
 
 def read_file(path: str) -> str:
