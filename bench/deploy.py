@@ -22,7 +22,18 @@ from typing import Any
 
 import jubilant
 
-from .common import BARE, CHARM, HOST_ETCDCTL, ROOT, healthy_with, log, model, unit_counts
+from . import timeline
+from .common import (
+    BARE,
+    CHARM,
+    HOST_ETCDCTL,
+    ROOT,
+    debug_log,
+    healthy_with,
+    log,
+    model,
+    unit_counts,
+)
 
 CHANNEL = "3.5/stable"  # what the charm's channel=auto installs on a fresh unit
 HEALTH_DEADLINE = 600.0
@@ -43,7 +54,7 @@ def charm(n: int, keep: Any = None) -> dict[str, Any]:
     destroyed (further scenarios on the same cluster)."""
     name = f"bench-charm-{n}"
     with model(name) as juju:
-        start = time.monotonic()
+        start, t0 = time.monotonic(), time.time()
         juju.deploy("easyrsa")
         juju.deploy(str(CHARM), "etcd", num_units=n)
         juju.integrate("etcd:certificates", "easyrsa:client")
@@ -51,8 +62,12 @@ def charm(n: int, keep: Any = None) -> dict[str, Any]:
         wall = time.monotonic() - start
         units = sorted(juju.status().apps["etcd"].units)
         per_unit = {u: unit_counts(juju, u) for u in units}
+        split = timeline.deploy_split(debug_log(name), t0, units)
+        for unit, counts in per_unit.items():
+            counts.update(split["units"][unit])
+        del split["units"]
         log(f"charm, {n} units: healthy after {wall:.1f}s")
-        result: dict[str, Any] = {"wall_s": round(wall, 1), "units": per_unit}
+        result: dict[str, Any] = {"wall_s": round(wall, 1), "split": split, "units": per_unit}
         if keep is not None:
             result.update(keep(juju))
         return result

@@ -11,8 +11,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+#: the reading of the figures, written by hand after a full run, appended to the report
+ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
 
-def _mean(per_unit: dict[str, dict[str, int]], key: str) -> float:
+
+def _mean(per_unit: dict[str, dict[str, Any]], key: str) -> float:
     return statistics.mean(v[key] for v in per_unit.values()) if per_unit else 0.0
 
 
@@ -108,7 +111,41 @@ def availability_lines(avail: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(results: dict[str, Any]) -> str:
+def split_lines(results: dict[str, Any]) -> list[str]:
+    """Where the charm's deploy time went (``bench/timeline.py``), for the runs that have it."""
+    runs = [
+        (int(n), d["charm"])
+        for n, d in sorted(results.get("deploy", {}).items(), key=lambda kv: int(kv[0]))
+        if d["charm"].get("split")
+    ]
+    if not runs:
+        return []
+    lines = [
+        "Where the charm's time went (from the debug log: the charm's own milestones and "
+        "every hook's start and end). Hooks busy: the etcd units' hook seconds added up "
+        "(more than the wall time when units run hooks at once).",
+        "",
+        "| N | last machine's first hook s | first certificates s | first member started s "
+        "| joins s (per join) | hooks busy s | median hook s | hooks before own "
+        "certificates |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n, charm in runs:
+        sp, units = charm["split"], charm["units"]
+        lines.append(
+            f"| {n} | {_fmt(sp['first_hook_s'])} | {_fmt(sp['certificates_s'])} "
+            f"| {_fmt(sp['bootstrap_s'])} | {sp['joins_s']:.1f} ({sp['per_join_s']:.1f}) "
+            f"| {sp['busy_s']:.1f} | {_mean(units, 'median_hook_s'):.2f} "
+            f"| {_mean(units, 'hooks_before_certificates'):.1f} |"
+        )
+    return lines + [""]
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def render(results: dict[str, Any], analysis: str = "") -> str:
     m = results["machine"]
     lines = [
         "# etcd charm: benchmark and resilience report",
@@ -144,6 +181,7 @@ def render(results: dict[str, Any]) -> str:
                 f"| {r['starts']:.1f} | {r['etcdctl']:.1f} |"
             )
         lines += ["", "![deploy](deploy.png)", ""]
+        lines += split_lines(results)
         if len(rows) > 1:
             first, last = rows[0], rows[-1]
             lines += [
@@ -198,6 +236,8 @@ def render(results: dict[str, Any]) -> str:
         ]
     if results.get("availability"):
         lines += availability_lines(results["availability"])
+    if analysis.strip():
+        lines += [analysis.strip(), ""]
     return "\n".join(lines) + "\n"
 
 
@@ -207,4 +247,5 @@ def write(results: dict[str, Any], out: Path) -> None:
         plot_deploy(rows, out / "deploy.png")
     for name, data in (results.get("availability") or {}).items():
         plot_timeline(name, data, out / f"availability-{name}.png")
-    (out / "report.md").write_text(render(results))
+    analysis = ANALYSIS.read_text() if ANALYSIS.exists() and not results.get("smoke") else ""
+    (out / "report.md").write_text(render(results, analysis))

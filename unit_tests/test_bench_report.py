@@ -81,7 +81,33 @@ def test_render_quotes_the_ratios_and_the_machine() -> None:
 def test_write_makes_the_plot(tmp_path: Path) -> None:
     report.write(RESULTS, tmp_path)
     assert (tmp_path / "deploy.png").read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "report.md").read_text() == report.render(RESULTS)
+    analysis = report.ANALYSIS.read_text() if report.ANALYSIS.exists() else ""
+    assert (tmp_path / "report.md").read_text() == report.render(RESULTS, analysis)
+
+
+def test_split_and_analysis() -> None:
+    split = {
+        "first_hook_s": 2.8,
+        "certificates_s": 43.0,
+        "bootstrap_s": 48.1,
+        "joins_s": 36.5,
+        "per_join_s": 9.1,
+        "busy_s": 397.4,
+    }
+    units = {
+        f"etcd/{i}": {
+            "hooks": 30,
+            "median_hook_s": 2.0 + i / 10,
+            "hooks_before_certificates": 20 + i,
+        }
+        for i in range(3)
+    }
+    deploy = dict(RESULTS["deploy"])
+    deploy["3"] = dict(deploy["3"], charm={"wall_s": 30.0, "split": split, "units": units})
+    text = report.render(dict(RESULTS, deploy=deploy), "## Reading\n\nthe biggest cost")
+    assert "| 3 | 2.8 | 43.0 | 48.1 | 36.5 (9.1) | 397.4 | 2.10 | 21.0 |" in text
+    assert "| 1 | 2.8" not in text  # no split recorded for that run
+    assert text.endswith("## Reading\n\nthe biggest cost\n")
 
 
 AVAILABILITY = {
