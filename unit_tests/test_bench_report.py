@@ -97,6 +97,8 @@ def test_split_and_analysis() -> None:
     units = {
         f"etcd/{i}": {
             "hooks": 30,
+            "etcd_starts": 1,
+            "etcdctl_calls": 20,
             "median_hook_s": 2.0 + i / 10,
             "hooks_before_certificates": 20 + i,
         }
