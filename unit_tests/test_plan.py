@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from etcd_charm import plan as P
@@ -44,13 +46,16 @@ def joining(n: int) -> P.Joining:
 
 
 BOOT = P.LeaderData(token="t", bootstrapped="etcd0")
+CLUSTER_0 = "etcd0=https://10.0.0.0:2380"
+CLUSTER_1 = "etcd1=https://10.0.0.1:2380"
+CLUSTER_2 = "etcd2=https://10.0.0.2:2380"
 
 
 def obs(me: P.UnitInfo, *peers: P.UnitInfo, ml: MemberList | None = None, **kw: object):
     leader = kw.pop("leader", BOOT)
     return P.Observed(
         me=me,
-        is_leader=True,
+        is_leader=bool(kw.pop("is_leader", True)),
         started=bool(kw.pop("started", True)),
         leader=leader,  # type: ignore[arg-type]
         peers=peers,
@@ -60,8 +65,12 @@ def obs(me: P.UnitInfo, *peers: P.UnitInfo, ml: MemberList | None = None, **kw: 
 
 
 CASES = [
-    # nothing bootstrapped: bootstrap once this unit has its certificates
-    (obs(unit(0), leader=P.LeaderData(), started=False), P.Bootstrap()),
+    # nothing bootstrapped, no goal state: found the cluster with the ready units
+    (obs(unit(0), leader=P.LeaderData(), started=False), P.Found(CLUSTER_0)),
+    (
+        obs(unit(0), unit(1), unit(2, ready=False), leader=P.LeaderData(), started=False),
+        P.Found(f"{CLUSTER_0},{CLUSTER_1}"),
+    ),
     (
         obs(unit(0, ready=False), leader=P.LeaderData(), started=False),
         P.Wait("waiting for this unit's certificates to bootstrap the cluster"),
@@ -447,3 +456,98 @@ def test_stop_refusal(voters: int, healthy: set[int], stopping: int, refused: bo
 def test_stop_refusal_ignores_learners() -> None:
     ml = members(member(0), member(1), member(2), member(3, learner=True))
     assert P.stop_refusal(ml, frozenset({1000, 1001, 1002}), 1000) == ""
+
+
+# --- founding the cluster: every unit Juju means to have, at once ---------------------------
+
+GOAL3 = {"etcd/0": "active", "etcd/1": "waiting", "etcd/2": "waiting"}
+FOUNDERS = P.Founders(token="t", initial_cluster=f"{CLUSTER_0},{CLUSTER_1},{CLUSTER_2}")
+FOUNDED = P.LeaderData(token="t", founders=FOUNDERS)
+
+
+def founding(*units: P.UnitInfo, **kw: object) -> P.Observed:
+    kw.setdefault("leader", P.LeaderData())
+    kw.setdefault("started", False)
+    kw.setdefault("app_units", GOAL3)
+    return obs(*units, **kw)
+
+
+FOUNDING = [
+    # every unit of the goal state ready: found with all of them
+    (founding(unit(0), unit(1), unit(2)), P.Found(FOUNDERS.initial_cluster)),
+    # one not ready, one not even on the peer relation: wait for them (bounded)
+    (
+        founding(unit(0), unit(1, ready=False)),
+        P.Wait(
+            "waiting for etcd/1, etcd/2 to be ready to found the cluster together "
+            f"(at most {P.FOUNDING_WAIT:.0f} s)"
+        ),
+    ),
+    # ... until the wait has expired: found with those that are ready
+    (founding(unit(0), unit(1, ready=False), founding_expired=True), P.Found(CLUSTER_0)),
+    # a dying unit is neither awaited nor a founder
+    (
+        founding(unit(0), unit(1), unit(2), app_units=dict(GOAL3, **{"etcd/2": "dying"})),
+        P.Found(f"{CLUSTER_0},{CLUSTER_1}"),
+    ),
+    # this unit's own certificates come first
+    (
+        founding(unit(0, ready=False), unit(1), unit(2)),
+        P.Wait("waiting for this unit's certificates to bootstrap the cluster"),
+    ),
+    # founders recorded: the leader starts its own founding member, then records the cluster
+    (founding(unit(0), unit(1), unit(2), leader=FOUNDED), P.Bootstrap(FOUNDERS)),
+    (founding(unit(0), unit(1), unit(2), leader=FOUNDED, started=True), P.Bootstrapped()),
+    # a leader that is not a founder (elected since): records it once a founder answers
+    (
+        founding(unit(3), unit(0), leader=FOUNDED),
+        P.Wait("waiting for the founding members to start"),
+    ),
+    (founding(unit(3), unit(0), leader=FOUNDED, ml=members(member(0))), P.Bootstrapped()),
+    # founders of another cluster (a restore replaced it since): found afresh
+    (
+        founding(unit(0), unit(1), unit(2), leader=replace(FOUNDED, token="new")),
+        P.Found(FOUNDERS.initial_cluster),
+    ),
+]
+
+
+@pytest.mark.parametrize(("observed", "expected"), FOUNDING)
+def test_founding(observed: P.Observed, expected: object) -> None:
+    assert P.leader_step(observed) == expected
+
+
+def test_founders_start_as_founders_then_others_join_as_learners() -> None:
+    # every founder starts from leader data, whether or not the cluster is recorded yet
+    for leader in (FOUNDED, replace(FOUNDED, bootstrapped="etcd0")):
+        me = obs(unit(1), unit(0), leader=leader, started=False, is_leader=False)
+        assert P.unit_step(me, "h", "h", False) == P.StartFounding(FOUNDERS)
+        # not before its certificates are in place
+        me = replace(me, me=unit(1, ready=False))
+        assert isinstance(P.unit_step(me, "h", "h", False), P.Wait)
+    # a unit that came later is not a founder: it waits to be added as a learner ...
+    late = obs(unit(3), unit(0), leader=replace(FOUNDED, bootstrapped="etcd0"), started=False)
+    assert P.unit_step(late, "h", "h", False) == P.Wait("Waiting to join the cluster")
+    # ... and the leader adds it, not the founders that have not started yet
+    ml = members(member(0), member(1), member(2, started=False))
+    lead = obs(
+        unit(0, member_id=1000),
+        unit(1, member_id=1001),
+        unit(2),
+        unit(3),
+        leader=replace(FOUNDED, bootstrapped="etcd0"),
+        ml=ml,
+    )
+    assert P.leader_step(lead) == P.AddLearner(unit(3))
+    # after a restore (another token) nobody starts from the old founders
+    restored = replace(FOUNDED, token="r", restored="r", bootstrapped="etcd0")
+    me = obs(unit(1), unit(0), leader=restored, started=False, is_leader=False)
+    assert P.unit_step(me, "h", "h", False) == P.Wait("Waiting to join the cluster")
+
+
+def test_founders_round_trip_through_leader_data() -> None:
+    data = {"token": "t", "founders": FOUNDERS.to_json(), "bootstrapped": ""}
+    assert P.LeaderData.from_dict(data).founders == FOUNDERS
+    assert P.LeaderData.from_dict(data).current_founders == FOUNDERS
+    assert FOUNDERS.names == {"etcd0", "etcd1", "etcd2"}
+    assert P.LeaderData.from_dict({"founders": "{not json"}).founders is None

@@ -44,6 +44,7 @@ KV_APPLIED = "etcd.applied-hash"  # hash of the config etcd runs with
 KV_MEMBERS = "etcd.members-cache"  # last member list (update-status reuses it)
 KV_LEFT = "etcd.left"  # this unit removed itself from the cluster
 KV_PORT = "etcd.opened-port"
+KV_FOUNDING_SINCE = "etcd.founding-since"  # when the leader began waiting to found the cluster
 KV_UPGRADE_ERROR = "etcd.upgrade-error"  # {"channel": ..., "error": ...} of a failed upgrade
 BACKUP_DIR = "/var/snap/etcd/common/backups"
 
@@ -127,6 +128,11 @@ def client(endpoints: list[str], binary: str = ETCDCTL) -> Etcdctl:
         key=C.CLIENT_KEY_PATH,
         binary=binary,
     )
+
+
+def founding_record(founders: P.Founders) -> C.Bootstrap:
+    """How a founding member first starts: the whole initial cluster at once."""
+    return C.Bootstrap(initial_cluster=founders.initial_cluster, token=founders.token, state="new")
 
 
 def local_url(settings: Settings) -> str:
@@ -302,6 +308,7 @@ class EtcdCharm:
             upgrade_error=str(failed.get("error", "")),
         )
         obs = replace(self._observe(me, settings, started), target_channel=target)
+        obs = replace(obs, founding_expired=self._founding_expired(obs))
         if self.hook == "cluster-relation-departed" and started:
             obs = self._await_departure(obs, settings, hookenv.departing_unit() or "")
 
@@ -312,6 +319,21 @@ class EtcdCharm:
         self._final_status(obs, settings, certs, material)
 
     # --- observation -----------------------------------------------------------------
+
+    def _founding_expired(self, obs: P.Observed) -> bool:
+        """Whether the leader, ready to found the cluster, has waited :data:`P.FOUNDING_WAIT`
+        for the units that are not (the clock starts at the first hook that finds it ready
+        and them not; any later hook, update-status at the latest, finds it expired)."""
+        if not (obs.is_leader and obs.me.ready) or obs.leader.bootstrapped:
+            return False
+        if obs.leader.current_founders is not None or not P.founding_pending(obs):
+            return False
+        now = time.time()
+        since = float(self.kv.get(KV_FOUNDING_SINCE) or 0.0)
+        if not since:
+            self.kv.set(KV_FOUNDING_SINCE, now)
+            return False
+        return now - since >= P.FOUNDING_WAIT
 
     def _identity(self) -> C.Identity:
         return C.Identity(
@@ -470,8 +492,14 @@ class EtcdCharm:
                     log(f"leader: {step.reason}", hookenv.DEBUG)
                 return obs
             log(f"leader step: {step}")
+            if isinstance(step, P.Found):
+                obs = self._found(obs, step)
+                continue
             if isinstance(step, P.Bootstrap):
-                obs = self._bootstrap(obs, settings, identity, version)
+                obs = self._bootstrap(obs, settings, identity, version, step.founders)
+                continue
+            if isinstance(step, P.Bootstrapped):
+                obs = self._bootstrapped(obs, settings, identity)
                 continue
             ctl = self.etcdctl(settings, obs)
             if isinstance(step, P.AddLearner):
@@ -599,33 +627,41 @@ class EtcdCharm:
         wait_for(f"promote {joining.unit} ({joining.member_id:x})", PROMOTE_DEADLINE, attempt)
         log(f"promoted {joining.unit} ({joining.member_id:x}) to a voting member")
 
-    def _bootstrap(
-        self, obs: P.Observed, settings: Settings, identity: C.Identity, version: str | None
-    ) -> P.Observed:
+    def _found(self, obs: P.Observed, step: P.Found) -> P.Observed:
+        """Record the founders (and the cluster token) in leader data: every founding unit
+        starts its member with this initial cluster as soon as it sees it."""
         token = obs.leader.token or secrets.token_hex(16)
-        if not obs.leader.token:
-            hookenv.leader_set({"token": token})
-        record = C.Bootstrap(
-            initial_cluster=f"{identity.name}={identity.peer_url(settings)}",
-            token=token,
-            state="new",
-        )
-        status = self._start(settings, identity, version, record, expect_leader=True)
-        hookenv.leader_set(
-            {
-                "bootstrapped": identity.name,
-                "cluster": record.initial_cluster,
-                "leader_address": identity.client_url(settings),
-            }
-        )
+        founders = P.Founders(token=token, initial_cluster=step.initial_cluster)
+        hookenv.leader_set({"token": token, "founders": founders.to_json()})
+        self.kv.unset(KV_FOUNDING_SINCE)
+        log(f"founding the cluster with {', '.join(sorted(founders.names))}")
+        return replace(obs, leader=replace(obs.leader, token=token, founders=founders))
+
+    def _bootstrap(
+        self,
+        obs: P.Observed,
+        settings: Settings,
+        identity: C.Identity,
+        version: str | None,
+        founders: P.Founders,
+    ) -> P.Observed:
+        """Start this unit's member as a founder: it answers once a quorum of the founders
+        has started (each on its own machine, from the same leader data)."""
+        status = self._start(settings, identity, version, founding_record(founders), False)
         me = replace(obs.me, member_id=status.member_id, restart_request="")
-        obs = replace(
-            obs,
-            me=me,
-            started=True,
-            leader=replace(obs.leader, token=token, bootstrapped=identity.name),
-        )
-        return self._refresh_members(obs, settings)
+        return self._refresh_members(replace(obs, me=me, started=True), settings)
+
+    def _bootstrapped(
+        self, obs: P.Observed, settings: Settings, identity: C.Identity
+    ) -> P.Observed:
+        founders = obs.leader.current_founders
+        cluster = founders.initial_cluster if founders else ""
+        name = identity.name if obs.started or not founders else min(founders.names)
+        record = {"bootstrapped": name, "cluster": cluster}
+        if obs.started:
+            record["leader_address"] = identity.client_url(settings)
+        hookenv.leader_set(record)
+        return replace(obs, leader=replace(obs.leader, bootstrapped=name))
 
     def _start(
         self,
@@ -670,6 +706,11 @@ class EtcdCharm:
             mine = obs.members.by_id(obs.me.member_id)
             peer_url_changed = bool(mine) and identity.peer_url(settings) not in mine.peer_urls
         step = P.unit_step(obs, desired_hash, applied, peer_url_changed)
+        if isinstance(step, P.StartFounding):
+            record = founding_record(step.founders)
+            status = self._start(settings, identity, version, record, expect_leader=False)
+            me = replace(obs.me, member_id=status.member_id, restart_request="")
+            return replace(obs, me=me, started=True)
         if isinstance(step, P.StartJoining):
             record = C.Bootstrap(
                 initial_cluster=step.joining.initial_cluster,
@@ -897,6 +938,7 @@ class EtcdCharm:
             {
                 "token": token,
                 "restored": token,
+                "founders": None,
                 "bootstrapped": identity.name,
                 "cluster": record.initial_cluster,
                 "leader_address": identity.client_url(settings),

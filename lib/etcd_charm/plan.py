@@ -1,8 +1,11 @@
 """Pure decisions: observed state -> the next step.
 
-The Juju leader decides every membership change, one at a time: it bootstraps a one-member
-cluster, adds each other unit as a learner (recorded in leader data as ``joining``), promotes
-it once it has started and caught up, and grants restarts one unit at a time. Units act on
+The Juju leader decides every membership change, one at a time. It founds the cluster with
+every unit Juju means the application to have that is ready (certificates in place), all at
+once (leader data ``founders``: one static initial cluster, as etcd's own clustering guide
+does it); it waits for units still coming up for at most :data:`FOUNDING_WAIT` seconds.
+Every unit that comes later joins as a learner (recorded in leader data as ``joining``), is
+promoted once it has started and caught up; restarts are granted one unit at a time. Units act on
 what the leader decided. Nothing here sleeps or touches the system: the shell observes, calls
 :func:`leader_step` / :func:`unit_step`, performs the step, observes again.
 """
@@ -109,10 +112,42 @@ class Joining:
             return None
 
 
+#: how long the leader waits for units of the application that are not ready yet before it
+#: founds the cluster with those that are (the others join later as learners)
+FOUNDING_WAIT = 180.0
+
+
+@dataclass(frozen=True)
+class Founders:
+    """The members the cluster is founded with (leader data ``founders``): each of them starts
+    with this initial cluster, state "new", and the cluster token it was founded for."""
+
+    token: str
+    initial_cluster: str  # name=peer-url,...
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(x.split("=", 1)[0] for x in self.initial_cluster.split(",") if x)
+
+    def to_json(self) -> str:
+        return json.dumps({"token": self.token, "initial-cluster": self.initial_cluster})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Founders | None:
+        if not text:
+            return None
+        try:
+            d = json.loads(text)
+            return cls(token=str(d["token"]), initial_cluster=str(d["initial-cluster"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
 @dataclass(frozen=True)
 class LeaderData:
     token: str = ""
     bootstrapped: str = ""  # member name of the founding member; set once, never cleared
+    founders: Founders | None = None
     joining: Joining | None = None
     restart_grant: str = ""  # the unit allowed to restart now
     upgrade_grant: str = ""  # the unit allowed to upgrade now
@@ -120,11 +155,19 @@ class LeaderData:
     # discard their data and join this one as learners, one at a time
     restored: str = ""
 
+    @property
+    def current_founders(self) -> Founders | None:
+        """The founders of the cluster that runs now (none after a restore: its new cluster
+        has another token)."""
+        f = self.founders
+        return f if f is not None and self.token and f.token == self.token else None
+
     @classmethod
     def from_dict(cls, d: dict[str, str | None]) -> LeaderData:
         return cls(
             token=str(d.get("token") or ""),
             bootstrapped=str(d.get("bootstrapped") or ""),
+            founders=Founders.from_json(d.get("founders")),
             joining=Joining.from_json(d.get("joining")),
             restart_grant=str(d.get("restart-grant") or ""),
             upgrade_grant=str(d.get("upgrade-grant") or ""),
@@ -145,6 +188,8 @@ class Observed:
     app_units: dict[str, str] | None = None
     healthy: frozenset[int] | None = None  # members whose endpoint answered a health check
     target_channel: str = ""  # the channel every unit should track ("": keep, i.e. auto)
+    # the leader has waited FOUNDING_WAIT for units that are not ready to found the cluster
+    founding_expired: bool = False
 
     def all_units(self) -> tuple[UnitInfo, ...]:
         return tuple(sorted((self.me, *self.peers), key=lambda u: unit_number(u.unit)))
@@ -164,8 +209,22 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Found:
+    """Record the founders: these members (the ready units) start together."""
+
+    initial_cluster: str
+
+
+@dataclass(frozen=True)
 class Bootstrap:
-    pass
+    """Start this unit's member as one of the founders."""
+
+    founders: Founders
+
+
+@dataclass(frozen=True)
+class Bootstrapped:
+    """A founding member runs: record that the cluster exists."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +306,13 @@ class StartJoining:
 
 
 @dataclass(frozen=True)
+class StartFounding:
+    """Start this unit's member as one of the founders the leader recorded."""
+
+    founders: Founders
+
+
+@dataclass(frozen=True)
 class Restart:
     conf_hash: str
     peer_url_changed: bool = False
@@ -254,7 +320,9 @@ class Restart:
 
 LeaderStep = (
     Wait
+    | Found
     | Bootstrap
+    | Bootstrapped
     | AddLearner
     | RecordJoining
     | Promote
@@ -268,16 +336,14 @@ LeaderStep = (
     | ClearUpgradeGrant
     | None
 )
-UnitStep = StartJoining | Upgrade | Restart | Wait | None
+UnitStep = StartJoining | StartFounding | Upgrade | Restart | Wait | None
 
 
 def leader_step(obs: Observed) -> LeaderStep:
     """The next membership step the Juju leader takes (None: nothing to do)."""
     ld = obs.leader
     if not ld.bootstrapped:
-        if obs.me.ready:
-            return Bootstrap()
-        return Wait("waiting for this unit's certificates to bootstrap the cluster")
+        return founding_step(obs)
     members = obs.members
     if members is None:
         return Wait("no etcd member answers; cannot change membership")
@@ -380,6 +446,42 @@ def leader_step(obs: Observed) -> LeaderStep:
         if unit.restart_request and unit.member_id and members.by_id(unit.member_id):
             return GrantRestart(unit.unit)
     return problem
+
+
+def founding_step(obs: Observed) -> Found | Bootstrap | Bootstrapped | Wait:
+    """Before the cluster exists: found it with every ready unit, start this unit's founding
+    member, record that it exists."""
+    founders = obs.leader.current_founders
+    if founders is not None:
+        if not obs.started and obs.me.name in founders.names:
+            return Bootstrap(founders)
+        if obs.started or obs.members is not None:
+            return Bootstrapped()
+        return Wait("waiting for the founding members to start")
+    if not obs.me.ready:
+        return Wait("waiting for this unit's certificates to bootstrap the cluster")
+    pending = founding_pending(obs)
+    if pending and not obs.founding_expired:
+        return Wait(
+            f"waiting for {', '.join(pending)} to be ready to found the cluster together "
+            f"(at most {FOUNDING_WAIT:.0f} s)"
+        )
+    dying = {u for u, state in (obs.app_units or {}).items() if state == "dying"}
+    ready = [u for u in obs.all_units() if u.ready and u.peer_url and u.unit not in dying]
+    return Found(",".join(f"{u.name}={u.peer_url}" for u in ready))
+
+
+def founding_pending(obs: Observed) -> list[str]:
+    """Units of the application (Juju's goal state) that are not ready to found the cluster:
+    not on the peer relation yet, or without their certificates. Dying units are not awaited;
+    without a goal state, nobody is."""
+    if obs.app_units is None:
+        return []
+    ready = {u.unit for u in obs.all_units() if u.ready and u.peer_url}
+    return sorted(
+        (u for u, state in obs.app_units.items() if state != "dying" and u not in ready),
+        key=unit_number,
+    )
 
 
 REMEDY = "start the stopped members again, or remove their units (juju remove-unit --force)"
@@ -514,6 +616,9 @@ def unit_step(
     if not obs.started:
         if ld.joining is not None and ld.joining.unit == obs.me.unit:
             return StartJoining(ld.joining)
+        founders = ld.current_founders
+        if founders is not None and obs.me.name in founders.names and obs.me.ready:
+            return StartFounding(founders)
         if not ld.bootstrapped:
             return Wait("Waiting for the leader to bootstrap the cluster")
         return Wait("Waiting to join the cluster")
