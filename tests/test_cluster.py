@@ -69,6 +69,33 @@ def test_member_list_matches_units(juju: jubilant.Juju) -> None:
     assert [m["name"] for m in solo] == [f"{SOLO}0"]
 
 
+def initial_config(juju: jubilant.Juju, unit: str) -> dict[str, str]:
+    """The initial-* settings a unit's member started with (its etcd.conf.yml)."""
+    text = juju.exec("cat /var/snap/etcd/common/etcd.conf.yml", unit=unit).stdout
+    keys = ("initial-cluster", "initial-cluster-state", "initial-cluster-token")
+    return {
+        k: v.strip().strip("'\"")
+        for k, _, v in (line.partition(":") for line in text.splitlines())
+        if k in keys
+    }
+
+
+def test_founded_together(juju: jubilant.Juju) -> None:
+    """The units of the deploy found the cluster together: one static initial cluster of all
+    three, state new, one token (no learner cycle)."""
+    addresses = unit_addresses(juju.status())
+    expected = ",".join(
+        f"{u.replace('/', '')}=https://{addresses[u]}:2380"
+        for u in sorted(addresses, key=lambda u: int(u.split("/")[1]))
+    )
+    configs = [initial_config(juju, unit) for unit in addresses]
+    assert {c["initial-cluster-state"] for c in configs} == {"new"}
+    assert {c["initial-cluster"] for c in configs} == {expected}
+    assert len({c["initial-cluster-token"] for c in configs}) == 1
+    log = juju.debug_log(limit=100000)
+    assert " as learner " not in log
+
+
 def test_etcd_started_once_per_unit(juju: jubilant.Juju) -> None:
     for unit in [*unit_addresses(juju.status()), f"{SOLO}/0"]:
         assert etcd_starts(juju, unit) == 1, unit
@@ -155,6 +182,9 @@ def test_add_units_to_five(juju: jubilant.Juju) -> None:
     assert not any(m.get("isLearner") for m in members)
     for unit in unit_addresses(status):
         assert etcd_starts(juju, unit) == before.get(unit, 1), unit
+    # the added units joined as learners, with the membership of the running cluster
+    for unit in set(unit_addresses(status)) - set(before):
+        assert initial_config(juju, unit)["initial-cluster-state"] == "existing", unit
     shown = run(juju, f"{CLIENT}/0", "show")
     assert int(shown["endpoints"]) == 5
 
