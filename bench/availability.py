@@ -106,30 +106,28 @@ def scenarios(juju: jubilant.Juju) -> dict[str, Any]:
     juju.deploy(CLIENT)
     juju.integrate("etcd:certificates", "easyrsa:client")
     juju.integrate("etcd:db", f"{CLIENT}:etcd")
-    juju.wait(healthy_with("etcd", 3), error=jubilant.any_error, timeout=DEADLINE)
+    juju.wait(healthy_with(3), error=jubilant.any_error, timeout=DEADLINE)
     juju.wait(lambda s: s.apps[CLIENT].units[f"{CLIENT}/0"].workload_status.current == "active")
     out: dict[str, Any] = {}
-    out["add-unit"] = measure(
-        juju, "add-unit", lambda: juju.add_unit("etcd"), healthy_with("etcd", 4)
-    )
+    out["add-unit"] = measure(juju, "add-unit", lambda: juju.add_unit("etcd"), healthy_with(4))
     leader = raft_leader_unit(juju)
     out["remove-raft-leader"] = measure(
         juju,
         "remove-raft-leader",
         lambda: juju.remove_unit(leader),
-        lambda s: leader not in s.apps["etcd"].units and healthy_with("etcd", 3)(s),
+        lambda s: leader not in s.apps["etcd"].units and healthy_with(3)(s),
     )
     out["config-restart"] = measure(
         juju,
         "config-restart",
         lambda: juju.config("etcd", {"heartbeat_interval": 150, "election_timeout": 1500}),
-        lambda s: healthy_with("etcd", 3)(s) and _conf_has(juju, "heartbeat-interval: 150"),
+        lambda s: healthy_with(3)(s) and _conf_has(juju, "heartbeat-interval: 150"),
     )
     out["upgrade-3.4-3.5"] = measure(
         juju,
         "upgrade-3.4-3.5",
         lambda: juju.config("etcd", {"channel": "3.5/stable"}),
-        lambda s: healthy_with("etcd", 3)(s) and _versions(juju) == {"3.5.16"},
+        lambda s: healthy_with(3)(s) and _versions(juju) == {"3.5.16"},
     )
     leader_unit = next(n for n, u in juju.status().apps["etcd"].units.items() if u.leader)
     task = juju.run(leader_unit, "snapshot", {"target": "/home/ubuntu/bench"})
@@ -138,7 +136,7 @@ def scenarios(juju: jubilant.Juju) -> dict[str, Any]:
         juju,
         "restore",
         lambda: juju.run(leader_unit, "restore", {"path": archive}, wait=DEADLINE),
-        healthy_with("etcd", 3),
+        healthy_with(3),
         verify=False,  # writes acknowledged after the snapshot are discarded by design
     )
     return out

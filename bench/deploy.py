@@ -23,17 +23,7 @@ from typing import Any
 import jubilant
 
 from . import timeline
-from .common import (
-    BARE,
-    CHARM,
-    HOST_ETCDCTL,
-    ROOT,
-    debug_log,
-    healthy_with,
-    log,
-    model,
-    unit_counts,
-)
+from .common import BARE, HOST_ETCDCTL, ROOT, debug_log, deploy_cluster, log, model, unit_counts
 
 CHANNEL = "3.5/stable"  # what the charm's channel=auto installs on a fresh unit
 HEALTH_DEADLINE = 600.0
@@ -55,14 +45,12 @@ def charm(n: int, keep: Any = None) -> dict[str, Any]:
     name = f"bench-charm-{n}"
     with model(name) as juju:
         start, t0 = time.monotonic(), time.time()
-        juju.deploy("easyrsa")
-        juju.deploy(str(CHARM), "etcd", num_units=n)
-        juju.integrate("etcd:certificates", "easyrsa:client")
-        juju.wait(healthy_with("etcd", n), error=jubilant.any_error, timeout=HEALTH_DEADLINE)
+        deploy_cluster(juju, n, timeout=HEALTH_DEADLINE)
         wall = time.monotonic() - start
         units = sorted(juju.status().apps["etcd"].units)
-        per_unit = {u: unit_counts(juju, u) for u in units}
-        split = timeline.deploy_split(debug_log(name), t0, units)
+        records = debug_log(name)
+        per_unit = {u: unit_counts(juju, u, records) for u in units}
+        split = timeline.deploy_split(records, t0, units)
         for unit, counts in per_unit.items():
             counts.update(split["units"][unit])
         del split["units"]
@@ -164,6 +152,7 @@ def floor(n: int) -> dict[str, Any]:
                 raise TimeoutError(f"floor {n}: not healthy: {proc.stderr.strip()[-300:]}")
             time.sleep(0.2)
         wall = time.monotonic() - start
-        per_unit = {u: unit_counts(juju, u) for u in units}
+        records = debug_log(name)
+        per_unit = {u: unit_counts(juju, u, records) for u in units}
         log(f"floor, {n} units: healthy after {wall:.1f}s (machines {machines:.1f}s)")
         return {"wall_s": round(wall, 1), "machines_s": round(machines, 1), "units": per_unit}

@@ -17,7 +17,7 @@ from typing import Any
 
 import jubilant
 
-from .common import CHARM, ROOT, UNIT_ETCDCTL, healthy_with, log
+from .common import ROOT, UNIT_ETCDCTL, deploy_cluster, healthy_with, log
 
 VALUE_KB = 100  # each value: 100 KB of base64 text (etcd's request limit is 1.5 MB)
 ETCDUTL = ROOT / ".cache" / "etcd" / "3.5.16" / "etcdutl"  # the repository is mounted on units
@@ -42,10 +42,7 @@ def _count(juju: jubilant.Juju, unit: str) -> int:
 
 
 def snapshot_restore(juju: jubilant.Juju, mb: int) -> dict[str, Any]:
-    juju.deploy("easyrsa")
-    juju.deploy(str(CHARM), "etcd", num_units=3)
-    juju.integrate("etcd:certificates", "easyrsa:client")
-    juju.wait(healthy_with("etcd", 3), error=jubilant.any_error, timeout=DEADLINE)
+    deploy_cluster(juju, 3, timeout=DEADLINE)
     leader = next(n for n, u in juju.status().apps["etcd"].units.items() if u.leader)
     keys = mb * 1024 // VALUE_KB
     start = time.monotonic()
@@ -80,7 +77,7 @@ def snapshot_restore(juju: jubilant.Juju, mb: int) -> dict[str, Any]:
     start = time.monotonic()
     juju.run(leader, "restore", {"path": snap["path"]}, wait=DEADLINE)
     t_restore = time.monotonic() - start
-    juju.wait(healthy_with("etcd", 3), error=jubilant.any_error, timeout=DEADLINE, delay=1)
+    juju.wait(healthy_with(3), error=jubilant.any_error, timeout=DEADLINE, delay=1)
     t_all = time.monotonic() - start
     counts = {u: _count(juju, u) for u in sorted(juju.status().apps["etcd"].units)}
     if set(counts.values()) != {keys}:

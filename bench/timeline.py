@@ -8,7 +8,7 @@ added, a learner promoted. From these, the split of a deploy to all healthy:
 - ``certificates_s``: until the first unit (the Juju leader) had its certificates;
 - ``bootstrap_s``: until the first member started (a one-member cluster);
 - ``joins_s``: from there until the last learner was promoted (every other member joining);
-- per unit: hooks, their busy seconds, and how many the unit ran before its certificates.
+- per unit: the seconds its hooks ran, their median, and how many ran before its certificates.
 """
 
 from __future__ import annotations
@@ -95,7 +95,6 @@ def deploy_split(
         if ran:
             first_hooks.append(ran[0][1])
         per_unit[unit] = {
-            "hooks": len(ran),
             "busy_s": round(sum(durations), 1),
             "median_hook_s": round(statistics.median(durations), 2) if durations else 0.0,
             "hooks_before_certificates": len(before),

@@ -33,6 +33,12 @@ def test_bench_smoke(tmp_path: Path, etcd_charm: str) -> None:
     assert charm["etcd_starts"] == 1  # the charm starts etcd exactly once on a deploy
     assert charm["etcdctl_calls"] > 0 and charm["hooks"] > one["floor"]["units"]["etcd/0"]["hooks"]
     assert one["floor"]["units"]["etcd/0"]["etcdctl_calls"] == 0  # the floor polls from the host
+    # where the time went, read from the charm's own milestones in the debug log
+    split = one["charm"]["split"]
+    assert 0 < split["certificates_s"] <= split["bootstrap_s"] < one["charm"]["wall_s"]
+    assert split["joins_s"] == 0.0  # one unit: it founds the cluster alone
+    assert 0 < charm["hooks_before_certificates"] < charm["hooks"]
+    assert 0 < charm["busy_s"] and charm["started_s"] == split["bootstrap_s"]
     hooks = results["hooks"]
     assert hooks["update_status_median_s"] > 0 and hooks["noop_median_s"] > 0
     assert hooks["peak_rss_mib"] > 10 and hooks["tool_call_median_ms"] > 0

@@ -93,7 +93,9 @@ def test_founded_together(juju: jubilant.Juju) -> None:
     assert {c["initial-cluster"] for c in configs} == {expected}
     assert len({c["initial-cluster-token"] for c in configs}) == 1
     log = juju.debug_log(limit=100000)
-    assert " as learner " not in log
+    names = ", ".join(sorted(u.replace("/", "") for u in addresses))
+    assert f"founding the cluster with {names}" in log  # the charm's own log is there ...
+    assert " as learner " not in log  # ... and no learner was added to found it
 
 
 def test_etcd_started_once_per_unit(juju: jubilant.Juju) -> None:

@@ -497,13 +497,13 @@ FOUNDING = [
     ),
     # founders recorded: the leader starts its own founding member, then records the cluster
     (founding(unit(0), unit(1), unit(2), leader=FOUNDED), P.Bootstrap(FOUNDERS)),
-    (founding(unit(0), unit(1), unit(2), leader=FOUNDED, started=True), P.Bootstrapped()),
+    (founding(unit(0), unit(1), unit(2), leader=FOUNDED, started=True), P.Bootstrapped(FOUNDERS)),
     # a leader that is not a founder (elected since): records it once a founder answers
     (
         founding(unit(3), unit(0), leader=FOUNDED),
         P.Wait("waiting for the founding members to start"),
     ),
-    (founding(unit(3), unit(0), leader=FOUNDED, ml=members(member(0))), P.Bootstrapped()),
+    (founding(unit(3), unit(0), leader=FOUNDED, ml=members(member(0))), P.Bootstrapped(FOUNDERS)),
     # founders of another cluster (a restore replaced it since): found afresh
     (
         founding(unit(0), unit(1), unit(2), leader=replace(FOUNDED, token="new")),

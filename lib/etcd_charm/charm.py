@@ -130,11 +130,6 @@ def client(endpoints: list[str], binary: str = ETCDCTL) -> Etcdctl:
     )
 
 
-def founding_record(founders: P.Founders) -> C.Bootstrap:
-    """How a founding member first starts: the whole initial cluster at once."""
-    return C.Bootstrap(initial_cluster=founders.initial_cluster, token=founders.token, state="new")
-
-
 def local_url(settings: Settings) -> str:
     """This unit's own member, over loopback (its certificate has 127.0.0.1)."""
     return C.build_uri("https", "127.0.0.1", settings.port)
@@ -496,10 +491,11 @@ class EtcdCharm:
                 obs = self._found(obs, step)
                 continue
             if isinstance(step, P.Bootstrap):
-                obs = self._bootstrap(obs, settings, identity, version, step.founders)
+                obs = self._start_founder(obs, settings, identity, version, step.founders)
+                obs = self._refresh_members(obs, settings)
                 continue
             if isinstance(step, P.Bootstrapped):
-                obs = self._bootstrapped(obs, settings, identity)
+                obs = self._bootstrapped(obs, settings, identity, step.founders)
                 continue
             ctl = self.etcdctl(settings, obs)
             if isinstance(step, P.AddLearner):
@@ -637,7 +633,7 @@ class EtcdCharm:
         log(f"founding the cluster with {', '.join(sorted(founders.names))}")
         return replace(obs, leader=replace(obs.leader, token=token, founders=founders))
 
-    def _bootstrap(
+    def _start_founder(
         self,
         obs: P.Observed,
         settings: Settings,
@@ -645,19 +641,21 @@ class EtcdCharm:
         version: str | None,
         founders: P.Founders,
     ) -> P.Observed:
-        """Start this unit's member as a founder: it answers once a quorum of the founders
-        has started (each on its own machine, from the same leader data)."""
-        status = self._start(settings, identity, version, founding_record(founders), False)
+        """Start this unit's member as one of the founders: it answers once a quorum of the
+        founders has started (each on its own machine, from the same leader data)."""
+        record = C.Bootstrap(
+            initial_cluster=founders.initial_cluster, token=founders.token, state="new"
+        )
+        status = self._start(settings, identity, version, record, expect_leader=False)
         me = replace(obs.me, member_id=status.member_id, restart_request="")
-        return self._refresh_members(replace(obs, me=me, started=True), settings)
+        return replace(obs, me=me, started=True)
 
     def _bootstrapped(
-        self, obs: P.Observed, settings: Settings, identity: C.Identity
+        self, obs: P.Observed, settings: Settings, identity: C.Identity, founders: P.Founders
     ) -> P.Observed:
-        founders = obs.leader.current_founders
-        cluster = founders.initial_cluster if founders else ""
-        name = identity.name if obs.started or not founders else min(founders.names)
-        record = {"bootstrapped": name, "cluster": cluster}
+        """Record that the cluster exists (keys the old charm's leader data had too)."""
+        name = identity.name if obs.started else min(founders.names)
+        record = {"bootstrapped": name, "cluster": founders.initial_cluster}
         if obs.started:
             record["leader_address"] = identity.client_url(settings)
         hookenv.leader_set(record)
@@ -707,10 +705,7 @@ class EtcdCharm:
             peer_url_changed = bool(mine) and identity.peer_url(settings) not in mine.peer_urls
         step = P.unit_step(obs, desired_hash, applied, peer_url_changed)
         if isinstance(step, P.StartFounding):
-            record = founding_record(step.founders)
-            status = self._start(settings, identity, version, record, expect_leader=False)
-            me = replace(obs.me, member_id=status.member_id, restart_request="")
-            return replace(obs, me=me, started=True)
+            return self._start_founder(obs, settings, identity, version, step.founders)
         if isinstance(step, P.StartJoining):
             record = C.Bootstrap(
                 initial_cluster=step.joining.initial_cluster,

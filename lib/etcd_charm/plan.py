@@ -224,7 +224,9 @@ class Bootstrap:
 
 @dataclass(frozen=True)
 class Bootstrapped:
-    """A founding member runs: record that the cluster exists."""
+    """A founding member runs: record that the cluster these founders made exists."""
+
+    founders: Founders
 
 
 @dataclass(frozen=True)
@@ -456,7 +458,7 @@ def founding_step(obs: Observed) -> Found | Bootstrap | Bootstrapped | Wait:
         if not obs.started and obs.me.name in founders.names:
             return Bootstrap(founders)
         if obs.started or obs.members is not None:
-            return Bootstrapped()
+            return Bootstrapped(founders)
         return Wait("waiting for the founding members to start")
     if not obs.me.ready:
         return Wait("waiting for this unit's certificates to bootstrap the cluster")

@@ -190,13 +190,15 @@ def check_symlinks(root: Path) -> None:
                 continue
             rel = path.relative_to(root).as_posix()
             target = os.readlink(path)
-            if os.path.isabs(target):
-                shutil.rmtree(root, ignore_errors=True)
-                raise CharmError(f'symlink "{rel}" is absolute: "{target}"')
             joined = os.path.normpath(os.path.join(os.path.dirname(rel), target))
-            if joined == ".." or joined.startswith("../"):
-                shutil.rmtree(root, ignore_errors=True)
-                raise CharmError(f'symlink "{rel}" links out of charm: "{target}"')
+            if os.path.isabs(target):
+                problem = "is absolute"
+            elif joined == ".." or joined.startswith("../"):
+                problem = "links out of charm"
+            else:
+                continue
+            shutil.rmtree(root, ignore_errors=True)
+            raise CharmError(f'symlink "{rel}" {problem}: "{target}"')
 
 
 def unpack(source: Path, dest: Path, resolve_links: bool = False) -> Charm:
