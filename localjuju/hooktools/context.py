@@ -352,7 +352,11 @@ class ToolContext(Protocol):
 
     # ---- credentials / reboot ---------------------------------------------------------------
     def cloud_spec(self) -> Mapping[str, Any] | None:
-        """The cloud spec for trusted applications; ``None`` when not trusted."""
+        """The cloud spec for trusted applications; ``None`` when not trusted. Keys are
+        ``params.CloudSpec``'s JSON names (``type``, ``name``, ``region``, ``endpoint``,
+        ``identity-endpoint``, ``storage-endpoint``, ``credential`` = {``auth-type``,
+        ``attrs``, ``redacted``}, ``cacertificates``, ``skip-tls-verify``,
+        ``is-controller-cloud``); other keys are not printed."""
         ...
 
     def request_reboot(self, now: bool) -> None:

@@ -29,6 +29,7 @@ from ..formats._goyaml import go_yaml_key_less
 
 __all__ = [
     "StringList",
+    "NilStringList",
     "Field",
     "GoStruct",
     "go_quote",
@@ -44,14 +45,24 @@ class StringList(list):  # type: ignore[type-arg]
     """A Go ``[]string``: smart output prints one item per line."""
 
 
+class NilStringList(StringList):
+    """A nil Go ``[]string`` (always empty): smart prints nothing, yaml.v2 ``[]``, json
+    ``null``."""
+
+
 @dataclass(frozen=True)
 class Field:
-    """A Go struct field: its yaml and json names (``None`` = ``"-"``), value, omitempty."""
+    """A Go struct field: its yaml and json names (``None`` = ``"-"``), value, omitempty.
+
+    ``omitempty`` applies to both encodings unless ``json_only`` (a struct with json tags
+    but no yaml tags: yaml.v2 then omits nothing).
+    """
 
     yaml_name: str | None
     json_name: str | None
     value: Any
     omitempty: bool = False
+    json_only: bool = False
 
 
 class GoStruct:
@@ -66,7 +77,8 @@ class GoStruct:
             name = f.yaml_name if kind == "yaml" else f.json_name
             if name is None:
                 continue
-            if f.omitempty and _is_empty(f.value):
+            omit = f.omitempty and not (f.json_only and kind == "yaml")
+            if omit and _is_empty(f.value):
                 continue
             out.append((name, f.value))
         return out
@@ -266,6 +278,8 @@ def go_json(value: Any) -> str:
     if isinstance(value, Mapping):
         pairs = sorted(((_json_key(k), v) for k, v in value.items()), key=lambda kv: kv[0])
         return "{" + ",".join(f"{_json_string(k)}:{go_json(v)}" for k, v in pairs) + "}"
+    if isinstance(value, NilStringList):
+        return "null"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(go_json(v) for v in value) + "]"
     raise TypeError(f"json: unsupported type {type(value).__name__}")

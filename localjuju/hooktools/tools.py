@@ -34,6 +34,7 @@ from .formatting import (
     FORMATTERS,
     Field,
     GoStruct,
+    NilStringList,
     StringList,
     go_quote,
 )
@@ -561,7 +562,7 @@ arguments. A value of "-" for the filename means <stdin>.
 
 class RelationIds(Command):
     name = "relation-ids"
-    purpose = "list all relation ids with the given relation name"
+    purpose = "list all relation ids for the given endpoint"
 
     def __init__(self, inv: Invocation) -> None:
         super().__init__(inv)
@@ -574,9 +575,11 @@ class RelationIds(Command):
         self.args_doc = "[<name>]" if rel is not None else "<name>"
 
     def help_doc(self) -> str:
-        if self.endpoint:
-            return f"Current default relation name is {go_quote(self.endpoint)}."
-        return ""
+        # Juju 3: "Current default endpoint name is %q." (in a relation hook) + the note.
+        doc = (
+            f"Current default endpoint name is {go_quote(self.endpoint)}." if self.endpoint else ""
+        )
+        return doc + "\nOnly relation ids for relations which are not broken are included."
 
     def set_flags(self, fs: FlagSet) -> None:
         self.out.add_flags(fs, "smart", DEFAULT_FORMATS)
@@ -586,7 +589,8 @@ class RelationIds(Command):
             self.endpoint = args[0]
             args = args[1:]
         elif not self.endpoint:
-            raise FlagError("no relation name specified")
+            # Juju 3.x wording (Juju 2 said "no relation name specified").
+            raise FlagError("no endpoint name specified")
         check_empty(args)
 
     def run(self) -> None:
@@ -1415,7 +1419,10 @@ If more than one flag is specified, a map of values is returned.
             return
         values: dict[str, Any] = {}
         if self.egress.value:
-            values["egress-subnets"] = StringList(ni.egress_subnets)
+            # The API's egress-subnets is omitempty: no subnets decode to a nil []string,
+            # which prints nothing (smart), [] (yaml) or null (json).
+            egress = ni.egress_subnets
+            values["egress-subnets"] = StringList(egress) if egress else NilStringList()
         if self.ingress.value:
             if ni.ingress_addresses:
                 values["ingress-address"] = ni.ingress_addresses[0]
@@ -1711,6 +1718,77 @@ their relations to other units in different charms.
         )
 
 
+def _cloud_spec_display(spec: Mapping[str, Any]) -> GoStruct:
+    """``params.CloudSpec`` as Juju prints it: JSON names with ``omitempty`` in field order;
+    YAML has no tags, so yaml.v2 uses the lower-cased Go field names and omits nothing."""
+    cred = spec.get("credential")
+    credential: GoStruct | None = None
+    if isinstance(cred, Mapping):
+        credential = GoStruct(
+            Field("authtype", "auth-type", str(cred.get("auth-type", ""))),
+            Field(
+                "attributes",
+                "attrs",
+                dict(cred.get("attrs") or {}),
+                omitempty=True,
+                json_only=True,
+            ),
+            Field(
+                "redacted",
+                "redacted",
+                list(cred.get("redacted") or []),
+                omitempty=True,
+                json_only=True,
+            ),
+        )
+
+    def text(key: str) -> str:
+        return str(spec.get(key) or "")
+
+    return GoStruct(
+        Field("type", "type", text("type")),
+        Field("name", "name", text("name")),
+        Field("region", "region", text("region"), omitempty=True, json_only=True),
+        Field("endpoint", "endpoint", text("endpoint"), omitempty=True, json_only=True),
+        Field(
+            "identityendpoint",
+            "identity-endpoint",
+            text("identity-endpoint"),
+            omitempty=True,
+            json_only=True,
+        ),
+        Field(
+            "storageendpoint",
+            "storage-endpoint",
+            text("storage-endpoint"),
+            omitempty=True,
+            json_only=True,
+        ),
+        Field("credential", "credential", credential, omitempty=True, json_only=True),
+        Field(
+            "cacertificates",
+            "cacertificates",
+            list(spec.get("cacertificates") or []),
+            omitempty=True,
+            json_only=True,
+        ),
+        Field(
+            "skiptlsverify",
+            "skip-tls-verify",
+            bool(spec.get("skip-tls-verify")),
+            omitempty=True,
+            json_only=True,
+        ),
+        Field(
+            "iscontrollercloud",
+            "is-controller-cloud",
+            bool(spec.get("is-controller-cloud")),
+            omitempty=True,
+            json_only=True,
+        ),
+    )
+
+
 class CredentialGet(Command):
     name = "credential-get"
     purpose = "access cloud credentials"
@@ -1729,7 +1807,7 @@ credential-get returns the cloud specification used by the unit's model.
         spec = self.ctx.cloud_spec()
         if spec is None:
             raise ToolError("cannot access cloud credentials: permission denied")
-        self.out.write(self.inv, dict(spec))
+        self.out.write(self.inv, _cloud_spec_display(spec))
 
 
 class JujuReboot(Command):
