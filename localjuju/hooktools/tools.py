@@ -1956,11 +1956,15 @@ state-delete deletes the value of the server side state specified by key.
 class AddMetric(Command):
     name = "add-metric"
     args_doc = "key1=value1 [key2=value2 ...]"
-    purpose = "add metrics"
+    purpose = "Add metrics."
+    examples = """
+    add-metric metric1=value1 [metric2=value2 …]
+"""
 
     def __init__(self, inv: Invocation) -> None:
         super().__init__(inv)
         self.labels = StringValue("")
+        self.metrics: dict[str, str] = {}
 
     def set_flags(self, fs: FlagSet) -> None:
         fs.string("l", "", "labels to be associated with metric values", value=self.labels)
@@ -1969,13 +1973,24 @@ class AddMetric(Command):
     def init(self, args: list[str]) -> None:
         if not args:
             raise FlagError("no metrics specified")
-        for arg in args:
-            if "=" not in arg or not arg.split("=", 1)[0] or not arg.split("=", 1)[1]:
-                raise FlagError(f'expected "key=value", got {go_quote(arg)}')
+        try:
+            self.metrics = parse_key_values(args, allow_empty=False)
+        except FlagError as e:
+            raise FlagError(f"invalid metrics: {e}") from None
+        label_args = self.labels.value.split(",") if self.labels.value else []
+        if self.metrics:  # Juju parses the labels once per metric
+            try:
+                parse_key_values(label_args, allow_empty=False)
+            except FlagError as e:
+                raise FlagError(f"invalid labels: {e}") from None
 
     def run(self) -> None:
-        # Only collect-metrics hooks may add metrics; this model never runs them.
-        raise ToolError("metrics not allowed in this context")
+        for key in self.metrics:
+            if key.startswith("juju"):
+                raise ToolError(f"{key} uses a reserved prefix")
+            # Only collect-metrics hooks may add metrics; this model never runs them, so
+            # every context answers like Juju's HookContext.AddMetric.
+            raise ToolError("cannot record metric: metrics not allowed in this context")
 
 
 class _Unsupported(Command):

@@ -433,7 +433,8 @@ CASES: list[tuple[str, dict, list[str], int, str, str]] = [
     ("state-delete", {"state": {"a": "1"}}, ["state-delete", "a"], 0, "", ""),
     # ---- other tools ----
     ("add-metric",
-     {}, ["add-metric", "a=1"], 1, "", "ERROR metrics not allowed in this context\n"),
+     {}, ["add-metric", "a=1"], 1, "",
+     "ERROR cannot record metric: metrics not allowed in this context\n"),
     ("unknown tool", {}, ["no-such-tool"], 1, "",
      "ERROR bad request: unknown hook command: no-such-tool\n"),
 ]
