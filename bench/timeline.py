@@ -18,8 +18,8 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
-_EXECUTING = re.compile(r'^executing operation "run (?P<hook>[^"]+) hook"')
-_RAN = re.compile(r'^ran "(?P<hook>[^"]+)" hook$')
+_EXECUTING = re.compile(r'^executing operation "run [^"]+ hook"')
+_RAN = re.compile(r'^ran "(?P<hook>[^"]+)" hook(?: \(via [^)]*\))?$')
 #: the charm's juju-log lines that mark a milestone (after an optional "<endpoint>:<id>: ")
 MILESTONES = {
     "installed": re.compile(r"installed etcd "),
@@ -39,21 +39,22 @@ def unit_of(entity: str) -> str | None:
 
 
 def hooks_of(records: Iterable[dict[str, Any]], unit: str) -> list[tuple[str, float, float]]:
-    """The unit's hooks that ran: (name, started, ended), in order."""
+    """The unit's hooks that ran: (name, started, ended), in order. A unit runs one operation
+    at a time, so a "ran" line ends the hook operation its agent last started executing."""
     tag = "unit-" + unit.replace("/", "-")
-    started: dict[str, float] = {}
+    started: float | None = None
     done: list[tuple[str, float, float]] = []
     for r in records:
         if r.get("entity") != tag:
             continue
         message = str(r.get("message", ""))
-        m = _EXECUTING.match(message)
-        if m:
-            started[m["hook"]] = float(r["ts"])
+        if _EXECUTING.match(message):
+            started = float(r["ts"])
             continue
         m = _RAN.match(message)
-        if m and m["hook"] in started:
-            done.append((m["hook"], started.pop(m["hook"]), float(r["ts"])))
+        if m and started is not None:
+            done.append((m["hook"], started, float(r["ts"])))
+            started = None
     return done
 
 

@@ -322,7 +322,13 @@ def cmd_remove_unit(args: argparse.Namespace) -> None:
 
 
 def cmd_remove_application(args: argparse.Namespace) -> None:
-    call(model_name(args), "remove-application", applications=args.applications, force=args.force)
+    call(
+        model_name(args),
+        "remove-application",
+        applications=args.applications,
+        force=args.force,
+        no_wait=args.no_wait,
+    )
     for a in args.applications:
         sys.stderr.write(f"will remove application {a}\n")
 
@@ -780,7 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs=argparse.REMAINDER)
 
     sp = add("debug-log", cmd_debug_log, "Show the model's log")
-    sp.add_argument("--limit", "-n", type=int)
+    sp.add_argument("--limit", "-n", "--lines", type=int)
     sp.add_argument("--replay", action="store_true")
     sp.add_argument("--no-tail", action="store_true")
     sp.add_argument("--include", "-i", action="append")

@@ -13,11 +13,18 @@ def rec(
     return {"ts": ts, "entity": entity, "level": "INFO", "module": module, "message": message}
 
 
+def kind(name: str) -> str:
+    """The operation names a relation hook by its kind, as Juju's runHook.String() does."""
+    if "-relation-" in name:
+        return "relation-" + name.split("-relation-", 1)[1] + " (1; unit: easyrsa/0)"
+    return name
+
+
 def hook(unit: str, name: str, start: float, end: float) -> list[dict[str, Any]]:
     tag = "unit-" + unit.replace("/", "-")
     return [
-        rec(start, tag, f'executing operation "run {name} hook" for {unit}'),
-        rec(end, tag, f'ran "{name}" hook'),
+        rec(start, tag, f'executing operation "run {kind(name)} hook" for {unit}'),
+        rec(end, tag, f'ran "{name}" hook (via explicit, bespoke hook script)'),
     ]
 
 

@@ -32,6 +32,10 @@ log = logging.getLogger("localjuju.agent")
 
 RETRY_START = 5.0
 RETRY_MAX = 300.0
+# Juju's HookHandlerType names, as its uniter logs them ("ran ... hook (via ...)").
+EXPLICIT_HANDLER = "explicit, bespoke hook script"
+DISPATCH_HANDLER = "hook dispatching script: dispatch"
+INVALID_HANDLER = "unknown/invalid hook handler"
 AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"
 
 
@@ -40,6 +44,29 @@ def unit_tag(unit: str) -> str:
 
 
 MANIFEST = ".localjuju-manifest"
+
+
+def operation_string(info: HookInfo) -> str:
+    """runHook.String(): the operation as the uniter's executor logs it."""
+    suffix = ""
+    if info.kind.startswith("relation-"):
+        if not info.remote_unit:
+            suffix = f" ({info.relation_id}; app: {info.remote_app})"
+        elif info.departing_unit:
+            suffix = (f" ({info.relation_id}; unit: {info.remote_unit}, "
+                      f"departee: {info.departing_unit})")  # fmt: skip
+        else:
+            suffix = f" ({info.relation_id}; unit: {info.remote_unit})"
+    elif info.storage_id:
+        suffix = f" ({info.storage_id})"
+    return f"run {info.kind}{suffix} hook"
+
+
+def running_hook_message(info: HookInfo) -> str:
+    """RunningHookMessage: the agent status message while a hook runs."""
+    if info.kind.startswith("relation-") and info.remote_unit:
+        return f"running {info.name} hook for {info.remote_unit}"
+    return f"running {info.name} hook"
 
 
 def charm_members(root: Path) -> list[str]:
@@ -311,21 +338,24 @@ class UnitAgent:
         assert op.hook is not None
         await self.run_hook(op.hook, remote)
 
-    def hook_handler(self, hook_name: str | None, action: str | None) -> tuple[str, str | None]:
-        """Juju's discoverHookHandler: (path inside machine, error or None); "" = missing."""
+    def hook_handler(
+        self, hook_name: str | None, action: str | None
+    ) -> tuple[str, str, str | None]:
+        """Juju's discoverHookHandler: (path inside the machine, handler type, error or None);
+        path "" without an error = missing. An existing but non-executable `dispatch` is an
+        error, not a fall-back to hooks/ (exec.LookPath reports it as permission denied)."""
         charm = self.host(self.charm_dir)
         if not (charm / "metadata.yaml").exists():
-            return "", "charm missing from disk"
-        dispatch = charm / "dispatch"
-        if dispatch.is_file() and os.access(dispatch, os.X_OK):
-            return f"{self.charm_dir}/dispatch", None
+            return "", INVALID_HANDLER, "charm missing from disk"
         rel = f"hooks/{hook_name}" if hook_name is not None else f"actions/{action}"
-        f = charm / rel
-        if not f.exists():
-            return "", None
-        if not os.access(f, os.X_OK):
-            return "", f"fork/exec {self.charm_dir}/{rel}: permission denied"
-        return f"{self.charm_dir}/{rel}", None
+        for name, kind in (("dispatch", DISPATCH_HANDLER), (rel, EXPLICIT_HANDLER)):
+            f = charm / name
+            if not f.exists():
+                continue
+            if f.is_dir() or not os.access(f, os.X_OK):
+                return "", INVALID_HANDLER, f'exec: "{self.charm_dir}/{name}": permission denied'
+            return f"{self.charm_dir}/{name}", kind, None
+        return "", INVALID_HANDLER, None
 
     def env(self, ctx: HookContext, dispatch_path: str) -> dict[str, str]:
         m = self.ctl.model
@@ -397,23 +427,25 @@ class UnitAgent:
                 self.cache[(info.relation_id, info.remote_unit)] = dict(
                     rel.units[info.remote_unit].data
                 )
-        path, err = self.hook_handler(info.name, None)
+        path, via, err = self.hook_handler(info.name, None)
         ctx = HookContext(self, info, None)
         machine_lock = self.ctl.machine_lock(unit.machine)
         async with machine_lock:
-            unit.agent_status.set("executing", f"running {info.name} hook")
+            self.before_hook(info)
+            if info.kind != "update-status":  # Juju does not record update-status runs
+                unit.agent_status.set("executing", running_hook_message(info))
             self.ctl.changed()
+            failure = ""
             if err is not None:
                 code: int | None = 1
-                self.ctl.debug(unit_tag(unit.name), "ERROR", "juju.worker.uniter",
-                               f'hook "{info.name}" failed: {err}')  # fmt: skip
+                failure = err
             elif not path:
                 code = 0
                 self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter.operation",
                                f'skipped "{info.name}" hook (missing)')  # fmt: skip
             else:
                 self.ctl.debug(unit_tag(unit.name), "DEBUG", "juju.worker.uniter.operation",
-                               f'executing operation "run {info.name} hook" for {unit.name}')  # fmt: skip
+                               f'executing operation "{operation_string(info)}" for {unit.name}')  # fmt: skip
                 code = await self.spawn(ctx, path, f"hooks/{info.name}", info.name)
         if code is None:
             # The machine died under the hook: nothing is committed; it runs again later.
@@ -421,10 +453,36 @@ class UnitAgent:
             self.ctl.changed()
             return
         if code == 0:
-            self.commit_hook(ctx, info, remote)
+            self.after_hook(ctx, info)
+            self.commit_hook(ctx, info, remote, via if path else "")
         else:
-            self.fail_hook(info, code)
+            self.fail_hook(info, via, failure or f"exit status {code}")
         self.ctl.changed()
+
+    def before_hook(self, info: HookInfo) -> None:
+        """runHook.beforeHook: the workload statuses Juju itself sets before some hooks."""
+        unit = self.unit
+        if info.kind == "install" and not unit.local.status_set:
+            unit.workload_status.set("maintenance", "installing charm software")
+        elif info.kind == "stop":
+            unit.workload_status.set("maintenance", "stopping charm software")
+        elif info.kind == "remove":
+            unit.workload_status.set("maintenance", "cleaning up prior to charm deletion")
+
+    def after_hook(self, ctx: HookContext, info: HookInfo) -> None:
+        """runHook.afterHook, after a hook that succeeded or was missing: stop leaves
+        maintenance without a message, remove terminated, and a start after which the charm
+        has never set its status leaves it unknown. Whether the charm ever set its status is
+        remembered (State.StatusSet)."""
+        unit = self.unit
+        status_set = ctx.unit_status_set or unit.local.status_set
+        if info.kind == "stop":
+            unit.workload_status.set("maintenance")
+        elif info.kind == "remove":
+            unit.workload_status.set("terminated")
+        elif info.kind == "start" and not status_set:
+            unit.workload_status.set("unknown")
+        unit.local.status_set = status_set
 
     def clear_resolved(self) -> None:
         """The agent acts on `juju resolved`: ClearResolved, and the retry timer is reset
@@ -434,11 +492,13 @@ class UnitAgent:
         if unit.local.error is not None:
             unit.local.error.attempts = 0
 
-    def commit_hook(self, ctx: HookContext, info: HookInfo, remote: Remote) -> None:
+    def commit_hook(self, ctx: HookContext, info: HookInfo, remote: Remote, via: str) -> None:
+        """A hook that exited 0 (or was missing: `via` empty, already logged as skipped)."""
         ctx.commit()
         self.record_hook(info, remote)
-        self.ctl.debug(unit_tag(self.unit_name), "INFO", "juju.worker.uniter.operation",
-                       f'ran "{info.name}" hook')  # fmt: skip
+        if via:
+            self.ctl.debug(unit_tag(self.unit_name), "INFO", "juju.worker.uniter.operation",
+                           f'ran "{info.name}" hook (via {via})')  # fmt: skip
 
     def skip_hook(self, info: HookInfo, remote: Remote) -> None:
         """`juju resolved --no-retry`: the failed hook is marked done without running it
@@ -461,7 +521,7 @@ class UnitAgent:
         if info.kind == "remove":
             self.ctl.unit_removed(unit.name)
 
-    def fail_hook(self, info: HookInfo, code: int) -> None:
+    def fail_hook(self, info: HookInfo, via: str, reason: str) -> None:
         unit = self.unit
         prev = unit.local.error
         attempts = (prev.attempts + 1) if prev and prev.hook == info.name else 1
@@ -484,8 +544,7 @@ class UnitAgent:
             data["remote-unit"] = info.remote_unit
         unit.agent_status.set("error", f'hook failed: "{info.name}"', data)
         self.ctl.debug(unit_tag(unit.name), "ERROR", "juju.worker.uniter.operation",
-                       f'hook "{info.name}" (via explicit, bespoke hook script) failed: '
-                       f"exit status {code}")  # fmt: skip
+                       f'hook "{info.name}" (via {via}) failed: {reason}')  # fmt: skip
 
     async def spawn(
         self, ctx: HookContext, path: str, dispatch_path: str, log_name: str,
@@ -572,7 +631,7 @@ class UnitAgent:
             task.completed = now()
             self.ctl.changed()
             return
-        path, err = self.hook_handler(None, task.name)
+        path, _, err = self.hook_handler(None, task.name)
         if err is not None or not path:
             task.status = "failed"
             task.message = err or f'action not implemented on unit "{unit.name}"'

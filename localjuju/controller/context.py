@@ -40,6 +40,10 @@ def parse_port(s: str) -> PortRange:
     return PortRange(proto, int(a), int(b or a))
 
 
+def sort_ports(ports: set[str] | list[str]) -> list[str]:
+    return sorted(ports, key=lambda s: (parse_port(s).protocol, parse_port(s).from_port))
+
+
 class HookContext:
     def __init__(self, agent: UnitAgent, hook: HookInfo | None, task: Task | None):
         self.agent = agent
@@ -63,6 +67,7 @@ class HookContext:
         self.action_failed = False
         self.action_fail_message = ""
         self.action_log_entries: list[dict[str, str]] = []
+        self.unit_status_set = False  # HasExecutionSetUnitStatus
 
     # ------------------------------------------------------------------ helpers
 
@@ -102,13 +107,16 @@ class HookContext:
                 rl = unit.local.relations.get(str(rid))
                 if rl is not None:
                     rl.app_members[unit.app] = settings.version
-        ports = {str(p) for p in unit.opened_ports}
-        for _, pr in self.ports_open:
-            ports.add(str(pr))
-        for _, pr in self.ports_close:
-            ports.discard(str(pr))
-        unit.opened_ports = sorted(ports, key=lambda s: (parse_port(s).protocol,
-                                                         parse_port(s).from_port))  # fmt: skip
+        # Ports are kept per endpoint ("" = every endpoint); status shows their union.
+        by_ep = {ep: set(v) for ep, v in unit.endpoint_ports.items()}
+        if not by_ep and unit.opened_ports:  # state saved before ports were kept per endpoint
+            by_ep[""] = set(unit.opened_ports)
+        for ep, pr in self.ports_open:
+            by_ep.setdefault(ep, set()).add(str(pr))
+        for ep, pr in self.ports_close:
+            by_ep.get(ep, set()).discard(str(pr))
+        unit.endpoint_ports = {ep: sort_ports(v) for ep, v in sorted(by_ep.items()) if v}
+        unit.opened_ports = sort_ports(set().union(*by_ep.values()) if by_ep else set())
         for k, v in self.state_changes.items():
             if v is None:
                 unit.charm_state.pop(k, None)
@@ -199,9 +207,8 @@ class HookContext:
 
     def write_leader_settings(self, settings: Mapping[str, str]) -> None:
         if not self.is_leader():
-            raise ToolError(
-                "cannot write leadership settings: cannot write settings: not the leader"
-            )
+            # the tool prefixes "cannot write leadership settings: "
+            raise ToolError("cannot write settings: not the leader")
         app = self.model.applications[self.unit.app]
         if app.leader_settings.update(dict(settings)):
             # The leader does not run leader-settings-changed for its own writes.
@@ -224,12 +231,17 @@ class HookContext:
         return tuple(sorted(members))
 
     def relation_ids(self) -> list[int]:
+        """HookContext.RelationIds: dead relations and "broken" ones (a non-peer relation that
+        is dying, or being broken for this unit, with no members left) are left out."""
         out = []
         for key in self.unit.local.relations:
             rid = int(key)
-            if rid not in [int(r) for r in self.model.relations]:
+            rel = self.model.relations.get(key)
+            if rel is None:
                 continue
             if self.hook and self.hook.kind == "relation-broken" and self.hook.relation_id == rid:
+                continue
+            if not rel.is_peer and rel.life != "alive" and not self._members(rid):
                 continue
             out.append(rid)
         return out
@@ -316,6 +328,7 @@ class HookContext:
         )
 
     def set_unit_status(self, status: str, message: str) -> None:
+        self.unit_status_set = True
         if self.unit.workload_status.set(status, message):
             self.ctl.changed()
 
@@ -338,11 +351,15 @@ class HookContext:
         self.ports_open.append((endpoint, port_range))
 
     def close_port_range(self, endpoint: str, port_range: PortRange) -> None:
+        if endpoint and endpoint not in self.ctl.charm(self.unit.app).endpoints:
+            raise ToolError(f'endpoint "{endpoint}" not found')
         self.ports_close.append((endpoint, port_range))
 
     def opened_port_ranges(self) -> Mapping[str, list[PortRange]]:
-        ports = [parse_port(p) for p in self.unit.opened_ports]
-        return {"": sorted(ports)} if ports else {}
+        by_ep = self.unit.endpoint_ports or (
+            {"": self.unit.opened_ports} if self.unit.opened_ports else {}
+        )
+        return {ep: sorted(parse_port(p) for p in v) for ep, v in by_ep.items()}
 
     # ------------------------------------------------------------------ network
 

@@ -29,6 +29,8 @@ log = logging.getLogger("localjuju.controller")
 
 APP_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]*[a-z][a-z0-9]*)*$")
 BUILTIN = ("easyrsa", "etcd-client")
+#: Juju's default --max-wait for a forced removal (apiserver common.MaxWait).
+FORCE_MAX_WAIT = 60.0
 
 
 class UserError(Exception):
@@ -480,10 +482,27 @@ class Controller:
         for n in names:
             unit = self.model.units[n]
             self.destroy_unit(unit)
-            if force and (no_wait or not self.machine(unit.machine).running()):
-                self.unit_removed(n)
+            if force:
+                self.force_remove(n, no_wait)
         self.changed()
         return names
+
+    def force_remove(self, name: str, no_wait: bool) -> None:
+        """`--force`: the unit leaves at once when `--no-wait` is given or its machine is down;
+        otherwise its agent gets Juju's max-wait (1 minute, MaxWait) to run its teardown, and
+        the backstop cleanup then removes it wherever it is (a unit in error, for one)."""
+        unit = self.model.units.get(name)
+        if unit is None:
+            return
+        if no_wait or not self.machine(unit.machine).running():
+            self.unit_removed(name)
+            return
+
+        def backstop() -> None:
+            if name in self.model.units and self.model.units[name].life != "alive":
+                self.unit_removed(name)
+
+        asyncio.get_running_loop().call_later(FORCE_MAX_WAIT, backstop)
 
     def unit_removed(self, name: str) -> None:
         """The unit ran its remove hook (or was forced out): it leaves the model."""
@@ -525,7 +544,9 @@ class Controller:
                 rel.life = "dying"
                 self._maybe_remove_relation(rel)
 
-    async def remove_applications(self, apps: list[str], force: bool) -> None:
+    async def remove_applications(
+        self, apps: list[str], force: bool, no_wait: bool = False
+    ) -> None:
         for a in apps:
             if a not in self.model.applications:
                 raise UserError(f'application "{a}" not found')
@@ -540,8 +561,7 @@ class Controller:
                 self.destroy_unit(self.model.units[u])
             if force:
                 for u in units:
-                    if not self.machine(self.model.units[u].machine).running():
-                        self.unit_removed(u)
+                    self.force_remove(u, no_wait)
             if not app.units:
                 self._remove_app(app)
         self.changed()

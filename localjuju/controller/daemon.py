@@ -92,8 +92,10 @@ class API:
     ) -> list[str]:
         return await self.ctl.remove_units(units, force, no_wait)
 
-    async def cmd_remove_application(self, applications: list[str], force: bool = False) -> None:
-        await self.ctl.remove_applications(applications, force)
+    async def cmd_remove_application(
+        self, applications: list[str], force: bool = False, no_wait: bool = False
+    ) -> None:
+        await self.ctl.remove_applications(applications, force, no_wait)
 
     async def cmd_integrate(self, a: str, b: str) -> dict[str, Any]:
         return self.ctl.integrate(a, b)

@@ -141,6 +141,7 @@ class UnitLocal:
     relations: dict[str, RelationLocal] = field(default_factory=dict)
     error: HookError | None = None
     update_status_due: float = 0.0
+    status_set: bool = False  # the charm has set its workload status in some hook (StatusSet)
 
 
 # Juju's resolved modes (params.ResolvedRetryHooks / params.ResolvedNoHooks; "" is ResolvedNone).
@@ -157,7 +158,8 @@ class Unit:
         default_factory=lambda: StatusInfo("waiting", "waiting for machine")
     )
     agent_status: StatusInfo = field(default_factory=lambda: StatusInfo("allocating"))
-    opened_ports: list[str] = field(default_factory=list)
+    opened_ports: list[str] = field(default_factory=list)  # every endpoint's, for status
+    endpoint_ports: dict[str, list[str]] = field(default_factory=dict)  # "" = all endpoints
     charm_state: dict[str, str] = field(default_factory=dict)
     # `juju resolved` asked for (the unit document's "resolved" field in Juju):
     # "" (ResolvedNone), "retry-hooks" or "no-hooks"; the agent clears it when it acts on it.

@@ -123,7 +123,11 @@ def test_resolved_retry_restarts_the_back_off() -> None:
     agent.clear_resolved()
     assert unit.resolved == ""
     # The retried hook fails again: the next automatic retry is the first step (5 s), not 40 s.
-    agent.fail_hook(HookInfo("config-changed", "config-changed"), 1)
+    agent.fail_hook(
+        HookInfo("config-changed", "config-changed"),
+        "explicit, bespoke hook script",
+        "exit status 1",
+    )
     assert local.error is not None and local.error.attempts == 1
     assert local.error.retry_at - time.time() <= RETRY_START * 1.1
     assert unit.agent_status.current == "error"
