@@ -52,9 +52,20 @@ def main() -> None:
         remote = os.environ.get("JUJU_REMOTE_UNIT")
         if remote:
             entry["remote_data"] = tool_json("relation-get", "-r", rid, "-", remote)
+        elif hook.endswith("-relation-changed"):
+            app = os.environ["JUJU_REMOTE_APP"]
+            entry["remote_app_data"] = tool_json("relation-get", "-r", rid, "--app", "-", app)
         if hook.endswith("-relation-joined"):
             tool("relation-set", "-r", rid, f"joined-{remote.replace('/', '-')}=yes")
     record(entry)
+    # The same in the debug log, which outlives the machine (teardown of a removed unit).
+    brief = {k: entry.get(k) for k in ("hook", "relation_list")}
+    brief["env"] = {
+        k: os.environ[k]
+        for k in ("JUJU_REMOTE_UNIT", "JUJU_REMOTE_APP", "JUJU_DEPARTING_UNIT")
+        if k in os.environ
+    }
+    tool("juju-log", "hooklog: " + json.dumps(brief, sort_keys=True))
     cfg = tool_json("config-get")
     fail = (cfg or {}).get("fail-hooks", "").split()
     if rid and hook in fail:
@@ -95,6 +106,18 @@ def action(name: str) -> None:
                 args.append("--app")
             tool(*args, f"{params['key']}={params['value']}")
         tool("action-set", f"relations={len(ids)}")
+        sys.exit(int(params.get("exit-code", 0)))
+    elif name == "env":
+        env = os.environ
+        tool(
+            "action-set",
+            f"hook-name={env.get('JUJU_HOOK_NAME', '<unset>')}",
+            f"action-name={env.get('JUJU_ACTION_NAME', '')}",
+            f"action-uuid={env.get('JUJU_ACTION_UUID', '')}",
+            f"action-tag={env.get('JUJU_ACTION_TAG', '')}",
+            f"dispatch-path={env.get('JUJU_DISPATCH_PATH', '')}",
+            f"cwd={os.getcwd()}",
+        )
     elif name == "resource":
         path = tool("resource-get", "blob", check=False)
         if not path:
