@@ -231,17 +231,19 @@ class HookContext:
         return tuple(sorted(members))
 
     def relation_ids(self) -> list[int]:
-        """HookContext.RelationIds: dead relations and "broken" ones (a non-peer relation that
-        is dying, or being broken for this unit, with no members left) are left out."""
+        """HookContext.RelationIds: dead relations and "broken" ones are left out. Broken is
+        decided when the context is made (contextFactory): a non-peer relation that is dying
+        with no members in the unit's committed state (so a relation stays listed in its last
+        departed hook), or the relation whose relation-broken hook this is."""
         out = []
-        for key in self.unit.local.relations:
+        for key, local in self.unit.local.relations.items():
             rid = int(key)
             rel = self.model.relations.get(key)
             if rel is None:
                 continue
             if self.hook and self.hook.kind == "relation-broken" and self.hook.relation_id == rid:
                 continue
-            if not rel.is_peer and rel.life != "alive" and not self._members(rid):
+            if not rel.is_peer and rel.life != "alive" and not local.members:
                 continue
             out.append(rid)
         return out

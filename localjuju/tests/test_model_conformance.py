@@ -171,6 +171,17 @@ def test_integrate_and_remove_relation(deployed: jubilant.Juju) -> None:
     seq = [h for h in hooks(juju, "other/0") if h.startswith("client-relation-")]
     assert seq[-1] == "client-relation-broken"
     assert seq[-4:-1] == ["client-relation-departed"] * 3
+    # relation-ids lists the dying relation while it has members, the last departed included
+    # (membership as committed when the context was made); in broken it is gone.
+    log = hook_log(juju, "other/0")
+    departs = [e for e in log if e["hook"] == "client-relation-departed"]
+    assert all(e["env"]["JUJU_RELATION_ID"] in e["relation_ids"] for e in departs)
+    assert departs[-1]["relation_list"] == []
+    broken = [e for e in log if e["hook"] == "client-relation-broken"][-1]
+    assert broken["env"]["JUJU_RELATION_ID"] not in (broken["relation_ids"] or [])
+    assert (
+        broken["env"]["JUJU_REMOTE_UNIT"] == "" and broken["env"]["JUJU_REMOTE_APP"] == "hooklog"
+    )
     juju.remove_application("other")
     juju.wait(lambda s: "other" not in s.apps, timeout=60)
 
