@@ -29,8 +29,6 @@ log = logging.getLogger("localjuju.controller")
 
 APP_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]*[a-z][a-z0-9]*)*$")
 BUILTIN = ("easyrsa", "etcd-client")
-#: Juju's default --max-wait for a forced removal (apiserver common.MaxWait).
-FORCE_MAX_WAIT = 60.0
 
 
 class UserError(Exception):
@@ -489,8 +487,9 @@ class Controller:
 
     def force_remove(self, name: str, no_wait: bool) -> None:
         """`--force`: the unit leaves at once when `--no-wait` is given or its machine is down;
-        otherwise its agent gets Juju's max-wait (1 minute, MaxWait) to run its teardown, and
-        the backstop cleanup then removes it wherever it is (a unit in error, for one)."""
+        otherwise its agent gets Juju's max-wait (1 minute, MaxWait; model config
+        `localjuju-force-max-wait`) to run its teardown, and the backstop cleanup then removes
+        it wherever it is (a unit in error, for one)."""
         unit = self.model.units.get(name)
         if unit is None:
             return
@@ -502,7 +501,8 @@ class Controller:
             if name in self.model.units and self.model.units[name].life != "alive":
                 self.unit_removed(name)
 
-        asyncio.get_running_loop().call_later(FORCE_MAX_WAIT, backstop)
+        wait = parse_duration(str(self.model.config.get("localjuju-force-max-wait", "1m")))
+        asyncio.get_running_loop().call_later(wait, backstop)
 
     def unit_removed(self, name: str) -> None:
         """The unit ran its remove hook (or was forced out): it leaves the model."""

@@ -51,7 +51,8 @@ class API:
             else:
                 cfg.pop(k, None)
         for k, v in (values or {}).items():
-            if k.endswith("interval") or k == "localjuju-lease-duration":
+            if k.endswith("interval") or k in ("localjuju-lease-duration",
+                                                  "localjuju-force-max-wait"):  # fmt: skip
                 try:
                     parse_duration(v)
                 except ValueError:

@@ -274,6 +274,9 @@ MODEL_CONFIG_DEFAULTS: dict[str, Any] = {
     "juju-no-proxy": "127.0.0.1,localhost,::1",
     # localjuju only: how long a leader lease lasts after its agent died.
     "localjuju-lease-duration": "30s",
+    # localjuju only: how long a forced removal waits for the unit's own teardown (Juju's
+    # default max-wait, common.MaxWait) before the backstop removes it.
+    "localjuju-force-max-wait": "1m",
 }
 
 

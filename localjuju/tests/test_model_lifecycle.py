@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -450,6 +451,14 @@ def test_a_dispatch_that_is_not_executable_fails_the_hook(
         'hook "install" (via unknown/invalid hook handler) failed: '
         'exec: "/var/lib/juju/agents/unit-broken-0/charm/dispatch": permission denied'
     ) in log
-    # A unit in error leaves only by force; --no-wait skips Juju's one-minute max-wait.
-    juju.cli("remove-application", "--no-prompt", "--force", "--no-wait", "broken")
-    juju.wait(lambda s: "broken" not in s.apps, timeout=30)
+    # A unit in error leaves only by force: its agent cannot run its teardown, so the
+    # backstop removes it after the max-wait (Juju's one minute, shortened here).
+    juju.model_config({"localjuju-force-max-wait": "4s"})
+    try:
+        t0 = time.monotonic()
+        juju.remove_application("broken", force=True)
+        assert "broken" in juju.status().apps  # not at once: the agent gets its max-wait
+        juju.wait(lambda s: "broken" not in s.apps, timeout=30, delay=0.2, successes=1)
+        assert time.monotonic() - t0 >= 4
+    finally:
+        juju.model_config({"localjuju-force-max-wait": "1m"})
