@@ -468,9 +468,13 @@ def founding_step(obs: Observed) -> Found | Bootstrap | Bootstrapped | Wait:
             f"waiting for {', '.join(pending)} to be ready to found the cluster together "
             f"(at most {FOUNDING_WAIT:.0f} s)"
         )
+    return Found(",".join(f"{u.name}={u.peer_url}" for u in ready_to_found(obs)))
+
+
+def ready_to_found(obs: Observed) -> list[UnitInfo]:
+    """Units on the peer relation with their certificates, not dying: the founders."""
     dying = {u for u, state in (obs.app_units or {}).items() if state == "dying"}
-    ready = [u for u in obs.all_units() if u.ready and u.peer_url and u.unit not in dying]
-    return Found(",".join(f"{u.name}={u.peer_url}" for u in ready))
+    return [u for u in obs.all_units() if u.ready and u.peer_url and u.unit not in dying]
 
 
 def founding_pending(obs: Observed) -> list[str]:
@@ -479,7 +483,7 @@ def founding_pending(obs: Observed) -> list[str]:
     without a goal state, nobody is."""
     if obs.app_units is None:
         return []
-    ready = {u.unit for u in obs.all_units() if u.ready and u.peer_url}
+    ready = {u.unit for u in ready_to_found(obs)}
     return sorted(
         (u for u, state in obs.app_units.items() if state != "dying" and u not in ready),
         key=unit_number,

@@ -231,8 +231,7 @@ class UnitAgent:
             return False
         await self.ensure_deployed()
         if unit.agent_status.current == "allocating":
-            unit.agent_status.set("idle")
-            unit.workload_status.set("maintenance", "installing charm software")
+            unit.agent_status.set("idle")  # the install hook's beforeHook sets the workload's
             self.ctl.changed()
         self.sync_scopes()
         remote = self.remote()

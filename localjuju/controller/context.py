@@ -26,22 +26,10 @@ from ..hooktools.context import (
     ToolError,
 )
 from .resolver import HookInfo
-from .state import Settings, Task
+from .state import Settings, Task, parse_port, sort_ports
 
 if TYPE_CHECKING:
     from .agent import UnitAgent
-
-
-def parse_port(s: str) -> PortRange:
-    if s == "icmp":
-        return PortRange("icmp", -1, -1)
-    ports, proto = s.split("/")
-    a, _, b = ports.partition("-")
-    return PortRange(proto, int(a), int(b or a))
-
-
-def sort_ports(ports: set[str] | list[str]) -> list[str]:
-    return sorted(ports, key=lambda s: (parse_port(s).protocol, parse_port(s).from_port))
 
 
 class HookContext:
@@ -107,16 +95,12 @@ class HookContext:
                 rl = unit.local.relations.get(str(rid))
                 if rl is not None:
                     rl.app_members[unit.app] = settings.version
-        # Ports are kept per endpoint ("" = every endpoint); status shows their union.
         by_ep = {ep: set(v) for ep, v in unit.endpoint_ports.items()}
-        if not by_ep and unit.opened_ports:  # state saved before ports were kept per endpoint
-            by_ep[""] = set(unit.opened_ports)
         for ep, pr in self.ports_open:
             by_ep.setdefault(ep, set()).add(str(pr))
         for ep, pr in self.ports_close:
             by_ep.get(ep, set()).discard(str(pr))
         unit.endpoint_ports = {ep: sort_ports(v) for ep, v in sorted(by_ep.items()) if v}
-        unit.opened_ports = sort_ports(set().union(*by_ep.values()) if by_ep else set())
         for k, v in self.state_changes.items():
             if v is None:
                 unit.charm_state.pop(k, None)
@@ -358,10 +342,7 @@ class HookContext:
         self.ports_close.append((endpoint, port_range))
 
     def opened_port_ranges(self) -> Mapping[str, list[PortRange]]:
-        by_ep = self.unit.endpoint_ports or (
-            {"": self.unit.opened_ports} if self.unit.opened_ports else {}
-        )
-        return {ep: sorted(parse_port(p) for p in v) for ep, v in by_ep.items()}
+        return {ep: [parse_port(p) for p in v] for ep, v in self.unit.endpoint_ports.items()}
 
     # ------------------------------------------------------------------ network
 

@@ -51,8 +51,7 @@ class API:
             else:
                 cfg.pop(k, None)
         for k, v in (values or {}).items():
-            if k.endswith("interval") or k in ("localjuju-lease-duration",
-                                                  "localjuju-force-max-wait"):  # fmt: skip
+            if k.endswith("interval") or k in state.LOCALJUJU_DURATIONS:
                 try:
                     parse_duration(v)
                 except ValueError:

@@ -17,10 +17,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..hooktools.context import PortRange
+
 
 def now() -> str:
     """Juju's timestamp form in status: RFC 3339 with the local offset."""
     return datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def parse_port(s: str) -> PortRange:
+    """``8080/tcp``, ``8000-8100/udp`` or ``icmp``, as open-port takes them."""
+    if s == "icmp":
+        return PortRange("icmp", -1, -1)
+    ports, proto = s.split("/")
+    a, _, b = ports.partition("-")
+    return PortRange(proto, int(a), int(b or a))
+
+
+def sort_ports(ports: set[str] | list[str]) -> list[str]:
+    return sorted(ports, key=lambda s: (parse_port(s).protocol, parse_port(s).from_port))
 
 
 @dataclass
@@ -158,8 +173,8 @@ class Unit:
         default_factory=lambda: StatusInfo("waiting", "waiting for machine")
     )
     agent_status: StatusInfo = field(default_factory=lambda: StatusInfo("allocating"))
-    opened_ports: list[str] = field(default_factory=list)  # every endpoint's, for status
-    endpoint_ports: dict[str, list[str]] = field(default_factory=dict)  # "" = all endpoints
+    # committed ports by endpoint ("" = every endpoint), each list in sort_ports order
+    endpoint_ports: dict[str, list[str]] = field(default_factory=dict)
     charm_state: dict[str, str] = field(default_factory=dict)
     # `juju resolved` asked for (the unit document's "resolved" field in Juju):
     # "" (ResolvedNone), "retry-hooks" or "no-hooks"; the agent clears it when it acts on it.
@@ -173,6 +188,11 @@ class Unit:
     @property
     def number(self) -> int:
         return int(self.name.split("/")[1])
+
+    @property
+    def opened_ports(self) -> list[str]:
+        """Every endpoint's ports, as status shows them."""
+        return sort_ports({p for ports in self.endpoint_ports.values() for p in ports})
 
 
 @dataclass
@@ -278,6 +298,8 @@ MODEL_CONFIG_DEFAULTS: dict[str, Any] = {
     # default max-wait, common.MaxWait) before the backstop removes it.
     "localjuju-force-max-wait": "1m",
 }
+#: the localjuju-only model config keys that hold a duration
+LOCALJUJU_DURATIONS = ("localjuju-lease-duration", "localjuju-force-max-wait")
 
 
 # ---------------------------------------------------------------------- (de)serialisation
