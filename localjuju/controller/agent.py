@@ -217,7 +217,7 @@ class UnitAgent:
         times = []
         if local.started:
             times.append(local.update_status_due)
-        if local.error is not None:
+        if local.error is not None and local.error.retry_at != float("inf"):
             times.append(local.error.retry_at)
         if not times:
             return None
@@ -335,6 +335,9 @@ class UnitAgent:
             await self.run_task(self.ctl.model.tasks[op.task_id])
             return
         assert op.hook is not None
+        if op.hook.kind == "start" and unit.local.reboot_detected:
+            self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter.reboot",
+                           "reboot detected; triggering implicit start hook to notify charm")  # fmt: skip
         await self.run_hook(op.hook, remote)
 
     def hook_handler(
@@ -447,7 +450,19 @@ class UnitAgent:
                                f'executing operation "{operation_string(info)}" for {unit.name}')  # fmt: skip
                 code = await self.spawn(ctx, path, f"hooks/{info.name}", info.name)
         if code is None:
-            # The machine died under the hook: nothing is committed; it runs again later.
+            # The machine went down under the hook: nothing is committed and the uniter's
+            # operation state stays "run hook, pending"; the restarted agent reports it as
+            # failed and retries it (see machine_restarted).
+            unit.local.error = HookError(
+                hook=info.name,
+                relation_id=info.relation_id,
+                remote_unit=info.remote_unit,
+                remote_app=info.remote_app,
+                departing_unit=info.departing_unit,
+                change_version=info.change_version,
+                retry_at=float("inf"),
+                interrupted=True,
+            )
             unit.agent_status.set("idle")
             self.ctl.changed()
             return
@@ -519,6 +534,31 @@ class UnitAgent:
         unit.agent_status.set("idle")
         if info.kind == "remove":
             self.ctl.unit_removed(unit.name)
+
+    def machine_restarted(self) -> None:
+        """The unit's machine booted again, and its agent with it (a new uniter):
+
+        * a hook the shutdown or crash interrupted is still pending: the resolver reports it
+          as failed ("awaiting error resolution") and the retry timer starts, from its
+          shortest back-off, as for any hook error found at start-up;
+        * the uniter detects the reboot: once no hook is pending, it runs an implicit start
+          hook (reboot/resolver.go)."""
+        unit = self.unit
+        err = unit.local.error
+        if err is not None:
+            delay = RETRY_START * random.uniform(0.9, 1.1)
+            err.attempts, err.retry_at, err.interrupted = 1, time.time() + delay, False
+            self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter",
+                           f'awaiting error resolution for "{err.hook}" hook')  # fmt: skip
+            data: dict[str, Any] = {"hook": err.hook}
+            if err.relation_id is not None:
+                data["relation-id"] = err.relation_id
+            if err.remote_unit:
+                data["remote-unit"] = err.remote_unit
+            unit.agent_status.set("error", f'hook failed: "{err.hook}"', data)
+        if unit.local.started and unit.life == "alive":
+            unit.local.reboot_detected = True
+        self.wake.set()
 
     def fail_hook(self, info: HookInfo, via: str, reason: str) -> None:
         unit = self.unit
@@ -601,8 +641,8 @@ class UnitAgent:
         finally:
             self.contexts.pop(ctx.id, None)
             self.current = None
-        if not machine.running():
-            return None
+        if not machine.running() or self.unit.machine in self.ctl.halting:
+            return None  # the machine went down under it (killed or shut down)
         if code < 0:
             # Killed by a signal: Juju reports "terminated"; treat as failure.
             return 128 - code

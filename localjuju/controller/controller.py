@@ -67,6 +67,9 @@ class Controller:
         self.cond = asyncio.Condition()
         self._save_pending = False
         self._machine_down_since: dict[str, float] = {}
+        # machines being killed or shut down right now: a hook that ends meanwhile was
+        # interrupted by it, whatever its exit status
+        self.halting: set[str] = set()
         self.stopping = False
 
     # ------------------------------------------------------------------ basics
@@ -225,6 +228,10 @@ class Controller:
             return
         sm.status.set("started", "running")
         sm.agent_status.set("started")
+        for unit in self.model.units.values():
+            agent = self.agents.get(unit.name)
+            if unit.machine == mid and agent is not None:
+                agent.machine_restarted()
         self.changed()
 
     # ------------------------------------------------------------------ deploy

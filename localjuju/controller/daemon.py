@@ -203,7 +203,11 @@ class API:
         """Kill or shut down a machine (``how``: its method) and show it ``state``."""
         mid = self._machine_of(target)
         sm = self.ctl.model.machines[mid]
-        await asyncio.to_thread(getattr(self.ctl.machine(mid), how))
+        self.ctl.halting.add(mid)
+        try:
+            await asyncio.to_thread(getattr(self.ctl.machine(mid), how))
+        finally:
+            self.ctl.halting.discard(mid)
         sm.status.set(state, message)
         sm.agent_status.set("down", "agent is not communicating with the server")
         self.ctl.changed()

@@ -111,6 +111,11 @@ def next_op(local: UnitLocal, remote: Remote) -> Op | None:
     if local.queued:
         return Op("hook", hook(local.queued))
 
+    # The machine rebooted: the reboot resolver runs an implicit start hook once no hook is
+    # pending or queued (before leadership, actions and everything else).
+    if local.reboot_detected and local.started and not dying:
+        return Op("hook", hook("start"))
+
     if local.installed and not dying:
         # relation-created for every relation entered but not yet created (peers included).
         for rid in sorted(remote.relations):
@@ -253,6 +258,7 @@ def commit(local: UnitLocal, info: HookInfo, remote: Remote) -> None:
     elif k == "start":
         local.started = True
         local.queued = ""
+        local.reboot_detected = False
     elif k == "stop":
         local.stopped = True
     elif k == "remove":

@@ -136,6 +136,9 @@ class HookError:
     change_version: int = 0
     attempts: int = 0
     retry_at: float = 0.0
+    # the hook was killed because its machine went down (the uniter's operation state is still
+    # "run hook, pending"): the restarted agent reports it as failed and starts its retry timer
+    interrupted: bool = False
 
 
 @dataclass
@@ -157,6 +160,9 @@ class UnitLocal:
     error: HookError | None = None
     update_status_due: float = 0.0
     status_set: bool = False  # the charm has set its workload status in some hook (StatusSet)
+    # the machine restarted since the agent last ran: an implicit start hook is due once no
+    # hook is pending (the uniter's reboot resolver)
+    reboot_detected: bool = False
 
 
 # Juju's resolved modes (params.ResolvedRetryHooks / params.ResolvedNoHooks; "" is ResolvedNone).

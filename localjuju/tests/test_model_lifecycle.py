@@ -462,3 +462,49 @@ def test_a_dispatch_that_is_not_executable_fails_the_hook(
         assert time.monotonic() - t0 >= 4
     finally:
         juju.model_config({"localjuju-force-max-wait": "1m"})
+
+
+@pytest.mark.parametrize("halt", ["kill-machine", "stop-machine"])
+def test_a_hook_the_machine_s_end_interrupted_fails_then_is_retried_then_start_runs(
+    model: jubilant.Juju, halt: str
+) -> None:
+    """A machine crashes (or shuts down) under a running hook: the uniter's operation state is
+    still "run hook, pending", so the restarted agent reports that hook as failed ("awaiting
+    error resolution"), retries it on its timer, then runs the implicit start hook of a reboot
+    (Juju's uniter resolver and reboot resolver)."""
+    juju = model
+    victim = next(u for u in sorted(units_of(juju, "hl")) if not units_of(juju, "hl")[u].leader)
+    machine = units_of(juju, "hl")[victim].machine
+    mark = len(hook_log(juju, victim))
+    log_mark = len(juju.debug_log(limit=1_000_000).splitlines())
+    seen = len(logged(juju, victim))
+    juju.config("hl", {"hang-hooks": f"{victim}:config-changed"})
+    # the hook hangs holding the machine lock (juju exec waits for it): watch the debug log
+    wait_for(juju, lambda: "config-changed" in [e["hook"] for e in logged(juju, victim)[seen:]])
+    juju.cli(halt, machine)
+    juju.config("hl", reset="hang-hooks")
+    juju.cli("start-machine", machine)
+
+    def in_error(s: jubilant.Status) -> bool:
+        st = s.apps["hl"].units[victim].workload_status
+        return st.current == "error" and st.message == 'hook failed: "config-changed"'
+
+    juju.wait(in_error, timeout=30, delay=0.2)
+    juju.wait(jubilant.all_active, timeout=60)
+    wait_for(juju, lambda: "start" in [e["hook"] for e in since(juju, victim, mark + 1)])
+    ran = [e["hook"] for e in since(juju, victim, mark + 1)]
+    # the interrupted hook again (retried), then the reboot's start; no other hook before them
+    assert ran[:2] == ["config-changed", "start"], ran
+    lines = juju.debug_log(limit=1_000_000).splitlines()[log_mark:]
+    tag = "unit-" + victim.replace("/", "-")
+    mine = [line for line in lines if line.startswith(tag + ":")]
+
+    def first(text: str) -> int:
+        return next(i for i, line in enumerate(mine) if text in line)
+
+    awaiting = first('awaiting error resolution for "config-changed" hook')
+    retried = next(
+        i for i, line in enumerate(mine) if 'ran "config-changed" hook' in line and i > awaiting
+    )
+    reboot = first("reboot detected; triggering implicit start hook to notify charm")
+    assert awaiting < retried < reboot < first('ran "start" hook')

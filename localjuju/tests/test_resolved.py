@@ -69,6 +69,26 @@ def test_failed_hook_waits_for_the_back_off_or_resolved() -> None:
     assert op == Op("task", task_id="7")
 
 
+def test_after_a_reboot_start_runs_once_no_hook_is_pending() -> None:
+    """The reboot resolver: an implicit start hook, but only after the pending (interrupted)
+    hook has been retried and committed, and before anything else that is due."""
+    local = errored_local()
+    local.reboot_detected = True
+    assert resolver.next_op(local, remote()) is None  # the failed hook first
+    failed = resolver.next_op(local, remote(retry_due=True))
+    assert failed == Op("hook", HookInfo("config-changed", "config-changed"))
+    resolver.commit(local, HookInfo("config-changed", "config-changed"), remote())
+    start = Op("hook", HookInfo("start", "start"))
+    assert resolver.next_op(local, remote(update_status_due=True, pending_task="3")) == start
+    resolver.commit(local, HookInfo("start", "start"), remote())
+    assert not local.reboot_detected
+    assert resolver.next_op(local, remote()) is None
+    # a unit that never started gets no implicit start
+    fresh = UnitLocal(installed=True, charm_revision=0, config_hash="new", reboot_detected=True)
+    fresh.leader_settings_version = 0
+    assert resolver.next_op(fresh, remote()) is None
+
+
 def test_relation_hook_error_is_retried_with_its_remote_unit() -> None:
     local = errored_local()
     local.error = HookError(hook="peers-relation-joined", relation_id=3, remote_unit="a/1",

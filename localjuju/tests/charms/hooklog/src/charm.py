@@ -67,6 +67,9 @@ def main() -> None:
     }
     tool("juju-log", "hooklog: " + json.dumps(brief, sort_keys=True))
     cfg = tool_json("config-get")
+    hang = (cfg or {}).get("hang-hooks", "").split()
+    if hook in hang or f"{os.environ['JUJU_UNIT_NAME']}:{hook}" in hang:
+        time.sleep(120)
     fail = (cfg or {}).get("fail-hooks", "").split()
     if rid and hook in fail:
         tool("relation-set", "-r", rid, "uncommitted=yes")
