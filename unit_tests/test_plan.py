@@ -339,7 +339,13 @@ def test_an_orphan_whose_removal_breaks_quorum_blocks() -> None:
     assert isinstance(step, P.Blocked)
     # a blocked removal does not stop other work: a new unit still joins (and may restore
     # the quorum that makes the removal safe)
-    more = P.Observed(**{**o.__dict__, "peers": (*o.peers, unit(3))})
+    more = P.Observed(
+        **{
+            **o.__dict__,
+            "peers": (*o.peers, unit(3)),
+            "app_units": {**(o.app_units or {}), "etcd/3": "waiting"},
+        }
+    )
     assert P.leader_step(more) == P.AddLearner(unit(3))
     assert step.reason.startswith("Member etcd2 (3ea) belongs to no unit and cannot be removed")
     assert "down: etcd1 (3e9)" in step.reason and "juju remove-unit --force" in step.reason
@@ -551,3 +557,70 @@ def test_founders_round_trip_through_leader_data() -> None:
     assert P.LeaderData.from_dict(data).current_founders == FOUNDERS
     assert FOUNDERS.names == {"etcd0", "etcd1", "etcd2"}
     assert P.LeaderData.from_dict({"founders": "{not json"}).founders is None
+
+
+FIVE = {f"etcd/{n}": "active" for n in range(5)}
+
+
+def five_removing(leaving: dict[str, str | None], **kw: object) -> P.Observed:
+    """Five units: etcd/3 and etcd/4 being removed together. etcd/4 has removed its own
+    member already (its departed hook ran on its machine) and still publishes its peer URL
+    and readiness on the peer relation, where the leader sees it until its own departed hook
+    for etcd/4 runs. ``leaving``: the goal state of etcd/3 and etcd/4 (None: no longer
+    listed)."""
+    app = dict(FIVE)
+    for u, state in leaving.items():
+        if state is None:
+            app.pop(u)
+        else:
+            app[u] = state
+    return obs(
+        unit(0, member_id=1000),
+        *(unit(n, member_id=1000 + n) for n in (1, 2, 3)),
+        unit(4, member_id=1004),
+        ml=members(*(member(n) for n in range(4))),
+        app_units=app,
+        healthy=frozenset(1000 + n for n in range(4)),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("leaving", "step"),
+    [
+        # Juju says dying: never added back, whatever the peer relation still says
+        ({"etcd/3": "dying", "etcd/4": "dying"}, None),
+        # gone from the goal state (removed) but still on the peer relation here
+        ({"etcd/3": "dying", "etcd/4": None}, None),
+        # no longer dying (the removal was of etcd/3 only): etcd/4 is a unit to add
+        ({"etcd/3": "dying", "etcd/4": "active"}, P.AddLearner(unit(4, member_id=1004))),
+    ],
+)
+def test_a_departing_unit_is_never_added_as_a_learner(
+    leaving: dict[str, str | None], step: P.LeaderStep
+) -> None:
+    assert P.leader_step(five_removing(leaving)) == step
+
+
+def test_without_a_goal_state_a_unit_that_is_no_member_is_added() -> None:
+    o = obs(unit(0, member_id=1000), unit(1), ml=members(member(0)))
+    assert o.app_units is None and P.leader_step(o) == P.AddLearner(unit(1))
+
+
+@pytest.mark.parametrize("state", ["dying", None])
+def test_the_learner_of_a_unit_that_departs_before_it_started_is_removed(
+    state: str | None,
+) -> None:
+    app = {"etcd/0": "active", "etcd/1": "active"}
+    if state is not None:
+        app["etcd/1"] = state
+    else:
+        app.pop("etcd/1")
+    o = obs(
+        unit(0, member_id=1000),
+        unit(1),
+        ml=members(member(0), member(1, learner=True, started=False)),
+        leader=P.LeaderData(token="t", bootstrapped="etcd0", joining=joining(1)),
+        app_units=app,
+    )
+    assert P.leader_step(o) == P.RemoveStaleLearner(joining(1))

@@ -356,8 +356,8 @@ def leader_step(obs: Observed) -> LeaderStep:
         if member is None or not member.is_learner:
             return ClearJoining()  # promoted already, or removed by someone else
         unit = obs.unit(joining.unit)
-        if unit is None:
-            return RemoveStaleLearner(joining)  # the unit left before it joined
+        if unit is None or departing(obs, joining.unit):
+            return RemoveStaleLearner(joining)  # the unit left (or is leaving) before it joined
         if unit.member_id == joining.member_id:
             return Promote(joining)
         return Wait(f"waiting for {joining.unit} to start as a learner")
@@ -419,7 +419,7 @@ def leader_step(obs: Observed) -> LeaderStep:
         return Wait(f"Upgrading etcd {done + 1}/{total} to {target}: {granted.unit}")
 
     for unit in obs.all_units():
-        if not unit.ready or not unit.peer_url:
+        if not unit.ready or not unit.peer_url or departing(obs, unit.unit):
             continue
         if members.by_name(unit.name) or members.by_peer_url(unit.peer_url):
             continue
@@ -471,10 +471,20 @@ def founding_step(obs: Observed) -> Found | Bootstrap | Bootstrapped | Wait:
     return Found(",".join(f"{u.name}={u.peer_url}" for u in ready_to_found(obs)))
 
 
+def departing(obs: Observed, unit: str) -> bool:
+    """Whether Juju is removing ``unit``: its goal state says dying, or no longer lists it
+    (the peer relation still does until the unit's departed hook has run here). A departing
+    unit is never made a member: it removes its own member, and a learner added for it would
+    be left behind. Without a goal state, nobody is taken for departing."""
+    if obs.app_units is None:
+        return False
+    state = obs.app_units.get(unit)
+    return state is None or state == "dying"
+
+
 def ready_to_found(obs: Observed) -> list[UnitInfo]:
-    """Units on the peer relation with their certificates, not dying: the founders."""
-    dying = {u for u, state in (obs.app_units or {}).items() if state == "dying"}
-    return [u for u in obs.all_units() if u.ready and u.peer_url and u.unit not in dying]
+    """Units on the peer relation with their certificates, not departing: the founders."""
+    return [u for u in obs.all_units() if u.ready and u.peer_url and not departing(obs, u.unit)]
 
 
 def founding_pending(obs: Observed) -> list[str]:
