@@ -15,12 +15,12 @@ demo: setup charm
 	.venv/bin/python scripts/demo.py
 
 lint: setup
-	.venv/bin/ruff check localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
-	.venv/bin/black --check -q localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/ruff check conftest.py localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/black --check -q conftest.py localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
 
 test: setup charm
-	.venv/bin/ruff check localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
-	.venv/bin/black --check -q localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/ruff check conftest.py localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
+	.venv/bin/black --check -q conftest.py localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
 	.venv/bin/pytest -ra localjuju/tests unit_tests tests
 
 unit: setup
