@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from etcd_charm import plan as P
+from etcd_charm import status as S
 from etcd_charm.etcdctl import Member, MemberList
 
 
@@ -377,7 +378,9 @@ def test_the_joining_learner_is_not_an_orphan() -> None:
     assert P.orphan_members(o) == ()
 
 
-def upgrading(grant: str = "", **units: dict[str, object]) -> P.Observed:
+def upgrading(
+    grant: str = "", progress: P.Progress | None = None, **units: dict[str, object]
+) -> P.Observed:
     """Three started units tracking 3.4/stable unless told otherwise; target 3.5/stable."""
 
     def u(n: int) -> P.UnitInfo:
@@ -390,21 +393,23 @@ def upgrading(grant: str = "", **units: dict[str, object]) -> P.Observed:
         u(1),
         u(2),
         ml=members(member(0), member(1), member(2)),
-        leader=P.LeaderData(token="t", bootstrapped="etcd0", upgrade_grant=grant),
+        leader=P.LeaderData(
+            token="t", bootstrapped="etcd0", upgrade_grant=grant, upgrade_progress=progress
+        ),
         target_channel="3.5/stable",
         healthy=frozenset({1000, 1001, 1002}),
     )
 
 
 def test_an_upgrade_goes_one_unit_at_a_time() -> None:
-    assert P.leader_step(upgrading()) == P.GrantUpgrade("etcd/0")
+    assert P.leader_step(upgrading()) == P.GrantUpgrade("etcd/0", P.Progress(1, 3))
     # granted and not done: wait for it (nothing else is granted meanwhile)
     step = P.leader_step(upgrading("etcd/0"))
     assert step == P.Wait("Upgrading etcd 1/3 to 3.5/stable: etcd/0")
     # done: clear, then the next
     done0 = {"u0": {"channel": "3.5/stable"}}
     assert P.leader_step(upgrading("etcd/0", **done0)) == P.ClearUpgradeGrant()
-    assert P.leader_step(upgrading("", **done0)) == P.GrantUpgrade("etcd/1")
+    assert P.leader_step(upgrading("", **done0)) == P.GrantUpgrade("etcd/1", P.Progress(2, 3))
     everyone = {f"u{n}": {"channel": "3.5/stable"} for n in range(3)}
     assert P.leader_step(upgrading("", **everyone)) is None
     # the granted unit upgrades itself, knowing its place
@@ -425,6 +430,49 @@ def test_an_upgrade_stops_on_failure_and_never_passes_an_unhealthy_cluster() -> 
     # the unit that failed does not try again by itself
     me_failed = upgrading("etcd/0", u0={"upgrade_error": "x"})
     assert P.unit_step(me_failed, "h", "h", False) is None
+
+
+def test_every_unit_shows_the_progress_the_leader_recorded_with_the_grant() -> None:
+    """etcd/1 is granted the 2nd of 3 upgrades. Leader data reaches it before etcd/0's new
+    channel does (relation data is committed at the end of etcd/0's hook, leader-set at once):
+    its own count would say 1/3, the leader's 2/3. Both say what the leader recorded."""
+    granted = P.Progress(2, 3)
+    done0 = {"u0": {"channel": "3.5/stable"}}
+    leader_view = upgrading("etcd/1", granted, **done0)
+    assert P.leader_step(leader_view) == P.Wait("Upgrading etcd 2/3 to 3.5/stable: etcd/1")
+    stale = upgrading("etcd/1", granted)  # etcd/0 still on 3.4/stable in etcd/1's view
+    stale = P.Observed(
+        **{**stale.__dict__, "me": stale.peers[0], "peers": (stale.me, stale.peers[1])}
+    )
+    assert P.next_progress(stale) == P.Progress(1, 3)  # what it would have counted
+    assert P.unit_step(stale, "h", "h", False) == P.Upgrade("3.5/stable", 2, 3)
+    assert P.current_progress(stale) == granted
+    # leader data round trip; garbage is no progress
+    assert P.LeaderData.from_dict({"upgrade-progress": "2/3"}).upgrade_progress == granted
+    assert P.LeaderData.from_dict({"upgrade-progress": "x"}).upgrade_progress is None
+
+
+@pytest.mark.parametrize("down", ["etcd0", "etcd1", "etcd2"])
+def test_a_paused_upgrade_reads_the_same_whichever_member_is_down(down: str) -> None:
+    """etcd0 upgraded, etcd1 is being upgraded (granted), etcd2 waits: whichever member stops
+    answering, the leader's reason and every unit's status are the same sentence."""
+    ml = members(member(0), member(1), member(2))
+    up = frozenset(m.id for m in ml.members if m.name != down)
+    expected = (
+        f"Upgrade to 3.5/stable paused: the cluster is not healthy ({down} not answering); "
+        "it continues once every member answers"
+    )
+    for me in (1000, 1001, 1002):
+        if me not in up:
+            continue
+        assert S.upgrade_paused("3.5/stable", S.down_voters(ml, up, me)).message == expected
+    # the leader decides the same when no grant is in flight
+    done0 = {"u0": {"channel": "3.5/stable"}}
+    sick = P.Observed(**{**upgrading("", **done0).__dict__, "healthy": up})
+    assert P.leader_step(sick) == P.Blocked(expected)
+    assert P.upgrade_in_flight(upgrading("", **done0))
+    everyone = {f"u{n}": {"channel": "3.5/stable"} for n in range(3)}
+    assert not P.upgrade_in_flight(upgrading("", **everyone))
 
 
 def test_must_rejoin_only_members_of_a_replaced_cluster() -> None:

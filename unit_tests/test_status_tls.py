@@ -23,12 +23,36 @@ def test_healthy_counts_members() -> None:
     assert S.health(st, None, ml, st.member_id) == S.Status("active", "Healthy with 3 known peers")
 
 
-def test_lost_quorum_is_blocked_and_says_so() -> None:
-    (st,) = parse_endpoint_status(capture(V, "endpoint-status-no-quorum")["stdout"])
-    ml = parse_member_list(capture(V, "member-list-3")["stdout"])
-    verdict = S.health(st, None, ml, st.member_id)
-    assert verdict.state == "blocked"
-    assert "etcdserver: no leader" in verdict.message
+@pytest.mark.parametrize("version", VERSIONS)
+def test_lost_quorum_says_how_many_answer_and_what_to_do(version: str) -> None:
+    """Two of three members stopped (the capture's end): the survivor answers with "no
+    leader", the others not at all."""
+    answered = parse_endpoint_status(
+        capture(version, "endpoint-status-no-quorum-all-endpoints")["stdout"]
+    )
+    (st,) = answered
+    ml = parse_member_list(capture(version, "member-list-3-final")["stdout"])
+    others = sorted(m.name for m in ml.voters if m.id != st.member_id)
+    up = frozenset(a.member_id for a in answered if not a.errors)
+    reached = frozenset(a.member_id for a in answered)
+    verdict = S.health(st, None, ml, st.member_id, up, reached)
+    assert verdict == S.Status(
+        "blocked",
+        f"Lost quorum: 1 of 3 members answer ({', '.join(others)} do not) and quorum needs 2; "
+        "etcd refuses reads and writes until then. Bring those members back (start their "
+        "machines); if they are lost for good, restore a snapshot: juju run etcd/leader "
+        "restore path=<snapshot> skip-backup=true",
+    )
+    # every member reached but none leads: an election, not a lost quorum
+    everyone = frozenset(m.id for m in ml.voters)
+    electing = S.health(st, None, ml, st.member_id, frozenset(), everyone)
+    assert electing.message == (
+        "No raft leader: 3 of 3 members answer, enough for quorum; they are electing one"
+    )
+    # the others not asked: no count is claimed
+    assert S.health(st, None, ml, st.member_id).message.startswith(
+        "No raft leader among 3 members"
+    )
 
 
 def test_unreachable_and_learner() -> None:

@@ -529,8 +529,10 @@ class EtcdCharm:
                 obs = self._refresh_members(obs, settings)
                 continue
             if isinstance(step, (P.GrantRestart, P.GrantUpgrade)):
-                what = "restart" if isinstance(step, P.GrantRestart) else "upgrade"
-                obs = self._record_grant(obs, what, step.unit)
+                if isinstance(step, P.GrantRestart):
+                    obs = self._record_grant(obs, "restart", step.unit)
+                else:
+                    obs = self._record_upgrade_grant(obs, step.unit, step.progress)
                 if step.unit == self.unit:
                     obs = self._act(obs, settings, identity, version)
                 continue
@@ -539,7 +541,7 @@ class EtcdCharm:
                 continue
             if isinstance(step, P.ClearUpgradeGrant):
                 # the upgraded member restarted: ask for health again before the next one
-                obs = replace(self._record_grant(obs, "upgrade", ""), healthy=None)
+                obs = replace(self._record_upgrade_grant(obs, "", None), healthy=None)
                 continue
         return obs
 
@@ -551,10 +553,25 @@ class EtcdCharm:
 
     @staticmethod
     def _record_grant(obs: P.Observed, what: str, unit: str) -> P.Observed:
-        """Leader data ``<what>-grant`` (``restart`` or ``upgrade``): the one unit allowed to
-        do it now ("" clears it)."""
+        """Leader data ``<what>-grant`` (``restart``): the one unit allowed to do it now
+        ("" clears it)."""
         hookenv.leader_set({f"{what}-grant": unit or None})
         return replace(obs, leader=replace(obs.leader, **{f"{what}_grant": unit}))
+
+    @staticmethod
+    def _record_upgrade_grant(
+        obs: P.Observed, unit: str, progress: P.Progress | None
+    ) -> P.Observed:
+        """Leader data ``upgrade-grant`` (the one unit allowed to upgrade now, "" clears it)
+        and ``upgrade-progress`` (its place in the upgrade, which every unit shows)."""
+        hookenv.leader_set(
+            {
+                "upgrade-grant": unit or None,
+                "upgrade-progress": progress.to_str() if progress else None,
+            }
+        )
+        ld = replace(obs.leader, upgrade_grant=unit, upgrade_progress=progress)
+        return replace(obs, leader=ld)
 
     @staticmethod
     def _reconfigure(what: str, change: Callable[[], T], idempotent: bool = False) -> T:
@@ -837,7 +854,8 @@ class EtcdCharm:
         st = client([local_url(settings)]).snapshot_save(path)
         os.chmod(path, 0o600)
         log(
-            f"snapshot before the upgrade: {path} (revision {st.revision}, {st.total_keys} keys, "
+            f"snapshot before the upgrade: {path} (revision {st.revision}, {st.total_keys} "
+            "database entries, "
             f"{st.total_size} bytes)"
         )
         return path
@@ -940,6 +958,7 @@ class EtcdCharm:
                 "joining": None,
                 "restart-grant": None,
                 "upgrade-grant": None,
+                "upgrade-progress": None,
             }
         )
         for rid in hookenv.relation_ids("cluster"):
@@ -1399,29 +1418,41 @@ class EtcdCharm:
             self.set_status(S.waiting("Waiting for a turn to restart with the new configuration"))
             return
         members = obs.members
-        status, error, up = self._answers(settings, members, obs.me.member_id)
+        if members is None:  # no member list (no quorum?): the last one says who to count
+            text = self.kv.get(KV_MEMBERS)
+            members = parse_member_list(text) if text else None
+        status, error, up, reached = self._answers(settings, members, obs.me.member_id)
         if status is not None and members is not None and status.raft_term != members.raft_term:
             # the raft term moved since the member list was taken: take a fresh one
             refreshed = self._refresh_members(obs, settings)
             members = refreshed.members or members
-        verdict = S.health(status, error, members, obs.me.member_id, up)
+        verdict = S.health(status, error, members, obs.me.member_id, up, reached)
         if self.blocked and status is not None:  # more telling than a member being down
             verdict = S.Status("blocked", self.blocked)
         if obs.me.upgrade_error:
             verdict = S.upgrade_failed(obs.target_channel, obs.me.upgrade_error)
-        elif verdict.state == "active" and obs.leader.upgrade_grant and obs.target_channel:
-            done, total = P.upgrade_progress(obs)
-            verdict = S.upgrade_in_progress(
-                verdict, min(done + 1, total), total, obs.target_channel
-            )
+        elif (
+            P.upgrade_in_flight(obs)
+            and not self.blocked
+            and status is not None
+            and members is not None
+        ):
+            down = S.down_voters(members, up, obs.me.member_id)
+            if down:  # whichever member it is, the upgrade waits for it
+                verdict = S.upgrade_paused(obs.target_channel, down)
+            elif verdict.state == "active" and obs.leader.upgrade_grant:
+                progress = P.current_progress(obs)
+                verdict = S.upgrade_in_progress(
+                    verdict, progress.position, progress.total, obs.target_channel
+                )
         self.set_status(verdict)
 
     @staticmethod
     def _answers(
         settings: Settings, members: MemberList | None, my_id: int
-    ) -> tuple[EndpointStatus | None, str | None, frozenset[int]]:
-        """One etcdctl: the local member's status (or why there is none) and which voters
-        answer."""
+    ) -> tuple[EndpointStatus | None, str | None, frozenset[int], frozenset[int]]:
+        """One etcdctl: the local member's status (or why there is none), which voters answer
+        without errors and which answer at all (with "no leader", say)."""
         local = local_url(settings)
         others = sorted(
             {
@@ -1439,13 +1470,14 @@ class EtcdCharm:
         status = next((st for st in answered if st.endpoint == local), None)
         if status is None:
             error = error or f"no answer on {local}"
-        return status, error, frozenset(st.member_id for st in answered if not st.errors)
+        up = frozenset(st.member_id for st in answered if not st.errors)
+        return status, error, up, frozenset(st.member_id for st in answered)
 
     def show_health(self, members: MemberList, my_id: int) -> S.Status:
         """Set the health verdict as the status (after an action changed this member)."""
         assert self.settings is not None
-        status, error, up = self._answers(self.settings, members, my_id)
-        verdict = S.health(status, error, members, my_id, up)
+        status, error, up, reached = self._answers(self.settings, members, my_id)
+        verdict = S.health(status, error, members, my_id, up, reached)
         self.set_status(verdict)
         return verdict
 

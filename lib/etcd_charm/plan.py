@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from . import status as S
 from .etcd_conf import member_name
 from .etcdctl import Member, MemberList, initial_cluster
 
@@ -144,6 +145,24 @@ class Founders:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Where a rolling upgrade is: the unit granted now is the ``position``-th of ``total``.
+    The leader computes it once, when it grants the upgrade, and records it beside the grant
+    (leader data ``upgrade-progress``): every unit shows the same count."""
+
+    position: int
+    total: int
+
+    def to_str(self) -> str:
+        return f"{self.position}/{self.total}"
+
+    @classmethod
+    def from_str(cls, text: str | None) -> Progress | None:
+        m = re.fullmatch(r"(\d+)/(\d+)", text or "")
+        return cls(int(m.group(1)), int(m.group(2))) if m else None
+
+
+@dataclass(frozen=True)
 class LeaderData:
     token: str = ""
     bootstrapped: str = ""  # member name of the founding member; set once, never cleared
@@ -151,6 +170,7 @@ class LeaderData:
     joining: Joining | None = None
     restart_grant: str = ""  # the unit allowed to restart now
     upgrade_grant: str = ""  # the unit allowed to upgrade now
+    upgrade_progress: Progress | None = None  # its place in the upgrade, set with the grant
     # the token of the cluster the restore action created: members of any other cluster
     # discard their data and join this one as learners, one at a time
     restored: str = ""
@@ -171,6 +191,7 @@ class LeaderData:
             joining=Joining.from_json(d.get("joining")),
             restart_grant=str(d.get("restart-grant") or ""),
             upgrade_grant=str(d.get("upgrade-grant") or ""),
+            upgrade_progress=Progress.from_str(d.get("upgrade-progress")),
             restored=str(d.get("restored") or ""),
         )
 
@@ -286,6 +307,7 @@ class ClearRestartGrant:
 @dataclass(frozen=True)
 class GrantUpgrade:
     unit: str
+    progress: Progress
 
 
 @dataclass(frozen=True)
@@ -415,8 +437,8 @@ def leader_step(obs: Observed) -> LeaderStep:
         granted = obs.unit(ld.upgrade_grant)
         if granted is None or granted.upgrade_error or granted.channel == target or not target:
             return ClearUpgradeGrant()
-        done, total = upgrade_progress(obs)
-        return Wait(f"Upgrading etcd {done + 1}/{total} to {target}: {granted.unit}")
+        progress = current_progress(obs)
+        return Wait(S.upgrading_unit(progress.position, progress.total, target, granted.unit))
 
     for unit in obs.all_units():
         if not unit.ready or not unit.peer_url or departing(obs, unit.unit):
@@ -435,14 +457,10 @@ def leader_step(obs: Observed) -> LeaderStep:
             )
         if obs.healthy is None:
             return Wait("checking the health of every member before upgrading")
-        down = [m for m in members.voters if m.id not in obs.healthy]
+        down = [m.name or m.hex_id for m in members.voters if m.id not in obs.healthy]
         if down or members.learners:
-            names = ", ".join(sorted(label(m) for m in down)) or "a learner is catching up"
-            return Blocked(
-                f"Upgrade to {target} paused: the cluster is not healthy ({names}); "
-                "it continues once every member answers"
-            )
-        return GrantUpgrade(pending[0].unit)
+            return Blocked(S.upgrade_paused(target, down).message)
+        return GrantUpgrade(pending[0].unit, next_progress(obs))
 
     for unit in obs.all_units():
         if unit.restart_request and unit.member_id and members.by_id(unit.member_id):
@@ -611,11 +629,26 @@ def upgrade_pending(obs: Observed) -> list[UnitInfo]:
     ]
 
 
-def upgrade_progress(obs: Observed) -> tuple[int, int]:
-    """(units that track the target channel, started units)."""
+def upgrade_in_flight(obs: Observed) -> bool:
+    """Whether a rolling upgrade is under way: a target channel that some started unit does
+    not track yet, or a unit granted its upgrade now."""
+    return bool(obs.target_channel) and (
+        bool(upgrade_pending(obs)) or bool(obs.leader.upgrade_grant)
+    )
+
+
+def next_progress(obs: Observed) -> Progress:
+    """The place of the next unit to upgrade (the leader, when it grants): one more than the
+    started units that track the target channel already."""
     started = [u for u in obs.all_units() if u.member_id]
     done = sum(1 for u in started if u.channel == obs.target_channel)
-    return done, len(started)
+    return Progress(min(done + 1, len(started)), len(started))
+
+
+def current_progress(obs: Observed) -> Progress:
+    """The place of the unit upgrading now, as the leader recorded it with the grant (a grant
+    recorded without it, by an earlier version of the charm, is counted here)."""
+    return obs.leader.upgrade_progress or next_progress(obs)
 
 
 def must_rejoin(leader: LeaderData, started: bool, my_token: str) -> bool:
@@ -644,8 +677,8 @@ def unit_step(
         and obs.me.channel != obs.target_channel
         and not obs.me.upgrade_error
     ):
-        done, total = upgrade_progress(obs)
-        return Upgrade(obs.target_channel, done + 1, total)
+        progress = current_progress(obs)
+        return Upgrade(obs.target_channel, progress.position, progress.total)
     if desired_hash == applied_hash:
         return None
     if ld.restart_grant != obs.me.unit:

@@ -59,20 +59,18 @@ def health(
     members: MemberList | None,
     my_id: int,
     up: frozenset[int] | None = None,
+    reached: frozenset[int] | None = None,
 ) -> Status:
     """The verdict from one ``endpoint status`` of the local member and the other voters
-    (``up``: the members that answered it without errors; None: not asked)."""
+    (``up``: the members that answered it without errors; ``reached``: those that answered at
+    all; None: not asked)."""
     if status is None:
         return Status("blocked", f"etcd on this unit does not answer: {error or 'no status'}")
+    count = len(members.members) if members else 0
+    if not status.leader or any("no leader" in e for e in status.errors):
+        return no_leader(members, my_id, reached)
     if status.errors:
         return Status("blocked", "etcd reports: " + "; ".join(status.errors))
-    count = len(members.members) if members else 0
-    if not status.leader:
-        return Status(
-            "blocked",
-            f"No raft leader among {count} members: the cluster has lost quorum "
-            "or is electing; check the other units",
-        )
     if status.is_learner:
         return Status("waiting", "Learner member catching up; the leader promotes it when in sync")
     if members is not None:
@@ -83,11 +81,59 @@ def health(
         if unstarted:
             names = ", ".join(m.hex_id for m in unstarted)
             return Status("waiting", f"Healthy; member(s) {names} added but not started yet")
-        if up is not None:
-            down = [m for m in members.voters if m.id not in up and m.id != my_id]
-            if down:
-                return degraded(len(members.voters), [m.name or m.hex_id for m in down])
+        down = down_voters(members, up, my_id)
+        if down:
+            return degraded(len(members.voters), down)
     return healthy(count)
+
+
+def no_leader(members: MemberList | None, my_id: int, reached: frozenset[int] | None) -> Status:
+    """No raft leader: quorum is lost when fewer voters answer than quorum needs (etcd then
+    refuses reads and writes); with enough of them it is electing one."""
+    if reached is None:
+        count = len(members.members) if members else 0
+        return Status(
+            "blocked",
+            f"No raft leader among {count} members: the cluster has lost quorum or is "
+            "electing; check the other units",
+        )
+    if members is None or not members.voters:
+        return Status(
+            "blocked",
+            "No raft leader, and the members cannot be listed: quorum is lost or an election "
+            "is under way; check the other units (juju status)",
+        )
+    voters = members.voters
+    answering = {my_id} | set(reached or ())
+    down = sorted(m.name or m.hex_id for m in voters if m.id not in answering)
+    need = len(voters) // 2 + 1
+    count = len(voters) - len(down)
+    if count >= need:
+        return Status(
+            "blocked",
+            f"No raft leader: {count} of {len(voters)} members answer, enough for quorum; "
+            "they are electing one",
+        )
+    return lost_quorum(count, len(voters), down)
+
+
+def lost_quorum(count: int, voters: int, down: list[str]) -> Status:
+    need = voters // 2 + 1
+    verb = "does" if len(down) == 1 else "do"
+    return Status(
+        "blocked",
+        f"Lost quorum: {count} of {voters} members answer ({', '.join(down)} {verb} not) and "
+        f"quorum needs {need}; etcd refuses reads and writes until then. Bring those members "
+        "back (start their machines); if they are lost for good, restore a snapshot: "
+        "juju run etcd/leader restore path=<snapshot> skip-backup=true",
+    )
+
+
+def down_voters(members: MemberList, up: frozenset[int] | None, my_id: int) -> list[str]:
+    """The names of the other voters that did not answer (none when nobody was asked)."""
+    if up is None:
+        return []
+    return [m.name or m.hex_id for m in members.voters if m.id not in up and m.id != my_id]
 
 
 def degraded(voters: int, down: list[str]) -> Status:
@@ -126,6 +172,22 @@ def restored(others: int) -> Status:
 
 def cannot_leave(why: str, remedy: str) -> Status:
     return Status("blocked", f"Cannot leave the cluster: {why}; {remedy}")
+
+
+def upgrading_unit(position: int, total: int, channel: str, unit: str) -> str:
+    """What the leader waits for while a unit upgrades."""
+    return f"Upgrading etcd {position}/{total} to {channel}: {unit}"
+
+
+def upgrade_paused(channel: str, down: list[str]) -> Status:
+    """A rolling upgrade waits for every member to answer: said the same way on every unit,
+    whichever member is down (the one upgrading or another)."""
+    why = f"{', '.join(sorted(down))} not answering" if down else "a learner is catching up"
+    return Status(
+        "blocked",
+        f"Upgrade to {channel} paused: the cluster is not healthy ({why}); "
+        "it continues once every member answers",
+    )
 
 
 def upgrading(position: int, total: int, channel: str, doing: str) -> Status:
