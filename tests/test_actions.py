@@ -173,17 +173,41 @@ def test_snapshot(juju: jubilant.Juju, archive: dict[str, Any]) -> None:
         meta = json.loads(tar.extractfile("etcd-snapshot.json").read())  # type: ignore[union-attr]
         db = tar.extractfile("db").read()  # type: ignore[union-attr]
     assert meta["revision"] == int(snap["revision"]) and meta["members"] == 3
+    # keys: what a client sees at the snapshot's revision, not etcd's count of its entries
+    at_revision = etcdctl(
+        juju,
+        unit,
+        f"get '' --prefix --keys-only --limit=1 --consistency=s --rev={snap['revision']}",
+    )
+    assert int(snap["keys"]) == int(at_revision.get("count", 0)) >= 200
+    assert int(snap["db-entries"]) > int(snap["keys"])
+    assert (meta["keys"], meta["db_entries"]) == (int(snap["keys"]), int(snap["db-entries"]))
     assert meta["sha256"] == hashlib.sha256(db).hexdigest()
     assert len(db) % 512 == 32  # etcdctl snapshot save appends the database's sha256
     assert hashlib.sha256(db[:-32]).digest() == db[-32:]
     message = failure(juju, unit, "snapshot", **{"keys-version": "v2"})
     assert "the v2 store is gone" in message
+    for target, rule in (
+        ("/etc", "/etc holds the system's configuration"),
+        ("/var/snap/etcd/current", "it is under /var/snap/etcd"),
+        ("/home/ubuntu/../../usr/x", "it has a '..' component"),
+    ):
+        message = failure(juju, unit, "snapshot", target=target)
+        assert message.startswith(f"target={target!r} is refused: {rule}"), message
+        assert "the default /home/ubuntu/etcd-snapshots" in message, message
+    leftovers = juju.exec(  # refused before anything was written or created
+        "ls /etc /var/snap/etcd/current | grep -c etcd-snapshot || true; "
+        "ls -d /usr/x 2>/dev/null | wc -l",
+        unit=unit,
+    ).stdout.split()
+    assert leftovers == ["0", "0"]
 
 
 def corrupt_variants(good: Path, where: Path) -> dict[str, Path]:
     with tarfile.open(good) as tar:
         meta = tar.extractfile("etcd-snapshot.json").read()  # type: ignore[union-attr]
-        db = bytearray(tar.extractfile("db").read())  # type: ignore[union-attr]
+        whole_db = tar.extractfile("db").read()  # type: ignore[union-attr]
+    db = bytearray(whole_db)
     db[len(db) // 2] ^= 0xFF
     flipped = where / "flipped.tar.gz"
     with tarfile.open(flipped, "w:gz") as tar:
@@ -199,7 +223,23 @@ def corrupt_variants(good: Path, where: Path) -> dict[str, Path]:
         info = tarfile.TarInfo("notes.txt")
         info.size = 5
         tar.addfile(info, io.BytesIO(b"hello"))
-    return {"flipped": flipped, "truncated": truncated, "foreign": foreign}
+    no_version = where / "no-version.tar.gz"
+    fields = json.loads(meta)
+    del fields["etcd_version"]
+    with tarfile.open(no_version, "w:gz") as tar:
+        for name, data in (("etcd-snapshot.json", json.dumps(fields).encode()), ("db", whole_db)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    text = where / "notes.txt"
+    text.write_text("not a snapshot\n" * 100)
+    return {
+        "flipped": flipped,
+        "truncated": truncated,
+        "foreign": foreign,
+        "no-version": no_version,
+        "text": text,
+    }
 
 
 def test_restore_refuses_corrupt_files(
@@ -211,6 +251,10 @@ def test_restore_refuses_corrupt_files(
         "flipped": "does not match",
         "truncated": "not a complete snapshot archive",
         "foreign": "holds no etcd database",
+        "no-version": "its etcd-snapshot.json is not valid: the field 'etcd_version' is "
+        "missing. Take a new snapshot with the snapshot action, or restore the database alone",
+        "text": "is neither a gzip'd nor a plain tar archive, and as a bare snapshot file it "
+        "carries no etcd hash",
     }
     for name, path in corrupt_variants(archive["local"], tmp_path).items():
         juju.cli("attach-resource", APP, f"snapshot={path}")
@@ -251,6 +295,9 @@ def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) ->
     )
     assert results["restore"]["hash-check"] == "verified"
     assert results["restore"]["revision"] == archive["results"]["snapshot"]["revision"]
+    # the keys counted on the restored member: those of the snapshot, not etcd's entries
+    assert results["restore"]["keys"] == archive["results"]["snapshot"]["keys"]
+    assert results["restore"]["db-entries"] == archive["results"]["snapshot"]["db-entries"]
     # the data it replaced was saved first, as a snapshot archive
     backup = results["backup"]["path"]
     assert backup.startswith("/home/ubuntu/etcd-data-") and backup.endswith(".tar.gz")

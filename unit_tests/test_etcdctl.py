@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from etcd_charm.etcdctl import (
@@ -11,8 +13,10 @@ from etcd_charm.etcdctl import (
     initial_cluster,
     parse_endpoint_health,
     parse_endpoint_status,
+    parse_key_count,
     parse_member_add,
     parse_member_list,
+    parse_snapshot_status,
 )
 
 from .fixtures import VERSIONS, Replay, capture, context
@@ -165,3 +169,75 @@ def test_argv_has_credentials_and_json_but_errors_do_not_show_them() -> None:
     assert argv[-3:] == ["member", "remove", "abc"]
     assert "/key" not in str(info.value)
     assert info.value.detail == "etcdserver: member not found"
+
+
+# `get "" --prefix --keys-only --limit=1 --consistency=s --rev=N -w json` and `snapshot
+# status -w json` of one etcd member holding foo, foo/a, foo/b and zed (foo written twice:
+# revision 6), taken by hand (see data/etcdctl/README.md). etcd's totalKey counts every
+# entry of the database (its own members, meta and auth entries, every revision of foo):
+# 11 in 3.5.16, 9 in 3.4.23, for 4 keys.
+KEY_COUNT = {
+    "3.5.16": {
+        "count": '{"header":{"cluster_id":15875391935852295136,"member_id":7383792418829112008,"revision":6,"raft_term":2},"kvs":[{"key":"Zm9v","create_revision":2,"mod_revision":6,"version":2}],"more":true,"count":4}\n',
+        "empty": '{"header":{"cluster_id":15875391935852295136,"member_id":7383792418829112008,"revision":1,"raft_term":2}}\n',
+        "status": '{"hash":1126296159,"revision":6,"totalKey":11,"totalSize":20480}\n',
+        "compacted": '{"level":"warn","ts":"2026-12-04T14:13:16.734855Z","logger":"etcd-client","caller":"v3/retry_interceptor.go:63","msg":"retrying of unary invoker failed","target":"etcd-endpoints://0xc000244f00/127.0.0.1:42379","attempt":0,"error":"rpc error: code = OutOfRange desc = etcdserver: mvcc: required revision has been compacted"}\nError: etcdserver: mvcc: required revision has been compacted\n',
+    },
+    "3.4.23": {
+        "count": '{"header":{"cluster_id":4647250493846162990,"member_id":2908439535060005921,"revision":6,"raft_term":2},"kvs":[{"key":"Zm9v","create_revision":2,"mod_revision":6,"version":2}],"more":true,"count":4}\n',
+        "empty": '{"header":{"cluster_id":4647250493846162990,"member_id":2908439535060005921,"revision":1,"raft_term":2}}\n',
+        "status": '{"hash":3141591790,"revision":6,"totalKey":9,"totalSize":20480}\n',
+        "compacted": '{"level":"warn","ts":"2026-12-04T14:13:17.888Z","caller":"clientv3/retry_interceptor.go:62","msg":"retrying of unary invoker failed","target":"endpoint://client-17dd5f87-1213-4c8d-abdc-ee8a3b055e1f/127.0.0.1:42479","attempt":0,"error":"rpc error: code = OutOfRange desc = etcdserver: mvcc: required revision has been compacted"}\nError: etcdserver: mvcc: required revision has been compacted\n',
+    },
+}
+
+
+class Answer:
+    """An etcdctl runner giving one answer and recording the argv it was run with."""
+
+    def __init__(self, stdout: str, rc: int = 0, stderr: str = "") -> None:
+        self.answer = (rc, stdout, stderr)
+        self.argv: list[list[str]] = []
+
+    def __call__(
+        self, argv: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        self.argv.append(argv)
+        rc, out, err = self.answer
+        return subprocess.CompletedProcess(argv, rc, out, err)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_key_count_is_the_keys_a_client_sees_not_the_database_entries(version: str) -> None:
+    runner = Answer(KEY_COUNT[version]["count"])
+    ctl = Etcdctl(["https://127.0.0.1:2379"], "ca", "cert", "key", runner=runner)
+    assert ctl.key_count(6) == 4
+    (argv,) = runner.argv
+    # etcdctl 3.5 refuses --count-only with -w json and 3.4 has no such flag: the count of a
+    # keys-only range limited to one key, read from the member's own copy at the revision
+    assert argv[argv.index("-w") :] == [
+        "-w", "json", "get", "", "--prefix", "--keys-only", "--limit=1", "--consistency=s",
+        "--rev=6",
+    ]  # fmt: skip
+    assert parse_snapshot_status(KEY_COUNT[version]["status"]).total_keys > 4  # etcd's entries
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_key_count_of_an_empty_keyspace_and_at_the_current_revision(version: str) -> None:
+    runner = Answer(KEY_COUNT[version]["empty"])  # etcd omits count 0
+    ctl = Etcdctl(["https://127.0.0.1:2379"], "ca", "cert", "key", runner=runner)
+    assert ctl.key_count() == 0
+    assert not any(a.startswith("--rev") for a in runner.argv[0])
+    assert parse_key_count(KEY_COUNT[version]["count"]) == 4
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_key_count_at_a_compacted_revision_fails_with_etcds_reason(version: str) -> None:
+    runner = Answer("", 1, KEY_COUNT[version]["compacted"])
+    ctl = Etcdctl(["https://127.0.0.1:2379"], "ca", "cert", "key", runner=runner)
+    with pytest.raises(EtcdctlError) as e:
+        ctl.key_count(3)
+    assert e.value.detail == "etcdserver: mvcc: required revision has been compacted"
+    two = Etcdctl(["https://127.0.0.1:1", "https://127.0.0.1:2"], "ca", "cert", "key")
+    with pytest.raises(ValueError, match="one member"):
+        two.key_count(3)

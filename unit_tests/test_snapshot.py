@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -24,7 +25,8 @@ def meta_for(db: Path) -> snap.Meta:
     return snap.Meta(
         etcd_version="3.5.16",
         revision=2,
-        total_keys=9,
+        db_entries=9,
+        keys=1,
         cluster_id="cdf8a14ad7e9c732",
         members=3,
         created="2026-11-21T20:29:04Z",
@@ -96,7 +98,13 @@ def test_flipped_byte_in_the_database_is_refused(tmp_path: Path) -> None:
     # without metadata only etcd's hash vouches for it, and it does not match
     old_charm_archive(tmp_path / "b.tar.gz", bytes(data))
     refused(tmp_path, tmp_path / "b.tar.gz", "embedded sha256 does not match")
-    refused(tmp_path, bad, "neither a snapshot archive")
+    refused(
+        tmp_path,
+        bad,
+        f"{bad} (20K) is neither a gzip'd nor a plain tar archive",
+        "embedded sha256 (its last 32 bytes) does not match its content: corrupt",
+        "restore takes an archive from the snapshot action",
+    )
 
 
 def test_truncated_archive_is_refused(tmp_path: Path) -> None:
@@ -116,7 +124,16 @@ def test_truncated_database_with_metadata_is_refused(tmp_path: Path) -> None:
 def test_foreign_files_are_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a snapshot\n" * 100)
-    refused(tmp_path, text, "neither a snapshot archive")
+    refused(
+        tmp_path,
+        text,
+        f"{text} (1.5K) is neither a gzip'd nor a plain tar archive",
+        "no etcd hash (1500 bytes, not 32 past a multiple of 512",
+        "truncated, a copy of a live database file, or not a snapshot at all",
+        "restore takes an archive from the snapshot action (.tar.gz, or the same members in "
+        "a plain .tar), an archive of the old charm, or a snapshot file from etcdctl "
+        "snapshot save",
+    )
     gz = tmp_path / "x.gz"
     gz.write_bytes(gzip.compress(b"plain gzip, not a tar" * 50))
     refused(tmp_path, gz, "not a complete snapshot archive")
@@ -156,3 +173,158 @@ def test_newer_minor_version_is_refused() -> None:
 )
 def test_human_size(size: int, shown: str) -> None:
     assert snap.human_size(size) == shown
+
+
+def archive_of(path: Path, members: dict[str, bytes], gz: bool = True) -> Path:
+    """A tar (gzip'd or plain) holding ``members`` as they are given."""
+    with tarfile.open(path, "w:gz" if gz else "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_metadata_records_the_keys_and_etcds_entries_apart(tmp_path: Path) -> None:
+    archive = tmp_path / "a.tar.gz"
+    snap.write_archive(str(archive), str(DB), meta_for(DB))
+    with tarfile.open(archive) as tar:
+        text = tar.extractfile(snap.META_NAME).read()  # type: ignore[union-attr]
+    written = json.loads(text)
+    assert written["keys"] == 1 and written["db_entries"] == 9 and written["format"] == 2
+    assert "total_keys" not in written  # etcd's entry count is not a number of keys
+    assert snap.unpack(str(archive), str(tmp_path / "staging")).meta == meta_for(DB)
+
+
+def format_1_metadata(db: Path) -> dict[str, object]:
+    """etcd-snapshot.json as the snapshot action wrote it before it counted the keys."""
+    return {
+        "cluster_id": "cdf8a14ad7e9c732",
+        "created": "2026-11-21T20:29:04Z",
+        "etcd_version": "3.5.16",
+        "format": 1,
+        "members": 3,
+        "revision": 2,
+        "sha256": snap.sha256_file(str(db)),
+        "size": db.stat().st_size,
+        "total_keys": 9,
+        "unit": "etcd/0",
+    }
+
+
+def test_archive_with_format_1_metadata_still_restores(tmp_path: Path) -> None:
+    meta = json.dumps(format_1_metadata(DB)).encode()
+    archive = archive_of(
+        tmp_path / "a.tar.gz", {"etcd-snapshot.json": meta, "db": DB.read_bytes()}
+    )
+    out = snap.unpack(str(archive), str(tmp_path / "staging"))
+    assert out.meta is not None and out.hash_checked
+    assert (out.meta.keys, out.meta.db_entries, out.meta.format) == (None, 9, 1)
+
+
+REMEDY = (
+    "Take a new snapshot with the snapshot action, or restore the database alone: extract "
+    "it in an empty directory (tar -xf {archive} db) and run restore with "
+    "path=<that directory>/db (a bare snapshot file is accepted when the sha256 etcd "
+    "embeds in it is intact)"
+)
+
+
+@pytest.mark.parametrize(
+    "field", ["etcd_version", "revision", "total_keys", "cluster_id", "sha256", "size"]
+)
+def test_metadata_without_a_field_says_which_and_what_to_do(tmp_path: Path, field: str) -> None:
+    meta = format_1_metadata(DB)
+    del meta[field]
+    archive = archive_of(
+        tmp_path / "a.tar.gz",
+        {"etcd-snapshot.json": json.dumps(meta).encode(), "db": DB.read_bytes()},
+    )
+    missing = "db_entries" if field == "total_keys" else field
+    refused(
+        tmp_path,
+        archive,
+        f"its etcd-snapshot.json is not valid: the field '{missing}' is missing. ",
+        REMEDY.format(archive=archive),
+    )
+    # and what it says works: the database alone, etcd's hash intact, is accepted
+    with tarfile.open(archive) as tar:  # tar -xf <archive> db
+        (tmp_path / "db").write_bytes(tar.extractfile("db").read())  # type: ignore[union-attr]
+    out = snap.unpack(str(tmp_path / "db"), str(tmp_path / "staging"))
+    assert out.meta is None and out.hash_checked
+
+
+@pytest.mark.parametrize(
+    "change,said",
+    [
+        ({"revision": "2"}, "the field 'revision' is \"2\", not a whole number (0 or more)"),
+        ({"size": -1}, "the field 'size' is -1, not a whole number (0 or more)"),
+        ({"members": True}, "the field 'members' is true, not a whole number (0 or more)"),
+        ({"etcd_version": 3.5}, "the field 'etcd_version' is 3.5, not a string"),
+        ({"keys": "many"}, "the field 'keys' is \"many\", not a whole number (0 or more)"),
+    ],
+)
+def test_metadata_with_a_wrong_type_says_which_field(
+    tmp_path: Path, change: dict[str, object], said: str
+) -> None:
+    meta = {**format_1_metadata(DB), **change}
+    archive = archive_of(
+        tmp_path / "a.tar.gz",
+        {"etcd-snapshot.json": json.dumps(meta).encode(), "db": DB.read_bytes()},
+    )
+    refused(tmp_path, archive, f"its etcd-snapshot.json is not valid: {said}. ", "snapshot action")
+
+
+def test_metadata_that_is_no_json_object_is_refused(tmp_path: Path) -> None:
+    for text, said in ((b"{not json", "it is not valid JSON"), (b"[1, 2]", "it holds list")):
+        archive = archive_of(
+            tmp_path / "a.tar.gz", {"etcd-snapshot.json": text, "db": DB.read_bytes()}
+        )
+        refused(tmp_path, archive, f"its etcd-snapshot.json is not valid: {said}", "tar -xf")
+
+
+def plain(gzipped: Path, out: Path) -> Path:
+    """The same tar, uncompressed (gunzip)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(gzip.decompress(gzipped.read_bytes()))
+    return out
+
+
+def test_plain_tar_of_an_archive_is_accepted_by_its_content(tmp_path: Path) -> None:
+    snap.write_archive(str(tmp_path / "a.tar.gz"), str(DB), meta_for(DB))
+    for name in ("a.tar", "a.tar.gz", "snapshot.db"):  # the name does not matter
+        tar = plain(tmp_path / "a.tar.gz", tmp_path / "plain" / name)
+        assert tarfile.is_tarfile(tar) and tar.read_bytes()[:2] != b"\x1f\x8b"
+        out = snap.unpack(str(tar), str(tmp_path / "staging"))
+        assert out.meta == meta_for(DB) and out.hash_checked
+        assert Path(out.db_path).read_bytes() == DB.read_bytes()
+
+
+def test_plain_tar_of_the_old_charm_is_accepted(tmp_path: Path) -> None:
+    old_charm_archive(tmp_path / "old.tar.gz", DB.read_bytes()[:-32])
+    tar = plain(tmp_path / "old.tar.gz", tmp_path / "old.tar")
+    out = snap.unpack(str(tar), str(tmp_path / "staging"))
+    assert out.meta is None and not out.hash_checked
+
+
+def test_plain_tar_gets_the_same_checks(tmp_path: Path) -> None:
+    data = bytearray(DB.read_bytes())
+    data[5000] ^= 0xFF
+    (tmp_path / "bad.db").write_bytes(bytes(data))
+    snap.write_archive(str(tmp_path / "f.tar.gz"), str(tmp_path / "bad.db"), meta_for(DB))
+    flipped = plain(tmp_path / "f.tar.gz", tmp_path / "flipped.tar")
+    refused(tmp_path, flipped, "sha256", "corrupt or altered")
+    snap.write_archive(str(tmp_path / "a.tar.gz"), str(DB), meta_for(DB))
+    whole = plain(tmp_path / "a.tar.gz", tmp_path / "whole.tar").read_bytes()
+    (tmp_path / "truncated.tar").write_bytes(whole[: len(whole) // 2])
+    refused(tmp_path, tmp_path / "truncated.tar", "not a complete snapshot archive")
+    foreign = archive_of(tmp_path / "foreign.tar", {"README": b"hello"}, gz=False)
+    refused(tmp_path, foreign, "holds no etcd database", "README")
+    meta = format_1_metadata(DB)
+    del meta["etcd_version"]
+    no_version = archive_of(
+        tmp_path / "m.tar",
+        {"etcd-snapshot.json": json.dumps(meta).encode(), "db": DB.read_bytes()},
+        gz=False,
+    )
+    refused(tmp_path, no_version, "'etcd_version' is missing", REMEDY.format(archive=no_version))

@@ -24,7 +24,7 @@ import yaml
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
-from . import report, workload
+from . import report, targets, workload
 from . import snapshot as snap
 from . import status as S
 from .charm import (
@@ -132,15 +132,31 @@ def _give_to_operator(path: str) -> None:
         os.chown(path, *ids)
 
 
-def _target_dir(path: str, param: str) -> str:
-    if not path or not os.path.isabs(path):
-        raise ActionError(f"{param} must be an absolute directory path, got {path!r}")
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ActionError(f"{param} {path} exists and is not a directory")
-    if not os.path.isdir(path):
-        os.makedirs(path, mode=0o700)
-        _give_to_operator(path)
-    return path
+def _default(ctx: Context, param: str) -> str:
+    """The param's default in actions.yaml (what a refusal suggests instead)."""
+    return str((ctx.params.declared.get(param) or {}).get("default") or "/home/ubuntu")
+
+
+def _target_dir(ctx: Context, path: str, param: str) -> str:
+    """The directory an archive is written to (see :mod:`targets`): refused with the rule
+    it breaks (nothing written or created), created 0700 for the operator when missing."""
+    return targets.ensure(path, param, _default(ctx, param), _give_to_operator)
+
+
+def _keys_at(ctl: Etcdctl, revision: int, name: str) -> int:
+    """The keys a client sees at the snapshot's ``revision``, counted on the member it was
+    taken from (etcd's ``totalKey`` counts every database entry, its own included)."""
+    try:
+        return ctl.key_count(revision)
+    except EtcdctlError as e:
+        if e.mentions("required revision has been compacted"):
+            why = f"its history was compacted past revision {revision} meanwhile"
+        else:
+            why = e.detail
+        raise ActionError(
+            f"cannot count the keys of the snapshot of {name} at its revision {revision} "
+            f"({why}); nothing was written: run the action again"
+        ) from None
 
 
 def _stamp() -> str:
@@ -198,7 +214,8 @@ def save_archive(
         meta = snap.Meta(
             etcd_version=status.version,
             revision=saved.revision,
-            total_keys=saved.total_keys,
+            db_entries=saved.total_keys,
+            keys=_keys_at(source_ctl, saved.revision, name),
             cluster_id=f"{status.cluster_id:x}",
             members=len(members.members),
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -250,7 +267,7 @@ def snapshot(ctx: Context) -> None:
         )
     if version != "v3":
         raise ActionError(f"keys-version must be v3, got {version!r}")
-    target = _target_dir(ctx.params.get("target"), "target")
+    target = _target_dir(ctx, ctx.params.get("target"), "target")
     archive, meta = save_archive(ctx, target, "etcd-snapshot")
     digest = snap.sha256_file(archive)
     ctx.set("snapshot.path", archive)
@@ -258,7 +275,8 @@ def snapshot(ctx: Context) -> None:
     ctx.set("snapshot.size", snap.human_size(os.path.getsize(archive)))
     ctx.set("snapshot.version", meta.etcd_version)
     ctx.set("snapshot.revision", meta.revision)
-    ctx.set("snapshot.keys", meta.total_keys)
+    ctx.set("snapshot.keys", meta.keys)
+    ctx.set("snapshot.db-entries", meta.db_entries)
     ctx.set("snapshot.cluster-id", meta.cluster_id)
     ctx.set("copy.cmd", f"juju scp {ctx.charm.unit}:{archive} .")
 
@@ -274,6 +292,8 @@ def restore(ctx: Context) -> None:
     path = ctx.params.get("path")
     skip_backup = ctx.params.get("skip-backup")
     target = ctx.params.get("target")
+    if not skip_backup:  # refused before anything is read or written
+        targets.check(target, "target", _default(ctx, "target"))
     source = path or _snapshot_resource()
     label = source if path else f"the attached snapshot resource ({source})"
     try:
@@ -292,12 +312,12 @@ def restore(ctx: Context) -> None:
         meta = unpacked.meta
         if meta is not None and (status.revision, status.total_keys) != (
             meta.revision,
-            meta.total_keys,
+            meta.db_entries,
         ):
             raise ActionError(
                 f"{label} cannot be restored: its database has revision {status.revision} "
-                f"with {status.total_keys} keys where its metadata says {meta.revision} with "
-                f"{meta.total_keys}; nothing was changed"
+                f"with {status.total_keys} database entries where its metadata says "
+                f"{meta.revision} with {meta.db_entries}; nothing was changed"
             )
         refusal = snap.version_refusal(
             meta.etcd_version if meta else "", installed_version() or ""
@@ -307,7 +327,7 @@ def restore(ctx: Context) -> None:
         if not skip_backup:
             save_backup(
                 ctx,
-                _target_dir(target, "target"),
+                _target_dir(ctx, target, "target"),
                 "etcd-data",
                 "run again with skip-backup=true to restore without a backup",
             )
@@ -322,7 +342,8 @@ def restore(ctx: Context) -> None:
     others = sorted(set(ctx.charm.peer_units()), key=lambda u: int(u.rsplit("/", 1)[-1]))
     ctx.set("restore.source", source)
     ctx.set("restore.revision", status.revision)
-    ctx.set("restore.keys", status.total_keys)
+    ctx.set("restore.keys", _restored_keys(ctx, status.revision))
+    ctx.set("restore.db-entries", status.total_keys)
     ctx.set("restore.cluster-id", f"{started.cluster_id:x}")
     ctx.set("restore.member-id", f"{started.member_id:x}")
     ctx.set("restore.members", len(members.members))
@@ -342,6 +363,19 @@ def restore(ctx: Context) -> None:
             else "none: this is the only unit"
         ),
     )
+
+
+def _restored_keys(ctx: Context, revision: int) -> str:
+    """The keys the restored member holds at the snapshot's revision, counted on it (the
+    restore has happened: a failure to count is reported, not raised)."""
+    try:
+        return str(ctx.local().key_count(revision))
+    except EtcdctlError as e:
+        return (
+            f"unknown: counting them on the restored member failed ({e.detail}); its "
+            f'etcdctl get "" --prefix --keys-only --limit=1 --rev={revision} -w json says '
+            "how many (count)"
+        )
 
 
 def _snapshot_resource() -> str:
@@ -614,7 +648,7 @@ def snap_upgrade(ctx: Context) -> None:
     ctx.check_config()
     save: Callable[[Etcdctl, MemberList], str] | None = None
     if backup:
-        backup_dir = _target_dir(target, "target")
+        backup_dir = _target_dir(ctx, target, "target")
 
         def save(source: Etcdctl, members: MemberList) -> str:
             remedy = "run again with backup=false to migrate without one"

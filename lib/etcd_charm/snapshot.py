@@ -5,13 +5,16 @@ An archive is a gzip'd tar holding
 * ``db``: the snapshot exactly as ``etcdctl snapshot save`` wrote it. etcd appends the
   sha256 of the database to the file (its size is then 32 bytes past a multiple of 512);
   ``snapshot restore`` checks it, and so do we before anything is touched;
-* ``etcd-snapshot.json``: what the snapshot is (etcd version, revision, keys, cluster id,
-  members, time, unit) and the sha256 of ``db``.
+* ``etcd-snapshot.json``: what the snapshot is (etcd version, revision, the number of
+  keys at that revision, etcd's count of database entries, cluster id, members, time, unit)
+  and the sha256 of ``db`` (:class:`Meta`).
 
-Archives of the old charm (a copy of the live database file as ``./db``, no hash, no
-metadata) are read too: they carry nothing to check them by, so they restore with etcd's
-hash check skipped and the result says so. A bare snapshot file (``.db``, as the upgrade
-keeps before each step) is accepted when its embedded hash is sound.
+The same members in a plain (uncompressed) tar are read too: the kind of file is told by
+its content, never by its name. Archives of the old charm (a copy of the live database
+file as ``./db``, no hash, no metadata) are read too: they carry nothing to check them by,
+so they restore with etcd's hash check skipped and the result says so. A bare snapshot
+file (``.db``, as the upgrade keeps before each step) is accepted when its embedded hash is
+sound.
 
 Nothing here talks to etcd or Juju; the functions read and write files only.
 """
@@ -23,18 +26,21 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import shutil
 import tarfile
 import time
 import zlib
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from .settings import version_tuple
 from .workload import atomic_file
 
 DB_NAME = "db"
 META_NAME = "etcd-snapshot.json"
-FORMAT = 1
+#: 1: ``total_keys`` (etcd's entry count); 2: ``db_entries`` (the same) and ``keys``
+FORMAT = 2
 META_MAX = 64 * 1024
 #: etcd: a snapshot file carries its sha256 when ``size % 512 == 32``
 HASH_SIZE = 32
@@ -44,17 +50,40 @@ class SnapshotError(Exception):
     """The file is not a snapshot we can restore; the message says why (nothing changed)."""
 
 
+WHOLE = "a whole number (0 or more)"
+#: the required fields of etcd-snapshot.json: name -> (type, how a message calls it)
+_META_FIELDS: dict[str, tuple[type, str]] = {
+    "etcd_version": (str, "a string"),
+    "revision": (int, WHOLE),
+    "db_entries": (int, WHOLE),
+    "cluster_id": (str, "a string"),
+    "members": (int, WHOLE),
+    "created": (str, "a string"),
+    "unit": (str, "a string"),
+    "sha256": (str, "a string"),
+    "size": (int, WHOLE),
+}
+
+
 @dataclass(frozen=True)
 class Meta:
+    """What ``etcd-snapshot.json`` says about the snapshot in ``db``.
+
+    ``keys`` is the number of keys a client sees at ``revision`` (None in the metadata of
+    format 1, which did not record it); ``db_entries`` is etcd's ``totalKey`` (``snapshot
+    status``): every entry of the database, etcd's own included (members, meta, auth, leases)
+    and every revision of every key. Format 1 called it ``total_keys``."""
+
     etcd_version: str
     revision: int
-    total_keys: int
+    db_entries: int
     cluster_id: str  # hex
     members: int
     created: str  # UTC, ISO 8601
     unit: str
     sha256: str  # of the db file
     size: int  # of the db file
+    keys: int | None = None
     format: int = FORMAT
 
     def to_json(self) -> str:
@@ -62,22 +91,41 @@ class Meta:
 
     @classmethod
     def from_json(cls, text: str) -> Meta:
+        """Raises :class:`MetaError` naming the field that is missing or wrong."""
         try:
             d = json.loads(text)
-            return cls(
-                etcd_version=str(d["etcd_version"]),
-                revision=int(d["revision"]),
-                total_keys=int(d["total_keys"]),
-                cluster_id=str(d["cluster_id"]),
-                members=int(d["members"]),
-                created=str(d["created"]),
-                unit=str(d["unit"]),
-                sha256=str(d["sha256"]),
-                size=int(d["size"]),
-                format=int(d.get("format", FORMAT)),
-            )
-        except (ValueError, KeyError, TypeError) as e:
-            raise SnapshotError(f"its {META_NAME} is not valid: {e}") from None
+        except ValueError as e:
+            raise MetaError(f"it is not valid JSON ({e})") from None
+        if not isinstance(d, dict):
+            raise MetaError(f"it holds {type(d).__name__}, not a JSON object")
+        if "db_entries" not in d and "total_keys" in d:  # format 1
+            d = {**d, "db_entries": d["total_keys"]}
+        values = {
+            name: _meta_field(d, name, kind, what) for name, (kind, what) in _META_FIELDS.items()
+        }
+        keys = d.get("keys")
+        if keys is not None:
+            keys = _meta_field(d, "keys", int, WHOLE)
+        fmt = _meta_field(d, "format", int, WHOLE) if "format" in d else 1
+        return cls(**values, keys=keys, format=fmt)
+
+
+class MetaError(SnapshotError):
+    """etcd-snapshot.json cannot be read; the message says which field is wrong."""
+
+
+def _meta_field(d: dict[str, Any], name: str, kind: type, what: str) -> Any:
+    if name not in d:
+        raise MetaError(f"the field {name!r} is missing")
+    value = d[name]
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok and kind is int and value < 0:
+        ok = False
+    if not ok:
+        shown = json.dumps(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise MetaError(f"the field {name!r} is {shown}, not {what}")
+    return value
 
 
 def sha256_file(path: str) -> str:
@@ -166,15 +214,31 @@ class Unpacked:
     hash_checked: bool  # etcd's embedded sha256 was present and matched
 
 
-def _is_gzip(path: str) -> bool:
+#: where a tar header carries its magic (POSIX "ustar\0", GNU "ustar  \0")
+TAR_MAGIC_OFFSET = 257
+
+
+def _kind(path: str) -> str:
+    """What the file is, by its content: "gzip", "tar" (uncompressed) or "other"."""
     with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
+        head = f.read(TAR_MAGIC_OFFSET + 8)
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + 5] == b"ustar":
+        return "tar"
+    return "other"
 
 
 def _db_member(names: list[str]) -> str | None:
     dbs = [n for n in names if n.lstrip("./") == DB_NAME or n.endswith("/" + DB_NAME)]
     # the old charm's archive of a v2 backup held a member directory, not a db
     return dbs[0] if len(dbs) == 1 else None
+
+
+ACCEPTED = (
+    "restore takes an archive from the snapshot action (.tar.gz, or the same members in a "
+    "plain .tar), an archive of the old charm, or a snapshot file from etcdctl snapshot save"
+)
 
 
 def unpack(source: str, staging: str) -> Unpacked:
@@ -196,21 +260,41 @@ def unpack(source: str, staging: str) -> Unpacked:
 
 
 def _unpack(source: str, staging: str) -> Unpacked:
+    kind = _kind(source)
+    if kind == "other":
+        return _copy_bare(source, staging)
     db_path = os.path.join(staging, DB_NAME)
-    if not _is_gzip(source):
-        # a bare snapshot file: only with etcd's own hash to vouch for it
-        ok = embedded_hash_ok(source)
-        if not ok:
-            raise SnapshotError(
-                f"{source} is neither a snapshot archive (.tar.gz from the snapshot action) "
-                "nor an etcd snapshot file with an intact hash"
-            )
-        shutil.copyfile(source, db_path)
-        os.chmod(db_path, 0o600)
-        return Unpacked(db_path, None, True)
-    meta: Meta | None = None
+    meta = _extract(source, "r:gz" if kind == "gzip" else "r:", db_path)
+    return Unpacked(db_path, meta, _check_db(db_path, meta))
+
+
+def _copy_bare(source: str, staging: str) -> Unpacked:
+    """A bare snapshot file: only with etcd's own hash to vouch for it."""
+    ok = embedded_hash_ok(source)
+    if not ok:
+        size = os.path.getsize(source)
+        why = (
+            "its embedded sha256 (its last 32 bytes) does not match its content: corrupt"
+            if ok is False
+            else f"it carries no etcd hash ({size} bytes, not 32 past a multiple of 512 as "
+            "etcdctl snapshot save writes them): truncated, a copy of a live database file, "
+            "or not a snapshot at all"
+        )
+        raise SnapshotError(
+            f"{source} ({human_size(size)}) is neither a gzip'd nor a plain tar archive, and "
+            f"as a bare snapshot file {why}; {ACCEPTED}"
+        )
+    db_path = os.path.join(staging, DB_NAME)
+    shutil.copyfile(source, db_path)
+    os.chmod(db_path, 0o600)
+    return Unpacked(db_path, None, True)
+
+
+def _extract(source: str, mode: str, db_path: str) -> Meta | None:
+    """The archive's ``db`` extracted to ``db_path`` (0600) and its metadata, if any."""
+    meta_text: str | None = None
     try:
-        with tarfile.open(source, mode="r:gz") as tar:
+        with tarfile.open(source, mode=mode) as tar:
             members = tar.getmembers()
             names = [m.name for m in members]
             db_name = _db_member(names)
@@ -238,13 +322,30 @@ def _unpack(source: str, staging: str) -> Unpacked:
                         raise SnapshotError(f"its {META_NAME} is too large")
                     f = tar.extractfile(m)
                     assert f is not None
-                    meta = Meta.from_json(f.read().decode("utf-8", "replace"))
+                    meta_text = f.read().decode("utf-8", "replace")
     except SnapshotError:
         raise
     except (tarfile.TarError, EOFError, OSError, zlib.error, gzip.BadGzipFile) as e:
         raise SnapshotError(
             f"it is not a complete snapshot archive (truncated or corrupt: {e})"
         ) from None
+    if meta_text is None:
+        return None
+    try:
+        return Meta.from_json(meta_text)
+    except MetaError as e:
+        raise SnapshotError(
+            f"its {META_NAME} is not valid: {e}. Take a new snapshot with the snapshot "
+            "action, or restore the database alone: extract it in an empty directory "
+            f"(tar -xf {shlex.quote(source)} {shlex.quote(db_name)}) and run restore with "
+            f"path=<that directory>/{os.path.normpath(db_name)} (a bare snapshot file is "
+            "accepted when the sha256 etcd embeds in it is intact)"
+        ) from None
+
+
+def _check_db(db_path: str, meta: Meta | None) -> bool:
+    """The extracted database against its metadata and etcd's embedded hash; whether that
+    hash was there (an archive of the old charm holds a copy of the live file: none)."""
     size = os.path.getsize(db_path)
     if meta is not None:
         if size != meta.size:
@@ -266,7 +367,7 @@ def _unpack(source: str, staging: str) -> Unpacked:
             "the database carries no embedded sha256 although the snapshot action always "
             "writes one: truncated or altered"
         )
-    return Unpacked(db_path, meta, bool(ok))
+    return bool(ok)
 
 
 def version_refusal(snapshot_version: str, installed_version: str) -> str:

@@ -1,0 +1,329 @@
+"""The snapshot and restore actions (lib/etcd_charm/actions.py) against a fake etcdctl and
+fake hook tools: the keys they report, the target they write to, the refusals of restore.
+
+charmhelpers refuses to be imported anywhere but on Ubuntu (its platform check); the module
+is imported here with that check answered "ubuntu", as scripts/build-charm's test does."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+import warnings
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from etcd_charm import snapshot as snap
+from etcd_charm import targets
+from etcd_charm.etcdctl import Etcdctl, parse_endpoint_status, parse_member_list
+from etcd_charm.params import ActionError, Params, declared_params
+
+from .fixtures import DATA, capture
+
+ROOT = DATA.parents[1]
+DB = DATA / "snapshots" / "etcd-3.5.16.db"
+LOCAL = "https://127.0.0.1:2379"
+SOURCE = "https://10.0.0.2:2379"  # the member a snapshot is taken from
+COMPACTED = "Error: etcdserver: mvcc: required revision has been compacted\n"
+
+
+@pytest.fixture(scope="module")
+def actions() -> ModuleType:
+    import charmhelpers.osplatform as platform
+
+    saved = platform.get_platform
+    platform.get_platform = lambda: "ubuntu"
+    try:
+        with warnings.catch_warnings():  # charms.reactive's use of pkg_resources
+            warnings.simplefilter("ignore", UserWarning)
+            from etcd_charm import actions as module
+    finally:
+        platform.get_platform = saved
+    return module
+
+
+class FakeEtcd:
+    """etcdctl's answers for one member: its snapshot (``revision``, ``entries`` in the
+    database) and its keyspace (``keys`` at that revision)."""
+
+    def __init__(self, revision: int = 6, entries: int = 11, keys: int = 4) -> None:
+        self.revision, self.entries, self.keys = revision, entries, keys
+        self.count_error = ""
+        self.calls: list[tuple[str, list[str]]] = []  # (endpoints, the command)
+        self.events: list[str] = []  # the order of what happened
+
+    def __call__(
+        self, argv: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        endpoints = next(a for a in argv if a.startswith("--endpoints=")).split("=", 1)[1]
+        args = argv[argv.index("json") + 1 :]
+        self.calls.append((endpoints, args))
+        self.events.append(" ".join(args[:2]))
+        out, rc, err = "", 0, ""
+        if args[:2] == ["endpoint", "status"]:
+            out = capture("3.5.16", "endpoint-status-1")["stdout"]
+        elif args[:2] == ["snapshot", "save"]:
+            Path(args[2]).write_bytes(DB.read_bytes())
+            out = f"Snapshot saved at {args[2]}\n"
+        elif args[:2] == ["snapshot", "status"]:
+            out = json.dumps(
+                {"hash": 1, "revision": self.revision, "totalKey": self.entries, "totalSize": 1}
+            )
+        elif args[0] == "get":
+            if self.count_error:
+                rc, err = 1, self.count_error
+            else:
+                out = json.dumps({"header": {"revision": self.revision}, "count": self.keys})
+        else:
+            raise AssertionError(f"unexpected etcdctl {args}")
+        return subprocess.CompletedProcess(argv, rc, out, err)
+
+    def counts(self) -> list[tuple[str, list[str]]]:
+        return [(e, a) for e, a in self.calls if a[0] == "get"]
+
+
+class FakeCharm:
+    unit = "etcd/0"
+
+    def __init__(self, etcd: FakeEtcd) -> None:
+        self.settings = SimpleNamespace(port=2379)
+        self.errors: list[str] = []
+        self.kv: dict[str, Any] = {}
+        self.etcd = etcd
+        self.restored: list[str] = []
+
+    def restore(self, db_path: str, skip_hash_check: bool, progress: Any) -> tuple[Any, Any]:
+        self.restored.append(db_path)
+        self.etcd.events.append("charm.restore")
+        started = parse_endpoint_status(capture("3.5.16", "endpoint-status-1")["stdout"])[0]
+        return started, parse_member_list(capture("3.5.16", "member-list-1")["stdout"])
+
+    @staticmethod
+    def peer_units() -> list[str]:
+        return []
+
+
+@pytest.fixture
+def etcd(actions: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEtcd:
+    fake = FakeEtcd()
+
+    def client(endpoints: list[str], binary: str = "") -> Etcdctl:
+        return Etcdctl(endpoints, "ca", "cert", "key", runner=fake)
+
+    members = parse_member_list(capture("3.5.16", "member-list-1")["stdout"])
+    monkeypatch.setattr(actions, "client", client)
+    monkeypatch.setattr(actions.Context, "members", lambda self: members)
+    monkeypatch.setattr(actions, "_healthy_member", lambda ctx, members: ("etcd1", SOURCE))
+    monkeypatch.setattr(actions, "_operator_ids", lambda: None)
+    monkeypatch.setattr(actions, "installed_version", lambda: "3.5.16")
+    monkeypatch.setattr(actions, "STAGING", str(tmp_path / "staging"))
+    monkeypatch.setattr(actions.hookenv, "log", lambda *a, **k: None)
+    monkeypatch.setattr(actions.hookenv, "is_leader", lambda: True)
+    return fake
+
+
+def context(actions: ModuleType, etcd: FakeEtcd, action: str, **params: Any) -> Any:
+    declared = declared_params(action, str(ROOT))
+    return actions.Context(action, FakeCharm(etcd), Params(action, params, declared))
+
+
+def archive(path: Path, meta: dict[str, Any]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in ((snap.META_NAME, json.dumps(meta).encode()), ("db", DB.read_bytes())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def metadata(**fields: Any) -> dict[str, Any]:
+    """etcd-snapshot.json of DB taken at revision 6 (11 database entries, 4 keys)."""
+    meta = {
+        "etcd_version": "3.5.16",
+        "revision": 6,
+        "db_entries": 11,
+        "keys": 4,
+        "cluster_id": "9fd7a76b1c3a58db",
+        "members": 1,
+        "created": "2026-12-04T14:13:16Z",
+        "unit": "etcd/0",
+        "sha256": snap.sha256_file(str(DB)),
+        "size": DB.stat().st_size,
+        "format": 2,
+    }
+    meta.update(fields)
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+# --- snapshot ----------------------------------------------------------------------------
+
+
+def test_snapshot_reports_the_keys_at_its_revision_and_etcds_entries_apart(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    target = tmp_path / "snapshots"
+    ctx = context(actions, etcd, "snapshot", target=str(target))
+    actions.snapshot(ctx)
+    assert ctx.results["snapshot.revision"] == "6"
+    assert ctx.results["snapshot.keys"] == "4"  # not etcd's 11 entries
+    assert ctx.results["snapshot.db-entries"] == "11"
+    # counted on the member the snapshot was taken from, at the snapshot's revision, after it
+    assert etcd.counts() == [
+        (SOURCE, ["get", "", "--prefix", "--keys-only", "--limit=1", "--consistency=s", "--rev=6"])
+    ]
+    assert etcd.events.index("get ") > etcd.events.index("snapshot save")
+    with tarfile.open(ctx.results["snapshot.path"]) as tar:
+        meta = json.loads(tar.extractfile(snap.META_NAME).read())  # type: ignore[union-attr]
+    assert (meta["keys"], meta["db_entries"], meta["revision"]) == (4, 11, 6)
+    assert target.stat().st_mode & 0o777 == 0o700  # made for the operator
+
+
+def test_snapshot_whose_keys_cannot_be_counted_writes_nothing(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    etcd.count_error = COMPACTED
+    ctx = context(actions, etcd, "snapshot", target=str(tmp_path))
+    with pytest.raises(ActionError) as e:
+        actions.snapshot(ctx)
+    assert str(e.value) == (
+        "cannot count the keys of the snapshot of etcd1 at its revision 6 (its history was "
+        "compacted past revision 6 meanwhile); nothing was written: run the action again"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_snapshot_refuses_a_system_target_before_anything(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = tmp_path / "etc"
+    system.mkdir()
+    monkeypatch.setitem(targets.FORBIDDEN, str(system), "the system's configuration")
+    for target in (system, system / "snapshots"):
+        ctx = context(actions, etcd, "snapshot", target=str(target))
+        with pytest.raises(ActionError) as e:
+            actions.snapshot(ctx)
+        assert "the system's configuration" in str(e.value)
+        assert "such as the default /home/ubuntu/etcd-snapshots" in str(e.value)
+    assert list(system.iterdir()) == [] and etcd.calls == []
+
+
+# --- restore -----------------------------------------------------------------------------
+
+
+def test_restore_reports_the_keys_counted_on_the_restored_member(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    source = archive(tmp_path / "a.tar.gz", metadata())
+    etcd.keys = 3  # what the restored member holds, whatever the metadata says (4)
+    ctx = context(actions, etcd, "restore", path=str(source))
+    actions.restore(ctx)
+    assert ctx.results["restore.revision"] == "6"
+    assert ctx.results["restore.keys"] == "3"
+    assert ctx.results["restore.db-entries"] == "11"
+    assert etcd.counts() == [
+        (LOCAL, ["get", "", "--prefix", "--keys-only", "--limit=1", "--consistency=s", "--rev=6"])
+    ]
+    assert etcd.events[-2:] == ["charm.restore", "get "]  # once the restored member runs
+    assert not (tmp_path / "staging").exists()
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        # written before the keys were counted: etcd's entries as total_keys, no keys
+        {**metadata(db_entries=None, keys=None, format=1), "total_keys": 11},
+        metadata(keys=None),
+    ],
+)
+def test_restore_of_an_archive_without_the_key_count(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, meta: dict[str, Any]
+) -> None:
+    ctx = context(actions, etcd, "restore", path=str(archive(tmp_path / "a.tar.gz", meta)))
+    actions.restore(ctx)
+    assert ctx.results["restore.keys"] == "4" and ctx.results["restore.db-entries"] == "11"
+
+
+def test_restore_of_an_old_charm_archive_counts_the_keys(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    old = tmp_path / "old.tar.gz"
+    with tarfile.open(old, "w:gz") as tar:  # no metadata, a copy of the live file: no hash
+        data = DB.read_bytes()[:-32]
+        info = tarfile.TarInfo("./db")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    ctx = context(actions, etcd, "restore", path=str(old))
+    actions.restore(ctx)
+    assert ctx.results["restore.keys"] == "4"
+    assert ctx.results["restore.hash-check"].startswith("skipped")
+
+
+def test_restore_checks_etcds_entries_against_the_metadata(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    source = archive(tmp_path / "a.tar.gz", metadata())
+    etcd.entries = 12
+    ctx = context(actions, etcd, "restore", path=str(source))
+    with pytest.raises(ActionError) as e:
+        actions.restore(ctx)
+    assert str(e.value) == (
+        f"{source} cannot be restored: its database has revision 6 with 12 database entries "
+        "where its metadata says 6 with 11; nothing was changed"
+    )
+    assert ctx.charm.restored == [] and not (tmp_path / "staging").exists()
+
+
+def test_restore_reports_keys_it_could_not_count(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    etcd.count_error = "Error: context deadline exceeded\n"
+    ctx = context(actions, etcd, "restore", path=str(archive(tmp_path / "a.tar.gz", metadata())))
+    actions.restore(ctx)  # the restore happened: not a failure
+    assert ctx.results["restore.keys"].startswith(
+        "unknown: counting them on the restored member failed (context deadline exceeded)"
+    )
+
+
+def test_restore_names_the_missing_metadata_field(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    source = archive(tmp_path / "a.tar.gz", metadata(etcd_version=None))
+    ctx = context(actions, etcd, "restore", path=str(source))
+    with pytest.raises(ActionError) as e:
+        actions.restore(ctx)
+    message = str(e.value)
+    assert message.startswith(
+        f"{source} cannot be restored: its etcd-snapshot.json is not valid: the field "
+        "'etcd_version' is missing. Take a new snapshot with the snapshot action, or restore "
+        f"the database alone: extract it in an empty directory (tar -xf {source} db)"
+    )
+    assert message.endswith("; nothing was changed")
+    assert ctx.charm.restored == [] and etcd.calls == []
+    assert not (tmp_path / "staging").exists()
+
+
+def test_restore_refuses_a_backup_target_before_reading_the_snapshot(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = tmp_path / "usr"
+    system.mkdir()
+    monkeypatch.setitem(targets.FORBIDDEN, str(system), "the system's programs")
+    source = archive(tmp_path / "a.tar.gz", metadata())
+    ctx = context(
+        actions,
+        etcd,
+        "restore",
+        path=str(source),
+        target=str(system / "b"),
+        **{"skip-backup": False},
+    )
+    with pytest.raises(ActionError) as e:
+        actions.restore(ctx)
+    assert "which holds the system's programs" in str(e.value)
+    assert "such as the default /home/ubuntu" in str(e.value)
+    assert list(system.iterdir()) == [] and etcd.calls == []
+    assert not (tmp_path / "staging").exists() and ctx.charm.restored == []
