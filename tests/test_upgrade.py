@@ -75,10 +75,15 @@ def test_skipping_a_minor_version_is_refused(juju: jubilant.Juju) -> None:
 
 def test_rolling_upgrade_under_writes(juju: jubilant.Juju) -> None:
     seen: set[str] = set()
+    own: dict[str, set[str]] = {}  # unit -> the positions its own upgrade status showed
 
     def upgraded(status: jubilant.Status) -> bool:
-        for unit in etcd_units(status).values():
-            seen.add(unit.workload_status.message)
+        for name, unit in etcd_units(status).items():
+            message = unit.workload_status.message
+            seen.add(message)
+            m = re.match(r"Upgrading etcd (\d/3) to 3.5/stable: ", message)
+            if unit.workload_status.current == "maintenance" and m:
+                own.setdefault(name, set()).add(m.group(1))
         return all_healthy(APP, 3)(status)
 
     with continuous_writes(juju, "upgrade-3.4-3.5"):
@@ -113,6 +118,18 @@ def test_rolling_upgrade_under_writes(juju: jubilant.Juju) -> None:
     windows.sort()
     for (_, end), (start, _) in zip(windows, windows[1:], strict=False):
         assert end < start, "two units upgraded at the same time"
+    # one count: the place the leader recorded when it granted each unit its turn (1/3, 2/3,
+    # 3/3 in grant order) is the place that unit showed while it upgraded
+    grants = re.findall(
+        r"leader step: GrantUpgrade\(unit='([^']+)', progress=Progress\(position=(\d), "
+        r"total=3\)\)",
+        log,
+    )
+    granted = {unit: f"{position}/3" for unit, position in grants}
+    assert sorted(granted.values()) == ["1/3", "2/3", "3/3"], grants
+    assert own, seen
+    for unit, positions in own.items():
+        assert positions == {granted[unit]}, (unit, positions, granted)
 
 
 def test_downgrade_is_refused(juju: jubilant.Juju) -> None:

@@ -98,6 +98,19 @@ def deploy_charm(source: Path, dest: Path) -> None:
     manifest.write_text(json.dumps(members))
 
 
+def hook_error(info: HookInfo, **kw: Any) -> HookError:
+    """The unit's record of a hook that did not complete (the uniter's pending hook)."""
+    return HookError(
+        hook=info.name,
+        relation_id=info.relation_id,
+        remote_unit=info.remote_unit,
+        remote_app=info.remote_app,
+        departing_unit=info.departing_unit,
+        change_version=info.change_version,
+        **kw,
+    )
+
+
 class UnitAgent:
     def __init__(self, ctl: Controller, unit_name: str):
         self.ctl = ctl
@@ -453,16 +466,7 @@ class UnitAgent:
             # The machine went down under the hook: nothing is committed and the uniter's
             # operation state stays "run hook, pending"; the restarted agent reports it as
             # failed and retries it (see machine_restarted).
-            unit.local.error = HookError(
-                hook=info.name,
-                relation_id=info.relation_id,
-                remote_unit=info.remote_unit,
-                remote_app=info.remote_app,
-                departing_unit=info.departing_unit,
-                change_version=info.change_version,
-                retry_at=float("inf"),
-                interrupted=True,
-            )
+            unit.local.error = hook_error(info, retry_at=float("inf"), interrupted=True)
             unit.agent_status.set("idle")
             self.ctl.changed()
             return
@@ -550,15 +554,19 @@ class UnitAgent:
             err.attempts, err.retry_at, err.interrupted = 1, time.time() + delay, False
             self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter",
                            f'awaiting error resolution for "{err.hook}" hook')  # fmt: skip
-            data: dict[str, Any] = {"hook": err.hook}
-            if err.relation_id is not None:
-                data["relation-id"] = err.relation_id
-            if err.remote_unit:
-                data["remote-unit"] = err.remote_unit
-            unit.agent_status.set("error", f'hook failed: "{err.hook}"', data)
+            self.show_hook_error(err)
         if unit.local.started and unit.life == "alive":
             unit.local.reboot_detected = True
         self.wake.set()
+
+    def show_hook_error(self, err: HookError) -> None:
+        """ReportHookError: the agent status Juju shows for a failed hook."""
+        data: dict[str, Any] = {"hook": err.hook}
+        if err.relation_id is not None:
+            data["relation-id"] = err.relation_id
+        if err.remote_unit:
+            data["remote-unit"] = err.remote_unit
+        self.unit.agent_status.set("error", f'hook failed: "{err.hook}"', data)
 
     def fail_hook(self, info: HookInfo, via: str, reason: str) -> None:
         unit = self.unit
@@ -566,22 +574,8 @@ class UnitAgent:
         attempts = (prev.attempts + 1) if prev and prev.hook == info.name else 1
         delay = min(RETRY_MAX, RETRY_START * (2 ** (attempts - 1)))
         delay *= random.uniform(0.9, 1.1)  # Juju's back-off has jitter
-        unit.local.error = HookError(
-            hook=info.name,
-            relation_id=info.relation_id,
-            remote_unit=info.remote_unit,
-            remote_app=info.remote_app,
-            departing_unit=info.departing_unit,
-            change_version=info.change_version,
-            attempts=attempts,
-            retry_at=time.time() + delay,
-        )
-        data: dict[str, Any] = {"hook": info.name}
-        if info.relation_id is not None:
-            data["relation-id"] = info.relation_id
-        if info.remote_unit:
-            data["remote-unit"] = info.remote_unit
-        unit.agent_status.set("error", f'hook failed: "{info.name}"', data)
+        unit.local.error = hook_error(info, attempts=attempts, retry_at=time.time() + delay)
+        self.show_hook_error(unit.local.error)
         self.ctl.debug(unit_tag(unit.name), "ERROR", "juju.worker.uniter.operation",
                        f'hook "{info.name}" (via {via}) failed: {reason}')  # fmt: skip
 
