@@ -305,8 +305,10 @@ def test_scale_to_five_then_three_then_one_and_back(juju: jubilant.Juju) -> None
         # each leaving unit removed its own member, and none was ever added back
         after = log_lines(juju)[mark:]
         for unit in others[:2]:
-            assert any("removed member" in ln for ln in of_unit(after, unit)), unit
+            removed = [ln for ln in of_unit(after, unit) if "removed member" in ln]
             added = [ln for ln in after if f"added {unit} as learner" in ln]
+            print(f"{unit}: {removed[-1:]}; learners added for it after: {len(added)}")
+            assert removed, unit
             assert not added, added
         juju.remove_unit(*others[2:])
         status = healthy(juju, 1)
