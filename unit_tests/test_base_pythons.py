@@ -1,0 +1,129 @@
+"""The built charm's hooks and actions import on the Python of every base it declares.
+
+Ubuntu 22.04 runs Python 3.10 and 24.04 runs 3.12 (and the next LTS 3.13, checked ahead): the
+charm built from this repository is extracted and every module its hooks and actions load is
+imported under each interpreter, the way a hook starts (``-I``, ``lib/`` and ``venv/`` first on
+``sys.path``, the entry point's ``provide_distutils`` first), with the reactive framework's
+handler discovery, which imports ``reactive/etcd.py`` and so the whole charm library.
+
+The interpreters come from pyenv (``pyenv root``) or ``PATH``; where one is missing the test
+says so and skips, except under ``CI=true``, where it fails. charmhelpers refuses any platform
+but Ubuntu at import time: the check is answered "ubuntu" in the subprocess, as in
+``test_build_charm``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+WHEELS = REPO / ".cache" / "wheels"
+#: the Python of each base the charm declares (and the next one's)
+PYTHONS = {"3.10": "ubuntu@22.04", "3.12": "ubuntu@24.04", "3.13": "ubuntu@26.04 (ahead)"}
+
+IMPORTS = """
+import os, sys, warnings
+warnings.simplefilter("ignore")
+charm = sys.argv[1]
+sys.path[:0] = [os.path.join(charm, "lib"), os.path.join(charm, "venv")]
+os.chdir(charm)
+os.environ["CHARM_DIR"] = os.environ["JUJU_CHARM_DIR"] = charm
+if sys.argv[2] == "finder":
+    from etcd_charm.entry import provide_distutils
+    provide_distutils()
+import charmhelpers.osplatform as platform
+platform.get_platform = lambda: "ubuntu"
+import charms.reactive.bus, charms.templating.jinja2, charmhelpers.core.unitdata
+charms.reactive.bus.discover()  # imports reactive/etcd.py: etcd_charm.charm and the rest
+import etcd_charm.actions, etcd_charm.entry
+import distutils, distutils.version, yaml, jinja2
+assert distutils.version.LooseVersion("3.6.8") > distutils.version.LooseVersion("2.9")
+yaml.safe_load("a: 1")
+jinja2.Template("{{ x|e }}").render(x="<")
+loaded = sorted(m for m in sys.modules if m.startswith("etcd_charm."))
+print("distutils", distutils.__file__)
+print("setuptools imported", "setuptools" in sys.modules)
+print("loaded", " ".join(loaded))
+"""
+
+
+def interpreter(version: str) -> str | None:
+    """``python<version>``: the newest pyenv build of it (``pyenv root``, else
+    ``$PYENV_ROOT`` or ``~/.pyenv`` when pyenv is not on PATH), else the one on PATH."""
+    try:
+        root = subprocess.run(
+            ["pyenv", "root"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    found = sorted(
+        glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}")),
+        key=lambda p: [int(x) for x in p.split("/versions/")[1].split("/")[0].split(".")],
+    )
+    if root and found:
+        return found[-1]
+    return shutil.which(f"python{version}")
+
+
+def need(version: str) -> str:
+    path = interpreter(version)
+    if path is None:
+        why = f"no Python {version} ({PYTHONS[version]}) on this machine: pyenv or PATH"
+        if os.environ.get("CI") == "true":
+            pytest.fail(why + " (CI must have it)")
+        pytest.skip(why)
+    return path
+
+
+@pytest.fixture(scope="module")
+def charm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The charm built from this repository, extracted."""
+    if not any(WHEELS.glob("*.whl")):
+        pytest.skip(f"no wheels in {WHEELS}: scripts/setup fetches them")
+    out = tmp_path_factory.mktemp("build") / "etcd.charm"
+    subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), str(REPO / "scripts" / "build-charm"),
+         "--output", str(out)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    extracted = tmp_path_factory.mktemp("charm")
+    with zipfile.ZipFile(out) as archive:
+        archive.extractall(extracted)
+    return extracted
+
+
+def imports(python: str, charm: Path, finder: bool) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, "-I", "-S", "-c", IMPORTS, str(charm), "finder" if finder else "bare"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_hooks_and_actions_import_on_the_base_python(version: str, charm: Path) -> None:
+    python = need(version)
+    result = imports(python, charm, finder=True)
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert "etcd_charm.charm" in lines["loaded"] and "etcd_charm.actions" in lines["loaded"]
+    # the standard library's distutils where the base has one, the vendored one otherwise;
+    # setuptools itself is never imported (it would replace distutils and cost 100 ms)
+    vendored = str(charm / "venv" / "setuptools" / "_distutils")
+    assert lines["distutils"].startswith(vendored) == (version >= "3.12"), lines["distutils"]
+    assert lines["setuptools"] == "imported False"
+
+
+def test_without_the_finder_python_3_12_cannot_start_a_hook(charm: Path) -> None:
+    """What the finder fixes: charmhelpers imports distutils, which 3.12 no longer has."""
+    result = imports(need("3.12"), charm, finder=False)
+    assert result.returncode != 0
+    assert "No module named 'distutils'" in result.stderr
