@@ -9,6 +9,7 @@ in ``build/resilience-report.json`` (quoted in the issue notes).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -21,6 +22,7 @@ from .conftest import (
     etcd_units,
     etcdctl,
     member_list,
+    run,
     unit_addresses,
 )
 from .writes import REPORTS, continuous_writes
@@ -296,6 +298,36 @@ def test_lost_quorum_is_said_then_heals_with_every_acknowledged_write(
             back_up(juju, unit, mark)
         healthy(juju, 3)
     assert member_names(juju, survivor) == names(unit_addresses(juju.status()))
+
+
+@pytest.mark.skipif(not LOCAL, reason="kill-machine is a local-model fault")
+def test_lost_for_good_the_survivor_restores_a_snapshot_as_its_status_says(
+    juju: jubilant.Juju,
+) -> None:
+    """What the lost-quorum status tells the operator to do when the members are lost for
+    good: restore a snapshot on the leader with skip-backup=true (no member can take a backup
+    without quorum), remove the lost units with --force, add new ones. The snapshot's keys are
+    back; what was written after it is gone, as the docs say."""
+    status = healthy(juju, 3)
+    leader = juju_leader(status)
+    lost = sorted(u for u in unit_addresses(status) if u != leader)
+    etcdctl(juju, leader, "put dr/before-snapshot yes")
+    snap = run(juju, leader, "snapshot", target="/home/ubuntu/dr")["snapshot"]
+    etcdctl(juju, leader, "put dr/after-snapshot yes")
+    for unit in lost:
+        juju.cli("kill-machine", unit)
+    juju.wait(
+        lambda s: etcd_units(s)[leader].workload_status.message.startswith("Lost quorum"),
+        timeout=180,
+    )
+    restored = run(juju, leader, "restore", wait=600, path=snap["path"], **{"skip-backup": True})
+    assert restored["restore"]["keys"] == snap["keys"]
+    juju.remove_unit(*lost, force=True)
+    juju.add_unit(APP, num_units=2)
+    status = healthy(juju, 3)
+    assert member_names(juju, leader) == names(unit_addresses(status))
+    keys = etcdctl(juju, leader, "get dr/ --prefix --keys-only").get("kvs", [])
+    assert [base64.b64decode(k["key"]).decode() for k in keys] == ["dr/before-snapshot"]
 
 
 def test_scale_to_five_then_three_then_one_and_back(juju: jubilant.Juju) -> None:
