@@ -413,11 +413,15 @@ class EtcdCharm:
             return frozenset()
         return frozenset(urls[h.endpoint] for h in results if h.healthy and h.endpoint in urls)
 
+    def _last_members(self) -> MemberList | None:
+        """The member list this unit last saw (kept by every hook that listed members)."""
+        text = self.kv.get(KV_MEMBERS)
+        return parse_member_list(text) if text else None
+
     def _cached_members_if_quiet(self, obs: P.Observed) -> MemberList | None:
         """update-status on a healthy, quiet cluster reuses the last member list (one round
         trip per hook: the endpoint status). Anything in flight refreshes it."""
-        text = self.kv.get(KV_MEMBERS)
-        cached = parse_member_list(text) if text else None
+        cached = self._last_members()
         if cached is None or obs.leader.joining or obs.leader.restart_grant:
             return None
         known = {m.name for m in cached.members}
@@ -530,14 +534,14 @@ class EtcdCharm:
                 continue
             if isinstance(step, (P.GrantRestart, P.GrantUpgrade)):
                 if isinstance(step, P.GrantRestart):
-                    obs = self._record_grant(obs, "restart", step.unit)
+                    obs = self._record_restart_grant(obs, step.unit)
                 else:
                     obs = self._record_upgrade_grant(obs, step.unit, step.progress)
                 if step.unit == self.unit:
                     obs = self._act(obs, settings, identity, version)
                 continue
             if isinstance(step, P.ClearRestartGrant):
-                obs = self._record_grant(obs, "restart", "")
+                obs = self._record_restart_grant(obs, "")
                 continue
             if isinstance(step, P.ClearUpgradeGrant):
                 # the upgraded member restarted: ask for health again before the next one
@@ -552,11 +556,11 @@ class EtcdCharm:
         return replace(obs, leader=replace(obs.leader, joining=joining))
 
     @staticmethod
-    def _record_grant(obs: P.Observed, what: str, unit: str) -> P.Observed:
-        """Leader data ``<what>-grant`` (``restart``): the one unit allowed to do it now
-        ("" clears it)."""
-        hookenv.leader_set({f"{what}-grant": unit or None})
-        return replace(obs, leader=replace(obs.leader, **{f"{what}_grant": unit}))
+    def _record_restart_grant(obs: P.Observed, unit: str) -> P.Observed:
+        """Leader data ``restart-grant``: the one unit allowed to restart now ("" clears
+        it)."""
+        hookenv.leader_set({"restart-grant": unit or None})
+        return replace(obs, leader=replace(obs.leader, restart_grant=unit))
 
     @staticmethod
     def _record_upgrade_grant(
@@ -1419,8 +1423,7 @@ class EtcdCharm:
             return
         members = obs.members
         if members is None:  # no member list (no quorum?): the last one says who to count
-            text = self.kv.get(KV_MEMBERS)
-            members = parse_member_list(text) if text else None
+            members = self._last_members()
         status, error, up, reached = self._answers(settings, members, obs.me.member_id)
         if status is not None and members is not None and status.raft_term != members.raft_term:
             # the raft term moved since the member list was taken: take a fresh one

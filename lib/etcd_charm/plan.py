@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from . import status as S
 from .etcd_conf import member_name
 from .etcdctl import Member, MemberList, initial_cluster
+from .quorum import quorum
 
 
 def unit_number(unit: str) -> int:
@@ -523,10 +524,6 @@ REMEDY = "start the stopped members again, or remove their units (juju remove-un
 
 def label(member: Member) -> str:
     return f"{member.name} ({member.hex_id})" if member.name else member.hex_id
-
-
-def quorum(voters: int) -> int:
-    return voters // 2 + 1
 
 
 def removal_refusal(members: MemberList, healthy: frozenset[int], member_id: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .etcdctl import Alarm, EndpointHealth, EndpointStatus, MemberList
-from .plan import quorum
+from .quorum import quorum
 from .snapshot import human_size
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .etcdctl import EndpointStatus, MemberList
+from .quorum import quorum
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,6 @@ def health(
     all; None: not asked)."""
     if status is None:
         return Status("blocked", f"etcd on this unit does not answer: {error or 'no status'}")
-    count = len(members.members) if members else 0
     if not status.leader or any("no leader" in e for e in status.errors):
         return no_leader(members, my_id, reached)
     if status.errors:
@@ -84,7 +84,7 @@ def health(
         down = down_voters(members, up, my_id)
         if down:
             return degraded(len(members.voters), down)
-    return healthy(count)
+    return healthy(len(members.members) if members else 0)
 
 
 def no_leader(members: MemberList | None, my_id: int, reached: frozenset[int] | None) -> Status:
@@ -104,11 +104,10 @@ def no_leader(members: MemberList | None, my_id: int, reached: frozenset[int] | 
             "is under way; check the other units (juju status)",
         )
     voters = members.voters
-    answering = {my_id} | set(reached or ())
+    answering = {my_id} | reached
     down = sorted(m.name or m.hex_id for m in voters if m.id not in answering)
-    need = len(voters) // 2 + 1
     count = len(voters) - len(down)
-    if count >= need:
+    if count >= quorum(len(voters)):
         return Status(
             "blocked",
             f"No raft leader: {count} of {len(voters)} members answer, enough for quorum; "
@@ -118,7 +117,7 @@ def no_leader(members: MemberList | None, my_id: int, reached: frozenset[int] | 
 
 
 def lost_quorum(count: int, voters: int, down: list[str]) -> Status:
-    need = voters // 2 + 1
+    need = quorum(voters)
     verb = "does" if len(down) == 1 else "do"
     return Status(
         "blocked",
@@ -138,7 +137,7 @@ def down_voters(members: MemberList, up: frozenset[int] | None, my_id: int) -> l
 
 def degraded(voters: int, down: list[str]) -> Status:
     healthy_count = voters - len(down)
-    spare = healthy_count - (voters // 2 + 1)
+    spare = healthy_count - quorum(voters)
     risk = (
         "one more failure loses quorum"
         if spare == 0

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from . import resolver
 from .context import HookContext
 from .resolver import HookInfo, Op, RelationSnapshot, Remote
-from .state import HookError, RelationLocal, Settings, Task, Unit, now
+from .state import UNTIL_RESTART, HookError, RelationLocal, Settings, Task, Unit, now
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -230,7 +230,7 @@ class UnitAgent:
         times = []
         if local.started:
             times.append(local.update_status_due)
-        if local.error is not None and local.error.retry_at != float("inf"):
+        if local.error is not None and local.error.retry_at != UNTIL_RESTART:
             times.append(local.error.retry_at)
         if not times:
             return None
@@ -466,7 +466,7 @@ class UnitAgent:
             # The machine went down under the hook: nothing is committed and the uniter's
             # operation state stays "run hook, pending"; the restarted agent reports it as
             # failed and retries it (see machine_restarted).
-            unit.local.error = hook_error(info, retry_at=float("inf"), interrupted=True)
+            unit.local.error = hook_error(info, retry_at=UNTIL_RESTART)
             unit.agent_status.set("idle")
             self.ctl.changed()
             return
@@ -551,12 +551,11 @@ class UnitAgent:
         err = unit.local.error
         if err is not None:
             delay = RETRY_START * random.uniform(0.9, 1.1)
-            err.attempts, err.retry_at, err.interrupted = 1, time.time() + delay, False
+            err.attempts, err.retry_at = 1, time.time() + delay
             self.ctl.debug(unit_tag(unit.name), "INFO", "juju.worker.uniter",
                            f'awaiting error resolution for "{err.hook}" hook')  # fmt: skip
             self.show_hook_error(err)
-        if unit.local.started and unit.life == "alive":
-            unit.local.reboot_detected = True
+        unit.local.reboot_detected = True  # the resolver runs start only for a started unit
         self.wake.set()
 
     def show_hook_error(self, err: HookError) -> None:

@@ -112,8 +112,9 @@ def next_op(local: UnitLocal, remote: Remote) -> Op | None:
         return Op("hook", hook(local.queued))
 
     # The machine rebooted: the reboot resolver runs an implicit start hook once no hook is
-    # pending or queued (before leadership, actions and everything else).
-    if local.reboot_detected and local.started and not dying:
+    # pending or queued, for a unit that had started (whatever its life), before leadership,
+    # actions and everything else.
+    if local.reboot_detected and local.started:
         return Op("hook", hook("start"))
 
     if local.installed and not dying:

@@ -135,10 +135,9 @@ class HookError:
     departing_unit: str = ""
     change_version: int = 0
     attempts: int = 0
+    # when the back-off retries it; UNTIL_RESTART for a hook its machine's end interrupted
+    # (the uniter's state is still "run hook, pending": the restarted agent reports it)
     retry_at: float = 0.0
-    # the hook was killed because its machine went down (the uniter's operation state is still
-    # "run hook, pending"): the restarted agent reports it as failed and starts its retry timer
-    interrupted: bool = False
 
 
 @dataclass
@@ -164,6 +163,9 @@ class UnitLocal:
     # hook is pending (the uniter's reboot resolver)
     reboot_detected: bool = False
 
+
+#: the retry time of a hook error that waits for its machine's agent to start again
+UNTIL_RESTART = float("inf")
 
 # Juju's resolved modes (params.ResolvedRetryHooks / params.ResolvedNoHooks; "" is ResolvedNone).
 RESOLVED_RETRY_HOOKS = "retry-hooks"
