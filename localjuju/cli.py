@@ -296,8 +296,24 @@ def cmd_deploy(args: argparse.Namespace) -> None:
         config=config,
         resources=res,
         channel=args.channel,
+        base=_requested_base(args),
+        force=args.force,
     )
     sys.stderr.write(f"Deployed \"{result['application']}\" from local charm\n")
+
+
+def _requested_base(args: argparse.Namespace) -> str | None:
+    """``--base ubuntu@24.04`` (the last one given), or the base of a ``--series noble``."""
+    from .controller.charm import SERIES_BASES
+
+    if args.base:
+        return str(args.base[-1])
+    if args.series:
+        series = args.series[-1]
+        if series not in SERIES_BASES:
+            raise CLIError(f'series "{series}" not valid')
+        return SERIES_BASES[series]
+    return None
 
 
 def cmd_add_unit(args: argparse.Namespace) -> None:

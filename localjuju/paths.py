@@ -34,7 +34,13 @@ def model_dir(name: str) -> Path:
 
 
 def venv_python() -> Path:
-    """The interpreter of the project's venv (built on /usr/bin/python3, usable in machines)."""
+    """The interpreter of the project's venv, usable in machines.
+
+    It is built on the host's versioned ``/usr/bin/python3.X`` (not ``/usr/bin/python3``, which
+    inside a machine is its base's Python), so the model's own tools in a machine (init,
+    systemctl, snap, apt-get, the hook tools) run on the host's Python and its packages whatever
+    the machine's ``python3`` is.
+    """
     return ROOT / ".venv" / "bin" / "python"
 
 
@@ -47,6 +53,12 @@ def apt_repo_dir() -> Path:
     """The machines' local package archive (``python -m localjuju.debrepo``)."""
     env = os.environ.get("LOCALJUJU_APT_REPO")
     return Path(env) if env else ROOT / ".cache" / "apt-repo"
+
+
+def pythons_dir() -> Path:
+    """Links to the host's CPython prefixes that machines run (``3.10``, ``3.12``), made by
+    scripts/setup."""
+    return ROOT / ".cache" / "pythons"
 
 
 def builtin_charms_dir() -> Path:

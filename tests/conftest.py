@@ -49,10 +49,17 @@ def packed(charm_dir: str | Path) -> str:
     return str(dest)
 
 
+#: The base of the suite's machines: the model's ``default-base``, which Juju uses for every
+#: deployment without ``--base`` (unset, it would choose the latest LTS, 24.04). A test module
+#: sets ``BASE`` to run on another base.
+DEFAULT_BASE = "ubuntu@22.04"
+
+
 @pytest.fixture(scope="module")
-def juju() -> Iterator[jubilant.Juju]:
+def juju(request: pytest.FixtureRequest) -> Iterator[jubilant.Juju]:
     """A fresh model for one test module, destroyed afterwards (``KEEP_MODELS=1`` keeps
-    it; ``USE_MODEL=<name>`` runs the module's tests on an existing model instead)."""
+    it; ``USE_MODEL=<name>`` runs the module's tests on an existing model instead). Its
+    ``default-base`` is the module's ``BASE`` (default :data:`DEFAULT_BASE`)."""
     if LOCAL and os.geteuid() != 0:
         pytest.skip("the local model needs root (bridge, veth, mounts)")
     j = jubilant.Juju(cli_binary=CLI)
@@ -62,7 +69,7 @@ def juju() -> Iterator[jubilant.Juju]:
         yield j
         return
     name = f"etcd-{secrets.token_hex(3)}"
-    j.add_model(name)
+    j.add_model(name, config={"default-base": getattr(request.module, "BASE", DEFAULT_BASE)})
     j.model = name
     try:
         yield j

@@ -2,7 +2,10 @@
 
 Each is an ordinary machine charm directory (metadata.yaml, actions.yaml, an executable
 ``dispatch`` and Python code under ``src/``) that runs under the local model like any other charm:
-its hooks call the Juju hook tools as subprocesses under Debian's /usr/bin/python3.
+its hooks call the Juju hook tools as subprocesses. Their ``dispatch`` runs the host's Debian
+Python (``/usr/libexec/localjuju/python3``, a link every machine has), for its yaml and
+cryptography packages: a machine's own ``/usr/bin/python3`` is its base's (3.10 or 3.12), with
+no packages.
 
 * ``easyrsa``: a tls-certificates provider reproducing charmed-kubernetes/layer-easyrsa.
 * ``etcd-client``: a requirer of the ``etcd`` interface standing in for

@@ -201,6 +201,23 @@ def check_symlinks(root: Path) -> None:
             raise CharmError(f'symlink "{rel}" {problem}: "{target}"')
 
 
+def archive_bases(source: Path) -> list[str]:
+    """The bases a charm declares, read from a .charm archive or a charm directory without
+    unpacking it (what the deployment may choose from)."""
+    if source.is_dir():
+        return read_charm(source).bases
+    try:
+        with zipfile.ZipFile(source) as zf:
+            names = set(zf.namelist())
+            meta = yaml.safe_load(zf.read("metadata.yaml")) if "metadata.yaml" in names else {}
+            manifest = yaml.safe_load(zf.read("manifest.yaml")) if "manifest.yaml" in names else {}
+    except (zipfile.BadZipFile, OSError, yaml.YAMLError) as e:
+        raise CharmError(f"invalid charm archive {source}: {e}") from None
+    if not isinstance(meta, dict) or not isinstance(manifest, dict):
+        raise CharmError(f"invalid charm archive {source}: metadata or manifest is not a map")
+    return Charm(path=source, meta=meta, manifest=manifest).bases
+
+
 def unpack(source: Path, dest: Path, resolve_links: bool = False) -> Charm:
     """Copy a charm dir or extract a .charm into ``dest`` (preserving modes) and read it.
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import paths
+from .. import bases, paths
 from . import charm as charmlib
 from . import state
 from .agent import UnitAgent, unit_tag
@@ -76,8 +76,10 @@ class Controller:
 
     def machine(self, mid: str) -> Machine:
         if mid not in self._machines:
+            sm = self.model.machines.get(mid)
+            base = sm.base if sm is not None else "ubuntu@22.04"
             self._machines[mid] = Machine(
-                self.dir, self.model.name, self.model.uuid, self.network, int(mid)
+                self.dir, self.model.name, self.model.uuid, self.network, int(mid), base
             )
         return self._machines[mid]
 
@@ -210,11 +212,13 @@ class Controller:
 
     # ------------------------------------------------------------------ machines
 
-    def new_machine(self) -> str:
+    def new_machine(self, base: str) -> str:
         mid = str(self.model.next_machine)
         self.model.next_machine += 1
+        self.model.machines[mid] = state.Machine(id=mid, base=base)
         m = self.machine(mid)
-        self.model.machines[mid] = state.Machine(id=mid, hostname=m.hostname, address=m.address)
+        self.model.machines[mid].hostname = m.hostname
+        self.model.machines[mid].address = m.address
         return mid
 
     async def boot_machine(self, mid: str) -> None:
@@ -226,7 +230,11 @@ class Controller:
             sm.agent_status.set("error", str(e))
             self.changed()
             return
-        sm.status.set("started", "running")
+        warning = self.machine(mid).python_warning
+        if warning:
+            # Never in silence: the machine is not what its base would be on a real cloud.
+            self.debug(f"machine-{mid}", "WARNING", "localjuju.machine", warning)
+        sm.status.set("started", f"running; {warning}" if warning else "running")
         sm.agent_status.set("started")
         for unit in self.model.units.values():
             agent = self.agents.get(unit.name)
@@ -280,6 +288,16 @@ class Controller:
             raise UserError(f'invalid application name "{name}"')
         if name in self.model.applications:
             raise UserError(f'cannot add application "{name}": application already exists')
+        try:
+            base = bases.select_base(
+                args.get("base"),
+                str(self.model.config.get("default-base") or ""),
+                charmlib.archive_bases(src),
+                bool(args.get("force")),
+            )
+            bases.release(base)
+        except (bases.BaseError, CharmError) as e:
+            raise UserError(str(e)) from None
         ch, rev = self.unpack_charm(src, name)
         try:
             cfg = charmlib.validate_config(ch, dict(args.get("config") or {}))
@@ -292,6 +310,7 @@ class Controller:
             charm_revision=rev,
             charm_source=source,
             channel=args.get("channel") or ("stable" if source == "builtin" else ""),
+            base=base,
             config=cfg,
         )
         self.model.applications[name] = app
@@ -364,7 +383,7 @@ class Controller:
         for _ in range(n):
             uname = f"{app_name}/{app.next_unit}"
             app.next_unit += 1
-            mid = self.new_machine()
+            mid = self.new_machine(app.base)
             self.model.machines[mid].units.append(uname)
             self.model.units[uname] = Unit(name=uname, machine=mid)
             app.units.append(uname)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import bases
 from . import state
 from .controller import Controller, UserError, parse_duration
 from .status import status_doc
@@ -59,6 +60,11 @@ class API:
             if k == "automatically-retry-hooks":
                 cfg[k] = str(v).lower() in ("true", "1", "yes")
                 continue
+            if k == "default-base" and v:
+                try:
+                    bases.parse(v)
+                except bases.BaseError as e:
+                    raise UserError(f"invalid default base: {e}") from None
             cfg[k] = v
         if values and "update-status-hook-interval" in values:
             t = time.time() + self.ctl.update_status_interval()

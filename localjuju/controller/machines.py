@@ -28,30 +28,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import paths
+from .. import bases, paths
 from ..machine import COMMANDS as MACHINE_COMMANDS
 from ..machine import command_script
 
 JUJU_VERSION = "3.6.8"
-UBUNTU_OS_RELEASE = """PRETTY_NAME="Ubuntu 22.04.5 LTS"
-NAME="Ubuntu"
-VERSION_ID="22.04"
-VERSION="22.04.5 LTS (Jammy Jellyfish)"
-VERSION_CODENAME=jammy
-ID=ubuntu
-ID_LIKE=debian
-HOME_URL="https://www.ubuntu.com/"
-SUPPORT_URL="https://help.ubuntu.com/"
-BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
-PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
-UBUNTU_CODENAME=jammy
-"""
-UBUNTU_LSB_RELEASE = """DISTRIB_ID=Ubuntu
-DISTRIB_RELEASE=22.04
-DISTRIB_CODENAME=jammy
-DISTRIB_DESCRIPTION="Ubuntu 22.04.5 LTS"
-"""
-
 # Private, persistent top-level directories of a machine (bind-mounted from its disk).
 PRIVATE_DIRS = ("root", "home", "tmp", "var", "snap", "srv", "opt")
 # Overlays on the host's directories: writes are private to the machine.
@@ -60,6 +41,7 @@ OVERLAYS = ("usr", "etc")
 BOOT_SCRIPT = r"""
 set -eu
 M="$1"; R="$M/rootfs"; HOSTNAME="$2"; LJROOT="$3"; STORE="$4"; PY="$5"; APTREPO="$6"
+PYVER="$7"; PYBIN="$8"; PYSTDLIB="$9"; PYLIB="${10}"
 mount --make-rprivate /
 mount -t tmpfs -o mode=755 rootfs "$R"
 for d in usr etc proc sys dev run mnt media root home tmp var snap srv opt; do mkdir -p "$R/$d"; done
@@ -71,6 +53,22 @@ for d in usr etc; do
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$M/upper/$d,workdir=$M/work/$d" "$R/$d"
 done
 for d in root home tmp var snap srv opt; do mount --bind "$M/disk/$d" "$R/$d"; done
+# The base's Python as /usr/bin/python3.X (its link /usr/bin/python3 is in the /usr overlay):
+# the host's build of that CPython, read-only, with an empty site-packages.
+if [ -n "$PYVER" ]; then
+  mount --bind "$PYBIN" "$R/usr/bin/python$PYVER"
+  mount -o remount,bind,ro "$R/usr/bin/python$PYVER"
+  mount --bind "$PYSTDLIB" "$R/usr/lib/python$PYVER"
+  mount -o remount,bind,ro "$R/usr/lib/python$PYVER"
+  if [ -d "$R/usr/lib/python$PYVER/site-packages" ]; then
+    mount --bind "$M/empty" "$R/usr/lib/python$PYVER/site-packages"
+    mount -o remount,bind,ro "$R/usr/lib/python$PYVER/site-packages"
+  fi
+  if [ -n "$PYLIB" ]; then
+    mount --bind "$PYLIB" "$R/usr/lib/x86_64-linux-gnu/libpython$PYVER.so.1.0"
+    mount -o remount,bind,ro "$R/usr/lib/x86_64-linux-gnu/libpython$PYVER.so.1.0"
+  fi
+fi
 chmod 1777 "$R/tmp"
 mount --rbind /dev "$R/dev"
 mount --rbind /sys "$R/sys"
@@ -180,12 +178,32 @@ def free_network_index(used: set[int]) -> int:
 class Machine:
     """The host side of one machine."""
 
-    def __init__(self, model_dir: Path, model_name: str, model_uuid: str, net: Network, mid: int):
+    def __init__(
+        self,
+        model_dir: Path,
+        model_name: str,
+        model_uuid: str,
+        net: Network,
+        mid: int,
+        base: str = "ubuntu@22.04",
+    ):
         self.dir = model_dir / "machines" / str(mid)
         self.model_name = model_name
         self.model_uuid = model_uuid
         self.net = net
         self.id = mid
+        self.release = bases.release(base)
+        self.interpreter = bases.interpreter(self.release.python)
+
+    @property
+    def python_warning(self) -> str:
+        """Why the machine's python3 is not its base's, or "" when it is."""
+        if self.interpreter is not None:
+            return ""
+        return (
+            f"machine {self.id} runs the host's Python {bases.host_python_version()}, "
+            f"not {self.release.base}'s {self.release.python}"
+        )
 
     @property
     def hostname(self) -> str:
@@ -218,12 +236,46 @@ class Machine:
             (self.dir / "disk" / d).mkdir(parents=True, exist_ok=True)
         (self.dir / "rootfs").mkdir(exist_ok=True)
         self._write_identity()
+        self._install_python()
+
+    def _install_python(self) -> None:
+        """The mount points and links of the base's Python in the /usr overlay (the binds are
+        made at boot), and the host's Python for the model's own charms."""
+        usr = self.dir / "upper" / "usr"
+        (usr / "bin").mkdir(parents=True, exist_ok=True)
+        python3 = usr / "bin" / "python3"
+        interp = self.interpreter
+        if interp is not None:
+            v = interp.version
+            placeholders = [usr / "bin" / f"python{v}"]
+            if interp.libpython is not None:
+                placeholders.append(usr / "lib" / "x86_64-linux-gnu" / f"libpython{v}.so.1.0")
+            for f in placeholders:
+                f.parent.mkdir(parents=True, exist_ok=True)
+                if not f.exists():
+                    f.touch(mode=0o755)
+            (usr / "lib" / f"python{v}").mkdir(parents=True, exist_ok=True)
+            (self.dir / "empty").mkdir(exist_ok=True)
+            if not python3.is_symlink() or os.readlink(python3) != f"python{v}":
+                python3.unlink(missing_ok=True)
+                python3.symlink_to(f"python{v}")
+        elif python3.is_symlink():
+            python3.unlink()  # the host's python3 shows through, and status says so
+        # The local model's built-in charms (easyrsa, etcd-client) need the host's yaml and
+        # cryptography: their dispatch runs this, not the machine's python3.
+        libexec = usr / "libexec" / "localjuju"
+        libexec.mkdir(parents=True, exist_ok=True)
+        host_python = os.path.realpath("/usr/bin/python3")
+        link = libexec / "python3"
+        if not link.is_symlink() or os.readlink(link) != host_python:
+            link.unlink(missing_ok=True)
+            link.symlink_to(host_python)
 
     def _write_identity(self) -> None:
         etc = self.dir / "upper" / "etc"
         (etc / "os-release").unlink(missing_ok=True)
-        (etc / "os-release").write_text(UBUNTU_OS_RELEASE)
-        (etc / "lsb-release").write_text(UBUNTU_LSB_RELEASE)
+        (etc / "os-release").write_text(self.release.os_release())
+        (etc / "lsb-release").write_text(self.release.lsb_release())
         (etc / "hostname").write_text(self.hostname + "\n")
         (etc / "hosts").write_text(
             f"127.0.0.1 localhost\n{self.address} {self.hostname}\n"
@@ -306,7 +358,7 @@ class Machine:
                 "unshare", "--mount", "--uts", "--pid", "--ipc", "--fork", "--kill-child",
                 "sh", "-c", BOOT_SCRIPT, "boot",
                 str(self.dir), self.hostname, str(paths.ROOT), str(paths.store_dir()),
-                str(paths.venv_python()), str(paths.apt_repo_dir()),
+                str(paths.venv_python()), str(paths.apt_repo_dir()), *self._python_args(),
             ],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip
@@ -322,6 +374,13 @@ class Machine:
             time.sleep(0.01)
         proc.kill()
         raise MachineError(f"machine {self.id} failed to boot; see {self.dir / 'console.log'}")
+
+    def _python_args(self) -> list[str]:
+        interp = self.interpreter
+        if interp is None:
+            return ["", "", "", ""]
+        lib = str(interp.libpython) if interp.libpython else ""
+        return [interp.version, str(interp.binary), str(interp.stdlib), lib]
 
     def init_pid(self) -> int | None:
         try:

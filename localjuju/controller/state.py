@@ -244,6 +244,7 @@ class Machine:
     life: str = "alive"
     units: list[str] = field(default_factory=list)
     network_cut: bool = False
+    base: str = "ubuntu@22.04"
 
 
 @dataclass
@@ -294,7 +295,7 @@ class Model:
 MODEL_CONFIG_DEFAULTS: dict[str, Any] = {
     "update-status-hook-interval": "5m",
     "automatically-retry-hooks": True,
-    "default-base": "ubuntu@22.04",
+    "default-base": "",  # unset, as in Juju: deploy chooses the latest LTS the charm has
     "logging-config": "<root>=INFO",
     "juju-http-proxy": "",
     "juju-https-proxy": "",

@@ -88,7 +88,7 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
             "display-name": "",
             "machine-status": _st(sm.status),
             "modification-status": {"current": "applied", "since": _since(sm.status.since)},
-            "base": {"name": "ubuntu", "channel": "22.04"},
+            "base": _base(sm.base),
             "network-interfaces": {
                 "eth0": {
                     "ip-addresses": [sm.address],
@@ -132,15 +132,13 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
             if u.opened_ports:
                 ud["open-ports"] = list(u.opened_ports)
             units[u.name] = ud
-        base = ch.bases[0] if ch.bases else "ubuntu@22.04"
-        bname, _, bchan = base.partition("@")
         ad: dict[str, Any] = {
             "charm": (
                 f"local:{app.charm}-{app.charm_revision}"
                 if app.charm_source == "local"
                 else app.charm
             ),
-            "base": {"name": bname, "channel": bchan},
+            "base": _base(app.base),
             "charm-origin": "local" if app.charm_source == "local" else "charmhub",
             "charm-name": app.charm,
             "charm-rev": app.charm_revision,
@@ -235,3 +233,8 @@ def show_unit(ctl: Controller, name: str) -> dict[str, Any]:
     if app.workload_version:
         d["workload-version"] = app.workload_version
     return {name: d}
+
+
+def _base(base: str) -> dict[str, str]:
+    name, _, channel = base.partition("@")
+    return {"name": name, "channel": channel}

@@ -761,7 +761,7 @@ def test_dispatch_is_executable_and_metadata_valid() -> None:
     mode = (EASYRSA / "dispatch").stat().st_mode
     assert mode & stat.S_IXUSR
     text = (EASYRSA / "dispatch").read_text()
-    assert text.startswith("#!/bin/sh\n") and "/usr/bin/python3" in text
+    assert text.startswith("#!/bin/sh\n") and "PY=/usr/libexec/localjuju/python3\n" in text
     meta = yaml.safe_load((EASYRSA / "metadata.yaml").read_text())
     assert meta["name"] == "easyrsa"
     assert meta["provides"] == {"client": {"interface": "tls-certificates"}}

@@ -3,7 +3,7 @@
 The one copy shared by the built-in charms (easyrsa, etcd-client): each charm's
 ``src/hooktools.py`` is a symlink here, resolved when the local model deploys the charm, so the
 deployed charm directory is self-contained. Only the standard library and PyYAML are
-used, so it runs under Debian's /usr/bin/python3.
+used, so it runs under the host's Debian Python (``/usr/libexec/localjuju/python3``).
 
 No function here logs the values it reads or writes: relation data and leader settings carry
 private keys.
