@@ -64,7 +64,7 @@ def raft_leader_unit(juju: jubilant.Juju) -> str:
 def measure(
     juju: jubilant.Juju,
     name: str,
-    operate: Callable[[], None],
+    operate: Callable[[], object],
     done: Callable[[jubilant.Status], bool],
     verify: bool = True,
 ) -> dict[str, Any]:

@@ -585,8 +585,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"debrepo: {'built' if built else 'up to date'}: {args.repo}")
         else:
             for name, versions in sorted(load_archive(args.repo).items()):
-                for p in versions:
-                    print(f"{name}\t{p.version}\t{p.fields.get('Architecture', '')}\t{p.path}")
+                for pkg in versions:
+                    print(
+                        f"{name}\t{pkg.version}\t{pkg.fields.get('Architecture', '')}\t{pkg.path}"
+                    )
     except DebError as e:
         print(f"debrepo: error: {e}", file=sys.stderr)
         return 1

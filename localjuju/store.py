@@ -472,7 +472,9 @@ def build_etcd_store(cache: str, store: str, releases: Iterable[Release] = ETCD_
             "revision": rel.revision,
             "version": rel.version,
             "file": file_name,
-            "sha256": sha256_file(snap_path) if not up_to_date else prior["sha256"],
+            "sha256": (
+                sha256_file(snap_path) if not up_to_date or prior is None else prior["sha256"]
+            ),
             "size": os.path.getsize(snap_path),
             "released-at": _released_at(bins["etcd"]),
         }

@@ -439,16 +439,17 @@ class EtcdCharm:
         this hook runs here: wait (bounded) for etcd to report it gone, so that what this hook
         publishes and shows is the membership after the change."""
         name = C.member_name(unit)
-        if not unit or obs.members is None:
+        current = obs.members
+        if not unit or current is None:
             return obs
-        member = obs.members.by_name(name)
+        member = current.by_name(name)
         if member is None:
             return obs
         if obs.app_units is not None and unit not in obs.app_units:
             return obs  # removed with --force: no hook of its own removes the member
-        healthy = self._member_health(obs.members)
+        healthy = self._member_health(current)
         obs = replace(obs, healthy=healthy)
-        if member.id not in healthy or P.removal_refusal(obs.members, healthy, member.id):
+        if member.id not in healthy or P.removal_refusal(current, healthy, member.id):
             return obs  # it cannot remove itself: the leader decides (and says why)
         ctl = self.etcdctl(settings, obs)
 
@@ -723,7 +724,8 @@ class EtcdCharm:
         peer_url_changed = False
         if started and obs.members is not None:
             mine = obs.members.by_id(obs.me.member_id)
-            peer_url_changed = bool(mine) and identity.peer_url(settings) not in mine.peer_urls
+            if mine is not None:
+                peer_url_changed = identity.peer_url(settings) not in mine.peer_urls
         step = P.unit_step(obs, desired_hash, applied, peer_url_changed)
         if isinstance(step, P.StartFounding):
             return self._start_founder(obs, settings, identity, version, step.founders)

@@ -241,7 +241,7 @@ def parse_endpoint_status(stdout: str) -> list[EndpointStatus]:
 def initial_cluster(members: Sequence[Member], new_name: str, new_id: int) -> str:
     """The ``initial-cluster`` a member just added must start with (what etcdctl prints as
     ETCD_INITIAL_CLUSTER in its simple output): every started member plus the new one."""
-    parts = []
+    parts: list[str] = []
     for m in members:
         name = new_name if m.id == new_id else m.name
         if not name:

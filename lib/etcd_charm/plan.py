@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import status as S
@@ -184,7 +185,7 @@ class LeaderData:
         return f if f is not None and self.token and f.token == self.token else None
 
     @classmethod
-    def from_dict(cls, d: dict[str, str | None]) -> LeaderData:
+    def from_dict(cls, d: Mapping[str, str | None]) -> LeaderData:
         return cls(
             token=str(d.get("token") or ""),
             bootstrapped=str(d.get("bootstrapped") or ""),
@@ -414,15 +415,15 @@ def leader_step(obs: Observed) -> LeaderStep:
                 f"{refusal}; {REMEDY}"
             )
         leaving = dying_members(obs)
-        for unit in sorted(leaving, key=unit_number):
-            member = leaving[unit]
+        for unit_name in sorted(leaving, key=unit_number):
+            member = leaving[unit_name]
             refusal = removal_refusal(members, healthy, member.id)
             if not refusal and member.id not in healthy:
                 # a unit being removed whose etcd is down never removes its own member
-                return RemoveMember(member, f"{unit} is being removed and its etcd is down")
+                return RemoveMember(member, f"{unit_name} is being removed and its etcd is down")
             if refusal:
                 problem = problem or Blocked(
-                    f"{unit} cannot leave the cluster: {refusal}; {REMEDY}"
+                    f"{unit_name} cannot leave the cluster: {refusal}; {REMEDY}"
                 )
 
     # grant and clear restarts (one unit at a time, never during a join)

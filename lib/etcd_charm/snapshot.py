@@ -32,7 +32,7 @@ import tarfile
 import time
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .settings import version_tuple
 from .workload import atomic_file
@@ -290,7 +290,7 @@ def _copy_bare(source: str, staging: str) -> Unpacked:
     return Unpacked(db_path, None, True)
 
 
-def _extract(source: str, mode: str, db_path: str) -> Meta | None:
+def _extract(source: str, mode: Literal["r:gz", "r:"], db_path: str) -> Meta | None:
     """The archive's ``db`` extracted to ``db_path`` (0600) and its metadata, if any."""
     meta_text: str | None = None
     try:

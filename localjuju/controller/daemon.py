@@ -263,7 +263,7 @@ def validate_action_params(
             raise UserError(
                 f'validation failed: (root) : additional property "{k}" is not allowed'
             )
-        typ = (props.get(k) or {}).get("type")
+        typ: Any = (props.get(k) or {}).get("type")  # a JSON type name; None: any value
         ok = {
             "string": isinstance(v, str),
             "integer": isinstance(v, int) and not isinstance(v, bool),

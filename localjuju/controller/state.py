@@ -339,7 +339,7 @@ def from_jsonable(cls: Any, data: Any) -> Any:
     if origin is list:
         (vt,) = typing.get_args(cls)
         return [from_jsonable(vt, v) for v in data]
-    if dataclasses.is_dataclass(cls):
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls):
         hints = _hints(cls)
         kwargs = {
             f.name: from_jsonable(hints[f.name], data[f.name])

@@ -36,7 +36,7 @@ __all__ = [
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class GoStruct(dict):  # type: ignore[type-arg]
+class GoStruct(dict[str, Any]):
     """A mapping whose keys keep insertion order when serialised (a Go struct).
 
     A plain ``dict`` is treated as a Go map: JSON sorts its keys by byte value, YAML by

@@ -126,11 +126,11 @@ class FakeContext:
                 ranges.remove(pr)
                 if not ranges:
                     del self.ports[endpoint]
-        for k, v in self.pending_state.items():
-            if v is None:
-                self.state.pop(k, None)
+        for key, value in self.pending_state.items():
+            if value is None:
+                self.state.pop(key, None)
             else:
-                self.state[k] = v
+                self.state[key] = value
         self.discard()
 
     def discard(self) -> None:

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-class StringList(list):  # type: ignore[type-arg]
+class StringList(list[str]):
     """A Go ``[]string``: smart output prints one item per line."""
 
 

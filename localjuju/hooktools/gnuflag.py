@@ -9,6 +9,7 @@ argument: --format``, ``invalid value "x" for option -r: ...``).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -125,7 +126,7 @@ class FlagSet:
         return v
 
     # ---- parsing (gnuflag FlagSet.Parse) --------------------------------------------------
-    def parse(self, arguments: list[str], allow_intersperse: bool = True) -> None:
+    def parse(self, arguments: list[str], allow_intersperse: builtins.bool = True) -> None:
         proc = list(arguments)
         self.args = []
         while proc:
@@ -163,7 +164,9 @@ class FlagSet:
                 self._parse_flag(name, rest if rest else None, False, proc)
                 rest = ""
 
-    def _parse_flag(self, name: str, attached: str | None, long: bool, proc: list[str]) -> None:
+    def _parse_flag(
+        self, name: str, attached: str | None, long: builtins.bool, proc: list[str]
+    ) -> None:
         flag = self.flags.get(name)
         if flag is None:
             if name in ("help", "h"):
@@ -186,7 +189,7 @@ class FlagSet:
                 ) from None
         self.actual.add(name)
 
-    def was_set(self, name: str) -> bool:
+    def was_set(self, name: str) -> builtins.bool:
         return name in self.actual
 
     # ---- help (gnuflag PrintDefaults) -------------------------------------------------------

@@ -229,9 +229,10 @@ def format_since(since: datetime.datetime | str | None) -> str:
         return ""
     if isinstance(since, str):
         try:  # the controller keeps ISO 8601 strings; Juju prints 2006-01-02 15:04:05Z
-            since = datetime.datetime.fromisoformat(since)
+            parsed = datetime.datetime.fromisoformat(since)
         except ValueError:
             return since
+        since = parsed
     if since.tzinfo is not None:
         since = since.astimezone(datetime.timezone.utc)
     return since.strftime("%Y-%m-%d %H:%M:%SZ")

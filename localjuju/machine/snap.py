@@ -551,7 +551,7 @@ def switch_revision(
     """Stop the snap's services, move to ``rev`` (data copied forward), restart them."""
     entry = state["snaps"].get(name)
     old_rev = entry["revision"] if entry else None
-    old_meta = read_meta(name, old_rev) if entry else None
+    old_meta = read_meta(name, entry["revision"]) if entry else None
     meta = unpack(name, rev, snap_file) if snap_file else read_meta(name, rev)
     restart: list[str] = []
     if old_meta:

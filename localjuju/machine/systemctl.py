@@ -549,8 +549,8 @@ def _dispatch(cmd: str, units: list[str], opts: Options) -> int:
             for line in change_messages(reply["changes"]):
                 _err(line)
         if reply["errors"]:
-            for e in reply["errors"]:
-                _err(f"Failed to {cmd} unit: {e}")
+            for error in reply["errors"]:
+                _err(f"Failed to {cmd} unit: {error}")
             return 1
         if reply.get("no_install") and not opts.quiet:
             print(NO_INSTALL)

@@ -1650,7 +1650,7 @@ def handle(m: Manager, req: dict[str, Any]) -> TaskGen:
     if op == "kill":
         sig = int(req.get("signal") or signal.SIGTERM)
         whom = req.get("whom") or "all"
-        results = []
+        results: list[dict[str, Any]] = []
         for name in names:
             unit = m.get_unit(name)
             if unit.config.load_state == "not-found" and unit.idle:

@@ -440,7 +440,7 @@ def _packaged_path(name: str, packaged: set[str] | None = None) -> str | None:
 
 def unit_file_paths(name: str) -> tuple[str | None, str | None]:
     """(machine path of the unit file or None, template name used or None)."""
-    candidates = [(name, None)]
+    candidates: list[tuple[str, str | None]] = [(name, None)]
     tmpl = split_template(name)
     if tmpl:
         candidates.append((tmpl[0], tmpl[0]))

@@ -314,10 +314,10 @@ def action_restore(params: dict[str, Any]) -> None:
     state = load_state()
     core.set_state_ca(state, ca)
     issued: dict[str, Any] = {}
-    for member, cert in files.items():
-        if not member.startswith("pki/issued/") or not member.endswith(".crt"):
+    for arcname, cert in files.items():
+        if not arcname.startswith("pki/issued/") or not arcname.endswith(".crt"):
             continue
-        cn = member[len("pki/issued/") : -len(".crt")]
+        cn = arcname[len("pki/issued/") : -len(".crt")]
         key = files.get(f"pki/private/{cn}.key")
         if not key:
             continue
