@@ -14,7 +14,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ def etcd_units(status: jubilant.Status, app: str = "etcd") -> dict[str, Any]:
     return status.apps[app].units if app in status.apps else {}
 
 
-def all_healthy(app: str, count: int):  # noqa: ANN201 - a jubilant ready predicate
+def all_healthy(app: str, count: int) -> Callable[[jubilant.Status], bool]:
     def ready(status: jubilant.Status) -> bool:
         units = etcd_units(status, app)
         return len(units) == count and all(

@@ -185,7 +185,7 @@ def test_snapshot(juju: jubilant.Juju, archive: dict[str, Any]) -> None:
     assert meta["sha256"] == hashlib.sha256(db).hexdigest()
     assert len(db) % 512 == 32  # etcdctl snapshot save appends the database's sha256
     assert hashlib.sha256(db[:-32]).digest() == db[-32:]
-    message = failure(juju, unit, "snapshot", **{"keys-version": "v2"})
+    message = failure(juju, unit, "snapshot", None, **{"keys-version": "v2"})
     assert "the v2 store is gone" in message
     for target, rule in (
         ("/etc", "/etc holds the system's configuration"),

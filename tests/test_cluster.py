@@ -236,7 +236,7 @@ def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
     ],
 )
 def test_invalid_config_blocks_and_changes_nothing(
-    juju: jubilant.Juju, config: dict[str, object], fragment: str
+    juju: jubilant.Juju, config: dict[str, jubilant.ConfigValue], fragment: str
 ) -> None:
     unit = f"{SOLO}/0"
     before_starts = etcd_starts(juju, unit)

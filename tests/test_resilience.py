@@ -239,13 +239,11 @@ def test_machines_restarted_under_update_status_run_their_hooks_without_errors(
         with continuous_writes(juju, "machine-restarts"):
             for halt in ("kill-machine", "stop-machine", "kill-machine", "stop-machine"):
                 seen = len(of_unit(log_lines(juju), victim))
-                juju.wait(
-                    lambda _, seen=seen: any(
-                        started in ln for ln in of_unit(log_lines(juju), victim)[seen:]
-                    ),
-                    timeout=60,
-                    delay=0.2,
-                )
+
+                def hook_started(_: jubilant.Status, seen: int = seen) -> bool:
+                    return any(started in ln for ln in of_unit(log_lines(juju), victim)[seen:])
+
+                juju.wait(hook_started, timeout=60, delay=0.2)
                 juju.cli(halt, victim)
                 round_mark = len(log_lines(juju))
                 juju.cli("start-machine", victim)

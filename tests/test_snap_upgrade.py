@@ -115,7 +115,7 @@ def test_refusals_change_nothing(juju: jubilant.Juju) -> None:
 
 
 def test_migrate_one_unit_at_a_time_under_writes(juju: jubilant.Juju) -> None:
-    seen: dict[str, dict[str, str]] = {}
+    seen: dict[str, dict[str, Any]] = {}
     with continuous_writes(juju, "snap-upgrade-deb-to-snap"):
         # a failure after etcd.service stopped (the snap's config cannot be written) puts
         # the package's member back
@@ -130,10 +130,11 @@ def test_migrate_one_unit_at_a_time_under_writes(juju: jubilant.Juju) -> None:
         for unit in [leader] + [u for u in UNITS if u != leader]:
             seen[unit] = run(juju, unit, "snap-upgrade", 300)
             assert sh(juju, unit, "systemctl is-active etcd").endswith("rc=3")  # inactive
-            juju.wait(
-                lambda s, u=unit: etcd_units(s)[u].workload_status.current == "active",
-                timeout=120,
-            )
+
+            def active(s: jubilant.Status, u: str = unit) -> bool:
+                return etcd_units(s)[u].workload_status.current == "active"
+
+            juju.wait(active, timeout=120)
     juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=300)
     for unit in UNITS:
         name = unit.replace("/", "")

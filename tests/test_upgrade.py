@@ -116,8 +116,8 @@ def test_rolling_upgrade_under_writes(juju: jubilant.Juju) -> None:
         end = next(ln for ln in lines if "upgraded to etcd 3.5.16" in ln)
         windows.append((log.index(start), log.index(end)))
     windows.sort()
-    for (_, end), (start, _) in zip(windows, windows[1:], strict=False):
-        assert end < start, "two units upgraded at the same time"
+    for (_, prev_end), (next_start, _) in zip(windows, windows[1:], strict=False):
+        assert prev_end < next_start, "two units upgraded at the same time"
     # one count: the place the leader recorded when it granted each unit its turn (1/3, 2/3,
     # 3/3 in grant order) is the place that unit showed while it upgraded
     grants = re.findall(

@@ -33,7 +33,7 @@ def handlers() -> dict[str, str]:
     return {
         k.value: v.id
         for k, v in zip(table.keys, table.values, strict=True)
-        if isinstance(k, ast.Constant) and isinstance(v, ast.Name)
+        if isinstance(k, ast.Constant) and isinstance(k.value, str) and isinstance(v, ast.Name)
     }
 
 
@@ -50,6 +50,7 @@ def params_read(function: str) -> set[str]:
         and call.func.value.attr == "params"
         and call.args
         and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
     }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bench import report
 
-RESULTS = {
+RESULTS: dict[str, Any] = {
     "machine": {
         "commit": "abc1234",
         "date": "2026-11-21 23:00 UTC",

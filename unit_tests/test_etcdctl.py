@@ -152,7 +152,9 @@ def test_promote_not_confirmed_raises(version: str) -> None:
 def test_argv_has_credentials_and_json_but_errors_do_not_show_them() -> None:
     seen: list[list[str]] = []
 
-    def runner(argv: list[str], env: dict[str, str], timeout: float):  # noqa: ANN202
+    def runner(
+        argv: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
         seen.append(argv)
         c = capture("3.5.16", "member-remove-unknown")
         import subprocess

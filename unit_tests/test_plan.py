@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -52,7 +54,9 @@ CLUSTER_1 = "etcd1=https://10.0.0.1:2380"
 CLUSTER_2 = "etcd2=https://10.0.0.2:2380"
 
 
-def obs(me: P.UnitInfo, *peers: P.UnitInfo, ml: MemberList | None = None, **kw: object):
+def obs(
+    me: P.UnitInfo, *peers: P.UnitInfo, ml: MemberList | None = None, **kw: object
+) -> P.Observed:
     leader = kw.pop("leader", BOOT)
     return P.Observed(
         me=me,
@@ -379,7 +383,7 @@ def test_the_joining_learner_is_not_an_orphan() -> None:
 
 
 def upgrading(
-    grant: str = "", progress: P.Progress | None = None, **units: dict[str, object]
+    grant: str = "", progress: P.Progress | None = None, /, **units: Mapping[str, object]
 ) -> P.Observed:
     """Three started units tracking 3.4/stable unless told otherwise; target 3.5/stable."""
 
@@ -519,7 +523,7 @@ FOUNDERS = P.Founders(token="t", initial_cluster=f"{CLUSTER_0},{CLUSTER_1},{CLUS
 FOUNDED = P.LeaderData(token="t", founders=FOUNDERS)
 
 
-def founding(*units: P.UnitInfo, **kw: object) -> P.Observed:
+def founding(*units: P.UnitInfo, **kw: Any) -> P.Observed:
     kw.setdefault("leader", P.LeaderData())
     kw.setdefault("started", False)
     kw.setdefault("app_units", GOAL3)

@@ -102,7 +102,7 @@ def test_server_sans_sorted_and_stable() -> None:
     assert tls.server_sans(["10.0.1.2", "10.0.0.2"], "juju-1") == sans
 
 
-def test_place_writes_keys_0600(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_place_writes_keys_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from etcd_charm import etcd_conf as C
 
     for name in (

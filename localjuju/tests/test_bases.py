@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import jubilant
 import pytest
@@ -89,7 +90,9 @@ def test_release_identity() -> None:
         bases.release("ubuntu@20.04")
 
 
-def test_interpreter_override_must_be_a_python_prefix(tmp_path, monkeypatch) -> None:
+def test_interpreter_override_must_be_a_python_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOCALJUJU_PYTHON_3_12", str(tmp_path))
     assert bases.interpreter("3.12") is None  # no bin/python3.12, no lib/python3.12/os.py
     monkeypatch.setenv("LOCALJUJU_PYTHON_3_12", str(tmp_path / "missing"))

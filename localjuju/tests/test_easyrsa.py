@@ -380,12 +380,16 @@ def load_cert(pem: str) -> x509.Certificate:
 
 def not_after(cert: x509.Certificate) -> datetime.datetime:
     value = getattr(cert, "not_valid_after_utc", None)
-    return value if value is not None else cert.not_valid_after.replace(tzinfo=datetime.UTC)
+    return (
+        value if value is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    )
 
 
 def not_before(cert: x509.Certificate) -> datetime.datetime:
     value = getattr(cert, "not_valid_before_utc", None)
-    return value if value is not None else cert.not_valid_before.replace(tzinfo=datetime.UTC)
+    return (
+        value if value is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+    )
 
 
 def verify_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> None:
@@ -416,7 +420,9 @@ def openssl_verify(
 
 def key_matches(cert_pem: str, key_pem: str) -> bool:
     key = serialization.load_pem_private_key(key_pem.encode(), password=None)
-    return key.public_key().public_numbers() == load_cert(cert_pem).public_key().public_numbers()
+    public = load_cert(cert_pem).public_key()
+    assert isinstance(key, rsa.RSAPrivateKey) and isinstance(public, rsa.RSAPublicKey)  # easyrsa's
+    return key.public_key().public_numbers() == public.public_numbers()
 
 
 def sans_of(cert: x509.Certificate) -> tuple[list[str], list[str]]:

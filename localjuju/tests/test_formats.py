@@ -8,6 +8,7 @@ import json
 import pathlib
 import stat
 import sys
+from typing import Any
 
 import jubilant
 import pytest
@@ -303,7 +304,15 @@ JUJU_EXPECTED_TABULAR = (
 
 
 def juju_test_model() -> f.StatusDocument:
-    def unit(w: str, wm: str, a: str, machine: str, addr: str, leader: bool = False, subs=None):
+    def unit(
+        w: str,
+        wm: str,
+        a: str,
+        machine: str,
+        addr: str,
+        leader: bool = False,
+        subs: dict[str, f.Unit] | None = None,
+    ) -> f.Unit:
         return f.Unit(
             workload_status=S(w, wm),
             juju_status=S(a),
@@ -313,7 +322,7 @@ def juju_test_model() -> f.StatusDocument:
             subordinates=subs or {},
         )
 
-    def machine(i: int, **kw) -> f.Machine:
+    def machine(i: int, **kw: Any) -> f.Machine:
         ip = "10.0.3.1" if i == 4 else f"10.0.{i}.1"
         kw.setdefault("instance_id", f"controller-{i}")
         return f.Machine(
@@ -541,8 +550,8 @@ def test_go_yaml_scalars() -> None:
 # -- run / exec ----------------------------------------------------------------------------
 
 
-def _action(**kw) -> t.Task:
-    base = dict(
+def _action(**kw: Any) -> t.Task:
+    base: dict[str, Any] = dict(
         id="2",
         receiver="etcd/0",
         status="completed",

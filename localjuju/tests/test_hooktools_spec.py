@@ -62,7 +62,7 @@ CLOUD = {
 
 # (spec reference + fact, context overrides, argv, code, stdout, stderr)
 # fmt: off
-CASES: list[tuple[str, dict, list[str], int, str, str]] = [
+CASES: list[tuple[str, dict, list[str], int, str | None, str]] = [
     # ---- 2.0 common command-line behaviour ----
     ("2.0 help wins over Init errors (parse comes first)", {},
      ["relation-get", "a", "b", "c", "--help"], 0, None, ""),

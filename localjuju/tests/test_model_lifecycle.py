@@ -9,6 +9,7 @@ a unit whose machine is gone.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -201,8 +202,11 @@ def test_leader_set_wakes_the_followers_only(model: jubilant.Juju) -> None:
     marks = {u: len(hook_log(juju, u)) for u in units_of(juju, "hl")}
     juju.exec("leader-set probe=41", unit=leader)
     for u in followers:
-        wait_for(juju, lambda u=u: "leader-settings-changed" in
-                 [e["hook"] for e in since(juju, u, marks[u])])  # fmt: skip
+
+        def woke(u: str = u) -> bool:
+            return "leader-settings-changed" in [e["hook"] for e in since(juju, u, marks[u])]
+
+        wait_for(juju, woke)
         assert juju.exec("leader-get probe", unit=u).stdout == "41\n"
     assert "leader-settings-changed" not in [e["hook"] for e in since(juju, leader, marks[leader])]
 
@@ -225,7 +229,11 @@ def test_application_bucket_changes(model: jubilant.Juju) -> None:
     e = app_changed("other/0", "client-relation-changed")[0]
     assert e["env"]["JUJU_REMOTE_APP"] == "hl"
     for u in followers:  # the peers see their own application's bucket change
-        wait_for(juju, lambda u=u: bool(app_changed(u, "peers-relation-changed")))
+
+        def peer_changed(u: str = u) -> bool:
+            return bool(app_changed(u, "peers-relation-changed"))
+
+        wait_for(juju, peer_changed)
     # never the writer itself
     assert not [
         e for e in since(juju, leader, marks[leader])
@@ -303,7 +311,7 @@ def test_refresh_runs_upgrade_charm_then_config_changed(model: jubilant.Juju) ->
         return "upgrade-charm" in seq and "config-changed" in seq
 
     for u in marks:
-        wait_for(juju, lambda u=u: upgraded(u))
+        wait_for(juju, functools.partial(upgraded, u))
         seq = [e["hook"] for e in since(juju, u, marks[u])]
         seq = [h for h in seq if h not in ("update-status", "leader-settings-changed")]
         assert seq[:2] == ["upgrade-charm", "config-changed"]

@@ -371,9 +371,9 @@ def test_no_retry_skips_the_failed_hook(deployed: jubilant.Juju) -> None:
     juju.config(APP, {"fail-hooks": ""})
     juju.cli("resolved", "--all")
     juju.wait(jubilant.all_active, timeout=120)
-    joined = [e["env"]["JUJU_REMOTE_UNIT"] for e in runs(juju, new, "peers-relation-joined")]
-    assert joined.count(first_peer) == 2  # failed, then retried
-    assert sorted(set(joined)) == list(UNITS)
+    remotes = [e["env"]["JUJU_REMOTE_UNIT"] for e in runs(juju, new, "peers-relation-joined")]
+    assert remotes.count(first_peer) == 2  # failed, then retried
+    assert sorted(set(remotes)) == list(UNITS)
     data = peer_data(juju, new)
     assert data.get("joined-hooklog-0") == "yes" and data.get("joined-hooklog-1") == "yes"
     assert "uncommitted" not in data

@@ -360,7 +360,7 @@ class NamespacedMachine(SnapMachine):
     def boot(self) -> None:
         self.path("/run/localjuju").mkdir(parents=True, exist_ok=True)
         log = open(self.root / "init.out", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
+        self.proc = proc = subprocess.Popen(
             [
                 "unshare",
                 "--pid",
@@ -378,8 +378,8 @@ class NamespacedMachine(SnapMachine):
         )
         log.close()
         ready = self.path("/run/localjuju/ready")
-        wait_until(lambda: ready.exists() or self.proc.poll() is not None, what="init ready")
-        assert self.proc.poll() is None, (self.root / "init.out").read_text()
+        wait_until(lambda: ready.exists() or proc.poll() is not None, what="init ready")
+        assert proc.poll() is None, (self.root / "init.out").read_text()
         assert ready.read_text().strip() == "1"  # PID 1 of its namespace
 
     def shutdown(self, timeout: float = DEADLINE) -> int:

@@ -93,8 +93,9 @@ def test_index_layout(fake_store: Path) -> None:
         assert S.sha256_file(str(f)) == entry["sha256"]
         assert f.stat().st_size == entry["size"]
     st = S.load_store(str(fake_store))
-    assert st.snap("etcd") is not None
-    assert st.snap("etcd").channels["3.5/stable"].file == "etcd_516.snap"
+    snap = st.snap("etcd")
+    assert snap is not None
+    assert snap.channels["3.5/stable"].file == "etcd_516.snap"
     assert S.verify_store(str(fake_store)) == []
 
 

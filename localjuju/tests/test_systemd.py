@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -23,9 +24,10 @@ from localjuju.machine import units as U
 
 PY = sys.executable
 DEADLINE = 20.0
+T = TypeVar("T")
 
 
-def wait_until(cond: Callable[[], object], timeout: float = DEADLINE, what: str = "") -> object:
+def wait_until(cond: Callable[[], T | None], timeout: float = DEADLINE, what: str = "") -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = cond()
@@ -62,13 +64,13 @@ class Machine:
     def boot(self) -> None:
         self.path("/run/localjuju").mkdir(parents=True, exist_ok=True)
         log = open(self.root / "init.out", "wb")  # noqa: SIM115 (closed at shutdown)
-        self.proc = subprocess.Popen(
+        self.proc = proc = subprocess.Popen(
             [PY, "-m", "localjuju.machine.init"], env=self.env, stdout=log, stderr=log
         )
         log.close()
         ready = self.path("/run/localjuju/ready")
-        wait_until(lambda: ready.exists() or self.proc.poll() is not None, what="init ready")
-        assert self.proc.poll() is None, (self.root / "init.out").read_text()
+        wait_until(lambda: ready.exists() or proc.poll() is not None, what="init ready")
+        assert proc.poll() is None, (self.root / "init.out").read_text()
 
     def shutdown(self, timeout: float = DEADLINE) -> int:
         assert self.proc is not None

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 LOG = "/var/lib/hooklog/hooks.log"
 
@@ -18,7 +19,7 @@ def tool(*args: str, check: bool = True) -> str:
     return proc.stdout
 
 
-def tool_json(*args: str) -> object:
+def tool_json(*args: str) -> Any:
     out = tool(*args, "--format=json")
     return json.loads(out) if out.strip() else None
 
@@ -56,6 +57,7 @@ def main() -> None:
             app = os.environ["JUJU_REMOTE_APP"]
             entry["remote_app_data"] = tool_json("relation-get", "-r", rid, "--app", "-", app)
         if hook.endswith("-relation-joined"):
+            assert remote is not None  # Juju sets JUJU_REMOTE_UNIT in relation-joined
             tool("relation-set", "-r", rid, f"joined-{remote.replace('/', '-')}=yes")
     record(entry)
     # The same in the debug log, which outlives the machine (teardown of a removed unit).
@@ -100,7 +102,7 @@ def action(name: str) -> None:
             tool("action-log", f"step {i + 1} of 3")
         tool("action-set", "steps=3")
     elif name == "set-data":
-        ids = []
+        ids: list[str] = []
         for ep in ("db", "client", "peers"):
             ids += tool_json("relation-ids", ep) or []
         for rid in ids:
