@@ -1,0 +1,329 @@
+"""What the charm observed, as typed snapshots, and the facts derived from them. Pure.
+
+:class:`UnitInfo` is what a unit publishes on the peer relation, :class:`LeaderData` what the
+Juju leader records in leader settings (:class:`Joining`, :class:`Founders`, :class:`Progress`
+are its structured values); :class:`Observed` is one hook's view of the unit, its peers, the
+leader data, etcd's member list and Juju's goal state. Every key these carry, and every other
+key the charm reads or writes between units and hooks, is listed in :data:`PROTOCOL` (who
+writes it, who reads it, what it means, when it is cleared): see :mod:`.protocol`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .etcd_conf import member_name
+from .etcdctl import Member, MemberList
+
+
+def unit_number(unit: str) -> int:
+    m = re.search(r"/(\d+)$", unit)
+    return int(m.group(1)) if m else 0
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """What a unit publishes on the peer relation (and what we know of ourselves)."""
+
+    unit: str
+    name: str  # etcd member name
+    peer_url: str = ""
+    client_url: str = ""
+    ready: bool = False  # certificates in place, config valid, snap installed: can join
+    member_id: int = 0  # set once its etcd has started as a member (hex on the wire)
+    restart_request: str = ""  # hash of the config it wants to restart into
+    version: str = ""  # installed etcd version
+    channel: str = ""  # the snap channel it tracks
+    upgrade_error: str = ""  # why its upgrade to the target channel failed
+
+    def to_relation(self) -> dict[str, str]:
+        return {
+            "version": self.version,
+            "channel": self.channel,
+            "upgrade-error": self.upgrade_error,
+            "member-name": self.name,
+            "peer-url": self.peer_url,
+            "client-url": self.client_url,
+            "ready": "true" if self.ready else "",
+            "member-id": f"{self.member_id:x}" if self.member_id else "",
+            "restart-request": self.restart_request,
+        }
+
+    @classmethod
+    def from_relation(cls, unit: str, data: dict[str, str | None]) -> UnitInfo:
+        def get(key: str) -> str:
+            return str(data.get(key) or "")
+
+        member_id = get("member-id")
+        return cls(
+            unit=unit,
+            name=get("member-name") or member_name(unit),
+            peer_url=get("peer-url"),
+            client_url=get("client-url"),
+            ready=get("ready") == "true",
+            member_id=int(member_id, 16) if re.fullmatch(r"[0-9a-f]+", member_id) else 0,
+            restart_request=get("restart-request"),
+            version=get("version"),
+            channel=get("channel"),
+            upgrade_error=get("upgrade-error"),
+        )
+
+
+@dataclass(frozen=True)
+class Joining:
+    """A learner the leader added and has not promoted yet (leader data key ``joining``)."""
+
+    unit: str
+    name: str
+    member_id: int
+    peer_url: str
+    initial_cluster: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "unit": self.unit,
+                "name": self.name,
+                "member-id": f"{self.member_id:x}",
+                "peer-url": self.peer_url,
+                "initial-cluster": self.initial_cluster,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Joining | None:
+        if not text:
+            return None
+        try:
+            d = json.loads(text)
+            return cls(
+                unit=d["unit"],
+                name=d["name"],
+                member_id=int(d["member-id"], 16),
+                peer_url=d["peer-url"],
+                initial_cluster=d["initial-cluster"],
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Founders:
+    """The members the cluster is founded with (leader data ``founders``): each of them starts
+    with this initial cluster, state "new", and the cluster token it was founded for."""
+
+    token: str
+    initial_cluster: str  # name=peer-url,...
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(x.split("=", 1)[0] for x in self.initial_cluster.split(",") if x)
+
+    def to_json(self) -> str:
+        return json.dumps({"token": self.token, "initial-cluster": self.initial_cluster})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Founders | None:
+        if not text:
+            return None
+        try:
+            d = json.loads(text)
+            return cls(token=str(d["token"]), initial_cluster=str(d["initial-cluster"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a rolling upgrade is: the unit granted now is the ``position``-th of ``total``.
+    The leader computes it once, when it grants the upgrade, and records it beside the grant
+    (leader data ``upgrade-progress``): every unit shows the same count."""
+
+    position: int
+    total: int
+
+    def to_str(self) -> str:
+        return f"{self.position}/{self.total}"
+
+    @classmethod
+    def from_str(cls, text: str | None) -> Progress | None:
+        m = re.fullmatch(r"(\d+)/(\d+)", text or "")
+        return cls(int(m.group(1)), int(m.group(2))) if m else None
+
+
+@dataclass(frozen=True)
+class LeaderData:
+    token: str = ""
+    bootstrapped: str = ""  # member name of the founding member; set once, never cleared
+    founders: Founders | None = None
+    joining: Joining | None = None
+    restart_grant: str = ""  # the unit allowed to restart now
+    upgrade_grant: str = ""  # the unit allowed to upgrade now
+    upgrade_progress: Progress | None = None  # its place in the upgrade, set with the grant
+    # the token of the cluster the restore action created: members of any other cluster
+    # discard their data and join this one as learners, one at a time
+    restored: str = ""
+
+    @property
+    def current_founders(self) -> Founders | None:
+        """The founders of the cluster that runs now (none after a restore: its new cluster
+        has another token)."""
+        f = self.founders
+        return f if f is not None and self.token and f.token == self.token else None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, str | None]) -> LeaderData:
+        return cls(
+            token=str(d.get("token") or ""),
+            bootstrapped=str(d.get("bootstrapped") or ""),
+            founders=Founders.from_json(d.get("founders")),
+            joining=Joining.from_json(d.get("joining")),
+            restart_grant=str(d.get("restart-grant") or ""),
+            upgrade_grant=str(d.get("upgrade-grant") or ""),
+            upgrade_progress=Progress.from_str(d.get("upgrade-progress")),
+            restored=str(d.get("restored") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Observed:
+    me: UnitInfo
+    is_leader: bool
+    started: bool  # this unit's etcd has been started as a member (local record)
+    leader: LeaderData
+    peers: tuple[UnitInfo, ...] = ()  # the other units on the peer relation
+    members: MemberList | None = None  # None when no member answered
+    # every unit of the application Juju knows (goal-state) -> "dying" or its status; None
+    # when unknown (then no member is ever taken for an orphan)
+    app_units: dict[str, str] | None = None
+    healthy: frozenset[int] | None = None  # members whose endpoint answered a health check
+    target_channel: str = ""  # the channel every unit should track ("": keep, i.e. auto)
+    # the leader has waited FOUNDING_WAIT for units that are not ready to found the cluster
+    founding_expired: bool = False
+
+    def all_units(self) -> tuple[UnitInfo, ...]:
+        return tuple(sorted((self.me, *self.peers), key=lambda u: unit_number(u.unit)))
+
+    def unit(self, name: str) -> UnitInfo | None:
+        return next((u for u in self.all_units() if u.unit == name), None)
+
+
+# --- facts derived from the observation ---------------------------------------------------
+
+
+def departing(obs: Observed, unit: str) -> bool:
+    """Whether Juju is removing ``unit``: its goal state says dying, or no longer lists it
+    (the peer relation still does until the unit's departed hook has run here). A departing
+    unit is never made a member: it removes its own member, and a learner added for it would
+    be left behind. Without a goal state, nobody is taken for departing."""
+    if obs.app_units is None:
+        return False
+    state = obs.app_units.get(unit)
+    return state is None or state == "dying"
+
+
+def ready_to_found(obs: Observed) -> list[UnitInfo]:
+    """Units on the peer relation with their certificates, not departing: the founders."""
+    return [u for u in obs.all_units() if u.ready and u.peer_url and not departing(obs, u.unit)]
+
+
+def founding_pending(obs: Observed) -> list[str]:
+    """Units of the application (Juju's goal state) that are not ready to found the cluster:
+    not on the peer relation yet, or without their certificates. Dying units are not awaited;
+    without a goal state, nobody is."""
+    if obs.app_units is None:
+        return []
+    ready = {u.unit for u in ready_to_found(obs)}
+    return sorted(
+        (u for u, state in obs.app_units.items() if state != "dying" and u not in ready),
+        key=unit_number,
+    )
+
+
+def _matches(member: Member, unit: UnitInfo) -> bool:
+    return (bool(member.name) and member.name == unit.name) or (
+        bool(unit.peer_url) and unit.peer_url in member.peer_urls
+    )
+
+
+def orphan_members(obs: Observed) -> tuple[Member, ...]:
+    """Members that match no unit of the application (Juju's goal state, which still lists
+    dying units: a unit that is leaving removes its own member) nor any peer."""
+    if obs.members is None or obs.app_units is None:
+        return ()
+    names = {member_name(u) for u in obs.app_units}
+    joining = obs.leader.joining.member_id if obs.leader.joining else 0
+    return tuple(
+        m
+        for m in obs.members.members
+        if m.id != joining
+        and not (m.name and m.name in names)
+        and not any(_matches(m, u) for u in obs.all_units())
+    )
+
+
+def dying_members(obs: Observed) -> dict[str, Member]:
+    """Units Juju is removing whose member is still in the cluster."""
+    if obs.members is None or not obs.app_units:
+        return {}
+    out = {}
+    for unit, state in obs.app_units.items():
+        if state != "dying":
+            continue
+        member = obs.members.by_name(member_name(unit))
+        if member is not None:
+            out[unit] = member
+    return out
+
+
+def upgrade_pending(obs: Observed) -> list[UnitInfo]:
+    """Started units that do not track the target channel yet, in upgrade order."""
+    if not obs.target_channel:
+        return []
+    return [
+        u for u in obs.all_units() if u.member_id and u.channel and u.channel != obs.target_channel
+    ]
+
+
+def upgrade_in_flight(obs: Observed) -> bool:
+    """Whether a rolling upgrade is under way: a target channel that some started unit does
+    not track yet, or a unit granted its upgrade now."""
+    return bool(obs.target_channel) and (
+        bool(upgrade_pending(obs)) or bool(obs.leader.upgrade_grant)
+    )
+
+
+def next_progress(obs: Observed) -> Progress:
+    """The place of the next unit to upgrade (the leader, when it grants): one more than the
+    started units that track the target channel already."""
+    started = [u for u in obs.all_units() if u.member_id]
+    done = sum(1 for u in started if u.channel == obs.target_channel)
+    return Progress(min(done + 1, len(started)), len(started))
+
+
+def current_progress(obs: Observed) -> Progress:
+    """The place of the unit upgrading now, as the leader recorded it with the grant (a grant
+    recorded without it, by an earlier version of the charm, is counted here)."""
+    return obs.leader.upgrade_progress or next_progress(obs)
+
+
+@dataclass(frozen=True)
+class ClientView:
+    connection_string: str
+    cluster: str  # etcd-proxy: name=peer-urls of every started member
+
+
+def client_view(members: MemberList) -> ClientView:
+    """What db and proxy clients are told: every voting member's client URL, sorted."""
+    urls = sorted({u for m in members.voters for u in m.client_urls})
+    cluster = ",".join(
+        f"{m.name}={u}"
+        for m in sorted(members.members, key=lambda m: m.name)
+        if m.name
+        for u in m.peer_urls
+    )
+    return ClientView(",".join(urls), cluster)
