@@ -5,7 +5,8 @@ Juju leader records in leader settings (:class:`Joining`, :class:`Founders`, :cl
 are its structured values); :class:`Observed` is one hook's view of the unit, its peers, the
 leader data, etcd's member list and Juju's goal state. Every key these carry, and every other
 key the charm reads or writes between units and hooks, is listed in :data:`PROTOCOL` (who
-writes it, who reads it, what it means, when it is cleared): see :mod:`.protocol`.
+writes it, who reads it, what it means, when it is cleared), kept in :mod:`.protocol` and
+re-exported here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 
 from .etcd_conf import member_name
 from .etcdctl import Member, MemberList
+from .protocol import PROTOCOL as PROTOCOL
+from .protocol import Key as Key
 
 
 def unit_number(unit: str) -> int:

@@ -1,0 +1,203 @@
+"""The coordination protocol written down: every key the charm writes or reads between units
+and hooks, in one table (:data:`PROTOCOL`): who writes it, who reads it, what it means, when it
+is cleared. Pure data; ``docs/protocol.md`` is rendered from it (:func:`render_markdown`) and
+``unit_tests/test_protocol.py`` fails when the code reads or writes a key the table does not
+list, or the table lists one the code no longer uses.
+
+Scopes: ``peer unit`` (each unit's bucket on the peer relation ``cluster``, written through the
+``etcd`` interface's peers endpoint), ``leader`` (leader settings: only the Juju leader writes,
+every unit reads), ``db`` and ``proxy`` (this unit's bucket on the client relations, for the
+client charms), ``unit storage`` (charmhelpers' unitdata on this unit only: what one hook
+leaves for the next). The structured values (``joining``, ``founders``, ...) are decoded in
+:mod:`.state`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Scope = Literal["peer unit", "leader", "db", "proxy", "unit storage"]
+
+#: each scope, in the order the table lists them, and where its keys live
+SCOPES: dict[str, str] = {
+    "peer unit": "each unit's bucket on the peer relation `cluster` (interface etcd)",
+    "leader": "leader settings: the Juju leader writes, every unit reads",
+    "db": "each etcd unit's bucket on every `db` relation (interface etcd, for clients)",
+    "proxy": "each etcd unit's bucket on every `proxy` relation (interface etcd-proxy)",
+    "unit storage": "charmhelpers' unitdata on the unit itself (from one hook to the next)",
+}
+
+
+@dataclass(frozen=True)
+class Key:
+    scope: Scope
+    name: str
+    writer: str
+    readers: str
+    meaning: str
+    cleared: str
+    #: no code of this charm reads it: it is there for other charms (clients, the charm we
+    #: replace); the drift test checks this both ways
+    external: bool = False
+
+
+# The table keeps one key per paragraph (black would spread each over nine lines).
+# fmt: off
+PROTOCOL: tuple[Key, ...] = (
+    Key("peer unit", "member-name", "every unit, each hook (and snap-upgrade after a migration)",
+        "the leader: the founders' initial cluster, AddLearner's member name",
+        "the etcd member name (the unit name without `/`); absent: derived from the unit name",
+        "never: fixed for the unit's life"),
+    Key("peer unit", "peer-url", "every unit, each hook",
+        "the leader: founders, AddLearner, matching learners and members to units",
+        "https://<cluster address>:<peer port>", "never (follows the cluster binding)"),
+    Key("peer unit", "client-url", "every unit, each hook",
+        "every unit (etcdctl endpoints of started peers); actions (raw relation_get)",
+        "https://<db address>:<port>, where clients reach the unit's member",
+        "never (follows the db binding and the port option)"),
+    Key("peer unit", "ready", "every unit, each hook",
+        "the leader: only ready units found the cluster or are added as learners",
+        '"true" once the unit has its certificates (can start a member), else ""',
+        '"" while certificates are missing'),
+    Key("peer unit", "member-id", "every unit once its member started (restore, snap-upgrade)",
+        "the leader (Promote when it equals `joining`'s, grants, upgrade counts); every unit "
+        "(endpoints, update-status cache check); actions (raw relation_get)",
+        "the unit's etcd member id, hex", '"" when its member is gone (left, discarded)'),
+    Key("peer unit", "restart-request", "every unit whose desired config differs from the applied",
+        "the leader: GrantRestart, ClearRestartGrant",
+        "hash of the config and certificates the unit wants to restart into",
+        '"" once restarted (or upgraded); the restore action clears the leader\'s'),
+    Key("peer unit", "version", "every unit, each hook",
+        "decoded with the rest; only the unit's own value is used (snapshot file names)",
+        "the installed etcd version", "never (follows the snap)"),
+    Key("peer unit", "channel", "every unit, each hook",
+        "the leader: upgrade_pending, progress, ClearUpgradeGrant",
+        "the snap channel the unit tracks", "never (follows the snap)"),
+    Key("peer unit", "upgrade-error", "a unit whose upgrade failed (from unit storage)",
+        "the leader: Blocked (upgrade stopped), ClearUpgradeGrant",
+        "why the unit's upgrade to the target channel failed",
+        "when the channel option changes or the unit tracks the target"),
+    Key("peer unit", "db-ingress-address", "every unit, each hook (and snap-upgrade)",
+        "no unit of this charm: layer-etcd's peer key, kept for compatibility",
+        "the unit's address on the db binding", "never", external=True),
+
+    Key("leader", "token", "the leader: Found (new unless one is recorded), a package "
+        "install's cluster (its token), the restore action (new)",
+        "every unit: founders are current only for it; StartJoining's cluster token",
+        "the initial cluster token of the cluster that runs now",
+        "never; replaced by a restore"),
+    Key("leader", "bootstrapped", "the leader: Bootstrapped, a package install's cluster, restore",
+        "every unit: founding rules until set, then the running cluster's rules",
+        "the name of a founding member: the cluster exists (nothing bootstraps over it)",
+        "never; replaced by a restore"),
+    Key("leader", "founders", "the leader: Found",
+        "every unit: StartFounding; the leader: Bootstrap, Bootstrapped",
+        'JSON {"token", "initial-cluster"}: the members the cluster is founded with',
+        "by the restore action; otherwise kept (ignored once `token` differs)"),
+    Key("leader", "joining", "the leader: AddLearner, RecordJoining",
+        "the unit it names (StartJoining); the leader (rules 2-3); every unit (update-status "
+        "cache)", 'JSON {"unit", "name", "member-id", "peer-url", "initial-cluster"}: the '
+        "learner added and not promoted yet",
+        "by the leader after Promote, ClearJoining, RemoveStaleLearner; by the restore action"),
+    Key("leader", "restart-grant", "the leader: GrantRestart",
+        "the unit it names (Restart); the leader; every unit (update-status cache)",
+        "the one unit allowed to restart now",
+        "by the leader once the unit no longer asks or is gone; by the restore action"),
+    Key("leader", "upgrade-grant", "the leader: GrantUpgrade",
+        "the unit it names (Upgrade); every unit (upgrade status)",
+        "the one unit allowed to refresh its snap now",
+        "by the leader when the unit is on the target, failed or gone; by the restore action"),
+    Key("leader", "upgrade-progress", "the leader, with upgrade-grant",
+        "every unit (upgrade status)", '"position/total" of the unit granted the upgrade',
+        "with upgrade-grant"),
+    Key("leader", "restored", "the restore action (on the leader)",
+        "every unit: a started member with another token discards its data and rejoins",
+        "the token of the cluster the restore created",
+        "never; replaced by the next restore (equal to `token` once done)"),
+    Key("leader", "cluster", "the leader: Bootstrapped, restore",
+        "no unit of this charm: layer-etcd's key, kept for compatibility",
+        "the initial cluster at bootstrap (not updated as members join or leave)",
+        "never; replaced by a restore", external=True),
+    Key("leader", "leader_address", "the leader: Bootstrapped (when it runs a member), restore",
+        "no unit of this charm: layer-etcd's key, kept for compatibility",
+        "the client URL of the member that bootstrapped", "never; replaced by a restore",
+        external=True),
+    Key("leader", "snapd_refresh", "the leader, each hook (from the snapd_refresh option)",
+        "every unit: sets snapd's refresh.timer", 'the refresh timer ("max": computed once)',
+        "never (follows the option)"),
+
+    Key("db", "connection_string", "every unit with a member list and its certificates",
+        "the client charms", "every voting member's client URL, sorted, comma-separated",
+        "never (updated)", external=True),
+    Key("db", "version", "every unit, with connection_string", "the client charms",
+        "the installed etcd version", "never (updated)", external=True),
+    Key("db", "client_cert", "every unit, with connection_string", "the client charms",
+        "the client certificate (PEM)", "never (updated)", external=True),
+    Key("db", "client_key", "every unit, with connection_string", "the client charms",
+        "the client certificate's key (PEM)", "never (updated)", external=True),
+    Key("db", "client_ca", "every unit, with connection_string", "the client charms",
+        "the CA certificate (PEM)", "never (updated)", external=True),
+
+    Key("proxy", "cluster", "every unit with a member list and its certificates",
+        "the etcd proxies", "name=peer-url of every started member, comma-separated",
+        "never (updated)", external=True),
+    Key("proxy", "client_cert", "every unit, with cluster", "the etcd proxies",
+        "the client certificate (PEM)", "never (updated)", external=True),
+    Key("proxy", "client_key", "every unit, with cluster", "the etcd proxies",
+        "the client certificate's key (PEM)", "never (updated)", external=True),
+    Key("proxy", "client_ca", "every unit, with cluster", "the etcd proxies",
+        "the CA certificate (PEM)", "never (updated)", external=True),
+
+    Key("unit storage", "etcd.started", "the start of a member; leave, discard, undo (False)",
+        "install, reconcile, the actions", "this unit's etcd runs as a member",
+        "set False when the member leaves, is discarded for a restore or a migration is undone"),
+    Key("unit storage", "etcd.member-id", "the start of a member (a failed restore puts "
+        "the previous back)", "reconcile, leave, the etcdctl endpoints, the actions",
+        "this unit's member id", "when discarded for a restore or a migration is undone"),
+    Key("unit storage", "etcd.bootstrap", "the start of a member",
+        "config rendering; the restore rule (its token)",
+        '{"initial_cluster", "token", "state"} the member first started with',
+        "when discarded for a restore or a migration is undone"),
+    Key("unit storage", "etcd.applied-hash", "start, restart, upgrade",
+        "reconcile (restart-request), the upgrade", "hash of the config etcd runs with",
+        "when discarded for a restore or a migration is undone"),
+    Key("unit storage", "etcd.members-cache", "every hook that lists the members",
+        "update-status on a quiet cluster; status when no member answers",
+        "the last member list (etcdctl JSON)",
+        "when discarded for a restore or a migration is undone"),
+    Key("unit storage", "etcd.left", "leave (cluster-relation-departed of this unit)",
+        "reconcile: a unit that left does nothing more", "this unit removed its member",
+        "never: the unit is going away"),
+    Key("unit storage", "etcd.opened-port", "status (open-port)", "status (close the old port)",
+        "the client port opened", "never (replaced)"),
+    Key("unit storage", "etcd.founding-since", "the leader while it waits for units to found",
+        "the leader (FOUNDING_WAIT)", "when the leader began waiting (epoch seconds)",
+        "when the leader founds the cluster (kept by a unit that lost leadership)"),
+    Key("unit storage", "etcd.upgrade-error", "the upgrade, when it fails",
+        "reconcile (published as upgrade-error)", '{"channel", "error"} of the failed upgrade',
+        "when the channel option changes or the unit tracks the target"),
+    Key("unit storage", "etcd.refresh-timer", "each hook, once snapd took the timer",
+        "each hook (set snapd's timer only when it changed)",
+        "the refresh timer last given to snapd", "never (replaced)"),
+)
+# fmt: on
+
+
+def keys(scope: str) -> frozenset[str]:
+    """The names of the keys of ``scope``."""
+    return frozenset(k.name for k in PROTOCOL if k.scope == scope)
+
+
+def render_markdown() -> str:
+    """The table as Markdown, one section per scope (``docs/protocol.md`` includes it)."""
+    out: list[str] = []
+    for scope, where in SCOPES.items():
+        out += [f"### {scope}", "", where + ".", ""]
+        out += ["| key | written by | read by | meaning | cleared |", "|---|---|---|---|---|"]
+        for k in PROTOCOL:
+            if k.scope == scope:
+                cells = (f"`{k.name}`", k.writer, k.readers, k.meaning, k.cleared)
+                out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        out.append("")
+    return "\n".join(out)
