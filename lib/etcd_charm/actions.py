@@ -27,17 +27,13 @@ from . import etcd_conf as C
 from . import report, targets, workload
 from . import snapshot as snap
 from . import status as S
-from .charm import (
-    KV_MEMBER_ID,
-    KV_STARTED,
-    EtcdCharm,
-    MigrationError,
-    RestoreError,
-    client,
-    local_url,
-)
+from .charm import EtcdCharm
+from .context import client, local_url
 from .etcdctl import Alarm, EndpointStatus, Etcdctl, EtcdctlError, MemberList
+from .migration import MigrationError
 from .params import ActionError, Params, declared_params
+from .record import KV_MEMBER_ID, KV_STARTED
+from .restore import RestoreError
 from .workload import WorkloadError, installed_version
 
 #: where the restore action unpacks the snapshot (on the data's filesystem)

@@ -1,10 +1,19 @@
-"""Certificate requests and the files etcd reads. Pure except :func:`place`."""
+"""Certificate requests and the files etcd reads: the pure parts (SANs, the profile) and
+the shell's (:func:`certificates` asks the tls-certificates relation and places what came
+back; :func:`place` writes the files)."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
+from typing import Any
+
+from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
+from . import workload
+from .context import Hook, address, log
+from .settings import Settings
 from .workload import write_file
 
 #: Common name of the client certificate each unit asks for (handed to db/proxy clients).
@@ -52,3 +61,34 @@ def etcdctl_profile(port: int) -> str:
         f"export ETCDCTL_KEY={C.CLIENT_KEY_PATH}\n"
         'case ":$PATH:" in *:/snap/bin:*) ;; *) export PATH="$PATH:/snap/bin" ;; esac\n'
     )
+
+
+def certificates(hook: Hook, certs: Any, settings: Settings) -> Material | None:
+    """Ask for this unit's certificates; the material once all of it has arrived (placed
+    in /var/snap/etcd/common), else None."""
+    if certs is None or not certs.is_joined:
+        return None
+    public = str(hookenv.unit_get("public-address"))
+    sans = server_sans([public, address("cluster"), address("db")], socket.gethostname())
+    certs.request_server_cert(public, sans, hook.unit.replace("/", "_"))
+    certs.request_client_cert(CLIENT_CN, [CLIENT_CN])
+    server = certs.server_cert
+    client = certs.client_cert(CLIENT_CN)
+    if not certs.ca or server is None or client is None:
+        return None
+    material = Material(certs.ca, server[0], server[1], client[0], client[1])
+    if place(material):
+        log("certificates written to /var/snap/etcd/common")
+    workload.write_file("/root/.etcdctl-env", etcdctl_profile(settings.port), 0o600)
+    source_profile()
+    return material
+
+
+def source_profile() -> None:
+    line = "[ -f /root/.etcdctl-env ] && . /root/.etcdctl-env  # etcd charm\n"
+    bashrc = "/root/.bashrc"
+    text = workload.read_file(bashrc)
+    if line not in text:
+        workload.write_file(
+            bashrc, text + ("" if not text or text.endswith("\n") else "\n") + line, 0o644
+        )

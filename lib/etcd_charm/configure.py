@@ -1,0 +1,66 @@
+"""What etcd and snapd run with: etcd's config file rendered from the settings and the
+bootstrap record, its hash (a restart is due when it changes), and the snapd refresh timer."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from charmhelpers.core import hookenv
+
+from . import etcd_conf as C
+from . import workload
+from .context import Ctx, Hook, log
+from .settings import Settings
+
+
+def render(ctx: Ctx) -> str:
+    template = os.path.join(hookenv.charm_dir(), "templates", "etcd3.conf")
+    with open(template) as f:
+        return C.render(
+            f.read(), C.conf_context(ctx.settings, ctx.identity, ctx.record.bootstrap, ctx.version)
+        )
+
+
+def desired(ctx: Ctx) -> tuple[str, str]:
+    """(the config etcd should run with, its hash); both empty before etcd has started
+    (the first config is written by the start itself)."""
+    if not ctx.record.started:
+        return "", ""
+    conf = render(ctx)
+    return conf, conf_hash(conf)
+
+
+def conf_hash(text: str) -> str:
+    """Hash of everything etcd reads at start: its config and its certificates."""
+    files = "".join(
+        workload.read_file(p) for p in (C.CA_PATH, C.SERVER_CERT_PATH, C.SERVER_KEY_PATH)
+    )
+    return C.conf_hash(text + files)
+
+
+def refresh_timer(value: str) -> str:
+    """snapd refresh.timer for the snapd_refresh option (``max``: once a month, on the
+    weekday of the deployment)."""
+    if value != "max":
+        return value
+    day = time.strftime("%a").lower()[:3]
+    return f"{day}5,03:00"
+
+
+def apply_refresh_timer(hook: Hook, settings: Settings) -> None:
+    # the leader decides the timer for all units; "max" is computed once (from the day of
+    # the deployment) and kept, any other value follows the config
+    stored = hookenv.leader_get("snapd_refresh") or ""
+    timer = stored
+    if hookenv.is_leader():
+        if settings.snapd_refresh != "max" or not stored:
+            timer = refresh_timer(settings.snapd_refresh)
+        if timer != stored:
+            hookenv.leader_set({"snapd_refresh": timer})
+    if timer and hook.record.refresh_timer != timer:
+        try:
+            workload.set_refresh_timer(timer)
+            hook.record.refresh_timer = timer
+        except workload.WorkloadError as e:
+            log(f"cannot set the snapd refresh timer: {e}", hookenv.WARNING)

@@ -1,0 +1,113 @@
+"""The status at the end of a reconcile: what this unit waits for, or the cluster's health
+as this unit's member sees it (one etcdctl), the upgrade's progress; and the opened port."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from charmhelpers.core import hookenv
+
+from . import plan as P
+from . import status as S
+from . import tls, workload
+from .cluster import refresh_members
+from .context import Ctx, Hook, client, local_url
+from .etcdctl import EndpointStatus, EtcdctlError, MemberList
+from .settings import Settings
+
+
+def final_status(
+    ctx: Ctx,
+    obs: P.Observed,
+    certs: Any,
+    material: tls.Material | None,
+) -> None:
+    hook, settings = ctx.hook, ctx.settings
+    version = workload.installed_version()
+    if version:
+        hookenv.application_version_set(version)
+    if not obs.started:
+        if certs is None or not certs.is_joined:
+            hook.set_status(S.MISSING_CA)
+        elif material is None:
+            hook.set_status(S.WAITING_CERTS)
+        else:
+            step = P.unit_step(obs, "", "", False)
+            reason = step.reason if isinstance(step, P.Wait) else "Waiting to join the cluster"
+            if obs.is_leader:
+                lstep = P.leader_step(obs)
+                if isinstance(lstep, P.Wait):
+                    reason = lstep.reason
+            hook.set_status(S.waiting(reason))
+        return
+    open_port(hook, settings.port)
+    if obs.me.restart_request:
+        hook.set_status(S.waiting("Waiting for a turn to restart with the new configuration"))
+        return
+    members = obs.members
+    if members is None:  # no member list (no quorum?): the last one says who to count
+        members = hook.record.last_members()
+    status, error, up, reached = answers(settings, members, obs.me.member_id)
+    if status is not None and members is not None and status.raft_term != members.raft_term:
+        # the raft term moved since the member list was taken: take a fresh one
+        refreshed = refresh_members(ctx, obs)
+        members = refreshed.members or members
+    verdict = S.health(status, error, members, obs.me.member_id, up, reached)
+    if hook.blocked and status is not None:  # more telling than a member being down
+        verdict = S.Status("blocked", hook.blocked)
+    if obs.me.upgrade_error:
+        verdict = S.upgrade_failed(obs.target_channel, obs.me.upgrade_error)
+    elif (
+        P.upgrade_in_flight(obs)
+        and not hook.blocked
+        and status is not None
+        and members is not None
+    ):
+        down = S.down_voters(members, up, obs.me.member_id)
+        if down:  # whichever member it is, the upgrade waits for it
+            verdict = S.upgrade_paused(obs.target_channel, down)
+        elif verdict.state == "active" and obs.leader.upgrade_grant:
+            progress = P.current_progress(obs)
+            verdict = S.upgrade_in_progress(
+                verdict, progress.position, progress.total, obs.target_channel
+            )
+    hook.set_status(verdict)
+
+
+def answers(
+    settings: Settings, members: MemberList | None, my_id: int
+) -> tuple[EndpointStatus | None, str | None, frozenset[int], frozenset[int]]:
+    """One etcdctl: the local member's status (or why there is none), which voters answer
+    without errors and which answer at all (with "no leader", say)."""
+    local = local_url(settings)
+    others = sorted(
+        {u for m in (members.voters if members else ()) if m.id != my_id for u in m.client_urls}
+    )
+    try:
+        answered = client([local, *others]).endpoint_status(partial=True)
+        error = None
+    except EtcdctlError as e:
+        answered, error = [], e.detail
+    status = next((st for st in answered if st.endpoint == local), None)
+    if status is None:
+        error = error or f"no answer on {local}"
+    up = frozenset(st.member_id for st in answered if not st.errors)
+    return status, error, up, frozenset(st.member_id for st in answered)
+
+
+def show_health(hook: Hook, settings: Settings, members: MemberList, my_id: int) -> S.Status:
+    """Set the health verdict as the status (after an action changed this member)."""
+    status, error, up, reached = answers(settings, members, my_id)
+    verdict = S.health(status, error, members, my_id, up, reached)
+    hook.set_status(verdict)
+    return verdict
+
+
+def open_port(hook: Hook, port: int) -> None:
+    previous = hook.record.opened_port
+    if previous == port:
+        return
+    if previous:
+        hookenv.close_port(previous)
+    hookenv.open_port(port)
+    hook.record.opened_port = port

@@ -1,0 +1,176 @@
+"""This unit's etcd: start it (once), wait until it answers, restart it with a new config,
+hand raft leadership over, leave the cluster, discard it for a restored cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from typing import NoReturn
+
+from charmhelpers.core import hookenv
+
+from . import etcd_conf as C
+from . import plan as P
+from . import status as S
+from . import workload
+from .cluster import (
+    etcdctl,
+    hand_over_leadership,
+    member_health,
+    reconfigure,
+    refresh_members,
+    remove_member,
+)
+from .configure import conf_hash, render
+from .context import START_DEADLINE, Ctx, Hook, answering, client, log, wait_for
+from .etcdctl import EndpointStatus
+from .observe import app_units, leader_data, peers
+
+
+class Refused(Exception):
+    """A change that would break quorum: the hook fails (Juju keeps the unit and retries)."""
+
+
+def wait_answering(ctx: Ctx, what: str, leader: bool) -> EndpointStatus:
+    """Wait (bounded) until this unit's member answers its endpoint status (and, with
+    ``leader``, knows a raft leader): after a start or a restart."""
+    local = ctx.local()
+
+    def answered() -> EndpointStatus | None:
+        st = local.endpoint_status()
+        return st[0] if st and (st[0].leader or not leader) else None
+
+    return wait_for(what, START_DEADLINE, answering(answered))
+
+
+def wait_healthy(ctx: Ctx, what: str) -> None:
+    """Wait (bounded) until this unit's member reports itself healthy: after an upgrade or
+    a migration, where a member that answers is not enough."""
+    local = ctx.local()
+
+    def healthy() -> bool | None:
+        return True if all(h.healthy for h in local.endpoint_health()) else None
+
+    wait_for(what, START_DEADLINE, answering(healthy))
+
+
+def start(ctx: Ctx, record: C.Bootstrap, expect_leader: bool) -> EndpointStatus:
+    """Write the config and start etcd (exactly once); wait until it answers."""
+    ctx.record.bootstrap = record
+    text = render(ctx)
+    workload.write_file(C.CONF_PATH, text, 0o644)
+    if not workload.service_active():
+        workload.start_service()
+    status = wait_answering(ctx, f"etcd on {ctx.unit} to answer", expect_leader)
+    ctx.record.started = True
+    ctx.record.member_id = status.member_id
+    ctx.record.applied_hash = conf_hash(text)
+    log(f"etcd started as member {status.member_id:x}")
+    return status
+
+
+def start_founder(ctx: Ctx, obs: P.Observed, founders: P.Founders) -> P.Observed:
+    """Start this unit's member as one of the founders: it answers once a quorum of the
+    founders has started (each on its own machine, from the same leader data)."""
+    record = C.Bootstrap(
+        initial_cluster=founders.initial_cluster, token=founders.token, state="new"
+    )
+    status = start(ctx, record, expect_leader=False)
+    me = replace(obs.me, member_id=status.member_id, restart_request="")
+    return replace(obs, me=me, started=True)
+
+
+def start_joining(ctx: Ctx, obs: P.Observed, joining: P.Joining) -> P.Observed:
+    """Start this unit's member as the learner the leader added."""
+    record = C.Bootstrap(
+        initial_cluster=joining.initial_cluster,
+        token=obs.leader.token,
+        state="existing",
+    )
+    start(ctx, record, expect_leader=False)
+    me = replace(obs.me, member_id=joining.member_id, restart_request="")
+    return replace(obs, me=me, started=True)
+
+
+def restart(ctx: Ctx, obs: P.Observed, step: P.Restart, conf_text: str) -> None:
+    settings, identity = ctx.settings, ctx.identity
+    ctl = etcdctl(ctx, obs)
+    if obs.members is not None:
+        hand_over_leadership(ctx, obs.members, obs.me.member_id, "restarting")
+    if step.peer_url_changed:
+        log(f"updating this member's peer URL to {identity.peer_url(settings)}")
+        reconfigure(
+            "update this member's peer URL",
+            lambda: ctl.member_update(obs.me.member_id, [identity.peer_url(settings)]),
+        )
+    ctx.set_status(S.RESTARTING)
+    workload.write_file(C.CONF_PATH, conf_text, 0o644)
+    workload.restart_service()
+    wait_answering(ctx, f"etcd on {ctx.unit} to rejoin after the restart", leader=True)
+    ctx.record.applied_hash = step.conf_hash
+    log("etcd restarted with the new configuration")
+
+
+def discard_for_restore(hook: Hook) -> None:
+    """A restore replaced the cluster this unit's member belonged to: stop it and wipe
+    its data; the leader then adds this unit to the restored cluster as a learner."""
+    hook.set_status(S.REJOINING)
+    log("a restore replaced this member's cluster: discarding its data to rejoin")
+    try:
+        workload.stop_service()
+    except workload.WorkloadError as e:
+        log(f"stopping etcd: {e}", hookenv.WARNING)
+    shutil.rmtree(os.path.join(os.path.realpath(C.DATA_DIR), "member"), ignore_errors=True)
+    hook.record.forget_member()
+
+
+def leave(ctx: Ctx) -> None:
+    """This unit is being removed: hand over raft leadership, remove the member, stop."""
+    record = ctx.record
+    if not record.started:
+        record.left = True
+        return
+    my_id = record.member_id
+    obs = P.Observed(
+        me=P.UnitInfo(ctx.unit, ctx.identity.name, member_id=my_id),
+        is_leader=hookenv.is_leader(),
+        started=True,
+        leader=leader_data(),
+        peers=peers(ctx.hook),
+    )
+    listed = refresh_members(ctx, obs).members
+    if listed is None:
+        refuse(ctx.hook, "no member of the cluster answers, so its member cannot be removed")
+    # health first, then the membership again: a unit leaving at the same time removes
+    # its member before it stops etcd, so a member still listed after the probe was
+    # answering during it unless it is really down
+    healthy = member_health(listed)
+    members = refresh_members(ctx, obs).members
+    if members is None:
+        refuse(ctx.hook, "no member of the cluster answers, so its member cannot be removed")
+    others = [m for m in members.voters if m.id != my_id and m.started]
+    if members.by_id(my_id) is not None and others:
+        refusal = P.removal_refusal(members, healthy, my_id)
+        if refusal:
+            refuse(ctx.hook, refusal)
+        ctx.set_status(S.LEAVING)
+        # talk to, and hand leadership to, members that stay: with several units removed
+        # at once, another leaving member may be stopping (its connections reset)
+        leaving = {C.member_name(u) for u, st in (app_units() or {}).items() if st == "dying"}
+        staying = [m for m in others if m.name not in leaving] or others
+        hand_over_leadership(ctx, members, my_id, "leaving", healthy & {m.id for m in staying})
+        remote = client(sorted(u for m in staying for u in m.client_urls))
+        remove_member(remote, my_id)
+        log(f"removed member {my_id:x} from the cluster")
+    workload.stop_service(disable=True)
+    record.started = False
+    record.left = True
+    ctx.set_status(S.DEPARTED)
+
+
+def refuse(hook: Hook, why: str) -> NoReturn:
+    status = S.cannot_leave(why, P.REMEDY)
+    hook.set_status(status)
+    log(status.message, hookenv.ERROR)
+    raise Refused(status.message)

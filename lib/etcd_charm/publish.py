@@ -1,0 +1,36 @@
+"""Publishing, only through the endpoints: this unit on the peer relation, the cluster's
+client view to db clients and proxies."""
+
+from __future__ import annotations
+
+from . import plan as P
+from . import tls
+from .context import Hook, address
+
+
+def publish(
+    hook: Hook,
+    obs: P.Observed,
+    material: tls.Material | None,
+    version: str | None,
+) -> None:
+    peers = hook.endpoint("cluster")
+    if peers is not None:
+        values = obs.me.to_relation()
+        values["db-ingress-address"] = address("db")
+        peers.publish(values)
+    if obs.members is None or material is None:
+        return
+    view = P.client_view(obs.members)
+    db = hook.endpoint("db")
+    if db is not None and db.is_joined and view.connection_string:
+        db.publish(
+            view.connection_string,
+            version or "",
+            material.client_cert,
+            material.client_key,
+            material.ca,
+        )
+    proxy = hook.endpoint("proxy")
+    if proxy is not None and proxy.is_joined and view.cluster:
+        proxy.publish(view.cluster, material.client_cert, material.client_key, material.ca)

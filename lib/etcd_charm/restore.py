@@ -1,0 +1,129 @@
+"""Restore (the Juju leader, from the restore action): replace the cluster by a new
+one-member cluster holding a snapshot; the other units rejoin it as learners. Undone (the
+previous data and configuration back in place) if the new member does not start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+
+from charmhelpers.core import hookenv
+
+from . import etcd_conf as C
+from . import status as S
+from . import workload
+from .context import Ctx, log
+from .etcdctl import EndpointStatus, EtcdctlError, MemberList
+from .member import start
+
+
+class RestoreError(Exception):
+    """The restore did not happen; the message says why and what state the unit is in."""
+
+
+def peer_units() -> list[str]:
+    """The other units on the peer relation."""
+    return [u for rid in hookenv.relation_ids("cluster") for u in hookenv.related_units(rid)]
+
+
+def restore(
+    ctx: Ctx, db_path: str, skip_hash_check: bool, progress: Callable[[str], None]
+) -> tuple[EndpointStatus, MemberList]:
+    """Replace the cluster by a new one-member cluster holding the snapshot ``db_path``
+    (the Juju leader, from the restore action). The other units see leader data
+    ``restored``, discard their members and join as learners, one at a time.
+
+    Until the new member has started nothing is lost: the data directory is rebuilt
+    beside the current one first, and if the new member does not start the previous
+    data and configuration are put back (and :class:`RestoreError` says so)."""
+    settings, identity = ctx.settings, ctx.identity
+    if not os.path.exists(C.SERVER_CERT_PATH):
+        raise RestoreError("this unit has no certificates yet; relate etcd to easyrsa first")
+    token = secrets.token_hex(16)
+    data_dir = os.path.realpath(C.DATA_DIR)
+    member_dir = os.path.join(data_dir, "member")
+    staging = os.path.join(data_dir, f".restore-{token[:8]}")
+    aside = os.path.join(data_dir, f".before-restore-{token[:8]}")
+    peer_url = identity.peer_url(settings)
+    need = os.path.getsize(db_path) + (64 << 20)  # the restored database and its WAL
+    free = shutil.disk_usage(data_dir).free
+    if free < need:
+        raise RestoreError(
+            f"{data_dir} has {free >> 20} MiB free and the restored data needs about "
+            f"{need >> 20} MiB; free some space (nothing was changed)"
+        )
+    progress("rebuilding the data directory from the snapshot (the cluster still runs)")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        ctx.local().snapshot_restore(
+            db_path, staging, identity.name, peer_url, token, skip_hash_check
+        )
+    except EtcdctlError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RestoreError(f"etcd could not restore the snapshot: {e.detail}") from None
+    previous = ctx.record.member_state()
+    previous_conf = workload.read_file(C.CONF_PATH)
+    progress("stopping etcd on this unit")
+    ctx.set_status(S.restoring("stopping etcd"))
+    had_member = os.path.isdir(member_dir)
+    try:
+        workload.stop_service()
+        if had_member:
+            os.rename(member_dir, aside)
+        os.rename(os.path.join(staging, "member"), member_dir)
+    except (workload.WorkloadError, OSError) as e:
+        if had_member and os.path.isdir(aside) and not os.path.exists(member_dir):
+            os.rename(aside, member_dir)
+        shutil.rmtree(staging, ignore_errors=True)
+        if had_member and not workload.service_active():
+            workload.start_service()
+        raise RestoreError(f"{e}; the previous data is in place") from None
+    shutil.rmtree(staging, ignore_errors=True)
+    record = C.Bootstrap(initial_cluster=f"{identity.name}={peer_url}", token=token, state="new")
+    progress("starting the restored one-member cluster")
+    ctx.set_status(S.restoring("starting the restored one-member cluster"))
+    try:
+        status = start(ctx, record, expect_leader=True)
+    except (TimeoutError, workload.WorkloadError, EtcdctlError) as e:
+        log(f"the restored member did not start: {e}; putting the previous data back",
+            hookenv.ERROR)  # fmt: skip
+        workload.stop_service()
+        shutil.rmtree(member_dir, ignore_errors=True)
+        if had_member:
+            os.rename(aside, member_dir)
+        ctx.record.put_back(previous)
+        if previous_conf:
+            workload.write_file(C.CONF_PATH, previous_conf, 0o644)
+        if had_member:
+            workload.start_service()
+        raise RestoreError(
+            f"the restored member did not start ({e}); the previous data and "
+            "configuration are back in place"
+        ) from None
+    shutil.rmtree(aside, ignore_errors=True)
+    hookenv.leader_set(
+        {
+            "token": token,
+            "restored": token,
+            "founders": None,
+            "bootstrapped": identity.name,
+            "cluster": record.initial_cluster,
+            "leader_address": identity.client_url(settings),
+            "joining": None,
+            "restart-grant": None,
+            "upgrade-grant": None,
+            "upgrade-progress": None,
+        }
+    )
+    for rid in hookenv.relation_ids("cluster"):
+        hookenv.relation_set(rid, {"member-id": f"{status.member_id:x}", "restart-request": ""})
+    members = ctx.local().member_list()
+    ctx.record.remember_members(members)
+    log(f"restored: member {status.member_id:x} of the new cluster {status.cluster_id:x}")
+    others = len(peer_units())
+    ctx.set_status(
+        S.restored(others) if others else S.healthy(len(members.members))
+    )  # until the next hook reports on the rejoining units
+    return status, members
