@@ -7,12 +7,19 @@ What counts as a use (each unresolvable argument is reported, never skipped):
   ``leader_get("k")``, and ``.get("k")`` / ``["k"]`` on a name bound to ``leader_get()``;
 - ``relation_set(rid, {...})`` / ``relation_get("k", unit, rid)`` on the relation named by
   the ``relation_ids("<name>")`` of the same function;
-- ``<endpoint>.publish({...})`` on a name bound to ``endpoint_from_name("<name>")``;
+- ``<endpoint>.publish({...})`` on a name bound to ``endpoint_from_name("<name>")`` (or
+  ``hook.endpoint("<name>")``, ``reactive_endpoint("<name>")``: :data:`ENDPOINT_GETTERS`), or
+  on such a call itself (the relation named by a literal or a module constant); the peer
+  endpoint's publish writes whatever dict it is given, so its argument must have known keys;
 - in an interface endpoint's ``publish`` method: its dict literals, ``to_publish*["k"]``;
-- ``kv.get/set/unset(key)`` (``self.kv``, ``ctx.charm.kv``, ``unitdata.kv()``);
+- ``kv.get/set/unset(key)`` (``self.kv``, ``ctx.charm.kv``, ``unitdata.kv()``): record.py's
+  ``Record`` keeps every unit storage key this way;
 - keys given as string literals, module-level string constants (any scanned module's), or a
-  loop variable over a tuple of them. ``producers`` names methods whose result is a dict of
-  known keys (``UnitInfo.to_relation``: the test fills it in by calling it).
+  loop variable (``for``, a comprehension, ``zip(...)``'s matching item) over a tuple of them
+  or over a module-level tuple of them (``MEMBER_KEYS = (KV_MEMBER_ID, ...)`` in record.py);
+  a loop variable also bound over anything else resolves to nothing. ``producers`` names
+  methods whose result is a dict of known keys (``UnitInfo.to_relation``: the test fills it in
+  by calling it).
 """
 
 from __future__ import annotations
@@ -30,6 +37,11 @@ ENDPOINT_FILES = {
     "hooks/relations/etcd-proxy/provides.py": "proxy",
 }
 KV_METHODS = {"get": "read", "set": "write", "unset": "write"}
+#: calls that return the reactive endpoint of the relation they name
+ENDPOINT_GETTERS = {"endpoint_from_name", "endpoint", "reactive_endpoint"}
+#: scopes whose endpoint publishes the dict it is given (the others' keys are in their
+#: interface's ``publish``: ENDPOINT_FILES)
+PUBLISH_TAKES_KEYS = {"peer unit"}
 
 
 @dataclass(frozen=True)
@@ -72,17 +84,47 @@ def _units(tree: ast.Module) -> Iterator[list[ast.AST]]:
 def module_constants(sources: Mapping[str, str]) -> dict[str, str]:
     """Module-level ``NAME = "text"`` of every source (a name bound to two texts: neither)."""
     seen: dict[str, set[str]] = {}
+    for name, value in _module_assigns(sources):
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            seen.setdefault(name, set()).add(value.value)
+    return {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
+
+
+def module_tuples(
+    sources: Mapping[str, str], constants: Mapping[str, str]
+) -> dict[str, frozenset[str]]:
+    """Module-level ``NAMES = (KEY, "text", ...)`` of every source whose items are all texts
+    or :func:`module_constants` (a name bound to anything else as well, in any module: none)."""
+    seen: dict[str, set[frozenset[str]]] = {}
+    for name, value in _module_assigns(sources):
+        items: frozenset[str] = frozenset()  # not a tuple of keys
+        if isinstance(value, (ast.Tuple, ast.List)):
+            found = [_text(e, constants) for e in value.elts]
+            if None not in found:
+                items = frozenset(k for k in found if k is not None)
+        seen.setdefault(name, set()).add(items)
+    return {k: next(iter(v)) for k, v in seen.items() if len(v) == 1 and all(v)}
+
+
+def _text(node: ast.AST, constants: Mapping[str, str]) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, (ast.Name, ast.Attribute)) and _name(node) in constants:
+        return constants[_name(node)]
+    return None
+
+
+def _module_assigns(sources: Mapping[str, str]) -> Iterator[tuple[str, ast.expr]]:
+    """(name, value) of each module-level ``name = value`` and ``name: T = value``."""
     for text in sources.values():
         for node in ast.parse(text).body:
-            if (
-                isinstance(node, ast.Assign)
-                and isinstance(node.value, ast.Constant)
-                and isinstance(node.value.value, str)
-            ):
+            if isinstance(node, ast.Assign):
                 for t in node.targets:
                     if isinstance(t, ast.Name):
-                        seen.setdefault(t.id, set()).add(node.value.value)
-    return {k: next(iter(v)) for k, v in seen.items() if len(v) == 1}
+                        yield t.id, node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                if isinstance(node.target, ast.Name):
+                    yield node.target.id, node.value
 
 
 class _Unit:
@@ -93,16 +135,18 @@ class _Unit:
         path: str,
         nodes: list[ast.AST],
         constants: Mapping[str, str],
+        tuples: Mapping[str, frozenset[str]],
         producers: Mapping[str, frozenset[str]],
         scan: Scan,
     ) -> None:
         self.path, self.constants, self.producers, self.scan = path, constants, producers, scan
+        self.tuples = tuples
         self.all = [n for node in nodes for n in ast.walk(node)]
         self.parent = {c: p for p in self.all for c in ast.iter_child_nodes(p)}
         self.dicts: dict[str, set[str]] = {}
         self.leader_names: set[str] = set()
-        self.loops: dict[str, set[str]] = {}
-        self.endpoints: dict[str, str] = {}
+        self.loops: dict[str, set[str] | None] = {}  # None: also bound to something else
+        self.endpoints: dict[str, str] = {}  # name -> scope ("": of no known relation)
         self.relations = {
             RELATIONS.get(str(n.args[0].value), "?")
             for n in self.all
@@ -123,23 +167,56 @@ class _Unit:
                         self.dicts.setdefault(target.id, set()).update(keys)
                     if any(self._is_call(v, "leader_get") for v in ast.walk(value)):
                         self.leader_names.add(target.id)
-                    if (
-                        isinstance(value, ast.Call)
-                        and _name(value.func) == "endpoint_from_name"
-                        and value.args
-                    ):
-                        rel = value.args[0]
-                        if isinstance(rel, ast.Constant):
-                            self.endpoints[target.id] = RELATIONS.get(str(rel.value), "?")
+                    scope = self.endpoint_scope(value)
+                    if scope is not None:
+                        self.endpoints[target.id] = scope
                 elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
                     key = self.key(target.slice)
                     if key is not None and target.value.id in self.dicts:
                         self.dicts[target.value.id].update(key)
-            if isinstance(n, ast.For) and isinstance(n.target, ast.Name):
-                if isinstance(n.iter, (ast.Tuple, ast.List)):
-                    found = [self.key(e) for e in n.iter.elts]
-                    if all(k is not None for k in found):
-                        self.loops[n.target.id] = {x for k in found if k for x in k}
+            if isinstance(n, (ast.For, ast.AsyncFor, ast.comprehension)):
+                self._bind_loop(n.target, n.iter)
+
+    def _bind_loop(self, target: ast.expr, over: ast.expr) -> None:
+        """A loop variable over keys (a tuple of them, a module tuple of them, or its item of
+        ``zip(keys, ...)``); bound over anything else too, it stands for no key."""
+        pairs: list[tuple[ast.AST, set[str] | None]]
+        if isinstance(target, ast.Name):
+            pairs = [(target, self.keys_of(over))]
+        elif (
+            isinstance(target, ast.Tuple)
+            and self._is_call(over, "zip")
+            and isinstance(over, ast.Call)
+            and len(over.args) == len(target.elts)
+        ):
+            pairs = [(t, self.keys_of(a)) for t, a in zip(target.elts, over.args, strict=True)]
+        else:
+            pairs = [(t, None) for t in ast.walk(target)]
+        for t, keys in pairs:
+            if isinstance(t, ast.Name):
+                prior = self.loops.get(t.id, set())
+                self.loops[t.id] = None if keys is None or prior is None else prior | keys
+
+    def keys_of(self, node: ast.expr) -> set[str] | None:
+        """The keys a loop over ``node`` goes through (None: not only keys)."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            found = [self.key(e) for e in node.elts]
+            if all(k is not None for k in found):
+                return {x for k in found if k for x in k}
+            return None
+        if isinstance(node, (ast.Name, ast.Attribute)) and _name(node) in self.tuples:
+            return set(self.tuples[_name(node)])
+        return None
+
+    def endpoint_scope(self, node: ast.expr) -> str | None:
+        """The scope of the endpoint ``node`` is ("": of no known relation; None: no
+        endpoint): a name bound to one, or the call that returns it."""
+        if isinstance(node, ast.Name):
+            return self.endpoints.get(node.id)
+        if isinstance(node, ast.Call) and _name(node.func) in ENDPOINT_GETTERS:
+            rel = _text(node.args[0], self.constants) if len(node.args) == 1 else None
+            return "" if rel is None else RELATIONS.get(rel, "?")
+        return None
 
     @staticmethod
     def _is_call(node: ast.AST, name: str) -> bool:
@@ -149,7 +226,8 @@ class _Unit:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return {node.value}
         if isinstance(node, ast.Name) and node.id in self.loops:
-            return self.loops[node.id]
+            found = self.loops[node.id]
+            return None if found is None else set(found)
         if isinstance(node, (ast.Name, ast.Attribute)) and _name(node) in self.constants:
             return {self.constants[_name(node)]}
         return None
@@ -243,14 +321,7 @@ class _Unit:
             elif scope:
                 self.unresolved(n, "relation_get of every key")
         elif name == "publish" and isinstance(n.func, ast.Attribute):
-            receiver = n.func.value
-            scope = self.endpoints.get(receiver.id) if isinstance(receiver, ast.Name) else None
-            for arg in n.args:
-                keys = self.dict_keys(arg)
-                if keys is not None and scope:
-                    self.use(scope, keys, "write", n)
-                elif keys is not None:
-                    self.unresolved(n, "publish on an endpoint of no known relation")
+            self._publish(n, self.endpoint_scope(n.func.value))
         elif name == "get" and isinstance(n.func, ast.Attribute):
             if isinstance(n.func.value, ast.Name) and n.func.value.id in self.leader_names:
                 if n.args:
@@ -261,6 +332,23 @@ class _Unit:
                 self.unresolved(n, f"kv.{name} of a key that is no literal or constant")
             else:
                 self.use("unit storage", key, KV_METHODS[name], n)
+
+    def _publish(self, n: ast.Call, scope: str | None) -> None:
+        args = [*n.args, *(k.value for k in n.keywords)]
+        if scope == "" or (scope is None and any(self.dict_keys(a) is not None for a in args)):
+            self.unresolved(n, "publish on an endpoint of no known relation")
+        elif scope in PUBLISH_TAKES_KEYS or scope == "?":
+            for arg in args:
+                keys = self.dict_keys(arg)
+                if keys is None:
+                    self.unresolved(n, "publish of data whose keys are unknown")
+                else:
+                    self.use(scope, keys, "write", n)
+        elif scope is not None:  # its interface's publish names the keys (ENDPOINT_FILES)
+            for arg in args:
+                keys = self.dict_keys(arg)
+                if keys is not None:
+                    self.use(scope, keys, "write", n)
 
     @staticmethod
     def _is_kv(node: ast.expr) -> bool:
@@ -295,10 +383,11 @@ def scan_sources(
     """Every key use in ``sources`` (path -> Python text)."""
     scan = Scan()
     constants = module_constants(sources)
+    tuples = module_tuples(sources, constants)
     for path, text in sorted(sources.items()):
         tree = ast.parse(text, path)
         if path in ENDPOINT_FILES:
             _endpoint_publish(path, tree, scan)
         for nodes in _units(tree):
-            _Unit(path, nodes, constants, producers or {}, scan).run()
+            _Unit(path, nodes, constants, tuples, producers or {}, scan).run()
     return scan

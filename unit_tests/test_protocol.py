@@ -147,6 +147,43 @@ NEW_KEY = [
         '    values["new-key"] = "x"\n    peers.publish(values)\n',
         ("peer unit", "new-key", "write"),
     ),
+    # record.py: a Record property over a new key constant
+    (
+        'KV_NEW = "etcd.new-key"\n\n\nclass Record:\n    @property\n    def new(self):\n'
+        "        return self.kv.get(KV_NEW)\n",
+        ("unit storage", "etcd.new-key", "read"),
+    ),
+    # record.py: a new key in a module tuple of keys (forget_member, member_state, put_back)
+    (
+        'KV_STARTED = "etcd.started"\nKEYS = (KV_STARTED, "etcd.new-key")\n\n\n'
+        "class Record:\n    def forget(self):\n        for key in KEYS:\n"
+        "            self.kv.unset(key)\n",
+        ("unit storage", "etcd.new-key", "write"),
+    ),
+    (
+        'KEYS = ("etcd.started", "etcd.new-key")\n\n\nclass Record:\n    def state(self):\n'
+        "        return tuple(self.kv.get(key) for key in KEYS)\n",
+        ("unit storage", "etcd.new-key", "read"),
+    ),
+    (
+        'KEYS = ("etcd.started", "etcd.new-key")\n\n\nclass Record:\n'
+        "    def put_back(self, state):\n"
+        "        for key, value in zip(KEYS, state, strict=True):\n"
+        "            self.kv.set(key, value)\n",
+        ("unit storage", "etcd.new-key", "write"),
+    ),
+    # publish.py: the peer endpoint from the hook context
+    (
+        'def publish(hook, obs):\n    peers = hook.endpoint("cluster")\n'
+        '    values = obs.me.to_relation()\n    values["new-key"] = "x"\n'
+        "    peers.publish(values)\n",
+        ("peer unit", "new-key", "write"),
+    ),
+    (
+        'PEERS = "cluster"\n\n\ndef publish(hook):\n'
+        '    hook.endpoint(PEERS).publish({"new-key": "x"})\n',
+        ("peer unit", "new-key", "write"),
+    ),
 ]
 
 
@@ -178,6 +215,22 @@ UNRESOLVED = [
     'def f(rid):\n    hookenv.relation_set(rid, {"ready": ""})\n',  # which relation?
     'def f(rid):\n    for r in hookenv.relation_ids("cluster"):\n        relation_get(None, "u", r)\n',
     "def f(self, key):\n    self.kv.get(key)\n",
+    # the peer endpoint publishes what it is given: keys it cannot see are refused
+    'def publish(hook, values):\n    hook.endpoint("cluster").publish(values)\n',
+    'def publish(hook, values):\n    peers = hook.endpoint("cluster")\n    peers.publish(values)\n',
+    # an endpoint whose relation is a parameter
+    'def publish(hook, name):\n    hook.endpoint(name).publish({"ready": ""})\n',
+    'def publish(hook, name):\n    ep = hook.endpoint(name)\n    ep.publish({"ready": ""})\n',
+    # loops over what is not (only) keys
+    "def f(self, keys):\n    for key in keys:\n        self.kv.unset(key)\n",
+    'KEYS = ("etcd.started", other())\n\n\ndef f(self):\n    for key in KEYS:\n'
+    "        self.kv.unset(key)\n",
+    'KEYS = ("etcd.started",)\nKEYS = other()\n\n\ndef f(self):\n'
+    "    return [self.kv.get(key) for key in KEYS]\n",
+    'def f(self, data):\n    for key in ("etcd.started",):\n        self.kv.unset(key)\n'
+    "    for key, value in data.items():\n        self.kv.set(key, value)\n",
+    "def f(self, names, state):\n    for key, value in zip(names, state, strict=True):\n"
+    "        self.kv.set(key, value)\n",
 ]
 
 

@@ -21,6 +21,7 @@ from etcd_charm import snapshot as snap
 from etcd_charm import targets
 from etcd_charm.etcdctl import Etcdctl, parse_endpoint_status, parse_member_list
 from etcd_charm.params import ActionError, Params, declared_params
+from etcd_charm.record import Record
 
 from .fixtures import DATA, capture
 
@@ -93,6 +94,7 @@ class FakeCharm:
         self.settings = SimpleNamespace(port=2379)
         self.errors: list[str] = []
         self.kv: dict[str, Any] = {}
+        self.record = Record(self.kv)
         self.etcd = etcd
         self.restored: list[str] = []
 

@@ -32,7 +32,6 @@ from .context import client, local_url
 from .etcdctl import Alarm, EndpointStatus, Etcdctl, EtcdctlError, MemberList
 from .migration import MigrationError
 from .params import ActionError, Params, declared_params
-from .record import KV_MEMBER_ID, KV_STARTED
 from .restore import RestoreError
 from .workload import WorkloadError, installed_version
 
@@ -164,7 +163,7 @@ def _healthy_member(ctx: Context, members: MemberList) -> tuple[str, str]:
     is a healthy voter, else the first healthy voter."""
     local = local_url(ctx.settings)
     candidates = [(m.name, u) for m in members.voters for u in m.client_urls[:1]]
-    me = members.by_id(int(ctx.charm.kv.get(KV_MEMBER_ID, 0) or 0))
+    me = members.by_id(ctx.charm.record.member_id)
     if me is not None and not me.is_learner:
         candidates.insert(0, (me.name, local))
     for name, url in candidates:
@@ -627,7 +626,7 @@ def snap_upgrade(ctx: Context) -> None:
     backup = ctx.params.get("backup")
     target = ctx.params.get("target")
     package = workload.legacy_install()
-    on_snap = bool(installed_version()) and bool(ctx.charm.kv.get(KV_STARTED))
+    on_snap = bool(installed_version()) and ctx.charm.record.started
     if package is None:
         if on_snap:
             raise ActionError(

@@ -76,6 +76,10 @@ class EtcdCharm:
         return self.hook.unit
 
     @property
+    def record(self) -> Record:
+        return self.hook.record
+
+    @property
     def settings(self) -> Any:
         return self.hook.settings
 

@@ -49,7 +49,7 @@ class Record:
 
     @property
     def member_id(self) -> int:
-        return int(self.kv.get(KV_MEMBER_ID, 0))
+        return int(self.kv.get(KV_MEMBER_ID) or 0)  # None: put back by an undone restore
 
     @member_id.setter
     def member_id(self, value: int) -> None:
