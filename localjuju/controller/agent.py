@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 from . import resolver
 from .context import HookContext
 from .resolver import HookInfo, Op, RelationSnapshot, Remote
-from .state import UNTIL_RESTART, HookError, RelationLocal, Settings, Task, Unit, now
+from .state import (
+    UNTIL_RESTART,
+    HookError,
+    RelationLocal,
+    Settings,
+    Task,
+    Unit,
+    now,
+    unit_tag,
+)
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -37,10 +46,6 @@ EXPLICIT_HANDLER = "explicit, bespoke hook script"
 DISPATCH_HANDLER = "hook dispatching script: dispatch"
 INVALID_HANDLER = "unknown/invalid hook handler"
 AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"
-
-
-def unit_tag(unit: str) -> str:
-    return "unit-" + unit.replace("/", "-")
 
 
 MANIFEST = ".localjuju-manifest"

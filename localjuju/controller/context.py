@@ -26,7 +26,7 @@ from ..hooktools.context import (
     ToolError,
 )
 from .resolver import HookInfo
-from .state import Settings, Task, parse_port, sort_ports
+from .state import Settings, Task, now, parse_port, sort_ports, unit_tag
 
 if TYPE_CHECKING:
     from .agent import UnitAgent
@@ -174,8 +174,6 @@ class HookContext:
         self.action_fail_message = message
 
     def action_log(self, message: str) -> None:
-        from .state import now
-
         self.action_log_entries.append({"timestamp": now(), "message": message})
         if self.task is not None:
             self.task.log = list(self.action_log_entries)
@@ -373,8 +371,6 @@ class HookContext:
     # ------------------------------------------------------------------ logging
 
     def log(self, level: str, message: str) -> None:
-        from .agent import unit_tag
-
         # the juju-log tool puts the relation's "<endpoint>:<id>: " in front (jujuc/juju-log.go)
         self.ctl.debug(unit_tag(self.unit.name), level, f"unit.{self.unit.name}.juju-log", message)
 
