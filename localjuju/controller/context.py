@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..hooktools.context import (
     ApplicationStatusInfo,
@@ -26,14 +26,56 @@ from ..hooktools.context import (
     ToolError,
 )
 from .resolver import HookInfo
-from .state import Settings, Task, now, parse_port, sort_ports, unit_tag
+from .state import Model, Settings, Task, Unit, now, parse_port, sort_ports, unit_tag
 
 if TYPE_CHECKING:
-    from .agent import UnitAgent
+    from .charm import Charm
+    from .machines import Machine, Network
+
+
+class ContextController(Protocol):
+    """What a hook context uses of the controller (the Controller has it all): the model, its
+    network, the machines, the charms, the change and debug-log sinks."""
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def network(self) -> Network: ...
+
+    def machine(self, mid: str) -> Machine: ...
+
+    def charm(self, app: str) -> Charm: ...
+
+    def app_config(self, app: str) -> dict[str, Any]: ...
+
+    def resource_get(self, unit: str, name: str) -> str: ...
+
+    def changed(self) -> None: ...
+
+    def save(self) -> None: ...
+
+    def debug(self, entity: str, level: str, module: str, message: str) -> None: ...
+
+
+class ContextAgent(Protocol):
+    """What a hook context uses of its unit agent (the UnitAgent has it all)."""
+
+    @property
+    def ctl(self) -> ContextController: ...
+
+    @property
+    def unit_name(self) -> str: ...
+
+    @property
+    def unit(self) -> Unit: ...
+
+    @property
+    def cache(self) -> dict[tuple[int, str], dict[str, str]]: ...
 
 
 class HookContext:
-    def __init__(self, agent: UnitAgent, hook: HookInfo | None, task: Task | None):
+    def __init__(self, agent: ContextAgent, hook: HookInfo | None, task: Task | None):
         self.agent = agent
         self.ctl = agent.ctl
         self.hook = hook
