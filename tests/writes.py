@@ -15,13 +15,11 @@ must be there. The report gives acknowledged, failed requests, retried writes, p
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,29 +27,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import jubilant
+
+# the standard-library etcd gateway client the built-in etcd-client charm uses
+from localjuju.charms import etcd_gateway as gw
 
 ROOT = Path(__file__).resolve().parents[1]
 #: every scenario's figures, written after each one (quoted in the issue notes)
 REPORT = ROOT / "build" / "resilience-report.json"
 REPORTS: dict[str, dict[str, object]] = {}
-_GATEWAY = ROOT / "localjuju" / "charms" / "etcd-client" / "src" / "etcd_gateway.py"
-
-
-def _gateway_module() -> ModuleType:
-    """The standard-library etcd gateway client the built-in etcd-client charm uses."""
-    spec = importlib.util.spec_from_file_location("etcd_gateway", _GATEWAY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-gw = _gateway_module()
 
 
 @dataclass

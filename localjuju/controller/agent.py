@@ -17,16 +17,23 @@ import random
 import shutil
 import socket
 import time
+from collections.abc import Container
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import resolver
-from .context import HookContext
+from .context import ContextController, HookContext
 from .resolver import HookInfo, Op, RelationSnapshot, Remote
-from .state import UNTIL_RESTART, HookError, RelationLocal, Settings, Task, Unit, now
-
-if TYPE_CHECKING:
-    from .controller import Controller
+from .state import (
+    UNTIL_RESTART,
+    HookError,
+    RelationLocal,
+    Settings,
+    Task,
+    Unit,
+    now,
+    unit_tag,
+)
 
 log = logging.getLogger("localjuju.agent")
 
@@ -37,10 +44,6 @@ EXPLICIT_HANDLER = "explicit, bespoke hook script"
 DISPATCH_HANDLER = "hook dispatching script: dispatch"
 INVALID_HANDLER = "unknown/invalid hook handler"
 AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"
-
-
-def unit_tag(unit: str) -> str:
-    return "unit-" + unit.replace("/", "-")
 
 
 MANIFEST = ".localjuju-manifest"
@@ -111,8 +114,32 @@ def hook_error(info: HookInfo, **kw: Any) -> HookError:
     )
 
 
+class AgentController(ContextController, Protocol):
+    """What a unit agent uses of the controller (the Controller has it all): what its hook
+    contexts use (they reach the controller through the agent), and the Python its hook tools
+    run on, the Juju version it reports, the machine locks and the machines going down, the
+    update-status interval, and the unit leaving a relation's scope or being removed."""
+
+    @property
+    def python(self) -> str: ...
+
+    @property
+    def juju_version(self) -> str: ...
+
+    @property
+    def halting(self) -> Container[str]: ...
+
+    def machine_lock(self, mid: str) -> asyncio.Lock: ...
+
+    def update_status_interval(self) -> float: ...
+
+    def leave_scope(self, rid: str, unit: str) -> None: ...
+
+    def unit_removed(self, name: str) -> None: ...
+
+
 class UnitAgent:
-    def __init__(self, ctl: Controller, unit_name: str):
+    def __init__(self, ctl: AgentController, unit_name: str):
         self.ctl = ctl
         self.unit_name = unit_name
         self.wake = asyncio.Event()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..hooktools.context import (
     ApplicationStatusInfo,
@@ -26,14 +26,56 @@ from ..hooktools.context import (
     ToolError,
 )
 from .resolver import HookInfo
-from .state import Settings, Task, parse_port, sort_ports
+from .state import Model, Settings, Task, Unit, now, parse_port, sort_ports, unit_tag
 
 if TYPE_CHECKING:
-    from .agent import UnitAgent
+    from .charm import Charm
+    from .machines import Machine, Network
+
+
+class ContextController(Protocol):
+    """What a hook context uses of the controller (the Controller has it all): the model, its
+    network, the machines, the charms, the change and debug-log sinks."""
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def network(self) -> Network: ...
+
+    def machine(self, mid: str) -> Machine: ...
+
+    def charm(self, app: str) -> Charm: ...
+
+    def app_config(self, app: str) -> dict[str, Any]: ...
+
+    def resource_get(self, unit: str, name: str) -> str: ...
+
+    def changed(self) -> None: ...
+
+    def save(self) -> None: ...
+
+    def debug(self, entity: str, level: str, module: str, message: str) -> None: ...
+
+
+class ContextAgent(Protocol):
+    """What a hook context uses of its unit agent (the UnitAgent has it all)."""
+
+    @property
+    def ctl(self) -> ContextController: ...
+
+    @property
+    def unit_name(self) -> str: ...
+
+    @property
+    def unit(self) -> Unit: ...
+
+    @property
+    def cache(self) -> dict[tuple[int, str], dict[str, str]]: ...
 
 
 class HookContext:
-    def __init__(self, agent: UnitAgent, hook: HookInfo | None, task: Task | None):
+    def __init__(self, agent: ContextAgent, hook: HookInfo | None, task: Task | None):
         self.agent = agent
         self.ctl = agent.ctl
         self.hook = hook
@@ -174,8 +216,6 @@ class HookContext:
         self.action_fail_message = message
 
     def action_log(self, message: str) -> None:
-        from .state import now
-
         self.action_log_entries.append({"timestamp": now(), "message": message})
         if self.task is not None:
             self.task.log = list(self.action_log_entries)
@@ -373,8 +413,6 @@ class HookContext:
     # ------------------------------------------------------------------ logging
 
     def log(self, level: str, message: str) -> None:
-        from .agent import unit_tag
-
         # the juju-log tool puts the relation's "<endpoint>:<id>: " in front (jujuc/juju-log.go)
         self.ctl.debug(unit_tag(self.unit.name), level, f"unit.{self.unit.name}.juju-log", message)
 

@@ -20,10 +20,20 @@ from typing import Any
 from .. import bases, paths
 from . import charm as charmlib
 from . import state
-from .agent import UnitAgent, unit_tag
+from .agent import UnitAgent
 from .charm import Charm, CharmError
 from .machines import JUJU_VERSION, Machine, Network
-from .state import Application, Endpoint, Model, Relation, Resource, StatusInfo, Task, Unit
+from .state import (
+    Application,
+    Endpoint,
+    Model,
+    Relation,
+    Resource,
+    StatusInfo,
+    Task,
+    Unit,
+    unit_tag,
+)
 
 log = logging.getLogger("localjuju.controller")
 

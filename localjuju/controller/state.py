@@ -38,6 +38,11 @@ def sort_ports(ports: set[str] | list[str]) -> list[str]:
     return sorted(ports, key=lambda s: (parse_port(s).protocol, parse_port(s).from_port))
 
 
+def unit_tag(unit: str) -> str:
+    """A unit's tag, as Juju names its agent directory and its debug-log entity: a/0 -> unit-a-0."""
+    return "unit-" + unit.replace("/", "-")
+
+
 @dataclass
 class StatusInfo:
     current: str = "unknown"

@@ -27,6 +27,7 @@ from localjuju.tests.test_easyrsa import EASYRSA, SYSTEM_PYTHON, FakeJuju, RealT
 REPO = Path(__file__).resolve().parents[2]
 ETCD_CLIENT = Path(__file__).resolve().parents[1] / "charms" / "etcd-client"
 SHARED_HOOKTOOLS = Path(__file__).resolve().parents[1] / "charms" / "shared" / "hooktools.py"
+GATEWAY = Path(__file__).resolve().parents[1] / "charms" / "etcd_gateway.py"
 
 sys.path.insert(0, str(ETCD_CLIENT / "src"))
 sys.path.insert(0, str(EASYRSA / "src"))
@@ -351,15 +352,25 @@ def test_metadata_and_actions() -> None:
     for charm in (EASYRSA, ETCD_CLIENT):
         link = charm / "src/hooktools.py"
         assert link.is_symlink() and link.resolve() == SHARED_HOOKTOOLS, link
+    # the gateway client: one file, the package module localjuju.charms.etcd_gateway
+    link = ETCD_CLIENT / "src/etcd_gateway.py"
+    assert link.is_symlink() and link.resolve() == GATEWAY, link
 
 
 def test_deployed_builtin_charm_carries_the_shared_file(tmp_path: Path) -> None:
     from localjuju.controller import charm as charmlib
 
     charmlib.unpack(ETCD_CLIENT, tmp_path / "c", resolve_links=True)
-    copied = tmp_path / "c" / "src" / "hooktools.py"
-    assert not copied.is_symlink()
-    assert copied.read_text() == SHARED_HOOKTOOLS.read_text()
+    for name, shared in (("hooktools.py", SHARED_HOOKTOOLS), ("etcd_gateway.py", GATEWAY)):
+        copied = tmp_path / "c" / "src" / name
+        assert not copied.is_symlink()
+        assert copied.read_text() == shared.read_text()
+
+
+def test_the_gateway_module_is_the_charm_s_gateway() -> None:
+    from localjuju.charms import etcd_gateway
+
+    assert Path(etcd_gateway.__file__).resolve() == GATEWAY == Path(gw.__file__).resolve()
 
 
 def test_shell_relation_lifecycle(unit: FakeJuju, pki: Pki) -> None:

@@ -119,7 +119,7 @@ def fake_agent(local: UnitLocal, resolved: str) -> tuple[UnitAgent, Unit]:
         changed=lambda: None,
         update_status_interval=lambda: 300.0,
     )
-    return UnitAgent(ctl, unit.name), unit  # type: ignore[arg-type]
+    return UnitAgent(ctl, unit.name), unit
 
 
 def test_no_retry_skips_the_hook_and_its_follow_ups_proceed() -> None:
