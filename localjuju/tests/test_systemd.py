@@ -586,9 +586,11 @@ def test_notify_failures(booted: Machine) -> None:
         "import sys\nif sys.argv[1:] == ['stay']:\n    os.execv('/bin/sleep', ['sleep', '600'])\n",
     )
     sender.chmod(0o755)
+    # the sender (a Python start) must get its READY=1 refused before the start times out:
+    # 5 s, not 1, so that a loaded machine's slow interpreter start still does
     m.unit(
         "child.service",
-        "[Service]\nType=notify\nTimeoutStartSec=1\n"
+        "[Service]\nType=notify\nTimeoutStartSec=5\n"
         f"ExecStart=/bin/sh -c '{sender}; exec sleep 600'\n",
     )
     assert m.systemctl("start", "child").returncode == 1
