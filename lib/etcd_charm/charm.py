@@ -11,7 +11,7 @@ status). Decisions are made in :mod:`plan`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Any
 
@@ -96,8 +96,20 @@ class EtcdCharm:
 
     # --- hooks -------------------------------------------------------------------------
 
-    def install(self) -> bool:
-        """Install the snap (resource first, else channel). True when etcd is installed."""
+    def install(self, flags: Collection[str] = ()) -> bool:
+        """Install the snap (resource first, else channel). True when etcd is installed.
+
+        ``flags``: the reactive flags set; a unit an older charm installed is adopted
+        without installing when etcd runs from the snap (:func:`install.must_install`)."""
+        if install.LEGACY_INSTALLED in flags:
+            snap = workload.installed_version() is not None
+            started = self.record.started
+            package = snap and not started and workload.legacy_install() is not None
+            if not install.must_install(flags, snap, started, package):
+                log(
+                    f"etcd runs from the snap: nothing to install ({install.LEGACY_INSTALLED!r} kept)"
+                )
+                return True
         return install.install(self.hook)
 
     def reconcile(self) -> None:

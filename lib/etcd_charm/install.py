@@ -5,6 +5,7 @@ action migrates it."""
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 from charmhelpers.core import hookenv
 
@@ -13,6 +14,43 @@ from . import status as S
 from . import tls, workload
 from .context import Hook, log
 from .settings import channel_refusal
+
+#: the reactive flag this charm sets once etcd is installed from the snap (reactive/etcd.py)
+INSTALLED = "etcd.snap.installed"
+#: the flag the deb-era charm set once the ``etcd`` package was installed, which this charm's
+#: own revisions before issue 17 also set (once the snap was installed): it says "installed"
+#: without saying what, so it never skips :func:`install` alone
+LEGACY_INSTALLED = "etcd.installed"
+
+
+def must_install(
+    flags: Collection[str], snap_installed: bool, started: bool, package_install: bool
+) -> bool:
+    """Whether :func:`install` runs in this hook (pure). False once :data:`INSTALLED` is
+    set. A unit with :data:`LEGACY_INSTALLED` but not :data:`INSTALLED` was installed by an
+    older charm: by this charm's previous revision (the snap, no package) or by the deb-era
+    charm (the package, no snap; or both once the snap-upgrade action migrated it). It is
+    adopted without :func:`install` only when etcd runs from the snap: this unit's member
+    started (unit storage) or, without a member yet, no package install is there.
+
+    ============  ================  ====  ===============  ==================================
+    INSTALLED     etcd.installed    snap  member started   decision
+    ============  ================  ====  ===============  ==================================
+    set           any               any   any              no install (reconcile)
+    unset         unset             any   any              install
+    unset         set               no    any              install (deb era: hold the package)
+    unset         set               yes   yes              adopt (no install)
+    unset         set               yes   no, package      install (hold the package)
+    unset         set               yes   no, no package   adopt (this charm's previous rev.)
+    ============  ================  ====  ===============  ==================================
+    """
+    if INSTALLED in flags:
+        return False
+    if LEGACY_INSTALLED not in flags or not snap_installed:
+        return True
+    if started:
+        return False
+    return package_install
 
 
 def install(hook: Hook) -> bool:
