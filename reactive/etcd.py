@@ -18,12 +18,36 @@ Flags (charms.reactive keeps each as the unit storage key ``reactive.states.<fla
   without installing, told apart by the snap and this unit's storage
   (:func:`etcd_charm.install.must_install`). ``etcd.installed`` is left as it is (a refresh
   back to an older revision finds it).
+- ``etcd.departing``: set in ``cluster-relation-departed`` when the departing unit is this one
+  (it is being removed); the reconcile of the same hook makes its member leave the cluster and
+  clears it. (A unit not installed yet keeps it until its first reconcile.)
+- ``etcd.started``: this unit's etcd runs as a member of the cluster (cleared once it left,
+  was discarded for a restore or is not started yet). Other layers can react to it.
+- ``etcd.tls.ready``: this unit's certificates are placed (cleared while they are missing;
+  left as it is by a hook that did not look: invalid config, a unit that left).
+
+The unit storage key ``etcd.started`` (:mod:`etcd_charm.record`) is another key than the flag
+(``reactive.states.etcd.started``); the flag follows it at the end of every reconcile.
 """
 
-from charms.reactive import get_flags, set_flag, when, when_not
+from charmhelpers.core import hookenv
+from charms.reactive import (
+    clear_flag,
+    get_flags,
+    hook,
+    is_flag_set,
+    set_flag,
+    toggle_flag,
+    when,
+    when_not,
+)
 
 from etcd_charm.charm import EtcdCharm
 from etcd_charm.install import INSTALLED
+
+DEPARTING = "etcd.departing"
+STARTED = "etcd.started"
+TLS_READY = "etcd.tls.ready"
 
 
 @when_not(INSTALLED)
@@ -32,6 +56,18 @@ def install_etcd() -> None:
         set_flag(INSTALLED)
 
 
+@hook("cluster-relation-departed")
+def departing(*_cluster: object) -> None:
+    # @hook handlers run in a dispatch's first phase, the @when ones after (1.5.3's
+    # bus.dispatch): reconcile sees the flag in the same hook. @hook passes the endpoint.
+    if hookenv.departing_unit() == hookenv.local_unit():
+        set_flag(DEPARTING)
+
+
 @when(INSTALLED)
 def reconcile() -> None:
-    EtcdCharm().reconcile()
+    raised = EtcdCharm().reconcile(leaving=is_flag_set(DEPARTING))
+    clear_flag(DEPARTING)
+    toggle_flag(STARTED, raised.started)
+    if raised.tls_ready is not None:
+        toggle_flag(TLS_READY, raised.tls_ready)

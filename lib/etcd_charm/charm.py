@@ -12,7 +12,7 @@ status). Decisions are made in :mod:`plan`.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from charmhelpers.core import hookenv, unitdata
@@ -32,7 +32,25 @@ from .record import Record
 from .restore import RestoreError
 from .settings import channel_refusal, parse_settings
 
-__all__ = ["EtcdCharm", "Migrated", "MigrationError", "Refused", "RestoreError", "act"]
+__all__ = [
+    "EtcdCharm",
+    "Migrated",
+    "MigrationError",
+    "Raised",
+    "Refused",
+    "RestoreError",
+    "act",
+]
+
+
+@dataclass(frozen=True)
+class Raised:
+    """What a reconcile found that reactive/etcd.py raises as flags for other layers:
+    ``started`` (this unit's member runs) and ``tls_ready`` (its certificates are placed;
+    None when this hook did not look)."""
+
+    started: bool
+    tls_ready: bool | None = None
 
 
 def act(ctx: Ctx, obs: P.Observed) -> P.Observed:
@@ -112,15 +130,17 @@ class EtcdCharm:
                 return True
         return install.install(self.hook)
 
-    def reconcile(self) -> None:
+    def reconcile(self, leaving: bool = False) -> Raised:
+        """Observe -> lead -> act -> publish -> status. ``leaving``: this unit departs the
+        peer relation in this hook (it is being removed): its member leaves the cluster."""
         hook, record = self.hook, self.hook.record
         if record.left:
             hook.set_status(S.DEPARTED)
-            return
+            return Raised(started=record.started)
         if hook.settings is None:
             # nothing that runs is touched; the running cluster keeps its configuration
             hook.set_status(S.invalid_config(hook.errors))
-            return
+            return Raised(started=record.started)
         settings = hook.settings
         configure.apply_refresh_timer(hook, settings)
         try:
@@ -132,9 +152,9 @@ class EtcdCharm:
         certs = hook.endpoint("certificates")
         material = tls.certificates(hook, certs, settings)
         ctx = Ctx(hook, settings, identity(hook.unit))
-        if hook.name == "cluster-relation-departed" and hookenv.departing_unit() == hook.unit:
+        if leaving:
             member.leave(ctx)
-            return
+            return Raised(started=record.started, tls_ready=material is not None)
         started = record.started
         if P.must_rejoin(observe.leader_data(), started, record.bootstrap_token):
             member.discard_for_restore(hook)
@@ -144,7 +164,7 @@ class EtcdCharm:
         refusal = channel_refusal(version, tracking, settings.channel)
         if refusal:
             hook.set_status(S.invalid_config([refusal]))
-            return
+            return Raised(started=record.started, tls_ready=material is not None)
         ctx = replace(ctx, version=version)
         _, desired_hash = configure.desired(ctx)
         target = "" if settings.channel == "auto" else settings.channel
@@ -162,6 +182,7 @@ class EtcdCharm:
         obs = act(ctx, obs)
         publish.publish(hook, obs, material, version)
         health.final_status(ctx, obs, certs, material)
+        return Raised(started=record.started, tls_ready=material is not None)
 
     # --- what the actions call -----------------------------------------------------------
 
