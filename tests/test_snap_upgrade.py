@@ -10,6 +10,8 @@ order.
 from __future__ import annotations
 
 import json
+import shlex
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,48 @@ def held(unit: str) -> str:
     )
 
 
+#: flags the deb-era charm left on every unit of a formed cluster (layer-etcd as of 2017-02-02,
+#: its layers and interfaces): the fixture writes them to each unit's .unit-state.db
+DEB_ERA_FLAGS = {
+    "etcd.installed",
+    "etcd.package.adjusted",
+    "etcd.pillowmints",
+    "etcd.ssl.placed",
+    "tls_client.ca.saved",
+    "certificates.available",
+    "cluster.joined",
+    "leadership.set.token",
+}
+#: read by the machine's own python3 (its base's CPython, standard library only)
+READ_FLAGS = (
+    "import json, sqlite3, sys; "
+    "c = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True); "
+    "print(json.dumps(sorted(k for (k,) in c.execute("
+    "\"select key from kv where key like 'reactive.states.%'\"))))"
+)
+
+
+def flags(juju: jubilant.Juju, unit: str) -> set[str]:
+    """The reactive flags in the unit's charmhelpers unit state (its charm directory's
+    .unit-state.db: table kv, one key reactive.states.<flag> per flag)."""
+    db = f"/var/lib/juju/agents/unit-{unit.replace('/', '-')}/charm/.unit-state.db"
+    out = juju.exec(f"python3 -c {shlex.quote(READ_FLAGS)} {db}", unit=unit).stdout
+    return {key.removeprefix("reactive.states.") for key in json.loads(out)}
+
+
+def flags_after_a_hook(
+    juju: jubilant.Juju, unit: str, wanted: set[str], timeout: float = 120
+) -> set[str]:
+    """The unit's flags once they hold ``wanted`` (set by a hook: the status an action set may
+    come first), or as they are at the deadline (update-status runs every 10 s here)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = flags(juju, unit)
+        if wanted <= now or time.monotonic() > deadline:
+            return now
+        time.sleep(2)
+
+
 def sh(juju: jubilant.Juju, unit: str, command: str) -> str:
     """A shell command's output on a unit (its exit status is printed last)."""
     return juju.exec(f"{command}; echo rc=$?", unit=unit).stdout.strip()
@@ -72,9 +116,16 @@ def test_deploy_the_package_cluster(juju: jubilant.Juju) -> None:
         f"for i in $(seq -w 1 50); do {PACKAGE_CTL} put before/$i v$i >/dev/null || exit 1; done",
         unit="etcd/1",
     )
+    bootstrapped = []
     for unit in UNITS:
         assert "3.4.23" in sh(juju, unit, "dpkg-query -W -f '${Version}' etcd-server")
         assert sh(juju, unit, "systemctl is-active etcd") == "active\nrc=0"
+        left = flags(juju, unit)
+        assert DEB_ERA_FLAGS <= left, DEB_ERA_FLAGS - left
+        assert ("etcd.leader.configured" in left) != ("etcd.registered" in left), left
+        if "etcd.leader.configured" in left:
+            bootstrapped.append(unit)
+    assert len(bootstrapped) == 1, bootstrapped
 
 
 def test_refresh_keeps_the_package_member_running(juju: jubilant.Juju, etcd_charm: str) -> None:
@@ -88,6 +139,11 @@ def test_refresh_keeps_the_package_member_running(juju: jubilant.Juju, etcd_char
         timeout=300,
     )
     for unit in UNITS:
+        # the deb-era charm's flags survived the refresh, etcd.installed among them, and did
+        # not skip this charm's install: it ran and holds the package (the status above)
+        left = flags(juju, unit)
+        assert DEB_ERA_FLAGS <= left, DEB_ERA_FLAGS - left
+        assert "etcd.snap.installed" not in left and "etcd.started" not in left, left
         assert sh(juju, unit, "systemctl is-active etcd") == "active\nrc=0"
         assert sh(juju, unit, "snap list etcd >/dev/null 2>&1").endswith("rc=1")  # no snap
         # the certificates from the relation are in place for the migration
@@ -158,6 +214,12 @@ def test_migrate_one_unit_at_a_time_under_writes(juju: jubilant.Juju) -> None:
             "3.4/stable\nrc=0"
         )
         assert sh(juju, unit, "systemctl is-active snap.etcd.etcd") == "active\nrc=0"
+        # the snap-upgrade path ran: this charm's install flag and the flags it raises; the
+        # deb-era charm's flags are left as they were
+        raised = {"etcd.snap.installed", "etcd.started", "etcd.tls.ready"}
+        now = flags_after_a_hook(juju, unit, raised)
+        assert raised <= now, now
+        assert DEB_ERA_FLAGS <= now, DEB_ERA_FLAGS - now
     listing = etcdctl(juju, "etcd/2", "member list")
     assert ids(listing) == BEFORE["ids"]  # the same members: no member was added or removed
     assert int(listing["header"]["cluster_id"]) == BEFORE["cluster"]

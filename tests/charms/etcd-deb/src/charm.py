@@ -21,6 +21,10 @@ idempotent and any hook catches up with what is pending:
    cluster as ``join-<app>-<n>``. The unit renders ``/etc/default/etcd`` (state ``existing``),
    restarts etcd.service and sets ``started=true``, which lets the leader add the next one.
 4. ``db`` clients get ``connection_string``, ``version`` and the client credentials.
+5. The reactive flags the deb-era charm would have set by now are written to this unit's
+   ``$CHARM_DIR/.unit-state.db`` (charmhelpers' unitdata: table ``kv``, one key
+   ``reactive.states.<flag>`` per flag), so that a ``juju refresh`` to the reactive charm finds
+   them, ``etcd.installed`` among them (:func:`deb_era_flags`).
 
 No key material is ever logged.
 """
@@ -34,6 +38,7 @@ import re
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -617,6 +622,113 @@ def compute_status(me: Unit | None) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# The reactive state the deb-era charm left (layer-etcd, reactive/etcd.py as of 2017-02-02,
+# commit 98a5bec, the last before the snap; its layers leadership, tls-client and the tls and
+# etcd interfaces). Values are stored as charmhelpers stores them (JSON; null for a flag). The
+# relation states' conversation records (charms.reactive's RelationBase) are not reproduced.
+
+UNIT_STATE_DB = ".unit-state.db"
+FLAG_PREFIX = "reactive.states."
+#: charmhelpers.core.unitdata.Storage._init (charmhelpers 0.20.24)
+UNIT_STATE_SCHEMA = (
+    "create table if not exists kv (key text, data text, primary key (key))",
+    "create table if not exists kv_revisions (key text, revision integer, data text, "
+    "primary key (key, revision))",
+    "create table if not exists hooks (version integer primary key autoincrement, hook text, "
+    "date text)",
+)
+#: set once its certificates were written (the tls interface's and tls-client layer's flags,
+#: then the charm's own once it took ownership of them)
+CERTIFICATE_FLAGS = (
+    "certificates.ca.available",
+    "certificates.server.cert.available",
+    "certificates.client.cert.available",
+    "tls_client.ca.saved",
+    "tls_client.server.certificate.saved",
+    "tls_client.server.key.saved",
+    "tls_client.client.certificate.saved",
+    "tls_client.client.key.saved",
+    "etcd.ssl.placed",
+)
+
+
+def deb_era_flags(
+    *,
+    certificates_related: bool,
+    certificates_placed: bool,
+    cluster_state: str,
+    leader: bool,
+    leader_keys: Sequence[str],
+    peers: bool,
+    db: bool,
+) -> set[str]:
+    """The flags the deb-era charm had set on a unit in this state. ``cluster_state``: the
+    rendered ETCD_INITIAL_CLUSTER_STATE ("new": it bootstrapped the cluster, "existing": it
+    registered with the leader, "": not configured yet)."""
+    flags = {"etcd.installed", "etcd.package.adjusted", "etcd.pillowmints"}
+    if certificates_related:
+        flags.add("certificates.available")
+    if certificates_placed:
+        flags.update(CERTIFICATE_FLAGS)
+    if cluster_state == "new":
+        flags.add("etcd.leader.configured")
+    elif cluster_state == "existing":
+        flags.add("etcd.registered")
+    if leader:
+        flags.add("leadership.is_leader")
+    flags.update(f"leadership.set.{key}" for key in leader_keys)
+    if peers:
+        flags.add("cluster.joined")
+    if db:
+        flags.add("db.connected")
+    return flags
+
+
+def write_flags(path: Path, flags: set[str]) -> None:
+    """Make the reactive flags in the unit state database ``flags`` (the fixture is not
+    reactive: every ``reactive.states.*`` key is its own)."""
+    new = not path.exists()
+    conn = sqlite3.connect(str(path))
+    try:
+        if new:
+            os.chmod(path, 0o600)  # as charmhelpers makes it
+        for statement in UNIT_STATE_SCHEMA:
+            conn.execute(statement)
+        present = {
+            key[len(FLAG_PREFIX) :]
+            for (key,) in conn.execute("select key from kv where key like ?", [FLAG_PREFIX + "%"])
+        }
+        for flag in sorted(present - flags):
+            conn.execute("delete from kv where key=?", [FLAG_PREFIX + flag])
+        for flag in sorted(flags - present):
+            conn.execute(
+                "insert into kv (key, data) values (?, ?)", [FLAG_PREFIX + flag, json.dumps(None)]
+            )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def record_flags(me: Unit, settings: Mapping[str, str], peer_rid: str | None) -> None:
+    state = ""
+    if configured():
+        state = parse_defaults(DEFAULTS.read_text()).get("ETCD_INITIAL_CLUSTER_STATE", "")
+    charm_dir = os.environ.get("JUJU_CHARM_DIR") or os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))
+    )
+    flags = deb_era_flags(
+        certificates_related=bool(ht.live_relations(CERTIFICATES)),
+        certificates_placed=certificates_in_place(),
+        cluster_state=state,
+        leader=me.leader,
+        leader_keys=sorted(k for k, v in settings.items() if v),
+        peers=bool(peer_rid and ht.relation_list(peer_rid)),
+        db=any(units for _rid, units in ht.live_relations(DB)),
+    )
+    write_flags(Path(charm_dir) / UNIT_STATE_DB, flags)
+
+
+# ---------------------------------------------------------------------------------------------
 # Hooks
 
 
@@ -656,6 +768,7 @@ def reconcile() -> None:
     if configured():
         ht.run(["open-port", f"{me.port}/tcp"])
     publish_db(me, version)
+    record_flags(me, settings, peer_rid)
     ht.status_set(*compute_status(me))
 
 
