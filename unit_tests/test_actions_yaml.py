@@ -1,6 +1,7 @@
 """actions.yaml, actions/ and lib/etcd_charm/actions.py agree: every action declared has an
 executable entry point and a handler, refuses undeclared params, and its handler reads
-exactly the params it declares (found in the handler's source), with their declared types."""
+exactly the params it declares (found in the handler's source, in the module actions.py
+imports it from), with their declared types."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from etcd_charm.params import ActionError, Params, declared_params
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "actions.yaml").read_text())
-SOURCE = ast.parse((ROOT / "lib" / "etcd_charm" / "actions.py").read_text())
+PACKAGE = ROOT / "lib" / "etcd_charm"
+SOURCE = ast.parse((PACKAGE / "actions.py").read_text())
 
 
 def handlers() -> dict[str, str]:
@@ -37,9 +39,23 @@ def handlers() -> dict[str, str]:
     }
 
 
+def handler_source(function: str) -> ast.Module:
+    """The source of the module that defines a handler of the ``ACTIONS`` table: actions.py
+    itself, or the module of the package it imports the handler from."""
+    for n in SOURCE.body:
+        if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module:
+            if any(a.name == function and a.asname is None for a in n.names):
+                return ast.parse((PACKAGE / f"{n.module}.py").read_text())
+    return SOURCE
+
+
 def params_read(function: str) -> set[str]:
-    """The names passed to ``ctx.params.get(...)`` in a handler of actions.py."""
-    fn = next(n for n in ast.walk(SOURCE) if isinstance(n, ast.FunctionDef) and n.name == function)
+    """The names passed to ``ctx.params.get(...)`` in a handler of the ``ACTIONS`` table."""
+    fn = next(
+        n
+        for n in ast.walk(handler_source(function))
+        if isinstance(n, ast.FunctionDef) and n.name == function
+    )
     return {
         call.args[0].value
         for call in ast.walk(fn)

@@ -1,5 +1,6 @@
-"""The snapshot and restore actions (lib/etcd_charm/actions.py) against a fake etcdctl and
-fake hook tools: the keys they report, the target they write to, the refusals of restore.
+"""The snapshot and restore actions (lib/etcd_charm/snapshot_action.py and restore_action.py)
+against a fake etcdctl and fake hook tools: the keys they report, the target they write to, the
+refusals of restore.
 
 charmhelpers refuses to be imported anywhere but on Ubuntu (its platform check); the module
 is imported here with that check answered "ubuntu", as scripts/build-charm's test does."""
@@ -117,12 +118,15 @@ def etcd(actions: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         return Etcdctl(endpoints, "ca", "cert", "key", runner=fake)
 
     members = parse_member_list(capture("3.5.16", "member-list-1")["stdout"])
-    monkeypatch.setattr(actions, "client", client)
-    monkeypatch.setattr(actions.Context, "members", lambda self: members)
-    monkeypatch.setattr(actions, "_healthy_member", lambda ctx, members: ("etcd1", SOURCE))
-    monkeypatch.setattr(actions, "_operator_ids", lambda: None)
-    monkeypatch.setattr(actions, "installed_version", lambda: "3.5.16")
-    monkeypatch.setattr(actions, "STAGING", str(tmp_path / "staging"))
+    from etcd_charm import action_context, restore_action, snapshot_action
+
+    monkeypatch.setattr(action_context, "client", client)
+    monkeypatch.setattr(snapshot_action, "client", client)
+    monkeypatch.setattr(action_context.Context, "members", lambda self: members)
+    monkeypatch.setattr(snapshot_action, "_healthy_member", lambda ctx, members: ("etcd1", SOURCE))
+    monkeypatch.setattr(action_context, "operator_ids", lambda: None)
+    monkeypatch.setattr(restore_action, "installed_version", lambda: "3.5.16")
+    monkeypatch.setattr(restore_action, "STAGING", str(tmp_path / "staging"))
     monkeypatch.setattr(actions.hookenv, "log", lambda *a, **k: None)
     monkeypatch.setattr(actions.hookenv, "is_leader", lambda: True)
     return fake

@@ -1,0 +1,132 @@
+"""The restore action: checks the snapshot, saves a backup first, then hands the flow (and its
+undo) to :mod:`restore` through the charm; reports what the restored member holds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from charmhelpers.core import hookenv
+
+from . import snapshot as snap
+from . import targets
+from .action_context import Context, declared_default, target_dir
+from .etcdctl import EtcdctlError
+from .params import ActionError
+from .restore import RestoreError
+from .snapshot_action import save_backup
+from .workload import installed_version
+
+#: where the restore action unpacks the snapshot (on the data's filesystem)
+STAGING = "/var/snap/etcd/common/restore-staging"
+
+
+def restore(ctx: Context) -> None:
+    if not hookenv.is_leader():
+        raise ActionError(
+            f"{ctx.charm.unit} is not the leader: restore runs on the leader, which restores "
+            "the snapshot and has every other unit rejoin (juju run etcd/leader restore); "
+            "nothing was changed"
+        )
+    ctx.check_config()
+    path = ctx.params.get("path")
+    skip_backup = ctx.params.get("skip-backup")
+    target = ctx.params.get("target")
+    if not skip_backup:  # refused before anything is read or written
+        targets.check(target, "target", declared_default(ctx, "target"))
+    source = path or _snapshot_resource()
+    label = source if path else f"the attached snapshot resource ({source})"
+    try:
+        ctx.progress(f"checking {label}")
+        unpacked = snap.unpack(source, STAGING)
+    except snap.SnapshotError as e:
+        raise ActionError(f"{label} cannot be restored: {e}; nothing was changed") from None
+    try:
+        try:
+            status = ctx.local().snapshot_status(unpacked.db_path)
+        except EtcdctlError as e:
+            raise ActionError(
+                f"{label} cannot be restored: etcd cannot read its database ({e.detail}); "
+                "nothing was changed"
+            ) from None
+        meta = unpacked.meta
+        if meta is not None and (status.revision, status.total_keys) != (
+            meta.revision,
+            meta.db_entries,
+        ):
+            raise ActionError(
+                f"{label} cannot be restored: its database has revision {status.revision} "
+                f"with {status.total_keys} database entries where its metadata says "
+                f"{meta.revision} with {meta.db_entries}; nothing was changed"
+            )
+        refusal = snap.version_refusal(
+            meta.etcd_version if meta else "", installed_version() or ""
+        )
+        if refusal:
+            raise ActionError(f"{label} cannot be restored: {refusal}; nothing was changed")
+        if not skip_backup:
+            save_backup(
+                ctx,
+                target_dir(ctx, target, "target"),
+                "etcd-data",
+                "run again with skip-backup=true to restore without a backup",
+            )
+        try:
+            started, members = ctx.charm.restore(
+                unpacked.db_path, not unpacked.hash_checked, ctx.progress
+            )
+        except RestoreError as e:
+            raise ActionError(f"restore failed: {e}") from None
+    finally:
+        shutil.rmtree(STAGING, ignore_errors=True)
+    others = sorted(set(ctx.charm.peer_units()), key=lambda u: int(u.rsplit("/", 1)[-1]))
+    ctx.set("restore.source", source)
+    ctx.set("restore.revision", status.revision)
+    ctx.set("restore.keys", _restored_keys(ctx, status.revision))
+    ctx.set("restore.db-entries", status.total_keys)
+    ctx.set("restore.cluster-id", f"{started.cluster_id:x}")
+    ctx.set("restore.member-id", f"{started.member_id:x}")
+    ctx.set("restore.members", len(members.members))
+    ctx.set(
+        "restore.hash-check",
+        (
+            "verified"
+            if unpacked.hash_checked
+            else "skipped: the archive comes from a copy of the database file, which carries no hash"
+        ),
+    )
+    ctx.set(
+        "restore.rejoining",
+        (
+            (", ".join(others) + " rejoin one at a time as learners (see juju status)")
+            if others
+            else "none: this is the only unit"
+        ),
+    )
+
+
+def _restored_keys(ctx: Context, revision: int) -> str:
+    """The keys the restored member holds at the snapshot's revision, counted on it (the
+    restore has happened: a failure to count is reported, not raised)."""
+    try:
+        return str(ctx.local().key_count(revision))
+    except EtcdctlError as e:
+        return (
+            f"unknown: counting them on the restored member failed ({e.detail}); its "
+            f'etcdctl get "" --prefix --keys-only --limit=1 --rev={revision} -w json says '
+            "how many (count)"
+        )
+
+
+def _snapshot_resource() -> str:
+    try:
+        path = hookenv.resource_get("snapshot")
+    except Exception:  # noqa: BLE001 - resource-get unavailable
+        path = None
+    if not path or not os.path.isfile(path) or os.path.getsize(path) == 0:
+        raise ActionError(
+            "no snapshot to restore: attach one (juju attach-resource etcd "
+            "snapshot=./etcd-snapshot-<date>.tar.gz) or pass path=<file on this unit>; "
+            "nothing was changed"
+        )
+    return str(path)
