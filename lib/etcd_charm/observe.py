@@ -85,10 +85,19 @@ def observe(ctx: Ctx, me: P.UnitInfo, started: bool, target_channel: str) -> P.O
 def founding_expired(record: Record, obs: P.Observed) -> bool:
     """Whether the leader, ready to found the cluster, has waited :data:`P.FOUNDING_WAIT`
     for the units that are not (the clock starts at the first hook that finds it ready
-    and them not; any later hook, update-status at the latest, finds it expired)."""
-    if not (obs.is_leader and obs.me.ready) or obs.leader.bootstrapped:
-        return False
-    if obs.leader.current_founders is not None or not P.founding_pending(obs):
+    and them not; any later hook, update-status at the latest, finds it expired). A hook
+    that finds no such wait stops the clock: a unit that loses leadership, or whose missing
+    units arrive, starts a new wait if it ever waits again, not an expired one."""
+    waiting = (
+        obs.is_leader
+        and obs.me.ready
+        and not obs.leader.bootstrapped
+        and obs.leader.current_founders is None
+        and bool(P.founding_pending(obs))
+    )
+    if not waiting:
+        if record.founding_since:
+            record.clear_founding_since()
         return False
     now = time.time()
     since = record.founding_since

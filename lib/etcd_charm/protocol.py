@@ -173,7 +173,8 @@ PROTOCOL: tuple[Key, ...] = (
         "the client port opened", "never (replaced)"),
     Key("unit storage", "etcd.founding-since", "the leader while it waits for units to found",
         "the leader (FOUNDING_WAIT)", "when the leader began waiting (epoch seconds)",
-        "when the leader founds the cluster (kept by a unit that lost leadership)"),
+        "when the leader founds the cluster, and by any hook that finds no founding wait (not "
+        "the leader, not ready, founded, or no unit pending)"),
     Key("unit storage", "etcd.upgrade-error", "the upgrade, when it fails",
         "reconcile (published as upgrade-error)", '{"channel", "error"} of the failed upgrade',
         "when the channel option changes or the unit tracks the target"),
