@@ -20,7 +20,7 @@ from pathlib import Path
 import jubilant
 import pytest
 
-from .conftest import LOCAL, ROOT, all_healthy, ctl, etcd_units, etcdctl, member_list, run
+from .conftest import LOCAL, all_healthy, ctl, etcd_units, etcdctl, member_list, run
 
 BASE = "ubuntu@24.04"
 APP = "etcd"
@@ -33,10 +33,11 @@ pytestmark = pytest.mark.integration
 def python_312() -> None:
     if not LOCAL:
         return
-    prefix = os.environ.get("LOCALJUJU_PYTHON_3_12") or str(ROOT / ".cache" / "pythons" / "3.12")
-    if (Path(prefix) / "bin" / "python3.12").exists():
+    from localjuju import bases  # the model's own check of the interpreter it would bind
+
+    if bases.interpreter("3.12") is not None:
         return
-    reason = f"the local model has no CPython 3.12 for ubuntu@24.04 machines ({prefix})"
+    reason = "the local model has no CPython 3.12 for ubuntu@24.04 machines (.cache/pythons/3.12)"
     if os.environ.get("CI") == "true":
         pytest.fail(reason + ": CI must run the 24.04 smoke")
     pytest.skip(reason)

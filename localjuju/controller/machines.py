@@ -259,8 +259,16 @@ class Machine:
             if not python3.is_symlink() or os.readlink(python3) != f"python{v}":
                 python3.unlink(missing_ok=True)
                 python3.symlink_to(f"python{v}")
-        elif python3.is_symlink():
-            python3.unlink()  # the host's python3 shows through, and status says so
+        else:  # the host's python3 shows through, and status says so
+            if python3.is_symlink():
+                python3.unlink()
+            v = self.release.python  # no empty mount point left where the binary would be
+            for f in (
+                usr / "bin" / f"python{v}",
+                usr / "lib" / "x86_64-linux-gnu" / f"libpython{v}.so.1.0",
+            ):
+                if f.is_file() and f.stat().st_size == 0:
+                    f.unlink()
         # The local model's built-in charms (easyrsa, etcd-client) need the host's yaml and
         # cryptography: their dispatch runs this, not the machine's python3.
         libexec = usr / "libexec" / "localjuju"

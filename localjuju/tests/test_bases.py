@@ -163,3 +163,27 @@ def test_the_model_s_tools_do_not_run_the_machine_s_python3() -> None:
         chain.append(link)
     assert "/usr/bin/python3" not in chain, chain
     assert chain and chain[-1] == os.path.realpath("/usr/bin/python3"), chain
+
+
+def test_a_machine_without_its_interpreter_keeps_no_mount_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set up with the base's Python, then booted without it: python3 is the host's again
+    and no empty python3.12 (a placeholder for the bind) is left to run."""
+    from localjuju.controller.machines import Machine, Network
+
+    m = Machine(
+        tmp_path, "m", "00000000-0000-0000-0000-000000000000", Network(1), 0, "ubuntu@24.04"
+    )
+    if m.interpreter is None:
+        _require_interpreter("3.12")
+    m._install_python()
+    usr = tmp_path / "machines" / "0" / "upper" / "usr"
+    assert os.readlink(usr / "bin" / "python3") == "python3.12"
+    assert (usr / "bin" / "python3.12").stat().st_size == 0
+    monkeypatch.setattr(m, "interpreter", None)
+    m._install_python()
+    assert not (usr / "bin" / "python3").is_symlink()
+    assert not (usr / "bin" / "python3.12").exists()
+    assert not (usr / "lib" / "x86_64-linux-gnu" / "libpython3.12.so.1.0").exists()
+    assert m.python_warning == "machine 0 runs the host's Python 3.11, not ubuntu@24.04's 3.12"
