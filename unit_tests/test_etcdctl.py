@@ -6,9 +6,7 @@ import subprocess
 
 import pytest
 
-from etcd_charm.etcdctl import (
-    Etcdctl,
-    EtcdctlError,
+from etcd_charm.etcd_json import (
     dump_member_list,
     initial_cluster,
     parse_endpoint_health,
@@ -18,6 +16,7 @@ from etcd_charm.etcdctl import (
     parse_member_list,
     parse_snapshot_status,
 )
+from etcd_charm.etcdctl import Etcdctl, EtcdctlError
 
 from .fixtures import VERSIONS, Replay, capture, context
 

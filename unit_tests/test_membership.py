@@ -19,7 +19,8 @@ from etcd_charm import cluster, context, membership, observe
 from etcd_charm import etcd_conf as C
 from etcd_charm import plan as P
 from etcd_charm.context import Ctx, Hook
-from etcd_charm.etcdctl import Etcdctl, parse_member_list
+from etcd_charm.etcd_json import parse_member_list
+from etcd_charm.etcdctl import Etcdctl
 from etcd_charm.record import KV_MEMBERS, Record
 from etcd_charm.settings import Settings, parse_settings
 
@@ -199,6 +200,63 @@ def test_a_grant_to_this_unit_is_acted_on_at_once(tools: FakeHookTools) -> None:
     assert obs.leader.restart_grant == "etcd/0"
     membership.grant_restart(lead, obs, P.GrantRestart("etcd/1"))
     assert len(acted) == 1  # another unit's grant: that unit acts in its own hook
+
+
+# --- this unit's own step (lib/etcd_charm/charm.py: Act) ---------------------------------------
+
+
+def test_every_step_a_unit_takes_has_an_executor() -> None:
+    from etcd_charm import charm
+
+    emitted = {t for t in typing.get_args(P.UnitStep) if t is not type(None)}
+    assert set(charm.OWN_STEPS) == emitted - {P.Wait}
+
+
+def own_step(
+    monkeypatch: pytest.MonkeyPatch, steps: list[Any], desired: str = "h1"
+) -> tuple[Any, list[str]]:
+    """An Act whose plan answers ``steps`` in turn and whose executors record their
+    calls."""
+    from etcd_charm import charm
+
+    taken: list[str] = []
+    monkeypatch.setattr(charm.configure, "desired", lambda ctx: ("conf", desired))
+    monkeypatch.setattr(P, "unit_step", lambda *a: steps.pop(0))
+
+    def record(ctx: Ctx, obs: P.Observed, step: Any, conf: str) -> P.Observed:
+        taken.append(type(step).__name__)
+        return obs
+
+    for kind in list(charm.OWN_STEPS):
+        monkeypatch.setitem(charm.OWN_STEPS, kind, record)
+    return charm.Act(make_ctx(FakeKV(**{"etcd.applied-hash": "h0"}))), taken
+
+
+def test_a_step_granted_inside_lead_is_not_taken_again(
+    tools: FakeHookTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    restart = P.Restart("h1", False)
+    act, taken = own_step(monkeypatch, [restart, restart])
+    obs = act(observed())  # the leader granted itself the restart inside lead
+    act(obs)  # reconcile's call after lead: the same step is refused, not run
+    assert taken == ["Restart"]
+    assert any("again in one hook" in m for _, m in tools.logs)
+
+
+def test_different_steps_in_one_hook_are_each_taken_once(
+    tools: FakeHookTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    act, taken = own_step(monkeypatch, [P.Upgrade("3.5/stable", 1, 3), P.Restart("h1", False)])
+    act(act(observed()))
+    assert taken == ["Upgrade", "Restart"]
+
+
+def test_waiting_for_a_turn_asks_for_it(
+    tools: FakeHookTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    act, taken = own_step(monkeypatch, [P.Wait("Waiting for a turn to restart")])
+    obs = act(observed())
+    assert taken == [] and obs.me.restart_request == "h1"
 
 
 # --- the membership executors ---------------------------------------------------------------

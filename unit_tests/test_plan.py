@@ -10,7 +10,7 @@ import pytest
 
 from etcd_charm import plan as P
 from etcd_charm import status as S
-from etcd_charm.etcdctl import Member, MemberList
+from etcd_charm.etcd_json import Member, MemberList
 
 
 def unit(n: int, **kw: object) -> P.UnitInfo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etcd_charm import quorum as Q
-from etcd_charm.etcdctl import Member, MemberList
+from etcd_charm.etcd_json import Member, MemberList
 
 
 def member(n: int, learner: bool = False) -> Member:

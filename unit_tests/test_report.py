@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etcd_charm.etcdctl import (
+from etcd_charm.etcd_json import (
     Alarm,
     EndpointHealth,
     EndpointStatus,

@@ -20,7 +20,8 @@ import pytest
 
 from etcd_charm import snapshot as snap
 from etcd_charm import targets
-from etcd_charm.etcdctl import Etcdctl, parse_endpoint_status, parse_member_list
+from etcd_charm.etcd_json import parse_endpoint_status, parse_member_list
+from etcd_charm.etcdctl import Etcdctl
 from etcd_charm.params import ActionError, Params, declared_params
 from etcd_charm.record import Record
 

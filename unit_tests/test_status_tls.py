@@ -10,7 +10,7 @@ from cryptography import x509
 
 from etcd_charm import status as S
 from etcd_charm import tls
-from etcd_charm.etcdctl import parse_endpoint_status, parse_member_list
+from etcd_charm.etcd_json import parse_endpoint_status, parse_member_list
 
 from .fixtures import DATA, VERSIONS, capture, context
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from charmhelpers.core import hookenv
 
-from . import targets
+from . import observe, targets
 from .charm import EtcdCharm
 from .context import client, local_url
-from .etcdctl import Etcdctl, EtcdctlError, MemberList
+from .etcd_json import MemberList
+from .etcdctl import Etcdctl, EtcdctlError
 from .params import ActionError, Params
 
 OPERATOR = "ubuntu"  # the user juju ssh/scp log in as
@@ -59,13 +60,10 @@ class Context:
 
     def endpoints(self) -> list[str]:
         """This unit's member and every peer's published client URL."""
-        urls = [local_url(self.settings)]
-        for rid in hookenv.relation_ids("cluster"):
-            for unit in hookenv.related_units(rid):
-                url = hookenv.relation_get("client-url", unit, rid)
-                if url and hookenv.relation_get("member-id", unit, rid):
-                    urls.append(str(url))
-        return urls
+        peers = observe.peers(self.charm.hook)
+        return [local_url(self.settings)] + [
+            p.client_url for p in peers if p.client_url and p.member_id
+        ]
 
     def members(self) -> MemberList:
         """The member list from the first member that answers (one endpoint at a time:

@@ -24,6 +24,7 @@ from charmhelpers.core import hookenv
 
 from .action_context import Context
 from .charm import EtcdCharm
+from .context import action_endpoint, flush_action_endpoints
 from .credentials_action import package_client_credentials
 from .etcdctl import EtcdctlError
 from .maintenance_actions import alarm_disarm, alarm_list, compact, defrag, health
@@ -57,7 +58,7 @@ def main() -> None:
     if handler is None:
         hookenv.action_fail(f"no action {name!r} in this charm")
         return
-    charm = EtcdCharm()
+    charm = EtcdCharm(endpoint=action_endpoint)
     ctx = Context(
         name, charm, Params(name, hookenv.action_get() or {}, declared_params(name, charm_dir))
     )
@@ -77,4 +78,5 @@ def main() -> None:
     finally:
         if ctx.results:  # what was found before a failure is kept, as Juju keeps it
             hookenv.action_set(ctx.results)
+        flush_action_endpoints()  # what a restore or migration published to its peers
         charm.kv.flush()

@@ -24,8 +24,9 @@ from . import plan as P
 from . import restore as R
 from . import status as S
 from . import upgrade as U
-from .context import Ctx, Hook, identity, log
-from .etcdctl import EndpointStatus, Etcdctl, MemberList
+from .context import Ctx, Hook, identity, log, reactive_endpoint
+from .etcd_json import EndpointStatus, MemberList
+from .etcdctl import Etcdctl
 from .member import Refused
 from .migration import Migrated, MigrationError
 from .record import Record
@@ -53,41 +54,91 @@ class Raised:
     tls_ready: bool | None = None
 
 
+def _start_founding(ctx: Ctx, obs: P.Observed, step: P.StartFounding, conf: str) -> P.Observed:
+    return member.start_founder(ctx, obs, step.founders)
+
+
+def _start_joining(ctx: Ctx, obs: P.Observed, step: P.StartJoining, conf: str) -> P.Observed:
+    return member.start_joining(ctx, obs, step.joining)
+
+
+def _upgrade(ctx: Ctx, obs: P.Observed, step: P.Upgrade, conf: str) -> P.Observed:
+    return U.upgrade(ctx, obs, step)
+
+
+def _restart(ctx: Ctx, obs: P.Observed, step: P.Restart, conf: str) -> P.Observed:
+    member.restart(ctx, obs, step, conf)
+    return replace(obs, me=replace(obs.me, restart_request=""))
+
+
+OwnExecutor = Callable[[Ctx, P.Observed, Any, str], P.Observed]
+
+#: every step :func:`plan.unit_step` can return that changes this unit's member -> its
+#: executor (the desired etcd configuration is the last argument); Wait and None change
+#: nothing
+OWN_STEPS: dict[type, OwnExecutor] = {
+    P.StartFounding: _start_founding,
+    P.StartJoining: _start_joining,
+    P.Upgrade: _upgrade,
+    P.Restart: _restart,
+}
+
+
+class Act:
+    """This unit's own step in one hook (:func:`plan.unit_step`): start, upgrade or
+    restart its member, or ask for a turn to restart.
+
+    One instance per hook. The leader's executors call it when the leader grants a turn
+    to itself (so that the rest of the rolling restart or upgrade goes on in the same hook),
+    and :meth:`EtcdCharm.reconcile` calls it once after :func:`membership.lead` for what
+    remains (a start, a step no grant gates, or a request for a turn). Each step changes
+    what the next call observes (started, the applied configuration, the channel), so a
+    step is never due twice; should it be, the repeat is refused here rather than run:
+    no step of one kind runs twice in one hook."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.taken: list[type] = []  # the steps taken in this hook, in order
+
+    def __call__(self, obs: P.Observed) -> P.Observed:
+        ctx = self.ctx
+        # bootstrap or a join earlier in this hook may have started etcd: look again
+        started = ctx.record.started
+        desired_conf, desired_hash = configure.desired(ctx)
+        applied = ctx.record.applied_hash
+        peer_url_changed = False
+        if started and obs.members is not None:
+            mine = obs.members.by_id(obs.me.member_id)
+            if mine is not None:
+                peer_url_changed = ctx.identity.peer_url(ctx.settings) not in mine.peer_urls
+        step = P.unit_step(obs, desired_hash, applied, peer_url_changed)
+        executor = OWN_STEPS.get(type(step))
+        if executor is not None:
+            if type(step) in self.taken:
+                log(f"{step} again in one hook: left for the next hook", hookenv.WARNING)
+                return obs
+            self.taken.append(type(step))
+            return executor(ctx, obs, step, desired_conf)
+        if desired_hash != applied:
+            return replace(obs, me=replace(obs.me, restart_request=desired_hash))
+        return obs
+
+
 def act(ctx: Ctx, obs: P.Observed) -> P.Observed:
-    """This unit's own step (:func:`plan.unit_step`): start, upgrade or restart its member,
-    or ask for a turn to restart."""
-    # bootstrap or a join earlier in this hook may have started etcd: look again
-    started = ctx.record.started
-    desired_conf, desired_hash = configure.desired(ctx)
-    applied = ctx.record.applied_hash
-    peer_url_changed = False
-    if started and obs.members is not None:
-        mine = obs.members.by_id(obs.me.member_id)
-        if mine is not None:
-            peer_url_changed = ctx.identity.peer_url(ctx.settings) not in mine.peer_urls
-    step = P.unit_step(obs, desired_hash, applied, peer_url_changed)
-    if isinstance(step, P.StartFounding):
-        return member.start_founder(ctx, obs, step.founders)
-    if isinstance(step, P.StartJoining):
-        return member.start_joining(ctx, obs, step.joining)
-    if isinstance(step, P.Upgrade):
-        return U.upgrade(ctx, obs, step)
-    if isinstance(step, P.Restart):
-        member.restart(ctx, obs, step, desired_conf)
-        return replace(obs, me=replace(obs.me, restart_request=""))
-    if desired_hash != applied:
-        return replace(obs, me=replace(obs.me, restart_request=desired_hash))
-    return obs
+    """This unit's own step, on its own (see :class:`Act`)."""
+    return Act(ctx)(obs)
 
 
 class EtcdCharm:
-    def __init__(self) -> None:
+    def __init__(self, endpoint: Callable[[str], Any] = reactive_endpoint) -> None:
+        """``endpoint``: how a relation endpoint is found (charms.reactive's in a hook,
+        :func:`context.action_endpoint` in an action)."""
         self.kv = unitdata.kv()
         unit = hookenv.local_unit()
         name = hookenv.hook_name()
         config = hookenv.config()
         settings, errors = parse_settings(config)
-        self.hook = Hook(unit, name, Record(self.kv), config, settings, errors)
+        self.hook = Hook(unit, name, Record(self.kv), config, settings, errors, endpoint)
 
     @property
     def unit(self) -> str:
@@ -177,9 +228,10 @@ class EtcdCharm:
         error = str(failed.get("error", ""))
         me = observe.unit_info(ctx, started, ready, desired_hash, tracking, error)
         obs = observe.observe(ctx, me, started, target)
+        own = Act(ctx)
         if obs.is_leader:
-            obs = membership.lead(membership.Leader(ctx, lambda o: act(ctx, o)), obs)
-        obs = act(ctx, obs)
+            obs = membership.lead(membership.Leader(ctx, own), obs)
+        obs = own(obs)
         publish.publish(hook, obs, material, version)
         health.final_status(ctx, obs, certs, material)
         return Raised(started=record.started, tls_ready=material is not None)
@@ -214,10 +266,9 @@ class EtcdCharm:
         """After a migration: purge the packages and the old charm's certificates."""
         return M.remove_package()
 
-    @staticmethod
-    def peer_units() -> list[str]:
+    def peer_units(self) -> list[str]:
         """The other units on the peer relation."""
-        return R.peer_units()
+        return [p.unit for p in observe.peers(self.hook)]
 
     def show_health(self, members: MemberList, my_id: int) -> S.Status:
         """Set the health verdict as the status (after an action changed this member)."""

@@ -11,7 +11,8 @@ from charmhelpers.core import hookenv
 
 from . import plan as P
 from .context import RECONFIG_DEADLINE, Ctx, client, local_url, log, wait_for
-from .etcdctl import ETCDCTL, Etcdctl, EtcdctlError, MemberList
+from .etcd_json import MemberList
+from .etcdctl import ETCDCTL, Etcdctl, EtcdctlError
 
 T = TypeVar("T")
 

@@ -125,6 +125,37 @@ def reactive_endpoint(name: str) -> Any:
     return endpoint_from_name(name)
 
 
+#: the endpoints an action opened (:func:`action_endpoint`), flushed when it ends
+_ACTION_ENDPOINTS: dict[str, Any] = {}
+
+
+def action_endpoint(name: str) -> Any:
+    """The same endpoint class charms.reactive gives a hook, for an action.
+
+    An action does not run charms.reactive's bus, so nothing starts the endpoints or
+    publishes their data at the end: this opens the endpoint over the relation's ids and
+    :func:`flush_action_endpoints` (called when the action ends) publishes what it wrote,
+    as charms.reactive does at the end of a hook. None when the charm has no such
+    relation endpoint."""
+    if name not in _ACTION_ENDPOINTS:
+        from charms.reactive.relations import relation_factory
+
+        factory = relation_factory(name)
+        if factory is None:
+            return None
+        rids = [r if ":" in r else f"{name}:{r}" for r in sorted(hookenv.relation_ids(name))]
+        _ACTION_ENDPOINTS[name] = factory(name, rids)
+    return _ACTION_ENDPOINTS[name]
+
+
+def flush_action_endpoints() -> None:
+    """Publish the data the action wrote through its endpoints (relation-set, once per
+    relation whose data changed)."""
+    for endpoint in _ACTION_ENDPOINTS.values():
+        for relation in endpoint.relations:
+            relation._flush_data()
+
+
 @dataclass
 class Hook:
     """What every hook has: this unit, the hook's name, its storage, the parsed config and

@@ -12,7 +12,8 @@ from . import status as S
 from . import tls, workload
 from .cluster import refresh_members
 from .context import Ctx, Hook, client, local_url
-from .etcdctl import EndpointStatus, EtcdctlError, MemberList
+from .etcd_json import EndpointStatus, MemberList
+from .etcdctl import EtcdctlError
 from .settings import Settings
 
 

@@ -12,7 +12,8 @@ from . import report
 from . import snapshot as snap
 from .action_context import Context
 from .context import client
-from .etcdctl import Alarm, EndpointStatus, Etcdctl, EtcdctlError, MemberList
+from .etcd_json import Alarm, EndpointStatus, MemberList
+from .etcdctl import Etcdctl, EtcdctlError
 from .params import ActionError
 
 DEFRAG_DEADLINE = 120.0

@@ -24,7 +24,7 @@ from .cluster import (
 )
 from .configure import conf_hash, render
 from .context import START_DEADLINE, Ctx, Hook, answering, client, log, wait_for
-from .etcdctl import EndpointStatus
+from .etcd_json import EndpointStatus
 from .observe import app_units, leader_data, peers
 
 

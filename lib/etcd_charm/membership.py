@@ -21,7 +21,8 @@ from .cluster import (
     remove_member,
 )
 from .context import PROMOTE_DEADLINE, Ctx, log, wait_for
-from .etcdctl import Etcdctl, EtcdctlError, Member, MemberList, initial_cluster
+from .etcd_json import Member, MemberList, initial_cluster
+from .etcdctl import Etcdctl, EtcdctlError
 from .member import start_founder
 
 #: how many leader steps one hook takes at most (founding, bootstrapping, adding and

@@ -18,7 +18,8 @@ from . import status as S
 from . import workload
 from .cluster import hand_over_leadership, member_health
 from .context import Ctx, address, client, log
-from .etcdctl import Etcdctl, EtcdctlError, MemberList
+from .etcd_json import MemberList
+from .etcdctl import Etcdctl, EtcdctlError
 from .install import record_package_cluster, snap_resource
 from .member import start, wait_healthy
 from .record import Record
@@ -201,8 +202,9 @@ def migrate_from_package(
     )
     values = me_now.to_relation()
     values["db-ingress-address"] = address("db")
-    for rid in hookenv.relation_ids("cluster"):
-        hookenv.relation_set(rid, values)
+    endpoint = ctx.hook.endpoint("cluster")
+    if endpoint is not None:
+        endpoint.publish(values)
     log(
         f"migrated member {status.member_id:x} ({identity.name}) from {L.SERVICE}.service "
         f"to the snap (etcd {version} from {source})"

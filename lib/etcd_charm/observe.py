@@ -13,7 +13,7 @@ from . import etcd_conf as C
 from . import plan as P
 from .cluster import etcdctl, member_health, refresh_members
 from .context import DEPART_DEADLINE, Ctx, Hook, answering, log, wait_for
-from .etcdctl import MemberList
+from .etcd_json import MemberList
 from .record import Record
 
 

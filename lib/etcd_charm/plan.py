@@ -45,7 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import status as S
-from .etcdctl import Member, initial_cluster
+from .etcd_json import Member, initial_cluster
 from .quorum import (
     REMEDY,
     is_ready_to_remove_voter,

@@ -53,7 +53,7 @@ PROTOCOL: tuple[Key, ...] = (
         "the leader: founders, AddLearner, matching learners and members to units",
         "`https://<cluster address>:<peer port>`", "never (follows the cluster binding)"),
     Key("peer unit", "client-url", "every unit, each hook",
-        "every unit (etcdctl endpoints of started peers); actions (raw relation_get)",
+        "every unit (etcdctl endpoints of started peers); actions (the endpoints they try)",
         "`https://<db address>:<port>`, where clients reach the unit's member",
         "never (follows the db binding and the port option)"),
     Key("peer unit", "ready", "every unit, each hook",
@@ -62,7 +62,7 @@ PROTOCOL: tuple[Key, ...] = (
         '"" while certificates are missing'),
     Key("peer unit", "member-id", "every unit once its member started (restore, snap-upgrade)",
         "the leader (Promote when it equals `joining`'s, grants, upgrade counts); every unit "
-        "(endpoints, update-status cache check); actions (raw relation_get)",
+        "(endpoints, update-status cache check); actions (which peers have started)",
         "the unit's etcd member id, hex", '"" when its member is gone (left, discarded)'),
     Key("peer unit", "restart-request", "every unit whose desired config differs from the applied",
         "the leader: GrantRestart, ClearRestartGrant",

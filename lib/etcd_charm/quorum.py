@@ -10,7 +10,7 @@ asks them again before it acts, with the health it sees then.
 
 from __future__ import annotations
 
-from .etcdctl import Member, MemberList
+from .etcd_json import Member, MemberList
 
 
 def quorum(voters: int) -> int:

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from . import etcd_conf as C
-from .etcdctl import MemberList, dump_member_list, parse_member_list
+from .etcd_json import MemberList, dump_member_list, parse_member_list
 
 KV_STARTED = "etcd.started"  # bool: this unit's etcd runs as a member
 KV_MEMBER_ID = "etcd.member-id"

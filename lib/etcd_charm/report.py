@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .etcdctl import Alarm, EndpointHealth, EndpointStatus, MemberList
+from .etcd_json import Alarm, EndpointHealth, EndpointStatus, MemberList
 from .quorum import quorum
 from .snapshot import human_size
 

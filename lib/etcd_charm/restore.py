@@ -15,17 +15,14 @@ from . import etcd_conf as C
 from . import status as S
 from . import workload
 from .context import Ctx, log
-from .etcdctl import EndpointStatus, EtcdctlError, MemberList
+from .etcd_json import EndpointStatus, MemberList
+from .etcdctl import EtcdctlError
 from .member import start
+from .observe import peers
 
 
 class RestoreError(Exception):
     """The restore did not happen; the message says why and what state the unit is in."""
-
-
-def peer_units() -> list[str]:
-    """The other units on the peer relation."""
-    return [u for rid in hookenv.relation_ids("cluster") for u in hookenv.related_units(rid)]
 
 
 def restore(
@@ -117,12 +114,13 @@ def restore(
             "upgrade-progress": None,
         }
     )
-    for rid in hookenv.relation_ids("cluster"):
-        hookenv.relation_set(rid, {"member-id": f"{status.member_id:x}", "restart-request": ""})
+    endpoint = ctx.hook.endpoint("cluster")
+    if endpoint is not None:
+        endpoint.publish({"member-id": f"{status.member_id:x}", "restart-request": ""})
     members = ctx.local().member_list()
     ctx.record.remember_members(members)
     log(f"restored: member {status.member_id:x} of the new cluster {status.cluster_id:x}")
-    others = len(peer_units())
+    others = len(peers(ctx.hook))
     ctx.set_status(
         S.restored(others) if others else S.healthy(len(members.members))
     )  # until the next hook reports on the rejoining units

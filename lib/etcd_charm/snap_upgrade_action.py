@@ -9,7 +9,8 @@ from collections.abc import Callable
 from . import status as S
 from . import workload
 from .action_context import Context, target_dir
-from .etcdctl import Etcdctl, MemberList
+from .etcd_json import MemberList
+from .etcdctl import Etcdctl
 from .migration import MigrationError
 from .params import ActionError
 from .snapshot_action import save_backup

@@ -11,7 +11,8 @@ import time
 from . import snapshot as snap
 from .action_context import Context, give_to_operator, target_dir
 from .context import client, local_url
-from .etcdctl import Etcdctl, EtcdctlError, MemberList
+from .etcd_json import MemberList
+from .etcdctl import Etcdctl, EtcdctlError
 from .params import ActionError
 
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .etcd_conf import member_name
-from .etcdctl import Member, MemberList
+from .etcd_json import Member, MemberList
 from .protocol import PROTOCOL as PROTOCOL
 from .protocol import Key as Key
 

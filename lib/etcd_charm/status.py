@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .etcdctl import EndpointStatus, MemberList
+from .etcd_json import EndpointStatus, MemberList
 from .quorum import quorum
 
 
