@@ -25,6 +25,10 @@ Flags (charms.reactive keeps each as the unit storage key ``reactive.states.<fla
   was discarded for a restore or is not started yet). Other layers can react to it.
 - ``etcd.tls.ready``: this unit's certificates are placed (cleared while they are missing;
   left as it is by a hook that did not look: invalid config, a unit that left).
+- ``etcd.cluster.healthy``: the last hook that checked found the cluster healthy from this
+  unit ("Healthy with N known peers": its member answers, every member is up, no alarm);
+  cleared by one that found otherwise, left as it is by a hook that did not look (invalid
+  config, a unit that left, a refused channel).
 
 The unit storage key ``etcd.started`` (:mod:`etcd_charm.record`) is another key than the flag
 (``reactive.states.etcd.started``); the flag follows it at the end of every reconcile.
@@ -48,6 +52,7 @@ from etcd_charm.install import INSTALLED
 DEPARTING = "etcd.departing"
 STARTED = "etcd.started"
 TLS_READY = "etcd.tls.ready"
+HEALTHY = "etcd.cluster.healthy"
 
 
 @when_not(INSTALLED)
@@ -71,3 +76,5 @@ def reconcile() -> None:
     toggle_flag(STARTED, raised.started)
     if raised.tls_ready is not None:
         toggle_flag(TLS_READY, raised.tls_ready)
+    if raised.healthy is not None:
+        toggle_flag(HEALTHY, raised.healthy)

@@ -216,7 +216,7 @@ def test_migrate_one_unit_at_a_time_under_writes(juju: jubilant.Juju) -> None:
         assert sh(juju, unit, "systemctl is-active snap.etcd.etcd") == "active\nrc=0"
         # the snap-upgrade path ran: this charm's install flag and the flags it raises; the
         # deb-era charm's flags are left as they were
-        raised = {"etcd.snap.installed", "etcd.started", "etcd.tls.ready"}
+        raised = {"etcd.snap.installed", "etcd.started", "etcd.tls.ready", "etcd.cluster.healthy"}
         now = flags_after_a_hook(juju, unit, raised)
         assert raised <= now, now
         assert DEB_ERA_FLAGS <= now, DEB_ERA_FLAGS - now

@@ -99,13 +99,18 @@ def test_departed_sets_a_flag_reconcile_consumes(
     assert "etcd.departing" not in get_flags()
 
 
-def test_reconcile_raises_started_and_tls_ready(handlers: ModuleType) -> None:
-    FakeCharm.raised = Raised(started=True, tls_ready=True)
+def test_reconcile_raises_started_tls_ready_and_healthy(handlers: ModuleType) -> None:
+    FakeCharm.raised = Raised(started=True, tls_ready=True, healthy=True)
+    handlers.reconcile()
+    assert get_flags() == ["etcd.cluster.healthy", "etcd.started", "etcd.tls.ready"]
+    FakeCharm.raised = Raised(started=True, tls_ready=True, healthy=False)
     handlers.reconcile()
     assert get_flags() == ["etcd.started", "etcd.tls.ready"]
-    FakeCharm.raised = Raised(started=False)  # tls not looked at: the flag stays
+    FakeCharm.raised = Raised(started=True, tls_ready=True, healthy=True)
     handlers.reconcile()
-    assert get_flags() == ["etcd.tls.ready"]
-    FakeCharm.raised = Raised(started=False, tls_ready=False)
+    FakeCharm.raised = Raised(started=False)  # tls and health not looked at: flags stay
+    handlers.reconcile()
+    assert get_flags() == ["etcd.cluster.healthy", "etcd.tls.ready"]
+    FakeCharm.raised = Raised(started=False, tls_ready=False, healthy=False)
     handlers.reconcile()
     assert get_flags() == []

@@ -47,11 +47,13 @@ __all__ = [
 @dataclass(frozen=True)
 class Raised:
     """What a reconcile found that reactive/etcd.py raises as flags for other layers:
-    ``started`` (this unit's member runs) and ``tls_ready`` (its certificates are placed;
-    None when this hook did not look)."""
+    ``started`` (this unit's member runs), ``tls_ready`` (its certificates are placed;
+    None when this hook did not look) and ``healthy`` (this hook's status says the cluster
+    is healthy: "Healthy with N known peers"; None when this hook did not look)."""
 
     started: bool
     tls_ready: bool | None = None
+    healthy: bool | None = None
 
 
 def _start_founding(ctx: Ctx, obs: P.Observed, step: P.StartFounding, conf: str) -> P.Observed:
@@ -234,7 +236,8 @@ class EtcdCharm:
         obs = own(obs)
         publish.publish(hook, obs, material, version)
         health.final_status(ctx, obs, certs, material)
-        return Raised(started=record.started, tls_ready=material is not None)
+        healthy = hook.status is not None and hook.status.state == "active"
+        return Raised(started=record.started, tls_ready=material is not None, healthy=healthy)
 
     # --- what the actions call -----------------------------------------------------------
 
