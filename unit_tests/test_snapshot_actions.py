@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import tarfile
 import warnings
@@ -21,7 +22,7 @@ import pytest
 from etcd_charm import snapshot as snap
 from etcd_charm import targets
 from etcd_charm.etcd_json import parse_endpoint_status, parse_member_list
-from etcd_charm.etcdctl import Etcdctl
+from etcd_charm.etcdctl import ETCDCTL, Etcdctl
 from etcd_charm.params import ActionError, Params, declared_params
 from etcd_charm.record import Record
 
@@ -58,6 +59,7 @@ class FakeEtcd:
         self.count_error = ""
         self.calls: list[tuple[str, list[str]]] = []  # (endpoints, the command)
         self.events: list[str] = []  # the order of what happened
+        self.saved_at: list[str] = []  # where each snapshot save wrote
 
     def __call__(
         self, argv: list[str], env: dict[str, str], timeout: float
@@ -70,6 +72,7 @@ class FakeEtcd:
         if args[:2] == ["endpoint", "status"]:
             out = capture("3.5.16", "endpoint-status-1")["stdout"]
         elif args[:2] == ["snapshot", "save"]:
+            self.saved_at.append(args[2])
             Path(args[2]).write_bytes(DB.read_bytes())
             out = f"Snapshot saved at {args[2]}\n"
         elif args[:2] == ["snapshot", "status"]:
@@ -112,11 +115,16 @@ class FakeCharm:
 
 
 @pytest.fixture
-def etcd(actions: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEtcd:
+def etcd(
+    actions: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> FakeEtcd:
     fake = FakeEtcd()
 
-    def client(endpoints: list[str], binary: str = "") -> Etcdctl:
-        return Etcdctl(endpoints, "ca", "cert", "key", runner=fake)
+    def client(endpoints: list[str], binary: str = ETCDCTL) -> Etcdctl:
+        return Etcdctl(endpoints, "ca", "cert", "key", binary=binary, runner=fake)
 
     members = parse_member_list(capture("3.5.16", "member-list-1")["stdout"])
     from etcd_charm import action_context, restore_action, snapshot_action
@@ -128,6 +136,8 @@ def etcd(actions: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.setattr(action_context, "operator_ids", lambda: None)
     monkeypatch.setattr(restore_action, "installed_version", lambda: "3.5.16")
     monkeypatch.setattr(restore_action, "STAGING", str(tmp_path / "staging"))
+    work = tmp_path_factory.mktemp("snap-common") / "snapshot-work"
+    monkeypatch.setattr(snapshot_action, "SNAP_WORK", str(work))
     monkeypatch.setattr(actions.hookenv, "log", lambda *a, **k: None)
     monkeypatch.setattr(actions.hookenv, "is_leader", lambda: True)
     return fake
@@ -187,6 +197,46 @@ def test_snapshot_reports_the_keys_at_its_revision_and_etcds_entries_apart(
         meta = json.loads(tar.extractfile(snap.META_NAME).read())  # type: ignore[union-attr]
     assert (meta["keys"], meta["db_entries"], meta["revision"]) == (4, 11, 6)
     assert target.stat().st_mode & 0o777 == 0o700  # made for the operator
+
+
+def test_the_snaps_confined_etcdctl_saves_into_the_snaps_directory(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    # a confined etcdctl cannot write into the operator's 0700 home: it saves into the snap's
+    # own directory and the charm archives from there; nothing is left behind in either
+    target = tmp_path / "home" / "ubuntu" / "snapshots"
+    ctx = context(actions, etcd, "snapshot", target=str(target))
+    actions.snapshot(ctx)
+    from etcd_charm import snapshot_action
+
+    work = Path(snapshot_action.SNAP_WORK)
+    assert [Path(p).parent.parent for p in etcd.saved_at] == [work]
+    assert list(work.iterdir()) == []
+    assert [p.name for p in target.iterdir()] == [Path(ctx.results["snapshot.path"]).name]
+    # a package's etcdctl (a deb-era unit being migrated) is not confined: beside the archive
+    package = Etcdctl([SOURCE], "ca", "cert", "key", binary="/usr/bin/etcdctl", runner=etcd)
+    archive, _ = snapshot_action.save_archive(ctx, str(target), "b", source=("etcd1", package))
+    assert Path(etcd.saved_at[-1]).parent.parent == target
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        [Path(ctx.results["snapshot.path"]).name, Path(archive).name]
+    )
+
+
+def test_a_snapshot_that_does_not_fit_is_refused_with_where_and_how_much(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcd_charm import snapshot_action
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(
+        snapshot_action.shutil, "disk_usage", lambda p: usage._replace(free=10 << 20)
+    )
+    ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
+    with pytest.raises(ActionError) as e:
+        actions.snapshot(ctx)
+    assert str(e.value).startswith(f"{tmp_path / 't'} has 10M free; the snapshot needs about 40K")
+    assert str(e.value).endswith("free some space or choose another target")
+    assert etcd.saved_at == []
 
 
 def test_snapshot_whose_keys_cannot_be_counted_writes_nothing(

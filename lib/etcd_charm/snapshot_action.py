@@ -12,8 +12,41 @@ from . import snapshot as snap
 from .action_context import Context, give_to_operator, target_dir
 from .context import client, local_url
 from .etcd_json import MemberList
-from .etcdctl import Etcdctl, EtcdctlError
+from .etcdctl import ETCDCTL, Etcdctl, EtcdctlError
 from .params import ActionError
+
+#: where the snap's etcdctl writes a snapshot: a strictly confined app may write only its
+#: snap's own directories (and its ``home`` plug's owner-only, non-hidden home entries, with
+#: no DAC override for root), never an operator's 0700 home directory; the charm, which is
+#: not confined, archives the file from there into the target
+SNAP_WORK = "/var/snap/etcd/common/snapshot-work"
+
+
+def work_root(ctl: Etcdctl, target: str) -> str:
+    """Where ``ctl`` saves the database before it is archived into ``target``: the snap's
+    etcdctl (confined) in :data:`SNAP_WORK`, a package's etcdctl (a deb-era unit being
+    migrated) beside the archive."""
+    return SNAP_WORK if ctl.binary == ETCDCTL else target
+
+
+def space_refusal(work: str, target: str, db_size: int) -> str:
+    """Why the snapshot does not fit ("" when it does): the database is saved in ``work``
+    and archived (about as large: snapshots hardly compress) into ``target``; on one
+    filesystem both at once, plus a margin."""
+    margin = 64 << 20
+    if os.stat(work).st_dev == os.stat(target).st_dev:
+        places = [(target, 2 * db_size, "twice: the file and its archive")]
+    else:
+        places = [(work, db_size, "the saved file"), (target, db_size, "its archive")]
+    for path, size, what in places:
+        free = shutil.disk_usage(path).free
+        if free < size + margin:
+            return (
+                f"{path} has {snap.human_size(free)} free; the snapshot needs about "
+                f"{snap.human_size(size)} there (database {snap.human_size(db_size)}, "
+                f"{what}); free some space or choose another target"
+            )
+    return ""
 
 
 def _keys_at(ctl: Etcdctl, revision: int, name: str) -> int:
@@ -69,17 +102,15 @@ def save_archive(
         source = (name, client([url]))
     name, source_ctl = source
     status = source_ctl.endpoint_status()[0]
-    free = shutil.disk_usage(target).free
-    if free < 2 * status.db_size + (64 << 20):
-        raise ActionError(
-            f"{target} has {snap.human_size(free)} free; the snapshot needs about "
-            f"{snap.human_size(2 * status.db_size)} (database {snap.human_size(status.db_size)}, "
-            "twice: the file and its archive); free some space or choose another target"
-        )
+    root = work_root(source_ctl, target)
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    refusal = space_refusal(root, target, status.db_size)
+    if refusal:
+        raise ActionError(refusal)
     archive = os.path.join(target, f"{prefix}-{_stamp()}.tar.gz")
     if os.path.exists(archive):
         raise ActionError(f"{archive} exists already; run the action again in a second")
-    work = tempfile.mkdtemp(prefix=".etcd-snapshot-", dir=target)
+    work = tempfile.mkdtemp(prefix=".etcd-snapshot-", dir=root)
     try:
         db = os.path.join(work, snap.DB_NAME)
         ctx.progress(f"saving a snapshot of {name} ({snap.human_size(status.db_size)})")
