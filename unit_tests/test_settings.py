@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from etcd_charm.settings import (
-    AUTO_CHANNEL,
     DEFAULT_CIPHER_SUITES,
     channel_refusal,
     parse_channel,
@@ -42,7 +41,7 @@ def test_config_yaml_keeps_the_etcd_charm_options_and_defaults() -> None:
 def test_defaults_are_valid() -> None:
     settings, errors = parse_settings(defaults())
     assert errors == [] and settings is not None
-    assert settings.install_channel() == AUTO_CHANNEL == "3.5/stable"
+    assert settings.channel == "auto"
     assert settings.effective_cipher_suites() == DEFAULT_CIPHER_SUITES
     assert settings.effective_snapshot_count("3.5.16") == 100000
     assert settings.effective_snapshot_count("3.2.0") == 10000

@@ -121,7 +121,7 @@ def machine(
     monkeypatch.setattr(
         workload, "legacy_service_active", lambda: fake.active.get(L.SERVICE, False)
     )
-    workload.installed.cache_clear()
+    workload.forget_listing()
     return fake
 
 

@@ -196,6 +196,7 @@ class EtcdCharm:
             return Raised(started=record.started)
         settings = hook.settings
         configure.apply_refresh_timer(hook, settings)
+        install.hold_refreshes()
         try:
             if workload.ensure_restart_policy():
                 log("etcd's service restarts after a crash (Restart=always drop-in)")
@@ -215,6 +216,8 @@ class EtcdCharm:
         version = workload.installed_version()
         tracking = workload.tracking()
         refusal = channel_refusal(version, tracking, settings.channel)
+        if not refusal and version is not None and settings.channel not in ("auto", tracking):
+            refusal = install.store_refusal(settings.channel)  # while the upgrade goes on
         if refusal:
             hook.set_status(S.invalid_config([refusal]))
             return Raised(started=record.started, tls_ready=material is not None)

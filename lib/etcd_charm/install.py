@@ -5,13 +5,14 @@ action migrates it."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection
 
 from charmhelpers.core import hookenv
 
 from . import legacy as L
+from . import snap_store, tls, workload
 from . import status as S
-from . import tls, workload
 from .context import Hook, log
 from .settings import channel_refusal
 
@@ -70,19 +71,95 @@ def install(hook: Hook) -> bool:
         hook.set_status(S.invalid_config(hook.errors))
         return False
     resource = snap_resource()
-    refusal = "" if resource else channel_refusal(None, "", hook.settings.channel)
+    if resource:
+        return install_from_files(hook, resource)
+    refusal = channel_refusal(None, "", hook.settings.channel)
     if refusal:
         hook.set_status(S.invalid_config([refusal]))
         return False
-    hook.set_status(S.installing(hook.settings.install_channel(), bool(resource)))
     try:
-        workload.install_snap(hook.settings.install_channel(), resource)
+        offer = snap_store.parse_info(workload.store_info())
+    except workload.WorkloadError as e:
+        hook.set_status(S.store_unavailable(str(e)))
+        return False
+    channel = hook.settings.channel
+    if channel == "auto":
+        auto = snap_store.auto_channel(offer)
+        if auto is None:
+            hook.set_status(S.invalid_config([snap_store.no_supported_track(offer)]))
+            return False
+        log(
+            f"channel auto: {channel}, the newest track the store offers that the charm "
+            f"supports (the store has {offer.describe()})"
+        )
+    missing = snap_store.missing_channel(channel, offer)
+    if missing:
+        hook.set_status(S.invalid_config([missing]))
+        return False
+    hook.set_status(S.installing(channel, False))
+    try:
+        workload.install_snap(channel, None)
     except workload.WorkloadError as e:
         hook.set_status(S.install_failed(str(e)))
         return False
+    return installed_and_held()
+
+
+def install_from_files(hook: Hook, resource: str) -> bool:
+    """Install etcd from the attached ``etcd`` resource, its base first when the ``core``
+    resource is attached (whichever base snap the operator gave: ``core`` as the old charm
+    expected, or the ``core18`` that etcd's snap is built on). Without its base and without
+    a store to fetch it from, snapd refuses: the unit says which base to attach."""
+    base = base_resource()
+    hook.set_status(S.installing("", True))
+    try:
+        if base:
+            workload.install_snap_file(base)
+            log("installed the base snap attached as the core resource")
+        workload.install_snap("", resource)
+    except workload.WorkloadError as e:
+        missing = missing_base(str(e))
+        hook.set_status(S.needs_base(missing) if missing else S.install_failed(str(e)))
+        return False
+    return installed_and_held()
+
+
+def installed_and_held() -> bool:
     version = workload.installed_version()
     log(f"installed etcd {version}")
-    return version is not None
+    if version is None:
+        return False
+    hold_refreshes()
+    return True
+
+
+def hold_refreshes() -> None:
+    """Only the charm refreshes etcd: snapd's automatic refreshes would restart members
+    outside the charm's one-at-a-time control, without a backup or a leadership
+    hand-over. Held once (``snap refresh --hold etcd``, snapd 2.58+); each hook checks."""
+    if workload.installed_version() is None or workload.refreshes_held():
+        return
+    try:
+        log(f"snapd's automatic refreshes of etcd: {workload.hold_refreshes()}")
+    except workload.WorkloadError as e:
+        log(f"cannot hold snapd's refreshes of etcd: {e}", hookenv.WARNING)
+
+
+def store_refusal(channel: str) -> str:
+    """Why the installed etcd cannot move to ``channel`` from the store ("" when the store
+    offers it): the channel is checked before any unit is granted its turn."""
+    try:
+        offer = snap_store.parse_info(workload.store_info())
+    except workload.WorkloadError as e:
+        return f"channel {channel!r} cannot be checked: the snap store does not answer ({e})"
+    return snap_store.missing_channel(channel, offer)
+
+
+def missing_base(error: str) -> str:
+    """The base snapd could not install, from its error (``cannot install snap base
+    "core18": ...``), "" for any other failure."""
+    m = re.search(r'cannot install snap base "([^"]+)"', error)
+    return m.group(1) if m else ""
 
 
 def hold_package_install(hook: Hook, package: L.LegacyInstall) -> None:
@@ -113,11 +190,17 @@ def record_package_cluster(package: L.LegacyInstall) -> None:
     hookenv.leader_set(record)
 
 
-def snap_resource() -> str | None:
+def snap_resource(name: str = "etcd") -> str | None:
+    """The attached snap file of resource ``name`` (None: not attached, or empty, as
+    charm stores publish placeholders)."""
     try:
-        path = hookenv.resource_get("etcd")
+        path = hookenv.resource_get(name)
     except Exception:  # noqa: BLE001 - no resource support: use the store
         return None
     if path and os.path.isfile(path) and os.path.getsize(path) > 0:
         return str(path)
     return None
+
+
+def base_resource() -> str | None:
+    return snap_resource("core")

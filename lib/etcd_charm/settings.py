@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: The channel ``auto`` installs on a fresh unit (the newest one this charm supports).
+#: A channel to give as an example (``auto`` takes the newest supported track the store
+#: offers: :func:`etcd_charm.snap_store.auto_channel`).
 AUTO_CHANNEL = "3.5/stable"
 #: etcd minor versions the charm knows how to run.
 SUPPORTED_TRACKS = ("3.4", "3.5")
@@ -75,10 +76,6 @@ class Settings:
     bind_to_all_interfaces: bool
     bind_with_insecure_http: bool
     tls_cipher_suites: tuple[str, ...]
-
-    def install_channel(self) -> str:
-        """The channel a fresh unit installs from."""
-        return AUTO_CHANNEL if self.channel == "auto" else self.channel
 
     def effective_cipher_suites(self) -> tuple[str, ...]:
         return self.tls_cipher_suites or DEFAULT_CIPHER_SUITES

@@ -15,8 +15,25 @@ class Status:
 
 
 def installing(channel: str, from_resource: bool) -> Status:
+    """Installing etcd from ``channel``, or from the attached resource."""
     source = "the attached etcd resource" if from_resource else f"channel {channel}"
     return Status("maintenance", f"Installing etcd from {source}")
+
+
+def store_unavailable(error: str) -> Status:
+    return Status(
+        "blocked",
+        f"The snap store does not answer ({error}): attach the etcd snap as the etcd "
+        "resource (and its base, core18, as the core resource) or fix the network",
+    )
+
+
+def needs_base(base: str) -> Status:
+    return Status(
+        "blocked",
+        f"etcd's snap needs its base {base}, which the store cannot give: attach it as the "
+        f"core resource (juju attach-resource etcd core=./{base}.snap)",
+    )
 
 
 def install_failed(error: str) -> Status:

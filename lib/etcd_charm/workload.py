@@ -48,14 +48,58 @@ def parse_snap_list(text: str, name: str = SNAP) -> tuple[str, str, str] | None:
     return None
 
 
+def parse_snap_notes(text: str, name: str = SNAP) -> frozenset[str]:
+    """``snap list`` output -> the Notes of ``name`` (``held``, ``disabled``, ...; none:
+    ``-``)."""
+    for line in text.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) >= 6 and cols[0] == name:
+            return frozenset(n for n in cols[5].split(",") if n != "-")
+    return frozenset()
+
+
+def refreshes_held() -> bool:
+    """Whether snapd's own refreshes of etcd are held (``snap list``'s note ``held``)."""
+    return "held" in parse_snap_notes(_listing())
+
+
+def hold_refreshes() -> str:
+    """``snap refresh --hold etcd``: snapd never refreshes etcd on its own (only the charm
+    does, one unit at a time). Returns snapd's message."""
+    forget_listing()
+    try:
+        return _run(["snap", "refresh", "--hold", SNAP]).strip()
+    finally:
+        forget_listing()
+
+
+def store_info() -> str:
+    """``snap info etcd``: what the store offers (its ``channels:`` block)."""
+    return _run(["snap", "info", SNAP], timeout=120)
+
+
+def install_snap_file(path: str) -> None:
+    """``snap install --dangerous`` of a snap file (a base snap an operator attached)."""
+    _run(["snap", "install", "--dangerous", path])
+
+
 @functools.lru_cache(maxsize=1)
+def _listing() -> str:
+    """``snap list etcd`` ("" when etcd is not installed), once until something changes."""
+    try:
+        return _run(["snap", "list", SNAP], timeout=60)
+    except WorkloadError:
+        return ""
+
+
+def forget_listing() -> None:
+    """After a snap command: the next question reads ``snap list`` again."""
+    _listing.cache_clear()
+
+
 def installed() -> tuple[str, str, str] | None:
     """(version, revision, tracked channel) of the installed etcd snap, None when absent."""
-    try:
-        out = _run(["snap", "list", SNAP], timeout=60)
-    except WorkloadError:
-        return None
-    return parse_snap_list(out)
+    return parse_snap_list(_listing())
 
 
 def installed_version() -> str | None:
@@ -71,17 +115,19 @@ def tracking() -> str:
 
 
 def refresh_snap(channel: str) -> None:
-    """``snap refresh`` to ``channel`` (snapd copies the data and restarts the service)."""
-    installed.cache_clear()
+    """``snap refresh`` to ``channel`` (snapd copies the data and restarts the service). A
+    snap installed from a file (no channel tracked) needs ``--amend`` to go to the store."""
+    local = installed() is not None and tracking() == ""
+    forget_listing()
     try:
-        _run(["snap", "refresh", SNAP, f"--channel={channel}"])
+        _run(["snap", "refresh", SNAP, f"--channel={channel}"] + (["--amend"] if local else []))
     finally:
-        installed.cache_clear()
+        forget_listing()
 
 
 def install_snap(channel: str, resource_path: str | None) -> None:
     """Install etcd from an attached snap file when given, else from ``channel``."""
-    installed.cache_clear()
+    forget_listing()
     if resource_path:
         _run(["snap", "install", "--dangerous", resource_path])
     else:
@@ -91,11 +137,11 @@ def install_snap(channel: str, resource_path: str | None) -> None:
 def remove_snap() -> None:
     """``snap remove --purge``: no snapshot of the snap's data is kept (snapd deletes
     $SNAP_DATA and $SNAP_COMMON)."""
-    installed.cache_clear()
+    forget_listing()
     try:
         _run(["snap", "remove", "--purge", SNAP])
     finally:
-        installed.cache_clear()
+        forget_listing()
 
 
 def set_refresh_timer(timer: str) -> None:
