@@ -26,7 +26,7 @@ from .test_systemd import DEADLINE, Machine, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ETCD_CACHE = ROOT / ".cache" / "etcd"
-REAL_STORE = ROOT / ".cache" / "snap-store"
+REAL_STORE = Path(os.environ.get("LOCALJUJU_STORE") or ROOT / ".cache" / "snap-store")
 
 # ---------------------------------------------------------------------------------------------
 # Formats
@@ -86,10 +86,12 @@ class SnapMachine(Machine):
 
 @pytest.fixture
 def sm(tmp_path: Path) -> Iterator[SnapMachine]:
-    cache = make_fake_cache(tmp_path / "cache")
+    cache = make_fake_cache(tmp_path / "cache", ("3.4.23", "3.5.16", "3.5.30"))
     store = tmp_path / "store"
     S.build_etcd_store(str(cache), str(store))
     m = SnapMachine(tmp_path / "root", store=str(store))
+    # the model's store overlay, as the controller writes it (see set_overlay)
+    m.env["LOCALJUJU_STORE_OVERLAY"] = str(tmp_path / "overlay")
     m.root.mkdir()
     m.boot()
     yield m
@@ -124,9 +126,11 @@ def test_install_list_info_services(sm: SnapMachine) -> None:
         0,
         "snap \"etcd\" is already installed, see 'snap help refresh'\n",
     )
+    # the base came first, from the store, as snapd's prerequisites task installs it
     assert sm.snap("list").stdout.splitlines() == [
-        "Name  Version  Rev  Tracking    Publisher   Notes",
-        "etcd  3.4.23   423  3.4/stable  canonical\u2713  -",
+        "Name    Version   Rev   Tracking       Publisher   Notes",
+        "core18  20231027  2812  latest/stable  canonical\u2713  base",
+        "etcd    3.4.23    423   3.4/stable     canonical\u2713  -",
     ]
     info = sm.snap("info", "etcd").stdout
     assert "publisher: Canonical\u2713\n" in info
@@ -311,7 +315,7 @@ def test_local_snap_needs_dangerous_and_amend(sm: SnapMachine, tmp_path: Path) -
     assert p.returncode == 1 and "cannot find signatures with metadata" in p.stderr
     p = sm.snap("install", "--dangerous", str(local))
     assert (p.returncode, p.stdout) == (0, "etcd 3.5.16 installed\n")
-    assert sm.snap("list").stdout.splitlines()[1].split() == [
+    assert sm.snap("list").stdout.splitlines()[2].split() == [
         "etcd",
         "3.5.16",
         "x1",
@@ -351,6 +355,8 @@ def _real_prereqs() -> str | None:
             return f"etcd {v} is not cached in {ETCD_CACHE} (run scripts/fetch-etcd)"
     if not (REAL_STORE / "index.json").exists():
         return f"no snap store in {REAL_STORE} (run scripts/fetch-etcd)"
+    if S.load_store(str(REAL_STORE)).snap("core18") is None:
+        return f"the snap store in {REAL_STORE} has no core18 (run scripts/fetch-etcd)"
     return None
 
 
