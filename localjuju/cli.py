@@ -405,6 +405,16 @@ def cmd_model_config(args: argparse.Namespace) -> None:
     out(fmt.model_config(res["config"], res["defaults"], args.format or "tabular"))
 
 
+def cmd_store(args: argparse.Namespace) -> None:
+    """``localjuju store <op> <snap> [args]``: the model's view of the snap store (its channel
+    map overlay; the shared store is never changed). See docs/localjuju-snaps.md."""
+    res = call(model_name(args), "store", op=args.op, snap=args.snap, args=args.args)
+    rows = [f"{c}\t{v['version']}\t{v['revision']}" for c, v in sorted(res["channels"].items())]
+    out(f"{res['snap']}: tracks {', '.join(res['tracks'])}")
+    for r in rows:
+        out("  " + r)
+
+
 def _print_tasks(tasks: list[dict[str, Any]], f: str, what: str) -> None:
     failed = [t for t in tasks if t["status"] != "completed"]
     timed_out = [t for t in tasks if t.get("timed_out")]
@@ -774,6 +784,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("pairs", nargs="*")
     sp.add_argument("--reset", action="append")
     fmt_opt(sp, ("json", "yaml", "tabular"))
+
+    sp = add("store", cmd_store, "[localjuju] release, close or show the model's snap channels")
+    sp.add_argument("op", choices=("release", "close", "remove-track", "reset", "show"))
+    sp.add_argument("snap")
+    sp.add_argument(
+        "args",
+        nargs="*",
+        help="release: <revision> <channel>...; close: " "<channel>...; remove-track: <track>",
+    )
 
     sp = add("run", cmd_run, "Run an action")
     sp.add_argument("units", nargs="+", metavar="unit")

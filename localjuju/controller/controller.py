@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import bases, paths
+from .. import store as S
 from . import charm as charmlib
 from . import state
 from .agent import UnitAgent
@@ -154,7 +155,67 @@ class Controller:
 
     # ------------------------------------------------------------------ start/stop
 
+    # ------------------------------------------------------------------ the snap store
+
+    @property
+    def store_overlay_dir(self) -> Path:
+        """The model's view of the shared snap store (bound into every machine)."""
+        return self.dir / "store"
+
+    def snap_auto_refresh_interval(self) -> int:
+        """``localjuju-snap-auto-refresh`` in whole seconds (0: never)."""
+        v = str(self.model.config.get("localjuju-snap-auto-refresh", "0")).strip()
+        if v in ("", "0", "0s", "off", "never"):
+            return 0
+        return max(1, round(parse_duration(v)))
+
+    def sync_store_overlay(self) -> None:
+        """Write what the model config says of the store into the overlay machines read."""
+        ov = S.load_overlay(str(self.store_overlay_dir))
+        reachable = self.model.config.get("localjuju-snap-store-reachable", True)
+        ov.reachable = str(reachable).lower() in ("true", "1", "yes")
+        ov.auto_refresh = self.snap_auto_refresh_interval()
+        S.save_overlay(str(self.store_overlay_dir), ov)
+
+    def edit_store_overlay(self, op: str, snap: str, args: list[str]) -> dict[str, Any]:
+        """``localjuju store release|close|remove-track|reset``: edit the model's channel map
+        (machines see it at once); returns the model's channels of ``snap``."""
+        d = str(self.store_overlay_dir)
+        store = S.load_store(str(paths.store_dir()))
+        ov = S.load_overlay(d)
+        try:
+            if op == "release":
+                if len(args) < 2 or not args[0].isdigit():
+                    raise UserError("usage: store release <snap> <revision> <channel>...", 2)
+                S.overlay_release(store, ov, snap, int(args[0]), args[1:])
+            elif op == "close":
+                S.overlay_close(store, ov, snap, args)
+            elif op == "remove-track":
+                if len(args) != 1:
+                    raise UserError("usage: store remove-track <snap> <track>", 2)
+                S.overlay_remove_track(store, ov, snap, args[0])
+            elif op == "reset":
+                ov.snaps.pop(snap, None)
+            elif op != "show":
+                raise UserError(f"unknown store operation {op!r}", 2)
+        except S.StoreError as e:
+            raise UserError(str(e)) from None
+        if op != "show":
+            S.save_overlay(d, ov)
+            self.debug("controller", "INFO", "juju.localjuju.store", f"store {op} {snap} {args}")
+        seen = S.apply_overlay(store, ov).snap(snap)
+        if seen is None:
+            raise UserError(f'snap "{snap}" is not in the store')
+        return {
+            "snap": snap,
+            "tracks": seen.tracks,
+            "channels": {c: {"revision": e.revision, "version": e.version}
+                         for c, e in seen.channels.items()},
+            "revisions": sorted(seen.revisions),
+        }  # fmt: skip
+
     async def start(self) -> None:
+        self.sync_store_overlay()
         for mid, m in self.model.machines.items():
             if (
                 m.life == "alive"

@@ -57,9 +57,16 @@ class API:
                     parse_duration(v)
                 except ValueError:
                     raise UserError(f'{k}: invalid duration "{v}"') from None
-            if k == "automatically-retry-hooks":
+            if k in ("automatically-retry-hooks", "localjuju-snap-store-reachable"):
+                if str(v).lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise UserError(f'{k}: expected a boolean, got "{v}"')
                 cfg[k] = str(v).lower() in ("true", "1", "yes")
                 continue
+            if k == "localjuju-snap-auto-refresh" and str(v).strip() not in ("0", "0s", ""):
+                try:
+                    parse_duration(v)
+                except ValueError:
+                    raise UserError(f'{k}: invalid duration "{v}" (0 for never)') from None
             if k == "default-base" and v:
                 try:
                     bases.parse(v)
@@ -71,8 +78,12 @@ class API:
             for u in self.ctl.model.units.values():
                 if u.local.started:
                     u.local.update_status_due = min(u.local.update_status_due, t)
+        self.ctl.sync_store_overlay()
         self.ctl.changed()
         return {"config": cfg, "defaults": state.MODEL_CONFIG_DEFAULTS}
+
+    async def cmd_store(self, op: str, snap: str, args: list[str] | None = None) -> Any:
+        return self.ctl.edit_store_overlay(op, snap, list(args or []))
 
     async def cmd_destroy(self) -> dict[str, Any]:
         asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(self._destroy()))

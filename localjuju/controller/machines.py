@@ -31,6 +31,7 @@ from pathlib import Path
 from .. import bases, paths
 from ..machine import COMMANDS as MACHINE_COMMANDS
 from ..machine import command_script
+from ..machine import snapd as machine_snapd
 
 JUJU_VERSION = "3.6.8"
 # Private, persistent top-level directories of a machine (bind-mounted from its disk).
@@ -41,7 +42,7 @@ OVERLAYS = ("usr", "etc")
 BOOT_SCRIPT = r"""
 set -eu
 M="$1"; R="$M/rootfs"; HOSTNAME="$2"; LJROOT="$3"; STORE="$4"; PY="$5"; APTREPO="$6"
-PYVER="$7"; PYBIN="$8"; PYSTDLIB="$9"; PYLIB="${10}"
+PYVER="$7"; PYBIN="$8"; PYSTDLIB="$9"; PYLIB="${10}"; OVERLAY="${11}"
 mount --make-rprivate /
 mount -t tmpfs -o mode=755 rootfs "$R"
 for d in usr etc proc sys dev run mnt media root home tmp var snap srv opt; do mkdir -p "$R/$d"; done
@@ -82,6 +83,12 @@ mkdir -p "$R/var/lib/localjuju/store"
 if [ -d "$STORE" ]; then
   mount --bind "$STORE" "$R/var/lib/localjuju/store"
   mount -o remount,bind,ro "$R/var/lib/localjuju/store"
+fi
+# the model's channel map overlay of the store (written by the controller only)
+mkdir -p "$R/var/lib/localjuju/store-overlay"
+if [ -d "$OVERLAY" ]; then
+  mount --bind "$OVERLAY" "$R/var/lib/localjuju/store-overlay"
+  mount -o remount,bind,ro "$R/var/lib/localjuju/store-overlay"
 fi
 mkdir -p "$R/var/lib/localjuju/apt"
 if [ -d "$APTREPO" ]; then
@@ -206,6 +213,11 @@ class Machine:
         )
 
     @property
+    def store_overlay_dir(self) -> Path:
+        """The model's store overlay (``<model>/store``), bound into the machine."""
+        return self.dir.parent.parent / "store"
+
+    @property
     def hostname(self) -> str:
         return f"juju-{self.model_uuid[-6:]}-{self.id}"
 
@@ -235,6 +247,7 @@ class Machine:
         for d in PRIVATE_DIRS:
             (self.dir / "disk" / d).mkdir(parents=True, exist_ok=True)
         (self.dir / "rootfs").mkdir(exist_ok=True)
+        self.store_overlay_dir.mkdir(exist_ok=True)
         self._write_identity()
         self._install_python()
 
@@ -330,6 +343,16 @@ class Machine:
             w = usr_bin / cmd
             w.write_text(command_script(cmd, str(paths.venv_python())))
             w.chmod(0o755)
+        # snapd.service (enabled), whose daemon runs the automatic refreshes
+        for mpath_, (text, mode) in machine_snapd.files(str(paths.venv_python())).items():
+            target = self.dir / "upper" / mpath_.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            target.chmod(mode)
+        wants = self.dir / "upper" / machine_snapd.WANTS.lstrip("/")
+        wants.parent.mkdir(parents=True, exist_ok=True)
+        if not wants.is_symlink():
+            wants.symlink_to(machine_snapd.UNIT)
 
     def _setup_network(self) -> None:
         ns, hv = self.netns, self.net.host_veth(self.id)
@@ -367,6 +390,7 @@ class Machine:
                 "sh", "-c", BOOT_SCRIPT, "boot",
                 str(self.dir), self.hostname, str(paths.ROOT), str(paths.store_dir()),
                 str(paths.venv_python()), str(paths.apt_repo_dir()), *self._python_args(),
+                str(self.store_overlay_dir),
             ],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip

@@ -311,6 +311,12 @@ MODEL_CONFIG_DEFAULTS: dict[str, Any] = {
     # localjuju only: how long a forced removal waits for the unit's own teardown (Juju's
     # default max-wait, common.MaxWait) before the backstop removes it.
     "localjuju-force-max-wait": "1m",
+    # localjuju only: whether the model's machines reach the snap store (false: an air-gapped
+    # site, every store operation of snap fails as snapd's does; local files still install).
+    "localjuju-snap-store-reachable": True,
+    # localjuju only: how often each machine's snapd refreshes its snaps on its own (a
+    # duration; 0, the default, never: snapd's real timer is four times a day).
+    "localjuju-snap-auto-refresh": "0",
 }
 #: the localjuju-only model config keys that hold a duration
 LOCALJUJU_DURATIONS = ("localjuju-lease-duration", "localjuju-force-max-wait")

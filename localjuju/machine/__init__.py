@@ -21,6 +21,7 @@ import sys
 
 ROOT_ENV = "LOCALJUJU_MACHINE_ROOT"
 STORE_ENV = "LOCALJUJU_STORE"
+STORE_OVERLAY_ENV = "LOCALJUJU_STORE_OVERLAY"
 APT_REPO_ENV = "LOCALJUJU_APT_REPO"
 
 SYSTEMD_SOCKET = "/run/localjuju/systemd.sock"
@@ -28,6 +29,7 @@ NOTIFY_SOCKET = "/run/systemd/notify"
 READY_FILE = "/run/localjuju/ready"
 LOG_DIR = "/var/log/localjuju"
 STORE_DIR = "/var/lib/localjuju/store"
+STORE_OVERLAY_DIR = "/var/lib/localjuju/store-overlay"
 APT_REPO_DIR = "/var/lib/localjuju/apt"
 
 # The PATH systemd gives to services, and a login shell's PATH on Ubuntu with snapd.
@@ -66,6 +68,12 @@ def unmpath(real: str) -> str:
 def store_dir() -> str:
     """The snap store the ``snap`` command reads: ``$LOCALJUJU_STORE`` or the machine's."""
     return os.environ.get(STORE_ENV) or mpath(STORE_DIR)
+
+
+def store_overlay_dir() -> str:
+    """The model's channel map overlay of the store (``$LOCALJUJU_STORE_OVERLAY`` or the
+    machine's, bound read-only from the model's ``store/`` directory)."""
+    return os.environ.get(STORE_OVERLAY_ENV) or mpath(STORE_OVERLAY_DIR)
 
 
 def apt_repo_dir() -> str:

@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 from .. import store as S
-from . import mpath, store_dir
+from . import mpath, store_dir, store_overlay_dir
 from . import systemctl as SC
 
 SNAPD_VERSION = "2.63+localjuju"
@@ -649,11 +649,91 @@ def err(text: str) -> None:
     sys.stderr.write(text + ("\n" if not text.endswith("\n") else ""))
 
 
-def _store() -> S.Store:
+def _store(what: str = "", method: str = "POST", path: str = "v2/snaps/refresh") -> S.Store:
+    """The store as the model's machines see it (the model's overlay applied).
+
+    Every store operation reads it through here. An unreachable store (the model's
+    ``localjuju-snap-store-reachable=false``) fails as snapd fails a request to a store it
+    cannot resolve: ``<what>: persistent network error: Post "https://...": dial tcp: ...``
+    (daemon/api_snaps.go: ``cannot %s %s: %v``)."""
     try:
-        return S.load_store(store_dir())
+        return S.open_store(store_dir(), store_overlay_dir())
+    except S.StoreUnreachable as e:
+        msg = e.url_error(method, path)
+        raise StoreUnreachableError(f"{what}: {msg}" if what else msg) from e
     except S.StoreError as e:
         raise SnapError(str(e)) from e
+
+
+class StoreUnreachableError(SnapError):
+    """A store operation on a machine whose store cannot be reached."""
+
+
+def _held_until(value: Any) -> float:
+    """A hold's end as a timestamp: ``forever`` is infinite, unset or unreadable 0."""
+    if value == "forever":
+        return float("inf")
+    if not value:
+        return 0.0
+    try:
+        return _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def snap_held(entry: dict[str, Any], now: float | None = None) -> bool:
+    """A general hold (``snap refresh --hold <snap>``) in effect on an installed snap."""
+    return _held_until(entry.get("hold")) > (time.time() if now is None else now)
+
+
+def _system_config(state: dict[str, Any]) -> dict[str, Any]:
+    conf: dict[str, Any] = state.setdefault("system", {}).setdefault("config", {})
+    return conf
+
+
+def auto_refresh_held(state: dict[str, Any], now: float | None = None) -> bool:
+    """``refresh.hold`` (``snap refresh --hold`` without snaps, or ``snap set system
+    refresh.hold=<time>``) in effect: no automatic refresh of any snap."""
+    refresh = _system_config(state).get("refresh") or {}
+    hold = refresh.get("hold") if isinstance(refresh, dict) else None
+    return _held_until(hold) > (time.time() if now is None else now)
+
+
+def go_rfc3339(ts: float) -> str:
+    """Go's ``time.Format(time.RFC3339)`` of a local time: ``Z`` for UTC, else ``+hh:mm``."""
+    d = _dt.datetime.fromtimestamp(int(ts)).astimezone()
+    text = d.isoformat(timespec="seconds")
+    return text[:-6] + "Z" if d.utcoffset() == _dt.timedelta(0) else text
+
+
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def go_duration(text: str) -> float:
+    """Go's ``time.ParseDuration`` (seconds); ValueError with Go's message otherwise."""
+    orig = text
+    if text in ("0", "+0", "-0"):
+        return 0.0
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text.lstrip("+-")
+    if not text:
+        raise ValueError(f'time: invalid duration "{orig}"')
+    total = 0.0
+    for m in re.finditer(r"(\d+(?:\.\d*)?|\.\d+)([a-z\u00b5]*)|(.)", text):
+        if m.group(3) is not None:
+            raise ValueError(f'time: invalid duration "{orig}"')
+        unit = m.group(2)
+        if not unit:
+            raise ValueError(f'time: missing unit in duration "{orig}"')
+        if unit not in _GO_UNITS:
+            raise ValueError(f'time: unknown unit "{unit}" in duration "{orig}"')
+        total += float(m.group(1)) * _GO_UNITS[unit]
+    return sign * total
+
+
+def _quoted(names: list[str]) -> str:
+    """snapd's strutil.Quoted: ``"a", "b"``."""
+    return ", ".join(json.dumps(n) for n in names)
 
 
 def _resolve(snap: S.StoreSnap, channel_text: str | None, action: str) -> S.ChannelEntry:
@@ -729,6 +809,7 @@ def _new_entry(meta: dict[str, Any], rev: str, channel: str, snap: S.StoreSnap |
         "license": (snap.meta.get("license") if snap else None) or meta.get("license", ""),
         "snap-id": snap.meta.get("snap-id", "") if snap else "",
         "confinement": meta.get("confinement", "strict"),
+        "type": str(meta.get("type") or "app"),
         "local": snap is None,
         "install-date": time.time(),
         "sequence": [],
@@ -765,6 +846,7 @@ def _install_one(target: str, a: Args) -> int:
             except S.StoreError as e:
                 raise SnapError(str(e)) from e
             name = meta0["name"]
+            _ensure_base(state, meta0)
             entry = state["snaps"].get(name)
             state["next-local"] = int(state.get("next-local", 0)) + 1
             rev = f"x{state['next-local']}"
@@ -784,7 +866,7 @@ def _install_one(target: str, a: Args) -> int:
         name = target
         if name in state["snaps"]:
             raise Notice(f"snap \"{name}\" is already installed, see 'snap help refresh'")
-        store = _store()
+        store = _store(f'cannot install "{name}"')
         snap = store.snap(name)
         if snap is None:
             raise SnapError(f'snap "{name}" not found')
@@ -792,17 +874,62 @@ def _install_one(target: str, a: Args) -> int:
         snap_file = _verified_file(store, ce)
         if a.get("classic"):
             err(f"Warning: flag --classic ignored for strictly confined snap {name}\n")
-        rev = str(ce.revision)
-        meta = switch_revision(state, name, snap_file, rev)
-        new = _new_entry(meta, rev, ce.channel, snap)
-        new["size"] = ce.size
-        new["sequence"].append({"revision": rev, "version": new["version"]})
-        new["connections"] = _auto_connections(meta)
-        state["snaps"][name] = new
+        try:
+            meta0 = S.read_snap_yaml(snap_file)
+        except S.StoreError as e:
+            raise SnapError(str(e)) from e
+        _ensure_base(state, meta0, store)
+        new = _install_from_store(state, store, snap, ce)
         record_change(state, f'Install "{name}" snap from "{ce.channel}" channel')
         save_state(state)
         out(_done_line(new, "installed"))
         return 0
+
+
+def _install_from_store(
+    state: dict[str, Any], store: S.Store, snap: S.StoreSnap, ce: S.ChannelEntry
+) -> dict[str, Any]:
+    rev = str(ce.revision)
+    meta = switch_revision(state, snap.name, _verified_file(store, ce), rev)
+    new = _new_entry(meta, rev, ce.channel, snap)
+    new["size"] = ce.size
+    new["sequence"].append({"revision": rev, "version": new["version"]})
+    new["connections"] = _auto_connections(meta)
+    state["snaps"][snap.name] = new
+    return new
+
+
+def snap_base(meta: dict[str, Any]) -> str | None:
+    """The base a snap needs installed first (snapd's prerequisites): its ``base:``, ``core``
+    for an application without one, none for bases, ``os`` snaps and ``base: none``."""
+    if str(meta.get("type") or "app") not in ("app", "gadget"):
+        return None
+    base = str(meta.get("base") or "core")
+    return None if base == "none" else base
+
+
+def _ensure_base(
+    state: dict[str, Any], meta: dict[str, Any], store: S.Store | None = None
+) -> None:
+    """Install the snap's base from the store when it is missing, as snapd's prerequisites task
+    does (overlord/snapstate/handlers_prereq.go); its failure is that task's."""
+    base = snap_base(meta)
+    if base is None or base in state["snaps"]:
+        return
+    task = f'Ensure prerequisites for "{meta["name"]}" are available'
+    try:
+        if store is None:
+            store = _store()
+        snap = store.snap(base)
+        if snap is None:
+            raise SnapError("snap not found")
+        ce = _resolve(snap, "latest/stable", "install")
+        _install_from_store(state, store, snap, ce)
+    except SnapError as e:
+        raise SnapError(
+            f'cannot perform the following tasks:\n- {task} (cannot install snap base "{base}": '
+            f"{e})"
+        ) from e
 
 
 def _pick(snap: S.StoreSnap, a: Args, action: str) -> S.ChannelEntry:
@@ -838,25 +965,40 @@ def _auto_connections(meta: dict[str, Any]) -> dict[str, str]:
 
 def cmd_refresh(a: Args) -> int:
     names = a.positional
+    if a.get("time"):
+        return _refresh_time()
     if a.get("list"):
+        if names:
+            raise SnapError("--list does not accept additional arguments")
         return _refresh_list()
+    if a.get("hold"):
+        return _hold(a, names)
+    if a.get("unhold"):
+        return _unhold(names)
     with locked():
         state = load_state()
         if not names:
             if a.get("channel"):
-                raise SnapError("a single snap name is needed to specify channel flags")
-            names = [n for n, e in state["snaps"].items() if not e.get("local")]
+                raise SnapError("a single snap name is needed to specify mode or channel flags")
+            # a general refresh: snaps with a hold of their own are left alone
+            names = [
+                n
+                for n, e in sorted(state["snaps"].items())
+                if not e.get("local") and not snap_held(e)
+            ]
+            store = _store("cannot refresh")
             changed = False
             for n in names:
-                if _refresh_one(state, n, a, quiet=True):
+                if _refresh_one(state, n, a, store, quiet=True):
                     changed = True
             if not changed:
-                out("All snaps up to date.")
+                err("All snaps up to date.")
             save_state(state)
             return 0
         if len(names) > 1 and a.get("channel"):
-            raise SnapError("a single snap name is needed to specify channel flags")
+            raise SnapError("a single snap name is needed to specify mode or channel flags")
         for n in names:
+            # a refresh that names the snap takes it, held or not
             _refresh_one(state, n, a)
         save_state(state)
     return 0
@@ -864,17 +1006,15 @@ def cmd_refresh(a: Args) -> int:
 
 def _refresh_list() -> int:
     state = load_state()
-    store = _store()
+    store = _store("cannot list updates")
     rows = ["Name\tVersion\tRev\tSize\tPublisher\tNotes"]
     for name, e in sorted(state["snaps"].items()):
-        snap = store.snap(name)
-        if not snap or e.get("local"):
-            continue
-        ce = snap.channels.get(S.parse_channel(e["channel"]).full)
-        if ce and str(ce.revision) != e["revision"]:
+        ce = _update_for(store, e)
+        if ce is not None:
+            snap = store.snap(name)
             rows.append(
                 f"{name}\t{ce.version}\t{ce.revision}\t{format_size(ce.size)}\t"
-                f"{publisher_short(snap.publisher())}\t-"
+                f"{publisher_short(snap.publisher() if snap else None)}\t-"
             )
     if len(rows) == 1:
         err("All snaps up to date.")
@@ -883,13 +1023,32 @@ def _refresh_list() -> int:
     return 0
 
 
-def _refresh_one(state: dict[str, Any], name: str, a: Args, quiet: bool = False) -> bool:
+def _update_for(store: S.Store, entry: dict[str, Any]) -> S.ChannelEntry | None:
+    """The store's revision in the channel a store snap tracks, when it is not installed."""
+    snap = store.snap(entry["name"])
+    if snap is None or entry.get("local"):
+        return None
+    ce = snap.channels.get(S.parse_channel(entry.get("channel")).full)
+    if ce is None or str(ce.revision) == entry["revision"]:
+        return None
+    return ce
+
+
+def _refresh_one(
+    state: dict[str, Any],
+    name: str,
+    a: Args,
+    store: S.Store | None = None,
+    quiet: bool = False,
+    summary: str = "",
+) -> bool:
     entry = installed(state, name)
     if entry.get("local") and not a.get("amend"):
         raise SnapError(
             f'local snap "{name}" is unknown to the store, use --amend to proceed anyway'
         )
-    store = _store()
+    if store is None:
+        store = _store(f'cannot refresh "{name}"')
     snap = store.snap(name)
     if snap is None:
         raise SnapError(f'snap "{name}" not found')
@@ -907,17 +1066,139 @@ def _refresh_one(state: dict[str, Any], name: str, a: Args, quiet: bool = False)
         return False
     meta = switch_revision(state, name, _verified_file(store, ce), rev)
     new = _new_entry(meta, rev, ce.channel, snap)
-    for k in ("config", "connections", "disabled-services", "install-date"):
-        new[k] = entry.get(k, new[k])
+    for k in ("config", "connections", "disabled-services", "install-date", "hold"):
+        if k in entry:
+            new[k] = entry[k]
     new["size"] = ce.size
     new["sequence"] = [s for s in entry["sequence"] if s["revision"] != rev] + [
         {"revision": rev, "version": new["version"]}
     ]
     state["snaps"][name] = new
     _prune(new)
-    record_change(state, f'Refresh "{name}" snap from "{ce.channel}" channel')
+    record_change(state, summary or f'Refresh "{name}" snap from "{ce.channel}" channel')
     out(_done_line(new, "refreshed"))
     return True
+
+
+def _hold(a: Args, names: list[str]) -> int:
+    """``snap refresh --hold[=<duration>|forever] [<snap>...]`` (cmd_snap_op.go holdRefreshes):
+    with snaps, a general hold of each (no automatic refresh, no refresh of all snaps; a
+    refresh naming the snap still happens); without, an auto-refresh hold of all snaps
+    (``refresh.hold``)."""
+    value = a.get("hold")
+    if value is True or value == "forever":
+        until = "forever"
+    else:
+        try:
+            dur = go_duration(str(value))
+        except ValueError as e:
+            raise SnapError(
+                f'hold value must be a number of hours, minutes or seconds, or "forever": {e}'
+            ) from None
+        if dur < 1:
+            raise SnapError(f"cannot hold refreshes for less than a second: {value}")
+        until = go_rfc3339(time.time() + dur)
+    with locked():
+        state = load_state()
+        for n in names:
+            installed(state, n)
+        if names:
+            for n in names:
+                state["snaps"][n]["hold"] = until
+            record_change(state, f"Hold general refreshes for {_quoted(names)}")
+        else:
+            _system_config(state).setdefault("refresh", {})["hold"] = until
+            record_change(state, "Hold auto-refreshes for all snaps")
+        save_state(state)
+    when = "indefinitely" if until == "forever" else f"until {until}"
+    if names:
+        out(f"General refreshes of {_quoted(names)} held {when}")
+    else:
+        out(f"Auto-refresh of all snaps held {when}")
+    return 0
+
+
+def _unhold(names: list[str]) -> int:
+    with locked():
+        state = load_state()
+        for n in names:
+            installed(state, n)
+        if names:
+            for n in names:
+                state["snaps"][n].pop("hold", None)
+            record_change(state, f"Remove refresh hold on {_quoted(names)}")
+        else:
+            refresh = _system_config(state).get("refresh")
+            if isinstance(refresh, dict):
+                refresh.pop("hold", None)
+            record_change(state, "Remove auto-refresh hold on all snaps")
+        save_state(state)
+    if names:
+        out(f"Removed general refresh hold of {_quoted(names)}")
+    else:
+        out("Removed auto-refresh hold on all snaps")
+    return 0
+
+
+DEFAULT_REFRESH_TIMER = "00:00~24:00/4"
+
+
+def _refresh_time() -> int:
+    """``snap refresh --time`` (cmd_snap_op.go showRefreshTimes)."""
+    state = load_state()
+    refresh = _system_config(state).get("refresh") or {}
+    timer = (refresh.get("timer") if isinstance(refresh, dict) else None) or DEFAULT_REFRESH_TIMER
+    out(f"timer: {timer}")
+    last = float(state.get("last-refresh") or 0)
+    out(f"last: {human_time(last) if last else 'n/a'}")
+    hold = _held_until(refresh.get("hold") if isinstance(refresh, dict) else None)
+    if hold == float("inf"):
+        out("hold: forever")
+    elif hold > time.time():
+        out(f"hold: {human_time(hold)}")
+    interval = _auto_refresh_interval()
+    if interval > 0:
+        nxt = max(last, float(state.get("auto-refresh-start") or 0)) + interval
+        held = " (but held)" if nxt <= hold else ""
+        out(f"next: {human_time(nxt)}{held}")
+    else:
+        out("next: n/a")
+    return 0
+
+
+def _auto_refresh_interval() -> int:
+    try:
+        return S.load_overlay(store_overlay_dir()).auto_refresh
+    except S.StoreError:
+        return 0
+
+
+def auto_refresh() -> int:
+    """What snapd's auto-refresh does when it is due (``snap debug localjuju-auto-refresh``,
+    run by the machine's snapd.service every ``localjuju-snap-auto-refresh`` interval):
+    refresh every store snap without a hold to its tracked channel's revision, unless
+    ``refresh.hold`` holds all auto-refreshes. Returns 0, or 1 when the store failed."""
+    with locked():
+        state = load_state()
+        now = time.time()
+        if auto_refresh_held(state, now):
+            out("auto-refresh: all snaps held")
+            return 0
+        try:
+            store = _store("cannot refresh")
+        except SnapError as e:
+            out(f"auto-refresh: {e}")
+            return 1
+        due = [
+            n
+            for n, e in sorted(state["snaps"].items())
+            if not snap_held(e, now) and _update_for(store, e) is not None
+        ]
+        state["last-refresh"] = now
+        for n in due:
+            _refresh_one(state, n, Args([], {}), store, summary=f'Auto-refresh snap "{n}"')
+        save_state(state)
+    return 0
 
 
 def _the_snap(a: Args) -> str:
@@ -998,11 +1279,17 @@ def cmd_list(a: Args) -> int:
         e = snaps.get(name)
         if e is None:
             continue
+        # snapd's order (cmd/snap notes.go): type, disabled, classic, held
         notes = []
-        if e.get("confinement") == "classic":
-            notes.append("classic")
+        typ = e.get("type") or "app"
+        if typ != "app":
+            notes.append("core" if typ == "os" else typ)
         if e.get("disabled"):
             notes.append("disabled")
+        if e.get("confinement") == "classic":
+            notes.append("classic")
+        if snap_held(e):
+            notes.append("held")
         tracking = e.get("channel") or "-"
         if tracking.count("/") == 2:
             tracking = tracking.rsplit("/", 1)[0] + "/\u2026"
@@ -1023,7 +1310,12 @@ def cmd_info(a: Args) -> int:
     if not a.positional:
         raise SnapError("the required argument `<snap> (at least 1 argument)` was not provided")
     state = load_state()
-    store = _store()
+    try:
+        store = _store(method="GET", path="v2/snaps/info")
+    except StoreUnreachableError:
+        # snap info ignores the store's failure (cmd_info.go: FindOne's error is dropped):
+        # an installed snap is shown without its channels, another is not found
+        store = S.Store("", {})
     chunks = []
     found = False
     for name in a.positional:
@@ -1379,7 +1671,7 @@ def cmd_enable_disable(a: Args, enable: bool) -> int:
 def cmd_create_cohort(a: Args) -> int:
     """``snap create-cohort <snap>...``: a key the local store accepts (and ignores)."""
     state = load_state()
-    store = _store()
+    store = _store("cannot create cohorts")
     cohorts = {}
     for name in a.positional:
         if store.snap(name) is None and name not in state["snaps"]:
@@ -1433,6 +1725,14 @@ def cmd_run(a: Args) -> int:
     return 1
 
 
+def cmd_debug(a: Args) -> int:
+    """``snap debug localjuju-auto-refresh``: the machine's snapd.service runs it when an
+    automatic refresh is due."""
+    if a.positional[:1] == ["localjuju-auto-refresh"]:
+        return auto_refresh()
+    raise SnapError(f"unknown command {' '.join(a.positional[:1])!r}, see 'snap help debug'.")
+
+
 def cmd_version(a: Args) -> int:
     rel = "22.04"
     try:
@@ -1470,7 +1770,10 @@ def cmd_changes(a: Args) -> int:
 
 
 def cmd_find(a: Args) -> int:
-    store = _store()
+    try:
+        store = _store(method="GET", path="v2/snaps/find")
+    except StoreUnreachableError:
+        raise SnapError("unable to contact snap store") from None  # cmd_find.go
     query = " ".join(a.positional)
     rows = ["Name\tVersion\tPublisher\tNotes\tSummary"]
     for name, snap in sorted(store.snaps.items()):
@@ -1537,6 +1840,7 @@ def run(argv: list[str]) -> int:
         "version": cmd_version,
         "changes": cmd_changes,
         "find": cmd_find,
+        "debug": cmd_debug,
         "wait": lambda x: 0,
         "ack": lambda x: 0,
         "known": lambda x: 0,

@@ -26,7 +26,7 @@ from .test_systemd import DEADLINE, Machine, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ETCD_CACHE = ROOT / ".cache" / "etcd"
-REAL_STORE = ROOT / ".cache" / "snap-store"
+REAL_STORE = Path(os.environ.get("LOCALJUJU_STORE") or ROOT / ".cache" / "snap-store")
 
 # ---------------------------------------------------------------------------------------------
 # Formats
@@ -86,10 +86,12 @@ class SnapMachine(Machine):
 
 @pytest.fixture
 def sm(tmp_path: Path) -> Iterator[SnapMachine]:
-    cache = make_fake_cache(tmp_path / "cache")
+    cache = make_fake_cache(tmp_path / "cache", ("3.4.23", "3.5.16", "3.5.30"))
     store = tmp_path / "store"
     S.build_etcd_store(str(cache), str(store))
     m = SnapMachine(tmp_path / "root", store=str(store))
+    # the model's store overlay, as the controller writes it (see set_overlay)
+    m.env["LOCALJUJU_STORE_OVERLAY"] = str(tmp_path / "overlay")
     m.root.mkdir()
     m.boot()
     yield m
@@ -124,9 +126,11 @@ def test_install_list_info_services(sm: SnapMachine) -> None:
         0,
         "snap \"etcd\" is already installed, see 'snap help refresh'\n",
     )
+    # the base came first, from the store, as snapd's prerequisites task installs it
     assert sm.snap("list").stdout.splitlines() == [
-        "Name  Version  Rev  Tracking    Publisher   Notes",
-        "etcd  3.4.23   423  3.4/stable  canonical\u2713  -",
+        "Name    Version   Rev   Tracking       Publisher   Notes",
+        "core18  20231027  2812  latest/stable  canonical\u2713  base",
+        "etcd    3.4.23    423   3.4/stable     canonical\u2713  -",
     ]
     info = sm.snap("info", "etcd").stdout
     assert "publisher: Canonical\u2713\n" in info
@@ -311,7 +315,7 @@ def test_local_snap_needs_dangerous_and_amend(sm: SnapMachine, tmp_path: Path) -
     assert p.returncode == 1 and "cannot find signatures with metadata" in p.stderr
     p = sm.snap("install", "--dangerous", str(local))
     assert (p.returncode, p.stdout) == (0, "etcd 3.5.16 installed\n")
-    assert sm.snap("list").stdout.splitlines()[1].split() == [
+    assert sm.snap("list").stdout.splitlines()[2].split() == [
         "etcd",
         "3.5.16",
         "x1",
@@ -323,6 +327,232 @@ def test_local_snap_needs_dangerous_and_amend(sm: SnapMachine, tmp_path: Path) -
     assert 'local snap "etcd" is unknown to the store, use --amend' in p.stderr
     p = sm.snap("refresh", "--amend", "etcd", "--channel=3.4/stable")
     assert p.returncode == 0 and "3.4.23" in p.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Bases, the model's view of the store (release, close a track, unreachable), holds, snapd
+
+
+def set_overlay(m: Machine, **kw: object) -> S.Overlay:
+    """Edit the machine's store overlay as the model's controller does."""
+    d = m.env["LOCALJUJU_STORE_OVERLAY"]
+    ov = S.load_overlay(d)
+    for k, v in kw.items():
+        setattr(ov, k, v)
+    S.save_overlay(d, ov)
+    return ov
+
+
+def release(m: Machine, rev: int, *channels: str) -> None:
+    d = m.env["LOCALJUJU_STORE_OVERLAY"]
+    ov = S.load_overlay(d)
+    S.overlay_release(S.load_store(m.env["LOCALJUJU_STORE"]), ov, "etcd", rev, channels)
+    S.save_overlay(d, ov)
+
+
+NO_DNS = (
+    'persistent network error: Post "https://snap-store.localjuju/v2/snaps/refresh": '
+    "dial tcp: lookup snap-store.localjuju: Temporary failure in name resolution"
+)
+
+
+def test_a_local_snap_needs_its_base_and_no_store_means_none(
+    sm: SnapMachine, tmp_path: Path
+) -> None:
+    set_overlay(sm, reachable=False)
+    store = sm.env["LOCALJUJU_STORE"]
+    local = tmp_path / "etcd.snap"
+    shutil.copy(Path(store) / "snaps" / "etcd_516.snap", local)
+    p = sm.snap("install", "--dangerous", str(local))
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1,
+        "",
+        "error: cannot perform the following tasks:\n"
+        '- Ensure prerequisites for "etcd" are available (cannot install snap base "core18": '
+        f"{NO_DNS})\n",
+    )
+    assert not sm.path("/snap/etcd").exists()
+    # the base from a local file first (the files a test can attach as resources)
+    core18 = tmp_path / "core18.snap"
+    shutil.copy(S.base_snap_path(store, "core18"), core18)
+    p = sm.snap("install", "--dangerous", str(core18))
+    assert (p.returncode, p.stdout) == (0, "core18 20231027 installed\n"), p.stderr
+    p = sm.snap("install", "--dangerous", str(local))
+    assert (p.returncode, p.stdout) == (0, "etcd 3.5.16 installed\n"), p.stderr
+    assert [line.split() for line in sm.snap("list").stdout.splitlines()[1:]] == [
+        ["core18", "20231027", "x1", "-", "-", "base"],
+        ["etcd", "3.5.16", "x2", "-", "-", "-"],
+    ]
+    # snap install core (what layer-etcd does), from the store
+    set_overlay(sm, reachable=True)
+    p = sm.snap("install", "core")
+    assert p.stdout == "core 16-2.61.2 from Canonical\u2713 installed\n", p.stderr
+    assert sm.snap("list", "core").stdout.splitlines()[1].split()[-1] == "core"
+
+
+def test_an_unreachable_store_fails_every_store_operation(sm: SnapMachine) -> None:
+    sm.snap("install", "etcd", "--channel=3.4/stable", check=True)
+    set_overlay(sm, reachable=False)
+
+    def fails(*args: str) -> str:
+        p = sm.snap(*args)
+        assert p.returncode == 1, (args, p.stdout, p.stderr)
+        return p.stderr
+
+    assert fails("install", "hello") == f'error: cannot install "hello": {NO_DNS}\n'
+    assert fails("refresh", "etcd") == f'error: cannot refresh "etcd": {NO_DNS}\n'
+    assert fails("refresh", "etcd", "--channel=3.5") == f'error: cannot refresh "etcd": {NO_DNS}\n'
+    assert fails("refresh") == f"error: cannot refresh: {NO_DNS}\n"
+    assert fails("refresh", "--list") == f"error: cannot list updates: {NO_DNS}\n"
+    assert fails("find", "etcd") == "error: unable to contact snap store\n"
+    assert fails("info", "hello") == 'error: no snap found for "hello"\n'
+    # snap info of an installed snap: what is known locally, without the store's channels
+    info = sm.snap("info", "etcd")
+    assert info.returncode == 0 and "tracking:" in info.stdout
+    assert "channels:" not in info.stdout and "installed:" in info.stdout
+    # local operations go on
+    assert sm.snap("list").returncode == 0
+    assert sm.snap("services", "etcd").returncode == 0
+    set_overlay(sm, reachable=True)
+    assert sm.snap("refresh", "--list").returncode == 0
+
+
+def test_a_revision_released_on_a_running_model_is_seen_at_once(sm: SnapMachine) -> None:
+    p = sm.snap("install", "etcd", "--channel=3.5/stable")
+    assert p.stdout == "etcd (3.5/stable) 3.5.16 from Canonical\u2713 installed\n", p.stderr
+    assert sm.snap("refresh", "--list").stderr == "All snaps up to date.\n"
+    release(sm, 530, "3.5/stable")
+    rows = sm.snap("refresh", "--list").stdout.splitlines()
+    assert [r.split()[:3] for r in rows] == [["Name", "Version", "Rev"], ["etcd", "3.5.30", "530"]]
+    info = sm.snap("info", "etcd").stdout
+    assert "  3.5/stable:       3.5.30 " in info and "(530)" in info
+    assert "  latest/stable:    3.5.16 " in info  # only the channel released into moved
+    p = sm.snap("refresh", "etcd")
+    assert p.stdout == "etcd (3.5/stable) 3.5.30 from Canonical\u2713 refreshed\n", p.stderr
+    assert sm.snap("list", "etcd").stdout.splitlines()[1].split()[:3] == ["etcd", "3.5.30", "530"]
+    # the shared store is untouched
+    etcd = S.load_store(sm.env["LOCALJUJU_STORE"]).snap("etcd")
+    assert etcd is not None and etcd.channels["3.5/stable"].revision == 516
+
+
+def test_a_store_without_the_3_5_track(sm: SnapMachine) -> None:
+    d = sm.env["LOCALJUJU_STORE_OVERLAY"]
+    ov = S.load_overlay(d)
+    S.overlay_remove_track(S.load_store(sm.env["LOCALJUJU_STORE"]), ov, "etcd", "3.5")
+    S.save_overlay(d, ov)
+    p = sm.snap("install", "etcd", "--channel=3.5/stable")
+    assert p.returncode == 1
+    assert p.stderr.startswith(
+        'error: snap "etcd" is not available on 3.5/stable but is available to install on the '
+        "following tracks:\n"
+    )
+    assert "3.5/" not in p.stderr.split("\n", 1)[1]
+    info = sm.snap("info", "etcd").stdout
+    assert "3.5/" not in info and "3.4/stable:" in info
+
+
+def test_refresh_holds(sm: SnapMachine) -> None:
+    sm.snap("install", "etcd", "--channel=3.5/stable", check=True)
+    p = sm.snap("refresh", "--hold", "etcd")
+    assert (p.returncode, p.stdout) == (0, 'General refreshes of "etcd" held indefinitely\n')
+    state = json.loads(sm.path("/var/lib/snapd/state.json").read_text())
+    assert state["snaps"]["etcd"]["hold"] == "forever"
+    assert sm.snap("list", "etcd").stdout.splitlines()[1].split()[-1] == "held"
+    release(sm, 530, "3.5/stable")
+    # a general refresh leaves a held snap alone; a refresh naming it takes it
+    p = sm.snap("refresh")
+    assert (p.stdout, p.stderr) == ("", "All snaps up to date.\n")
+    assert sm.snap("debug", "localjuju-auto-refresh").returncode == 0
+    assert sm.snap("list", "etcd").stdout.splitlines()[1].split()[2] == "516"
+    p = sm.snap("refresh", "etcd")
+    assert "3.5.30" in p.stdout and p.returncode == 0
+    assert sm.snap("list", "etcd").stdout.splitlines()[1].split()[-1] == "held"  # kept
+    p = sm.snap("refresh", "--unhold", "etcd")
+    assert p.stdout == 'Removed general refresh hold of "etcd"\n'
+    assert sm.snap("list", "etcd").stdout.splitlines()[1].split()[-1] == "-"
+    # a hold with a duration ends at a time (Go's RFC 3339)
+    p = sm.snap("refresh", "--hold=2h", "etcd", "core18")
+    assert p.stdout.startswith('General refreshes of "etcd", "core18" held until 20'), p.stdout
+    p = sm.snap("refresh", "--hold=soon", "etcd")
+    assert p.stderr == (
+        'error: hold value must be a number of hours, minutes or seconds, or "forever": '
+        'time: invalid duration "soon"\n'
+    )
+    assert sm.snap("refresh", "--hold=500ms").stderr == (
+        "error: cannot hold refreshes for less than a second: 500ms\n"
+    )
+    assert sm.snap("refresh", "--hold", "nope").stderr == 'error: snap "nope" is not installed\n'
+    # all snaps: an auto-refresh hold, snapd's refresh.hold
+    p = sm.snap("refresh", "--hold")
+    assert p.stdout == "Auto-refresh of all snaps held indefinitely\n"
+    assert sm.snap("get", "system", "refresh.hold").stdout == "forever\n"
+    t = sm.snap("refresh", "--time").stdout.splitlines()
+    assert t[0] == "timer: 00:00~24:00/4" and "hold: forever" in t and t[-1] == "next: n/a"
+    p = sm.snap("refresh", "--unhold")
+    assert p.stdout == "Removed auto-refresh hold on all snaps\n"
+    assert sm.snap("get", "system", "refresh.hold").returncode == 1
+
+
+def test_auto_refresh_respects_holds(sm: SnapMachine) -> None:
+    sm.snap("install", "etcd", "--channel=3.5/stable", check=True)
+    release(sm, 530, "3.5/stable")
+    sm.snap("refresh", "--hold", check=True)  # all snaps: no auto-refresh
+    p = sm.snap("debug", "localjuju-auto-refresh")
+    assert p.stdout == "auto-refresh: all snaps held\n"
+    sm.snap("refresh", "--unhold", check=True)
+    sm.snap("set", "system", f"refresh.hold={snapcmd.go_rfc3339(time.time() + 3600)}", check=True)
+    sm.snap("debug", "localjuju-auto-refresh", check=True)
+    assert sm.snap("list", "etcd").stdout.splitlines()[1].split()[2] == "516"
+    sm.snap("unset", "system", "refresh.hold", check=True)
+    p = sm.snap("debug", "localjuju-auto-refresh")
+    assert p.stdout == "etcd (3.5/stable) 3.5.30 from Canonical\u2713 refreshed\n", p.stderr
+    changes = sm.snap("changes").stdout
+    assert 'Auto-refresh snap "etcd"' in changes
+
+
+def test_snapd_service_restarts_alone_and_refreshes_on_its_timer(tmp_path: Path) -> None:
+    from localjuju.machine import snapd
+
+    cache = make_fake_cache(tmp_path / "cache", ("3.4.23", "3.5.16", "3.5.30"))
+    store = tmp_path / "store"
+    S.build_etcd_store(str(cache), str(store))
+    m = SnapMachine(tmp_path / "root", store=str(store))
+    m.env["LOCALJUJU_STORE_OVERLAY"] = str(tmp_path / "overlay")
+    m.root.mkdir()
+    # services do not inherit PYTHONPATH: the daemon's Python gets this checkout's
+    py = tmp_path / "python"
+    py.write_text(f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} "$@"\n')
+    py.chmod(0o755)
+    env = dict(os.environ, LOCALJUJU_MACHINE_ROOT=str(m.root))
+    subprocess.run(
+        [sys.executable, "-c", f"from localjuju.machine import snapd; snapd.install('{py}')"],
+        env=env,
+        check=True,
+    )
+    assert m.path(snapd.WANTS).is_symlink()
+    m.boot()
+    try:
+        wait_until(lambda: m.prop("snapd.service", "ActiveState") == "active")
+        m.snap("install", "etcd", "--channel=3.5/stable", check=True)
+        write_conf(m)
+        m.systemctl("restart", "snap.etcd.etcd.service", check=True)
+        pid = wait_until(lambda: int(m.prop("snap.etcd.etcd.service", "MainPID")))
+        snapd_pid = m.prop("snapd.service", "MainPID")
+        m.systemctl("restart", "snapd.service", check=True)
+        assert m.systemctl("is-active", "snapd.service").stdout == "active\n"
+        assert m.prop("snapd.service", "MainPID") != snapd_pid
+        assert "Snap Daemon" in m.systemctl("status", "snapd").stdout
+        assert int(m.prop("snap.etcd.etcd.service", "MainPID")) == pid  # undisturbed
+        # the store moves; snapd refreshes etcd on its own (and restarts it) once it is due
+        release(m, 530, "3.5/stable")
+        time.sleep(2)
+        assert "516" in m.snap("list", "etcd").stdout  # auto-refresh is off by default
+        set_overlay(m, auto_refresh=1)
+        wait_until(lambda: "530" in m.snap("list", "etcd").stdout, what="auto-refresh")
+        wait_until(lambda: int(m.prop("snap.etcd.etcd.service", "MainPID")) not in (0, pid))
+        assert "etcd (3.5/stable) 3.5.30" in m.journal("snapd.service")
+    finally:
+        m.shutdown()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,6 +581,8 @@ def _real_prereqs() -> str | None:
             return f"etcd {v} is not cached in {ETCD_CACHE} (run scripts/fetch-etcd)"
     if not (REAL_STORE / "index.json").exists():
         return f"no snap store in {REAL_STORE} (run scripts/fetch-etcd)"
+    if S.load_store(str(REAL_STORE)).snap("core18") is None:
+        return f"the snap store in {REAL_STORE} has no core18 (run scripts/fetch-etcd)"
     return None
 
 

@@ -179,3 +179,132 @@ def test_not_a_snap(tmp_path: Path) -> None:
     f.write_bytes(b"not a tar")
     with pytest.raises(S.StoreError):
         S.read_snap_yaml(str(f))
+
+
+# ---------------------------------------------------------------------------------------------
+# Revisions outside channels, base snaps, a model's channel map overlay
+
+
+def test_optional_release_is_held_unreleased(tmp_path: Path) -> None:
+    cache = make_fake_cache(tmp_path / "cache", ("3.4.23", "3.5.16", "3.5.30"))
+    store = tmp_path / "store"
+    assert S.build_etcd_store(str(cache), str(store)) is True
+    etcd = S.load_store(str(store)).snap("etcd")
+    assert etcd is not None
+    assert sorted(etcd.revisions) == [423, 516, 530]
+    assert etcd.revisions[530].version == "3.5.30" and etcd.revisions[530].channel == ""
+    assert {ce.revision for ce in etcd.channels.values()} == {423, 516}
+    assert (store / "snaps" / "etcd_530.snap").exists()
+    assert S.verify_store(str(store)) == []
+    # without its binaries the optional release is left out (and its file removed)
+    for b in ("etcd", "etcdctl"):
+        (cache / "3.5.30" / b).unlink()
+    assert S.build_etcd_store(str(cache), str(store)) is True
+    etcd = S.load_store(str(store)).snap("etcd")
+    assert etcd is not None and sorted(etcd.revisions) == [423, 516]
+    assert not (store / "snaps" / "etcd_530.snap").exists()
+
+
+def test_base_snaps_are_built_reproducibly(fake_store: Path, tmp_path: Path) -> None:
+    st = S.load_store(str(fake_store))
+    for name, typ, rev in (("core18", "base", 2812), ("core", "os", 16928)):
+        snap = st.snap(name)
+        assert snap is not None and snap.type == typ
+        assert snap.tracks == ["latest"]
+        assert snap.channels["latest/stable"].revision == rev
+        path = S.base_snap_path(str(fake_store), name)
+        assert path == str(fake_store / "snaps" / f"{name}_{rev}.snap")
+        meta = S.read_snap_yaml(path)
+        assert (meta["name"], meta["type"]) == (name, typ) and "base" not in meta
+    assert S.load_store(str(fake_store)).snap("etcd").type == "app"  # type: ignore[union-attr]
+    other = tmp_path / "other"
+    S.build_etcd_store(str(tmp_path / "cache"), str(other))
+    assert S.sha256_file(S.base_snap_path(str(other), "core18")) == S.sha256_file(
+        S.base_snap_path(str(fake_store), "core18")
+    )
+    with pytest.raises(S.StoreError):
+        S.base_snap_path(str(fake_store), "core20")
+
+
+def test_store_cli_builds_base_snap_files(tmp_path: Path) -> None:
+    cache = make_fake_cache(tmp_path / "cache")
+    store = tmp_path / "store"
+    assert S.main(["build", "--cache", str(cache), "--store", str(store)]) == 0
+    names = sorted(os.listdir(store / "snaps"))
+    assert names == ["core18_2812.snap", "core_16928.snap", "etcd_423.snap", "etcd_516.snap"]
+
+
+@pytest.fixture
+def store530(tmp_path: Path) -> S.Store:
+    cache = make_fake_cache(tmp_path / "cache", ("3.4.23", "3.5.16", "3.5.30"))
+    S.build_etcd_store(str(cache), str(tmp_path / "store"))
+    return S.load_store(str(tmp_path / "store"))
+
+
+def test_overlay_release_close_and_remove_track(store530: S.Store, tmp_path: Path) -> None:
+    odir = str(tmp_path / "model-store")
+    ov = S.load_overlay(odir)
+    assert ov == S.Overlay()  # no overlay: the store as it is
+    assert S.overlay_release(store530, ov, "etcd", 530, ["3.5"]) == ["3.5/stable"]
+    S.save_overlay(odir, ov)
+    seen = S.open_store(store530.path, odir).snap("etcd")
+    assert seen is not None and seen.channels["3.5/stable"].revision == 530
+    assert seen.channels["3.5/stable"].version == "3.5.30"
+    assert seen.channels["latest/stable"].revision == 516
+    # the shared store is unchanged
+    assert S.load_store(store530.path).snap("etcd").channels["3.5/stable"].revision == 516  # type: ignore[union-attr]
+    assert (tmp_path / "model-store" / "auto-refresh").read_text() == "0\n"
+    # remove the 3.5 track: no 3.5 channel at all, 3.4 and latest stay
+    S.overlay_remove_track(store530, ov, "etcd", "3.5")
+    S.save_overlay(odir, ov)
+    seen = S.open_store(store530.path, odir).snap("etcd")
+    assert seen is not None
+    assert "3.5" not in seen.tracks and set(seen.channels) == {"3.4/stable", "latest/stable"}
+    # releasing into the track brings it back
+    S.overlay_release(store530, ov, "etcd", 516, ["3.5/candidate"])
+    seen = S.apply_overlay(store530, ov).snap("etcd")
+    assert (
+        seen is not None
+        and "3.5" in seen.tracks
+        and set(seen.channels)
+        == {
+            "3.4/stable",
+            "latest/stable",
+            "3.5/candidate",
+        }
+    )
+    S.overlay_close(store530, ov, "etcd", ["latest/stable"])
+    seen = S.apply_overlay(store530, ov).snap("etcd")
+    assert seen is not None and "latest/stable" not in seen.channels
+    with pytest.raises(S.StoreError, match="has no revision 999"):
+        S.overlay_release(store530, ov, "etcd", 999, ["3.5/stable"])
+    with pytest.raises(S.StoreError, match="not in the store"):
+        S.overlay_release(store530, ov, "nope", 1, ["stable"])
+
+
+def test_unreachable_overlay_refuses_every_read(store530: S.Store, tmp_path: Path) -> None:
+    odir = str(tmp_path / "model-store")
+    S.save_overlay(odir, S.Overlay(reachable=False))
+    with pytest.raises(S.StoreUnreachable) as e:
+        S.open_store(store530.path, odir)
+    assert e.value.url_error("POST", "v2/snaps/refresh") == (
+        'persistent network error: Post "https://snap-store.localjuju/v2/snaps/refresh": '
+        "dial tcp: lookup snap-store.localjuju: Temporary failure in name resolution"
+    )
+
+
+def test_store_cli_edits_an_overlay(
+    store530: S.Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odir = str(tmp_path / "ov")
+    assert (
+        S.main(
+            ["release", "--store", store530.path, "--overlay", odir, "etcd", "530", "3.5/stable"]
+        )
+        == 0
+    )
+    assert S.main(["show", "--store", store530.path, "--overlay", odir]) == 0
+    assert "etcd\t3.5/stable\t3.5.30\t530\tetcd_530.snap" in capsys.readouterr().out
+    assert (
+        S.main(["remove-track", "--store", store530.path, "--overlay", odir, "etcd", "3.9"]) == 1
+    )
