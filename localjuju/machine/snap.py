@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 
 from .. import store as S
+from . import confine as C
 from . import mpath, store_dir, store_overlay_dir
 from . import systemctl as SC
 
@@ -362,8 +363,18 @@ def wrapper_script(meta: dict[str, Any], rev: str, app: App) -> str:
     argv = app_argv(meta, rev, app, env)
     # one line per call, for the benchmark's count of etcdctl calls (no arguments: no data)
     lines.append(f"{{ echo {app.full} >>{_sh_quote(mpath(RUN_LOG))}; }} 2>/dev/null || :")
-    lines.append("exec " + " ".join(_sh_quote(a) for a in argv) + ' "$@"')
+    lines += C.wrapper_lines(profile(meta, rev, app), sys.executable, argv, _sh_quote)
     return "\n".join(lines) + "\n"
+
+
+def profile(meta: dict[str, Any], rev: str, app: App) -> C.Profile:
+    """What confinement gives ``app`` (its connected plugs are read at run time)."""
+    return C.Profile(
+        snap=meta["name"],
+        app=app.name,
+        rev=rev,
+        confinement=str(meta.get("confinement") or "strict"),
+    )
 
 
 def _sh_quote(s: str) -> str:
@@ -570,6 +581,7 @@ def switch_revision(
         copy_data(name, None, rev)
     if old_meta:
         unlink_apps(old_meta)
+    C.discard(name)  # snap-discard-ns: the next start sees the new revision
     daemons = link(meta, rev)
     _systemctl("daemon-reload", [])
     if entry is None:
@@ -1251,6 +1263,7 @@ def cmd_remove(a: Args) -> int:
                 _jobs("stop", units)
                 _systemctl("disable", units)
             unlink_apps(meta)
+            C.discard(name)
             _systemctl("daemon-reload", [])
             saved = False
             if not a.get("purge") and os.path.isdir(mpath(f"/var/snap/{name}")):
@@ -1541,7 +1554,25 @@ def cmd_set(a: Args, unset: bool = False) -> int:
     return 0
 
 
+def _declared_plugs(meta: dict[str, Any]) -> dict[str, str]:
+    """plug -> interface (a plug named as its interface, as the etcd snap's)."""
+    return {
+        p: p for app in (meta.get("apps") or {}).values() for p in (app or {}).get("plugs") or []
+    }
+
+
+def _slot_of(conn: Any) -> tuple[str, bool]:
+    """A recorded connection: (slot, manual). Auto-connections were recorded as the slot."""
+    if isinstance(conn, dict):
+        return str(conn.get("slot", "")), bool(conn.get("manual"))
+    return str(conn), False
+
+
 def cmd_connect(a: Args, connect: bool = True) -> int:
+    """``snap connect|disconnect <snap>:<plug> [<slot>]``. The change reaches an app at its
+    next start: the kept mount namespaces of the snap are discarded (a running daemon keeps
+    the view it started with until it is restarted; snapd reloads the AppArmor profile of a
+    running daemon at once, see docs/localjuju-snaps.md)."""
     if not a.positional:
         raise SnapError("the required argument `<snap>:<plug>` was not provided")
     plug = a.positional[0]
@@ -1553,33 +1584,55 @@ def cmd_connect(a: Args, connect: bool = True) -> int:
         if entry is None:
             raise SnapError(f'snap "{name}" has no plug or slot named "{plug_name}"')
         meta = read_meta(name, entry["revision"])
-        plugs = {
-            p for app in (meta.get("apps") or {}).values() for p in (app or {}).get("plugs") or []
-        }
+        plugs = _declared_plugs(meta)
         if plug_name and plug_name not in plugs:
             raise SnapError(f'snap "{name}" has no plug named "{plug_name}"')
         conns = entry.setdefault("connections", {})
         targets = [plug_name] if plug_name else sorted(plugs)
         for p in targets:
             if connect:
-                conns[p] = slot or f":{p}"
+                # the system's slot, named ``:x``, ``core:x``, ``snapd:x`` or ``system:x``
+                snap_part, _, slot_name = slot.partition(":") if slot else ("", "", p)
+                if snap_part not in ("", "core", "snapd", "system") or slot_name != plugs[p]:
+                    raise SnapError(
+                        f'cannot connect {name}:{p} ("{plugs[p]}" interface) to {slot} '
+                        "(no such slot)"
+                    )
+                if p not in conns:
+                    conns[p] = {"slot": f":{slot_name}", "manual": True}
             else:
                 conns.pop(p, None)
         record_change(state, f'{"Connect" if connect else "Disconnect"} {plug} {slot}'.strip())
         save_state(state)
+        C.discard(name)
     return 0
 
 
 def cmd_connections(a: Args) -> int:
+    """snapd's table: connected plugs; for ``snap connections <snap>`` also its unconnected
+    ones (slot ``-``). Notes: ``manual`` for a connection made with ``snap connect``."""
     state = load_state()
-    rows = ["Interface\tPlug\tSlot\tNotes"]
+    if a.positional and a.positional[0] not in state["snaps"]:
+        raise SnapError(f'snap "{a.positional[0]}" is not installed')
+    conns: list[tuple[str, str, str, str]] = []
     for name, e in sorted(state["snaps"].items()):
         if a.positional and name not in a.positional:
             continue
-        for plug, slot in sorted((e.get("connections") or {}).items()):
-            rows.append(f"{plug}\t{name}:{plug}\t{slot}\t-")
-    if len(rows) == 1:
+        try:
+            plugs = _declared_plugs(read_meta(name, e["revision"]))
+        except SnapError:
+            plugs = {}
+        made = e.get("connections") or {}
+        for plug, iface in plugs.items():
+            if plug in made:
+                slot, manual = _slot_of(made[plug])
+                conns.append((iface, f"{name}:{plug}", slot, "manual" if manual else "-"))
+            elif a.positional or a.get("all"):
+                conns.append((iface, f"{name}:{plug}", "-", "-"))
+    conns.sort(key=lambda c: (c[0], c[1], c[2]))
+    if not conns:
         return 0
+    rows = ["Interface\tPlug\tSlot\tNotes"] + ["\t".join(c) for c in conns]
     sys.stdout.write(tabwrite(rows, 5, 2))
     return 0
 
@@ -1718,8 +1771,13 @@ def cmd_run(a: Args) -> int:
     for d in (env["SNAP_USER_DATA"], env["SNAP_USER_COMMON"]):
         os.makedirs(d, exist_ok=True)
     argv = app_argv(meta, rev, app, env)
+    p = profile(meta, rev, app)
+    p.plugs = C.connected_plugs(entry, meta, app.name)
+    p.uid = os.getuid()
     try:
-        os.execve(argv[0], argv + args, env)
+        C.exec_confined(p, argv + args, env)
+    except C.ConfineError as e:
+        raise SnapError(f"cannot run {target}: {e}") from e
     except OSError as e:
         raise SnapError(f"cannot run {target}: {argv[0]}: {e.strerror}") from e
     return 1
