@@ -456,6 +456,87 @@ def test_every_unit_shows_the_progress_the_leader_recorded_with_the_grant() -> N
     assert P.LeaderData.from_dict({"upgrade-progress": "x"}).upgrade_progress is None
 
 
+REFRESH = P.Refresh("3.5/stable", "530", "3.5.30", "2026-12-04T21:00:00Z")
+
+
+def refreshing(
+    grant: str = "",
+    refresh: P.Refresh | None = REFRESH,
+    target: str = "",
+    done: tuple[str, ...] = (),
+) -> P.Observed:
+    """Three started units on 3.5/stable revision 516 (auto: no target channel) and an
+    in-track refresh to revision 530 recorded by the refresh action."""
+
+    def u(n: int) -> P.UnitInfo:
+        kw: dict[str, object] = {"member_id": 1000 + n, "channel": "3.5/stable"}
+        kw["revision"] = "530" if f"u{n}" in done else "516"
+        return unit(n, **kw)
+
+    return obs(
+        u(0),
+        u(1),
+        u(2),
+        ml=members(member(0), member(1), member(2)),
+        leader=P.LeaderData(token="t", bootstrapped="etcd0", upgrade_grant=grant, refresh=refresh),
+        target_channel=target,
+        healthy=frozenset({1000, 1001, 1002}),
+    )
+
+
+def test_an_in_track_refresh_goes_one_unit_at_a_time_to_its_revision() -> None:
+    assert P.leader_step(refreshing()) == P.GrantUpgrade("etcd/0", P.Progress(1, 3))
+    step = P.leader_step(refreshing("etcd/0"))
+    assert step == P.Wait("Upgrading etcd 1/3 to 3.5/stable revision 530 (etcd 3.5.30): etcd/0")
+    # the granted unit refreshes to the recorded revision, not whatever the channel has now
+    assert P.unit_step(refreshing("etcd/0"), "h", "h", False) == P.Upgrade(
+        "3.5/stable", 1, 3, "530", REFRESH.to_json()
+    )
+    assert P.leader_step(refreshing("etcd/0", done=("u0",))) == P.ClearUpgradeGrant()
+    step = P.leader_step(refreshing("", done=("u0",)))
+    assert step == P.GrantUpgrade("etcd/1", P.Progress(2, 3))
+    # every unit on it: the refresh is forgotten, then nothing to do
+    assert P.leader_step(refreshing("", done=("u0", "u1", "u2"))) == P.ClearRefresh()
+    assert P.leader_step(refreshing("", None, done=("u0", "u1", "u2"))) is None
+    assert not P.upgrade_in_flight(refreshing("", done=("u0", "u1", "u2")))
+
+
+def test_a_channel_upgrade_supersedes_an_in_track_refresh() -> None:
+    o = refreshing("", target="3.6/stable")
+    assert P.active_refresh(o) is None
+    assert P.upgrade_goal(o) == "3.6/stable"
+    assert P.leader_step(o) == P.GrantUpgrade("etcd/0", P.Progress(1, 3))
+    # a refresh of the target channel itself goes on (auto and an explicit channel alike)
+    o = refreshing("", target="3.5/stable")
+    assert P.upgrade_goal(o) == "3.5/stable revision 530 (etcd 3.5.30)"
+    assert P.leader_step(o) == P.GrantUpgrade("etcd/0", P.Progress(1, 3))
+
+
+def test_a_failed_refresh_stops_and_its_error_clears_when_the_action_runs_again() -> None:
+    failed = {"channel": "3.5/stable", "revision": "530", "refresh": REFRESH.to_json()}
+    ld = P.LeaderData(refresh=REFRESH)
+    assert not P.upgrade_error_stale(failed, "", "3.5/stable", "516", ld)
+    again = P.LeaderData(refresh=P.Refresh("3.5/stable", "530", "3.5.30", "later"))
+    assert P.upgrade_error_stale(failed, "", "3.5/stable", "516", again)
+    assert P.upgrade_error_stale(failed, "", "3.5/stable", "516", P.LeaderData())
+    assert P.upgrade_error_stale(failed, "", "3.5/stable", "530", ld)  # on it after all
+    # a channel upgrade's error: as before
+    channel = {"channel": "3.5/stable", "error": "x"}
+    assert not P.upgrade_error_stale(channel, "3.5/stable", "3.4/stable", "423", ld)
+    assert P.upgrade_error_stale(channel, "3.5/stable", "3.5/stable", "516", ld)
+    assert P.upgrade_error_stale(channel, "3.6/stable", "3.4/stable", "423", ld)
+    o = refreshing("")
+    o = P.Observed(**{**o.__dict__, "me": replace(o.me, upgrade_error="snap refresh failed")})
+    step = P.leader_step(o)
+    assert isinstance(step, P.Blocked)
+    assert step.reason == (
+        "Upgrade to 3.5/stable revision 530 (etcd 3.5.30) stopped: etcd/0: snap refresh "
+        "failed; fix the cause, then run the refresh action again"
+    )
+    assert P.LeaderData.from_dict({"refresh-target": REFRESH.to_json()}).refresh == REFRESH
+    assert P.LeaderData.from_dict({"refresh-target": "{"}).refresh is None
+
+
 @pytest.mark.parametrize("down", ["etcd0", "etcd1", "etcd2"])
 def test_a_paused_upgrade_reads_the_same_whichever_member_is_down(down: str) -> None:
     """etcd0 upgraded, etcd1 is being upgraded (granted), etcd2 waits: whichever member stops

@@ -225,8 +225,10 @@ class EtcdCharm:
         _, desired_hash = configure.desired(ctx)
         target = "" if settings.channel == "auto" else settings.channel
         failed = record.upgrade_error
-        if failed and (failed.get("channel") != target or tracking == target):
-            record.clear_upgrade_error()  # the operator chose another channel, or it is done
+        if failed and P.upgrade_error_stale(
+            failed, target, tracking, workload.installed_revision(), observe.leader_data()
+        ):
+            record.clear_upgrade_error()  # another channel or refresh was chosen, or it is done
             failed = {}
 
         ready = material is not None

@@ -57,7 +57,7 @@ def final_status(
     if hook.blocked and status is not None:  # more telling than a member being down
         verdict = S.Status("blocked", hook.blocked)
     if obs.me.upgrade_error:
-        verdict = S.upgrade_failed(obs.target_channel, obs.me.upgrade_error)
+        verdict = S.upgrade_failed(P.upgrade_goal(obs), obs.me.upgrade_error)
     elif (
         P.upgrade_in_flight(obs)
         and not hook.blocked
@@ -66,11 +66,11 @@ def final_status(
     ):
         down = S.down_voters(members, up, obs.me.member_id)
         if down:  # whichever member it is, the upgrade waits for it
-            verdict = S.upgrade_paused(obs.target_channel, down)
+            verdict = S.upgrade_paused(P.upgrade_goal(obs), down)
         elif verdict.state == "active" and obs.leader.upgrade_grant:
             progress = P.current_progress(obs)
             verdict = S.upgrade_in_progress(
-                verdict, progress.position, progress.total, obs.target_channel
+                verdict, progress.position, progress.total, P.upgrade_goal(obs)
             )
     hook.set_status(verdict)
 

@@ -207,6 +207,12 @@ def clear_upgrade_grant(leader: Leader, obs: P.Observed, step: P.ClearUpgradeGra
     return replace(record_upgrade_grant(obs, "", None), healthy=None)
 
 
+def clear_refresh(leader: Leader, obs: P.Observed, step: P.ClearRefresh) -> P.Observed:
+    hookenv.leader_set({"refresh-target": None})
+    log("in-track refresh done: every unit is on it (or a channel upgrade came first)")
+    return replace(obs, leader=replace(obs.leader, refresh=None))
+
+
 Executor = Callable[[Leader, P.Observed, Any], P.Observed]
 
 #: every step the leader performs -> its executor (Wait, Blocked and None end :func:`lead`)
@@ -224,4 +230,5 @@ EXECUTORS: dict[type, Executor] = {
     P.ClearRestartGrant: clear_restart_grant,
     P.GrantUpgrade: grant_upgrade,
     P.ClearUpgradeGrant: clear_upgrade_grant,
+    P.ClearRefresh: clear_refresh,
 }

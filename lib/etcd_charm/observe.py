@@ -11,6 +11,7 @@ from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
 from . import plan as P
+from . import workload
 from .cluster import etcdctl, member_health, refresh_members
 from .context import DEPART_DEADLINE, Ctx, Hook, answering, log, wait_for
 from .etcd_json import MemberList
@@ -56,6 +57,7 @@ def unit_info(
         version=ctx.version or "",
         channel=tracking,
         upgrade_error=upgrade_error,
+        revision=workload.installed_revision(),
     )
 
 

@@ -24,8 +24,10 @@ before a member is removed, stopped or upgraded are in :mod:`.quorum`.
     5. a ``restart-grant``: its unit gone or no longer asking -> ClearRestartGrant / Wait
     6. an ``upgrade-grant``: its unit gone, failed or on the target -> ClearUpgradeGrant / Wait
     7. a ready unit, not departing, with no member -> AddLearner (lowest unit number first)
-    8. units not on the target channel: one failed -> Blocked / health unknown -> Wait / not
-       quorum.is_ready_to_upgrade_next -> Blocked (paused) / else GrantUpgrade (the first)
+    8. units not on the target (the channel; the revision of an in-track refresh): one
+       failed -> Blocked / health unknown -> Wait / not quorum.is_ready_to_upgrade_next ->
+       Blocked (paused) / else GrantUpgrade (the first); none, and a ``refresh-target``
+       recorded -> ClearRefresh
     9. a started unit asking to restart -> GrantRestart (lowest unit number first)
    10. the problem rule 4 kept (Blocked), else None.
 
@@ -33,7 +35,7 @@ before a member is removed, stopped or upgraded are in :mod:`.quorum`.
 
   not started: ``joining`` names it -> StartJoining / the current ``founders`` list it and it
   is ready -> StartFounding / else Wait -> granted its upgrade (``upgrade-grant``), not on the
-  target channel and no upgrade error -> Upgrade -> its configuration unchanged -> None ->
+  target (channel, refresh revision) and no upgrade error -> Upgrade -> its configuration unchanged -> None ->
   not granted a restart (``restart-grant``) -> Wait -> Restart.
 
 A joining unit starts as a learner and is promoted once it runs; restarts and upgrades are
@@ -42,6 +44,7 @@ granted one unit at a time and never while a learner joins (rules 2-3 come first
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import status as S
@@ -66,16 +69,20 @@ from .state import (
     Observed,
     Progress,
     UnitInfo,
+    active_refresh,
     current_progress,
     departing,
     dying_members,
     founding_pending,
     next_progress,
+    on_target,
     orphan_members,
     ready_to_found,
     unit_number,
+    upgrade_goal,
     upgrade_pending,
 )
+from .state import Refresh as Refresh
 from .state import client_view as client_view
 from .state import upgrade_in_flight as upgrade_in_flight
 
@@ -181,12 +188,20 @@ class ClearUpgradeGrant:
 
 
 @dataclass(frozen=True)
+class ClearRefresh:
+    """The in-track refresh is done (or a channel upgrade superseded it): forget it."""
+
+
+@dataclass(frozen=True)
 class Upgrade:
-    """Refresh this unit's etcd to ``channel`` (a snapshot first)."""
+    """Refresh this unit's etcd to ``channel`` (a snapshot first), to its ``revision``
+    when an in-track refresh names one ("": the channel's current revision)."""
 
     channel: str
     position: int  # this unit is the position-th of total to upgrade
     total: int
+    revision: str = ""
+    refresh: str = ""  # the in-track refresh (its JSON) this upgrade is part of
 
 
 @dataclass(frozen=True)
@@ -223,6 +238,7 @@ LeaderStep = (
     | ClearRestartGrant
     | GrantUpgrade
     | ClearUpgradeGrant
+    | ClearRefresh
     | None
 )
 UnitStep = StartJoining | StartFounding | Upgrade | Restart | Wait | None
@@ -296,10 +312,10 @@ def leader_step(obs: Observed) -> LeaderStep:
         return Wait(f"{ld.restart_grant} is restarting with the new configuration")
 
     # a rolling upgrade in flight: one unit at a time
-    target = obs.target_channel
+    target = upgrade_goal(obs)
     if ld.upgrade_grant:
         granted = obs.unit(ld.upgrade_grant)
-        if granted is None or granted.upgrade_error or granted.channel == target or not target:
+        if granted is None or granted.upgrade_error or not target or on_target(obs, granted):
             return ClearUpgradeGrant()
         progress = current_progress(obs)
         return Wait(S.upgrading_unit(progress.position, progress.total, target, granted.unit))
@@ -315,9 +331,10 @@ def leader_step(obs: Observed) -> LeaderStep:
     if pending:
         failed = next((u for u in obs.all_units() if u.upgrade_error), None)
         if failed is not None:
+            again = "set channel again" if obs.target_channel else "run the refresh action again"
             return Blocked(
                 f"Upgrade to {target} stopped: {failed.unit}: {failed.upgrade_error}; "
-                "fix the cause, then set channel again"
+                f"fix the cause, then {again}"
             )
         if obs.healthy is None:
             return Wait("checking the health of every member before upgrading")
@@ -325,6 +342,8 @@ def leader_step(obs: Observed) -> LeaderStep:
             down = unhealthy_voters(members, obs.healthy)
             return Blocked(S.upgrade_paused(target, down).message)
         return GrantUpgrade(pending[0].unit, next_progress(obs))
+    if ld.refresh is not None:  # every unit on it, or superseded by a channel upgrade
+        return ClearRefresh()
 
     for unit in obs.all_units():
         if unit.restart_request and unit.member_id and members.by_id(unit.member_id):
@@ -365,6 +384,20 @@ def must_rejoin(leader: LeaderData, started: bool, my_token: str) -> bool:
     return started and bool(leader.restored) and my_token != leader.restored
 
 
+def upgrade_error_stale(
+    failed: Mapping[str, object], target: str, tracking: str, revision: str, ld: LeaderData
+) -> bool:
+    """Whether this unit's recorded upgrade failure (unit storage ``etcd.upgrade-error``) no
+    longer applies: a channel upgrade's, once another channel is wanted or the unit tracks
+    it; an in-track refresh's, once the refresh is gone or another run of it started (the
+    operator ran the action again), or the unit is on its revision."""
+    refresh = str(failed.get("refresh") or "")
+    if refresh:
+        now = ld.refresh.to_json() if ld.refresh is not None else ""
+        return now != refresh or revision == str(failed.get("revision") or "")
+    return failed.get("channel") != target or tracking == target
+
+
 def unit_step(
     obs: Observed, desired_hash: str, applied_hash: str, peer_url_changed: bool
 ) -> UnitStep:
@@ -381,12 +414,21 @@ def unit_step(
         return Wait("Waiting to join the cluster")
     if (
         ld.upgrade_grant == obs.me.unit
-        and obs.target_channel
-        and obs.me.channel != obs.target_channel
+        and upgrade_goal(obs)
+        and not on_target(obs, obs.me)
         and not obs.me.upgrade_error
     ):
         progress = current_progress(obs)
-        return Upgrade(obs.target_channel, progress.position, progress.total)
+        refresh = active_refresh(obs)
+        channel = obs.target_channel or obs.me.channel
+        part = refresh if refresh is not None and refresh.channel == channel else None
+        return Upgrade(
+            channel,
+            progress.position,
+            progress.total,
+            part.revision if part else "",
+            part.to_json() if part else "",
+        )
     if desired_hash == applied_hash:
         return None
     if ld.restart_grant != obs.me.unit:

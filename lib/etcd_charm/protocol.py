@@ -74,10 +74,15 @@ PROTOCOL: tuple[Key, ...] = (
     Key("peer unit", "channel", "every unit, each hook",
         "the leader: upgrade_pending, progress, ClearUpgradeGrant",
         "the snap channel the unit tracks", "never (follows the snap)"),
+    Key("peer unit", "revision", "every unit, each hook",
+        "the leader: an in-track refresh's upgrade_pending, progress, ClearUpgradeGrant; the "
+        "refresh action (who is on the store's revision)",
+        'the installed snap revision ("516"; "x1" from a file)', "never (follows the snap)"),
     Key("peer unit", "upgrade-error", "a unit whose upgrade failed (from unit storage)",
         "the leader: Blocked (upgrade stopped), ClearUpgradeGrant",
-        "why the unit's upgrade to the target channel failed",
-        "when the channel option changes or the unit tracks the target"),
+        "why the unit's upgrade to the target channel (or refresh revision) failed",
+        "when the channel option changes or the unit tracks the target; for a refresh, when "
+        "it ends, runs again or the unit is on its revision"),
     Key("peer unit", "db-ingress-address", "every unit, each hook (and snap-upgrade)",
         "no unit of this charm: layer-etcd's peer key, kept for compatibility",
         "the unit's address on the db binding", "never", external=True),
@@ -108,6 +113,12 @@ PROTOCOL: tuple[Key, ...] = (
         "the unit it names (Upgrade); every unit (upgrade status)",
         "the one unit allowed to refresh its snap now",
         "by the leader when the unit is on the target, failed or gone; by the restore action"),
+    Key("leader", "refresh-target", "the refresh action (on the leader)",
+        "the leader: upgrade_pending, GrantUpgrade, ClearRefresh; every unit: Upgrade "
+        "(--revision), upgrade status",
+        'an in-track refresh: {"channel", "revision", "version", "started"} (JSON): every '
+        "started unit tracking that channel refreshes to that store revision, one at a time",
+        "by the leader once every unit is on it or a channel upgrade supersedes it (ClearRefresh)"),
     Key("leader", "upgrade-progress", "the leader, with upgrade-grant",
         "every unit (upgrade status)", '"position/total" of the unit granted the upgrade',
         "with upgrade-grant"),

@@ -140,7 +140,8 @@ class Record:
 
     @property
     def upgrade_error(self) -> dict[str, Any]:
-        """{"channel": ..., "error": ...} of a failed upgrade, or {}."""
+        """{"channel", "error"} of a failed upgrade ("revision", "refresh" too for an
+        in-track refresh), or {}."""
         return dict(self.kv.get(KV_UPGRADE_ERROR) or {})
 
     @upgrade_error.setter

@@ -41,11 +41,13 @@ class UnitInfo:
     version: str = ""  # installed etcd version
     channel: str = ""  # the snap channel it tracks
     upgrade_error: str = ""  # why its upgrade to the target channel failed
+    revision: str = ""  # the installed snap revision ("516"; "x1" from a file)
 
     def to_relation(self) -> dict[str, str]:
         return {
             "version": self.version,
             "channel": self.channel,
+            "revision": self.revision,
             "upgrade-error": self.upgrade_error,
             "member-name": self.name,
             "peer-url": self.peer_url,
@@ -72,6 +74,7 @@ class UnitInfo:
             version=get("version"),
             channel=get("channel"),
             upgrade_error=get("upgrade-error"),
+            revision=get("revision"),
         )
 
 
@@ -159,6 +162,49 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class Refresh:
+    """An in-track refresh the operator started (the refresh action; leader data
+    ``refresh-target``): every started unit tracking ``channel`` moves to the store's
+    ``revision`` of it (etcd ``version``), one unit at a time, as a channel upgrade does."""
+
+    channel: str
+    revision: str
+    version: str
+    started: str = ""  # when the operator started it (each run of the action is another)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "channel": self.channel,
+                "revision": self.revision,
+                "version": self.version,
+                "started": self.started,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Refresh | None:
+        if not text:
+            return None
+        try:
+            d = json.loads(text)
+            return cls(
+                str(d["channel"]),
+                str(d["revision"]),
+                str(d.get("version") or ""),
+                str(d.get("started") or ""),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def label(self) -> str:
+        return f"{self.channel} revision {self.revision}" + (
+            f" (etcd {self.version})" if self.version else ""
+        )
+
+
+@dataclass(frozen=True)
 class LeaderData:
     token: str = ""
     bootstrapped: str = ""  # member name of the founding member; set once, never cleared
@@ -170,6 +216,7 @@ class LeaderData:
     # the token of the cluster the restore action created: members of any other cluster
     # discard their data and join this one as learners, one at a time
     restored: str = ""
+    refresh: Refresh | None = None  # an in-track refresh the operator started
 
     @property
     def current_founders(self) -> Founders | None:
@@ -189,6 +236,7 @@ class LeaderData:
             upgrade_grant=str(d.get("upgrade-grant") or ""),
             upgrade_progress=Progress.from_str(d.get("upgrade-progress")),
             restored=str(d.get("restored") or ""),
+            refresh=Refresh.from_json(d.get("refresh-target")),
         )
 
 
@@ -283,28 +331,53 @@ def dying_members(obs: Observed) -> dict[str, Member]:
     return out
 
 
+def active_refresh(obs: Observed) -> Refresh | None:
+    """The in-track refresh that applies now: none while a channel upgrade to another
+    channel is wanted (the channel comes first; the refresh is cleared)."""
+    r = obs.leader.refresh
+    if r is None or (obs.target_channel and obs.target_channel != r.channel):
+        return None
+    return r
+
+
+def on_target(obs: Observed, u: UnitInfo) -> bool:
+    """Whether unit ``u`` is where the rolling upgrade wants it: on the target channel, and
+    on the refresh's revision when it tracks the refreshed channel."""
+    if obs.target_channel and u.channel != obs.target_channel:
+        return False
+    r = active_refresh(obs)
+    return r is None or u.channel != r.channel or u.revision == r.revision
+
+
+def upgrade_goal(obs: Observed) -> str:
+    """What the rolling upgrade moves units to, as status messages name it."""
+    r = active_refresh(obs)
+    if obs.target_channel and (r is None or r.channel != obs.target_channel):
+        return obs.target_channel
+    return r.label() if r is not None else obs.target_channel
+
+
 def upgrade_pending(obs: Observed) -> list[UnitInfo]:
-    """Started units that do not track the target channel yet, in upgrade order."""
-    if not obs.target_channel:
+    """Started units not on the target yet (another channel, or another revision of the
+    refreshed one), in upgrade order."""
+    if not obs.target_channel and active_refresh(obs) is None:
         return []
-    return [
-        u for u in obs.all_units() if u.member_id and u.channel and u.channel != obs.target_channel
-    ]
+    return [u for u in obs.all_units() if u.member_id and u.channel and not on_target(obs, u)]
 
 
 def upgrade_in_flight(obs: Observed) -> bool:
-    """Whether a rolling upgrade is under way: a target channel that some started unit does
-    not track yet, or a unit granted its upgrade now."""
-    return bool(obs.target_channel) and (
+    """Whether a rolling upgrade is under way: a target (channel or refresh) that some
+    started unit is not on yet, or a unit granted its upgrade now."""
+    return (bool(obs.target_channel) or active_refresh(obs) is not None) and (
         bool(upgrade_pending(obs)) or bool(obs.leader.upgrade_grant)
     )
 
 
 def next_progress(obs: Observed) -> Progress:
     """The place of the next unit to upgrade (the leader, when it grants): one more than the
-    started units that track the target channel already."""
+    started units on the target already."""
     started = [u for u in obs.all_units() if u.member_id]
-    done = sum(1 for u in started if u.channel == obs.target_channel)
+    done = sum(1 for u in started if on_target(obs, u))
     return Progress(min(done + 1, len(started)), len(started))
 
 

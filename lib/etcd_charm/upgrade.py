@@ -26,14 +26,15 @@ BACKUP_DIR = "/var/snap/etcd/common/backups"
 def upgrade(ctx: Ctx, obs: P.Observed, step: P.Upgrade) -> P.Observed:
     """Snapshot, hand raft leadership over, refresh the snap, wait until the member is
     healthy again. A failure is recorded (the leader stops the upgrade) and shown."""
-    where = (step.position, step.total, step.channel)
+    goal = f"{step.channel} revision {step.revision}" if step.revision else step.channel
+    where = (step.position, step.total, goal)
     try:
         ctx.set_status(S.upgrading(*where, "saving a snapshot"))
         path = snapshot_before_upgrade(ctx, obs.me.version)
         ctx.set_status(S.upgrading(*where, f"snapshot {path} saved; refreshing the snap"))
         if obs.members is not None:
             hand_over_leadership(ctx, obs.members, obs.me.member_id, "upgrading")
-        workload.refresh_snap(step.channel)
+        workload.refresh_snap(step.channel, step.revision)
         version = workload.installed_version()
         conf, conf_hash = desired(replace(ctx, version=version))
         if conf_hash != ctx.record.applied_hash:
@@ -43,12 +44,23 @@ def upgrade(ctx: Ctx, obs: P.Observed, step: P.Upgrade) -> P.Observed:
             workload.start_service()
         wait_healthy(ctx, f"etcd {version} on {ctx.unit} to be healthy")
         ctx.record.applied_hash = conf_hash
-        log(f"upgraded to etcd {version} from {step.channel}; snapshot kept at {path}")
-        me = replace(obs.me, version=version or "", channel=step.channel, restart_request="")
+        log(f"upgraded to etcd {version} from {goal}; snapshot kept at {path}")
+        me = replace(
+            obs.me,
+            version=version or "",
+            channel=step.channel,
+            revision=workload.installed_revision(),
+            restart_request="",
+        )
     except (workload.WorkloadError, EtcdctlError, TimeoutError) as e:
         error = str(e)
-        log(f"upgrade to {step.channel} failed: {error}", hookenv.ERROR)
-        ctx.record.upgrade_error = {"channel": step.channel, "error": error}
+        log(f"upgrade to {goal} failed: {error}", hookenv.ERROR)
+        ctx.record.upgrade_error = {
+            "channel": step.channel,
+            "revision": step.revision,
+            "refresh": step.refresh,
+            "error": error,
+        }
         me = replace(obs.me, upgrade_error=error)
     return replace(obs, me=me)
 

@@ -108,19 +108,28 @@ def installed_version() -> str | None:
     return found[0] if found else None
 
 
+def installed_revision() -> str:
+    """The installed etcd snap's revision ("516"; "x1" from a file; "" when absent)."""
+    found = installed()
+    return found[1] if found else ""
+
+
 def tracking() -> str:
     """The channel the installed snap tracks ("" when not installed or a local file)."""
     found = installed()
     return found[2] if found and found[2] != "-" else ""
 
 
-def refresh_snap(channel: str) -> None:
-    """``snap refresh`` to ``channel`` (snapd copies the data and restarts the service). A
-    snap installed from a file (no channel tracked) needs ``--amend`` to go to the store."""
+def refresh_snap(channel: str, revision: str = "") -> None:
+    """``snap refresh`` to ``channel`` (snapd copies the data and restarts the service), to
+    its ``revision`` when given. A snap installed from a file (no channel tracked) needs
+    ``--amend`` to go to the store."""
     local = installed() is not None and tracking() == ""
     forget_listing()
+    argv = ["snap", "refresh", SNAP, f"--channel={channel}"]
+    argv += [f"--revision={revision}"] if revision else []
     try:
-        _run(["snap", "refresh", SNAP, f"--channel={channel}"] + (["--amend"] if local else []))
+        _run(argv + (["--amend"] if local else []))
     finally:
         forget_listing()
 
