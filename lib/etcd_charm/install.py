@@ -88,6 +88,7 @@ def install(hook: Hook) -> bool:
         if auto is None:
             hook.set_status(S.invalid_config([snap_store.no_supported_track(offer)]))
             return False
+        channel = auto
         log(
             f"channel auto: {channel}, the newest track the store offers that the charm "
             f"supports (the store has {offer.describe()})"
