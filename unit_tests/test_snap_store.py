@@ -62,6 +62,10 @@ def test_the_channels_block_and_nothing_else() -> None:
     assert offer.channels["3.4/edge"] == "3.4.30"
     assert offer.channels["3.4/candidate"] == "3.4.23"  # closed: follows stable
     assert "installed" not in offer.channels and "description" not in str(offer.channels)
+    assert offer.release("3.5/stable") == ("3.5.16", "516")
+    assert offer.release("3.4/candidate") == ("3.4.23", "423")
+    assert offer.release("3.4/edge") == ("3.4.30", "430")
+    assert offer.release("3.6/stable") is None
 
 
 def test_older_snapd_rows_are_the_latest_track() -> None:

@@ -10,7 +10,8 @@ credentials tarball's path.
 One module per family: :mod:`action_context` (what an action works with, shared helpers),
 :mod:`snapshot_action` (snapshot, and the backup restore and snap-upgrade save first),
 :mod:`restore_action`, :mod:`maintenance_actions` (health, compact, defrag, alarms),
-:mod:`credentials_action` (package-client-credentials), :mod:`snap_upgrade_action`.
+:mod:`credentials_action` (package-client-credentials), :mod:`snap_upgrade_action`,
+:mod:`refresh_action` (an in-track refresh of etcd, unit by unit).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .credentials_action import package_client_credentials
 from .etcdctl import EtcdctlError
 from .maintenance_actions import alarm_disarm, alarm_list, compact, defrag, health
 from .params import ActionError, Params, declared_params
+from .refresh_action import refresh
 from .restore_action import restore
 from .snap_upgrade_action import snap_upgrade
 from .snapshot_action import snapshot
@@ -44,6 +46,7 @@ ACTIONS: dict[str, Callable[[Context], None]] = {
     "alarm-disarm": alarm_disarm,
     "package-client-credentials": package_client_credentials,
     "snap-upgrade": snap_upgrade,
+    "refresh": refresh,
 }
 
 

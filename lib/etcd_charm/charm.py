@@ -240,9 +240,24 @@ class EtcdCharm:
             obs = membership.lead(membership.Leader(ctx, own), obs)
         obs = own(obs)
         publish.publish(hook, obs, material, version)
-        health.final_status(ctx, obs, certs, material)
+        health.final_status(ctx, obs, certs, material, self.available(obs, tracking))
         healthy = hook.status is not None and hook.status.state == "active"
         return Raised(started=record.started, tls_ready=material is not None, healthy=healthy)
+
+    def available(self, obs: P.Observed, tracking: str) -> str:
+        """On the leader: a newer revision of the channel it tracks that the refresh action
+        would take, as its status says it (asked of the store in update-status only)."""
+        record = self.hook.record
+        if not obs.is_leader or not tracking or P.upgrade_in_flight(obs):
+            return ""
+        if self.hook.name == "update-status":
+            record.refresh_available = install.newer_release(
+                tracking, obs.me.revision, obs.me.version
+            )
+        found = record.refresh_available
+        if found.get("channel") != tracking or found.get("revision") == obs.me.revision:
+            return ""
+        return S.refresh_available(found["version"], found["revision"])
 
     # --- what the actions call -----------------------------------------------------------
 

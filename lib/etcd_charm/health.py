@@ -22,7 +22,10 @@ def final_status(
     obs: P.Observed,
     certs: Any,
     material: tls.Material | None,
+    available: str = "",
 ) -> None:
+    """The unit's status at the end of a reconcile; ``available`` (the leader: a newer
+    revision the refresh action would take) is added to a healthy one."""
     hook, settings = ctx.hook, ctx.settings
     version = workload.installed_version()
     if version:
@@ -72,6 +75,8 @@ def final_status(
             verdict = S.upgrade_in_progress(
                 verdict, progress.position, progress.total, P.upgrade_goal(obs)
             )
+    if available and verdict.state == "active":
+        verdict = S.Status("active", f"{verdict.message}; {available}")
     hook.set_status(verdict)
 
 

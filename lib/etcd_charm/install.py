@@ -14,7 +14,7 @@ from . import legacy as L
 from . import snap_store, tls, workload
 from . import status as S
 from .context import Hook, log
-from .settings import channel_refusal
+from .settings import channel_refusal, version_tuple
 
 #: the reactive flag this charm sets once etcd is installed from the snap (reactive/etcd.py)
 INSTALLED = "etcd.snap.installed"
@@ -144,6 +144,22 @@ def hold_refreshes() -> None:
         log(f"snapd's automatic refreshes of etcd: {workload.hold_refreshes()}")
     except workload.WorkloadError as e:
         log(f"cannot hold snapd's refreshes of etcd: {e}", hookenv.WARNING)
+
+
+def newer_release(channel: str, revision: str, version: str) -> dict[str, str]:
+    """What the store releases in ``channel`` that is newer than ``revision`` (etcd
+    ``version``): {"channel", "revision", "version"}, or {} (nothing newer, no store)."""
+    try:
+        release = snap_store.parse_info(workload.store_info()).release(channel)
+    except workload.WorkloadError as e:
+        log(f"cannot ask the store for a newer etcd: {e}", hookenv.DEBUG)
+        return {}
+    if release is None or not release[1] or release[1] == revision:
+        return {}
+    newer, rev = release
+    if version_tuple(newer) < version_tuple(version):
+        return {}
+    return {"channel": channel, "revision": rev, "version": newer}
 
 
 def store_refusal(channel: str) -> str:

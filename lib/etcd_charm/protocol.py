@@ -187,8 +187,15 @@ PROTOCOL: tuple[Key, ...] = (
         "when the leader founds the cluster, and by any hook that finds no founding wait (not "
         "the leader, not ready, founded, or no unit pending)"),
     Key("unit storage", "etcd.upgrade-error", "the upgrade, when it fails",
-        "reconcile (published as upgrade-error)", '{"channel", "error"} of the failed upgrade',
-        "when the channel option changes or the unit tracks the target"),
+        "reconcile (published as upgrade-error)",
+        '{"channel", "error"} of the failed upgrade (and "revision", "refresh" of a refresh)',
+        "when the channel option changes or the unit tracks the target; a refresh's when it "
+        "ends, runs again or the unit is on its revision"),
+    Key("unit storage", "etcd.refresh-available", "the leader's update-status (snap info)",
+        "the leader's status (a newer revision to refresh to)",
+        '{"channel", "revision", "version"}: what the store releases in the channel the '
+        "leader tracks, newer than its revision",
+        "by the next update-status that finds nothing newer"),
     Key("unit storage", "etcd.refresh-timer", "each hook, once snapd took the timer",
         "each hook (set snapd's timer only when it changed)",
         "the refresh timer last given to snapd", "never (replaced)"),

@@ -23,6 +23,7 @@ KV_PORT = "etcd.opened-port"
 KV_FOUNDING_SINCE = "etcd.founding-since"  # when the leader began waiting to found the cluster
 KV_UPGRADE_ERROR = "etcd.upgrade-error"  # {"channel": ..., "error": ...} of a failed upgrade
 KV_REFRESH_TIMER = "etcd.refresh-timer"  # the snapd refresh.timer this unit has set
+KV_AVAILABLE = "etcd.refresh-available"  # {"channel", "revision", "version"} newer in store
 
 #: what a unit knows about the member it runs (forgotten together)
 MEMBER_KEYS = (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS)
@@ -150,6 +151,19 @@ class Record:
 
     def clear_upgrade_error(self) -> None:
         self.kv.unset(KV_UPGRADE_ERROR)
+
+    @property
+    def refresh_available(self) -> dict[str, str]:
+        """What the store released newer than this unit's revision in its channel, as the
+        leader's last update-status found it ({} when nothing)."""
+        return dict(self.kv.get(KV_AVAILABLE) or {})
+
+    @refresh_available.setter
+    def refresh_available(self, value: dict[str, str]) -> None:
+        if value:
+            self.kv.set(KV_AVAILABLE, value)
+        else:
+            self.kv.unset(KV_AVAILABLE)
 
     @property
     def refresh_timer(self) -> Any:

@@ -11,7 +11,7 @@ does not offer is refused with the ones it does, before anything is installed or
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .settings import SUPPORTED_TRACKS, version_tuple
 
@@ -19,7 +19,7 @@ from .settings import SUPPORTED_TRACKS, version_tuple
 #: and never opened
 CLOSED, NONE = "↑", "--"
 
-_ROW = re.compile(r"^\s+(?P<channel>[^\s:]+):\s+(?P<version>\S+)")
+_ROW = re.compile(r"^\s+(?P<channel>[^\s:]+):\s+(?P<version>\S+)(?:.*?\((?P<rev>\w+)\))?")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Offer:
     there; closed channels (``↑``) are listed with the version they follow."""
 
     channels: dict[str, str]
+    revisions: dict[str, str] = field(default_factory=dict)  # channel -> revision
 
     @property
     def tracks(self) -> list[str]:
@@ -44,6 +45,14 @@ class Offer:
         risk = rest.split("/")[0] or "stable"
         return f"{track}/{risk}" in self.channels
 
+    def release(self, channel: str) -> tuple[str, str] | None:
+        """(version, revision) released in ``channel`` (None: not offered)."""
+        track, _, rest = channel.partition("/")
+        key = f"{track}/{rest.split('/')[0] or 'stable'}"
+        if key not in self.channels:
+            return None
+        return self.channels[key], self.revisions.get(key, "")
+
     def describe(self) -> str:
         stable = [c for c in self.channels if c.endswith("/stable")]
         return ", ".join(stable or list(self.channels)) or "no channel"
@@ -55,6 +64,7 @@ def parse_info(text: str) -> Offer:
     follows the next more stable risk) or ``--`` when nothing was ever released there.
     Older snapd shows the ``latest`` track's rows as ``stable:``, ``candidate:``, ..."""
     channels: dict[str, str] = {}
+    revisions: dict[str, str] = {}
     inside = False
     last = ""
     for line in text.splitlines():
@@ -65,7 +75,7 @@ def parse_info(text: str) -> Offer:
         m = _ROW.match(line) if inside else None
         if m is None:
             continue
-        channel, version = m.group("channel"), m.group("version")
+        channel, version, rev = m.group("channel"), m.group("version"), m.group("rev") or ""
         if "/" not in channel:  # older snapd names the latest track's risks alone
             channel = f"latest/{channel}"
         if version == NONE:
@@ -74,10 +84,12 @@ def parse_info(text: str) -> Offer:
             track = channel.split("/")[0]
             if not last or not last.startswith(track + "/"):
                 continue
-            version = channels[last]
+            version, rev = channels[last], revisions.get(last, "")
         channels[channel] = version
+        if rev:
+            revisions[channel] = rev
         last = channel
-    return Offer(channels)
+    return Offer(channels, revisions)
 
 
 def auto_channel(offer: Offer) -> str | None:

@@ -36,6 +36,10 @@ def needs_base(base: str) -> Status:
     )
 
 
+def refresh_available(version: str, revision: str) -> str:
+    return f"etcd {version} (revision {revision}) is available: run the refresh action"
+
+
 def install_failed(error: str) -> Status:
     return Status(
         "blocked", f"Installing etcd failed: {error}; fix the cause and the next hook retries"

@@ -446,15 +446,54 @@ def _private_ns_dir() -> None:
         sys_mount(None, d, None, MS_PRIVATE)
 
 
+def home_dirs() -> list[str]:
+    """``/root`` and every ``/home/<user>``: the directories whose top-level hidden entries a
+    namespace masks when it is built."""
+    homes = [mpath("/root")]
+    if os.path.isdir(mpath("/home")):
+        homes += sorted(e.path for e in os.scandir(mpath("/home")) if e.is_dir())
+    return homes
+
+
+def stale(p: Profile) -> bool:
+    """Whether the kept namespace of ``p`` is missing or older than a change of a home
+    directory's entries (a hidden entry created since would be reachable in it, which
+    AppArmor's home rules never allow: it is built again)."""
+    try:
+        built = os.stat(ready_file(p.snap, p.app)).st_mtime_ns
+    except FileNotFoundError:
+        return True
+    for h in home_dirs():
+        try:
+            if os.stat(h).st_mtime_ns > built:
+                return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
+def _forget(snap: str, app: str) -> None:
+    """Drop one app's kept namespace (the caller holds the snap's lock)."""
+    ready, target = ready_file(snap, app), ns_file(snap, app)
+    if os.path.exists(ready):
+        os.unlink(ready)
+    if os.path.exists(target):
+        if os.path.ismount(target):
+            sys_umount(target)
+        os.unlink(target)
+
+
 def prepare(p: Profile) -> str:
-    """The kept namespace of ``p`` (built now when there is none). Returns its file."""
+    """The kept namespace of ``p`` (built now when there is none, or again when a home
+    directory changed since: :func:`stale`). Returns its file."""
     target = ns_file(p.snap, p.app)
-    if os.path.exists(ready_file(p.snap, p.app)):
+    if not stale(p):
         return target
     lock = _lock(p.snap)
     try:
-        if os.path.exists(ready_file(p.snap, p.app)):
+        if not stale(p):
             return target
+        _forget(p.snap, p.app)
         prepare_dirs(p)
         _private_ns_dir()
         cpus = sorted(os.sched_getaffinity(0))
@@ -595,8 +634,12 @@ def wrapper_lines(p: Profile, py: str, argv: list[str], q: Callable[[str], str])
     if persistent():
         ns, ready = ns_file(p.snap, p.app), ready_file(p.snap, p.app)
         inner = " ".join(q(a) for a in inner_prefix())
+        homes = f"{q(mpath('/root'))} {q(mpath('/home'))}/*"
         lines += [
-            f"[ -e {q(ready)} ] || {q(py)} -m localjuju.machine.confine prepare "
+            # built, and no home directory's entries changed since (shell builtins only)
+            f"_s=0; [ -e {q(ready)} ] || _s=1",
+            f'for _d in {homes}; do [ "$_d" -nt {q(ready)} ] && _s=1; done',
+            f'[ "$_s" = 0 ] || {q(py)} -m localjuju.machine.confine prepare '
             f"{p.snap} {p.app} || exit 1",
             f'exec {NSENTER} --mount={q(ns)} -- {inner} "$PWD" {cmd} "$@"',
         ]

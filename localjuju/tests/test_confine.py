@@ -247,3 +247,35 @@ def test_kept_namespaces_are_entered_and_discarded(tmp_path: Path, cm: Confined)
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
     assert cm.path("/var/snap/etcd/common/one").exists() and cm.path("/mnt/a").exists()
     assert not os.path.ismount(ns)  # nothing leaked into the test's own namespace
+
+
+def test_a_hidden_entry_made_after_the_namespace_is_still_denied(
+    tmp_path: Path, cm: Confined
+) -> None:
+    """AppArmor's home rules deny hidden entries whenever they were made: a kept namespace
+    is built again once a home directory's entries changed (a new /root/.late appears
+    masked, not reachable through the namespace built before it)."""
+    cm.snap("remove", "--purge", "etcd", check=True)
+    install_probe(cm, {"LOCALJUJU_SNAP_NS": "persist"})
+    ctl = cm.m("/snap/bin/etcd.etcdctl")
+    late = cm.m("/root/.late")
+    script = tmp_path / "late.sh"
+    script.write_text(
+        "set -u\n"
+        f'"{ctl}" "echo y > {cm.m("/root/early")}" || exit 10\n'  # builds and keeps it
+        f"mkdir {late} || exit 11\n"
+        f'"{ctl}" "echo y > {late}/f" && exit 12\n'  # the wrapper's check rebuilds it
+        f'"{ctl}" "ls {late}" && exit 13\n'
+        f'"{ctl}" "echo y > {cm.m("/root/later")}" || exit 14\n'
+        "exit 0\n"
+    )
+    p = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(script)],
+        env={**cm.env, "LOCALJUJU_SNAP_NS": "persist"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert not cm.path("/root/.late/f").exists()
+    assert cm.path("/root/later").exists()
