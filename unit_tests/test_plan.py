@@ -422,6 +422,17 @@ def test_an_upgrade_goes_one_unit_at_a_time() -> None:
     assert P.unit_step(o, "h", "h", False) == P.Upgrade("3.5/stable", 2, 3)
 
 
+def test_units_installed_from_a_file_move_to_the_channel_set() -> None:
+    files = {f"u{n}": {"channel": "", "revision": "x1"} for n in range(3)}
+    assert P.leader_step(upgrading(**files)) == P.GrantUpgrade("etcd/0", P.Progress(1, 3))
+    assert P.unit_step(upgrading("etcd/0", **files), "h", "h", False) == P.Upgrade(
+        "3.5/stable", 1, 3
+    )
+    # a unit that published no channel nor revision (an older charm) is not granted
+    unknown = {f"u{n}": {"channel": ""} for n in range(3)}
+    assert P.leader_step(upgrading(**unknown)) is None
+
+
 def test_an_upgrade_stops_on_failure_and_never_passes_an_unhealthy_cluster() -> None:
     failed = upgrading("etcd/0", u0={"upgrade_error": "snap refresh failed"})
     assert P.leader_step(failed) == P.ClearUpgradeGrant()

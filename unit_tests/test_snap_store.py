@@ -93,3 +93,11 @@ def test_a_channel_the_store_lacks_is_named_with_what_it_has() -> None:
         "3.4/stable, 3.3/stable, 2.3/stable); choose one of those"
     )
     assert "3.5" in snap_store.no_supported_track(snap_store.parse_info(""))
+
+
+def test_no_channel_at_all_means_no_store() -> None:
+    # snapd shows an installed snap without channels when the store does not answer
+    installed_only = "name: etcd\nsummary: x\ninstalled: 3.5.16 (x1) 14MB -\n"
+    with pytest.raises(snap_store.NoStore):
+        snap_store.store_offer(installed_only)
+    assert snap_store.store_offer(BOTH).channels

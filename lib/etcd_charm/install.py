@@ -78,7 +78,7 @@ def install(hook: Hook) -> bool:
         hook.set_status(S.invalid_config([refusal]))
         return False
     try:
-        offer = snap_store.parse_info(workload.store_info())
+        offer = store_offer()
     except workload.WorkloadError as e:
         hook.set_status(S.store_unavailable(str(e)))
         return False
@@ -146,11 +146,20 @@ def hold_refreshes() -> None:
         log(f"cannot hold snapd's refreshes of etcd: {e}", hookenv.WARNING)
 
 
+def store_offer() -> snap_store.Offer:
+    """What the store offers of etcd (``snap info etcd``); :class:`workload.WorkloadError`
+    when the store does not answer (snapd's error, or no channel listed at all)."""
+    try:
+        return snap_store.store_offer(workload.store_info())
+    except snap_store.NoStore as e:
+        raise workload.WorkloadError(str(e)) from None
+
+
 def newer_release(channel: str, revision: str, version: str) -> dict[str, str]:
     """What the store releases in ``channel`` that is newer than ``revision`` (etcd
     ``version``): {"channel", "revision", "version"}, or {} (nothing newer, no store)."""
     try:
-        release = snap_store.parse_info(workload.store_info()).release(channel)
+        release = store_offer().release(channel)
     except workload.WorkloadError as e:
         log(f"cannot ask the store for a newer etcd: {e}", hookenv.DEBUG)
         return {}
@@ -166,7 +175,7 @@ def store_refusal(channel: str) -> str:
     """Why the installed etcd cannot move to ``channel`` from the store ("" when the store
     offers it): the channel is checked before any unit is granted its turn."""
     try:
-        offer = snap_store.parse_info(workload.store_info())
+        offer = store_offer()
     except workload.WorkloadError as e:
         return f"channel {channel!r} cannot be checked: the snap store does not answer ({e})"
     return snap_store.missing_channel(channel, offer)

@@ -13,7 +13,7 @@ import time
 
 from charmhelpers.core import hookenv
 
-from . import observe, snap_store, workload
+from . import install, observe, workload
 from . import plan as P
 from .action_context import Context
 from .params import ActionError
@@ -68,7 +68,7 @@ def refresh(ctx: Context) -> None:
     if ld.upgrade_grant:
         raise ActionError(f"{ld.upgrade_grant} is upgrading now; refresh once it is done")
     try:
-        offer = snap_store.parse_info(workload.store_info())
+        offer = install.store_offer()
     except workload.WorkloadError as e:
         raise ActionError(f"the snap store does not answer ({e}); nothing was changed") from None
     release = offer.release(channel)

@@ -92,6 +92,20 @@ def parse_info(text: str) -> Offer:
     return Offer(channels, revisions)
 
 
+def store_offer(info: str) -> Offer:
+    """:func:`parse_info` of ``snap info etcd``'s output, refusing one without channels:
+    snapd shows an installed snap without them when the store does not answer (it drops
+    the store's error), so no channel at all means no store, not a store without etcd."""
+    offer = parse_info(info)
+    if not offer.channels:
+        raise NoStore("snap info etcd lists no channel: the store did not answer")
+    return offer
+
+
+class NoStore(Exception):
+    pass
+
+
 def auto_channel(offer: Offer) -> str | None:
     """The channel ``auto`` installs: the newest supported track with a stable release
     (None when the store offers none of them)."""

@@ -362,7 +362,17 @@ def upgrade_pending(obs: Observed) -> list[UnitInfo]:
     refreshed one), in upgrade order."""
     if not obs.target_channel and active_refresh(obs) is None:
         return []
-    return [u for u in obs.all_units() if u.member_id and u.channel and not on_target(obs, u)]
+    return [
+        u
+        for u in obs.all_units()
+        if u.member_id and (u.channel or from_file(u)) and not on_target(obs, u)
+    ]
+
+
+def from_file(u: UnitInfo) -> bool:
+    """A unit whose etcd was installed from a snap file (the etcd resource): it tracks no
+    channel, and a channel set moves it to the store (``snap refresh --amend``)."""
+    return u.revision.startswith("x")
 
 
 def upgrade_in_flight(obs: Observed) -> bool:

@@ -1,0 +1,117 @@
+"""The snap store as it may really be: ``auto`` on a store whose etcd has no 3.5 track, a
+channel the store lacks, and an air-gapped site where etcd comes from the ``etcd`` and
+``core`` resources (the base first; without it the unit says which base to attach), then
+goes back to the store when it is reachable again (``snap refresh --amend``).
+
+One model, tests in order. The store is shaped with the local model's own commands (a track
+removed, the store made unreachable): on a real controller these tests are skipped.
+"""
+
+from __future__ import annotations
+
+import jubilant
+import pytest
+
+from localjuju.paths import store_dir
+from localjuju.store import base_snap_path, load_store
+
+from .conftest import LOCAL, all_healthy, etcd_units
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not LOCAL, reason="shapes the local model's snap store"),
+]
+
+APP, OFFLINE = "etcd", "etcd-offline"
+
+
+def snap_list(juju: jubilant.Juju, unit: str) -> dict[str, list[str]]:
+    """``snap list`` on a unit: name -> Version Rev Tracking Publisher Notes."""
+    rows = juju.exec("snap list", unit=unit).stdout.splitlines()[1:]
+    return {r.split()[0]: r.split()[1:] for r in rows}
+
+
+def etcd_snap_file() -> str:
+    store = load_store(str(store_dir()))
+    entry = store.snaps["etcd"].revisions[516]
+    return str(store_dir() / "snaps" / entry.file)
+
+
+def test_auto_on_a_store_without_the_3_5_track(juju: jubilant.Juju, etcd_charm: str) -> None:
+    juju.cli("store", "remove-track", "etcd", "3.5", include_model=True)
+    juju.model_config({"update-status-hook-interval": "10s"})
+    juju.deploy("easyrsa")
+    juju.deploy(etcd_charm, APP)
+    juju.integrate(f"{APP}:certificates", "easyrsa:client")
+    juju.wait(all_healthy(APP, 1), error=jubilant.any_error, timeout=600)
+    etcd = snap_list(juju, f"{APP}/0")["etcd"]
+    assert etcd[:3] == ["3.4.23", "423", "3.4/stable"], etcd
+    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", f"{APP}/0")
+    assert "channel auto: 3.4/stable, the newest track the store offers" in log
+
+
+def test_a_channel_the_store_lacks_blocks_and_changes_nothing(juju: jubilant.Juju) -> None:
+    juju.config(APP, {"channel": "3.5/stable"})
+    status = juju.wait(
+        lambda s: etcd_units(s, APP)[f"{APP}/0"].workload_status.current == "blocked",
+        timeout=120,
+    )
+    message = etcd_units(status, APP)[f"{APP}/0"].workload_status.message
+    assert message == (
+        "Invalid config: channel '3.5/stable' is not in the snap store (etcd there: "
+        "latest/stable, 3.4/stable); choose one of those (nothing was changed)"
+    )
+    assert snap_list(juju, f"{APP}/0")["etcd"][:3] == ["3.4.23", "423", "3.4/stable"]
+    juju.config(APP, reset=["channel"])
+    juju.wait(all_healthy(APP, 1), error=jubilant.any_error, timeout=300)
+
+
+def test_air_gapped_install_names_the_base_then_takes_it(
+    juju: jubilant.Juju, etcd_charm: str
+) -> None:
+    juju.model_config({"localjuju-snap-store-reachable": "false"})
+    juju.deploy(etcd_charm, OFFLINE, resources={"etcd": etcd_snap_file()})
+    juju.integrate(f"{OFFLINE}:certificates", "easyrsa:client")
+    status = juju.wait(
+        lambda s: "needs its base"
+        in etcd_units(s, OFFLINE)[f"{OFFLINE}/0"].workload_status.message,
+        timeout=300,
+    )
+    unit = etcd_units(status, OFFLINE)[f"{OFFLINE}/0"]
+    assert unit.workload_status.current == "blocked"
+    assert unit.workload_status.message == (
+        "etcd's snap needs its base core18, which the store cannot give: attach it as the "
+        "core resource (juju attach-resource etcd core=./core18.snap)"
+    )
+    assert "etcd" not in snap_list(juju, f"{OFFLINE}/0")
+    juju.cli("attach-resource", OFFLINE, f"core={base_snap_path(str(store_dir()), 'core18')}")
+    juju.wait(all_healthy(OFFLINE, 1), error=jubilant.any_error, timeout=300)
+    snaps = snap_list(juju, f"{OFFLINE}/0")
+    assert snaps["etcd"][:3] == ["3.5.16", "x1", "-"], snaps
+    assert "core18" in snaps
+    assert "held" in snaps["etcd"][4].split(",")
+
+
+def test_a_unit_from_a_file_goes_back_to_the_store(juju: jubilant.Juju) -> None:
+    # unreachable: the channel cannot be checked, nothing changes
+    juju.config(OFFLINE, {"channel": "3.5/stable"})
+    status = juju.wait(
+        lambda s: etcd_units(s, OFFLINE)[f"{OFFLINE}/0"].workload_status.current == "blocked",
+        timeout=120,
+    )
+    message = etcd_units(status, OFFLINE)[f"{OFFLINE}/0"].workload_status.message
+    assert message.startswith(
+        "Invalid config: channel '3.5/stable' cannot be checked: the snap store does not answer"
+    ), message
+    assert snap_list(juju, f"{OFFLINE}/0")["etcd"][:3] == ["3.5.16", "x1", "-"]
+    # reachable again, with its 3.5 track: the unit moves to the channel (--amend)
+    juju.cli("store", "reset", "etcd", include_model=True)
+    juju.model_config({"localjuju-snap-store-reachable": "true"})
+    juju.wait(
+        lambda s: all_healthy(OFFLINE, 1)(s)
+        and snap_list(juju, f"{OFFLINE}/0")["etcd"][2] == "3.5/stable",
+        timeout=300,
+        delay=2,
+    )
+    etcd = snap_list(juju, f"{OFFLINE}/0")["etcd"]
+    assert etcd[:3] == ["3.5.16", "516", "3.5/stable"], etcd
