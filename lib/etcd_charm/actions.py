@@ -11,7 +11,8 @@ One module per family: :mod:`action_context` (what an action works with, shared 
 :mod:`snapshot_action` (snapshot, and the backup restore and snap-upgrade save first),
 :mod:`restore_action`, :mod:`maintenance_actions` (health, compact, defrag, alarms),
 :mod:`credentials_action` (package-client-credentials), :mod:`snap_upgrade_action`,
-:mod:`refresh_action` (an in-track refresh of etcd, unit by unit).
+:mod:`refresh_action` (an in-track refresh of etcd, unit by unit), :mod:`install_action`
+(a newly attached etcd snap on this unit).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .charm import EtcdCharm
 from .context import action_endpoint, flush_action_endpoints
 from .credentials_action import package_client_credentials
 from .etcdctl import EtcdctlError
+from .install_action import install_resource
 from .maintenance_actions import alarm_disarm, alarm_list, compact, defrag, health
 from .params import ActionError, Params, declared_params
 from .refresh_action import refresh
@@ -47,6 +49,7 @@ ACTIONS: dict[str, Callable[[Context], None]] = {
     "package-client-credentials": package_client_credentials,
     "snap-upgrade": snap_upgrade,
     "refresh": refresh,
+    "install": install_resource,
 }
 
 

@@ -4,6 +4,7 @@ action migrates it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Collection
@@ -122,7 +123,16 @@ def install_from_files(hook: Hook, resource: str) -> bool:
         missing = missing_base(str(e))
         hook.set_status(S.needs_base(missing) if missing else S.install_failed(str(e)))
         return False
+    hook.record.resource_digest = sha256(resource)
     return installed_and_held()
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def installed_and_held() -> bool:

@@ -191,6 +191,9 @@ PROTOCOL: tuple[Key, ...] = (
         '{"channel", "error"} of the failed upgrade (and "revision", "refresh" of a refresh)',
         "when the channel option changes or the unit tracks the target; a refresh's when it "
         "ends, runs again or the unit is on its revision"),
+    Key("unit storage", "etcd.resource-sha256", "install from the etcd resource; the install "
+        "action", "the install action (nothing to do when the attached file is installed)",
+        "sha256 of the etcd snap file this unit installed last", "never (replaced)"),
     Key("unit storage", "etcd.refresh-available", "the leader's update-status (snap info)",
         "the leader's status (a newer revision to refresh to)",
         '{"channel", "revision", "version"}: what the store releases in the channel the '

@@ -23,6 +23,7 @@ KV_PORT = "etcd.opened-port"
 KV_FOUNDING_SINCE = "etcd.founding-since"  # when the leader began waiting to found the cluster
 KV_UPGRADE_ERROR = "etcd.upgrade-error"  # {"channel": ..., "error": ...} of a failed upgrade
 KV_REFRESH_TIMER = "etcd.refresh-timer"  # the snapd refresh.timer this unit has set
+KV_RESOURCE = "etcd.resource-sha256"  # sha256 of the etcd snap file this unit installed
 KV_AVAILABLE = "etcd.refresh-available"  # {"channel", "revision", "version"} newer in store
 
 #: what a unit knows about the member it runs (forgotten together)
@@ -151,6 +152,16 @@ class Record:
 
     def clear_upgrade_error(self) -> None:
         self.kv.unset(KV_UPGRADE_ERROR)
+
+    @property
+    def resource_digest(self) -> str:
+        """sha256 of the attached etcd snap file this unit installed last ("" when it
+        installed from the store)."""
+        return str(self.kv.get(KV_RESOURCE) or "")
+
+    @resource_digest.setter
+    def resource_digest(self, digest: str) -> None:
+        self.kv.set(KV_RESOURCE, digest)
 
     @property
     def refresh_available(self) -> dict[str, str]:
