@@ -130,13 +130,17 @@ def test_an_unreachable_store_blocks_saying_what_to_attach(snapd: Snapd) -> None
 def test_resources_install_the_base_first(
     snapd: Snapd, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    files = {"etcd": "/r/etcd.snap", "core": "/r/core18.snap"}
-    monkeypatch.setattr(install, "snap_resource", lambda name="etcd": files.get(name))
-    assert install.install(make_hook()) is True
+    files = {"etcd": tmp_path / "etcd.snap", "core": tmp_path / "core18.snap"}
+    for f in files.values():
+        f.write_bytes(f.name.encode())
+    monkeypatch.setattr(install, "snap_resource", lambda name="etcd": str(files[name]))
+    h = make_hook()
+    assert install.install(h) is True
     assert snapd.installs() == [
-        ["snap", "install", "--dangerous", "/r/core18.snap"],
-        ["snap", "install", "--dangerous", "/r/etcd.snap"],
+        ["snap", "install", "--dangerous", str(files["core"])],
+        ["snap", "install", "--dangerous", str(files["etcd"])],
     ]
+    assert h.record.resource_digest == install.sha256(str(files["etcd"]))
     assert not any(c[:2] == ["snap", "info"] for c in snapd.commands)  # no store asked
     assert snapd.held
 
