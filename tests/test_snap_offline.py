@@ -1,7 +1,8 @@
 """The snap store as it may really be: ``auto`` on a store whose etcd has no 3.5 track, a
 channel the store lacks, and an air-gapped site where etcd comes from the ``etcd`` and
-``core`` resources (the base first; without it the unit says which base to attach), then
-goes back to the store when it is reachable again (``snap refresh --amend``).
+``core`` resources (the base first; without it the unit says which base to attach), a newer
+etcd snap attached and installed unit by unit with the install action, then back to the
+store when it is reachable again (``snap refresh --amend``).
 
 One model, tests in order. The store is shaped with the local model's own commands (a track
 removed, the store made unreachable): on a real controller these tests are skipped.
@@ -15,7 +16,7 @@ import pytest
 from localjuju.paths import store_dir
 from localjuju.store import base_snap_path, load_store
 
-from .conftest import LOCAL, all_healthy, etcd_units
+from .conftest import LOCAL, all_healthy, ctl, etcd_units, etcdctl, run
 
 pytestmark = [
     pytest.mark.integration,
@@ -31,10 +32,14 @@ def snap_list(juju: jubilant.Juju, unit: str) -> dict[str, list[str]]:
     return {r.split()[0]: r.split()[1:] for r in rows}
 
 
-def etcd_snap_file() -> str:
+def etcd_snap_file(revision: int) -> str:
     store = load_store(str(store_dir()))
-    entry = store.snaps["etcd"].revisions[516]
+    entry = store.snaps["etcd"].revisions[revision]
     return str(store_dir() / "snaps" / entry.file)
+
+
+def offline_units(juju: jubilant.Juju) -> list[str]:
+    return sorted(etcd_units(juju.status(), OFFLINE))
 
 
 def test_auto_on_a_store_without_the_3_5_track(juju: jubilant.Juju, etcd_charm: str) -> None:
@@ -103,15 +108,25 @@ def test_a_unit_from_a_file_goes_back_to_the_store(juju: jubilant.Juju) -> None:
     assert message.startswith(
         "Invalid config: channel '3.5/stable' cannot be checked: the snap store does not answer"
     ), message
-    assert snap_list(juju, f"{OFFLINE}/0")["etcd"][:3] == ["3.5.16", "x1", "-"]
-    # reachable again, with its 3.5 track: the unit moves to the channel (--amend)
+    assert snap_list(juju, f"{OFFLINE}/0")["etcd"][:3] == ["3.5.30", "x2", "-"]
+    # reachable again, 3.5/stable with 3.5.16 only: older than what runs, refused
     juju.cli("store", "reset", "etcd", include_model=True)
     juju.model_config({"localjuju-snap-store-reachable": "true"})
+    older = (
+        "Invalid config: channel '3.5/stable' has etcd 3.5.16, older than the 3.5.30 "
+        "installed: etcd does not downgrade (nothing was changed)"
+    )
     juju.wait(
-        lambda s: all_healthy(OFFLINE, 1)(s)
-        and snap_list(juju, f"{OFFLINE}/0")["etcd"][2] == "3.5/stable",
+        lambda s: all(u.workload_status.message == older for u in etcd_units(s, OFFLINE).values()),
         timeout=300,
+    )
+    # 3.5.30 released there: every unit moves to the channel, one at a time (--amend)
+    juju.cli("store", "release", "etcd", "530", "3.5/stable", include_model=True)
+    juju.wait(
+        lambda s: all_healthy(OFFLINE, 3)(s)
+        and all(snap_list(juju, u)["etcd"][2] == "3.5/stable" for u in offline_units(juju)),
+        timeout=600,
         delay=2,
     )
-    etcd = snap_list(juju, f"{OFFLINE}/0")["etcd"]
-    assert etcd[:3] == ["3.5.16", "516", "3.5/stable"], etcd
+    for unit in offline_units(juju):
+        assert snap_list(juju, unit)["etcd"][:3] == ["3.5.30", "530", "3.5/stable"]

@@ -217,7 +217,8 @@ class EtcdCharm:
         tracking = workload.tracking()
         refusal = channel_refusal(version, tracking, settings.channel)
         if not refusal and version is not None and settings.channel not in ("auto", tracking):
-            refusal = install.store_refusal(settings.channel)  # while the upgrade goes on
+            # while the upgrade goes on
+            refusal = install.store_refusal(settings.channel, version)
         if refusal:
             hook.set_status(S.invalid_config([refusal]))
             return Raised(started=record.started, tls_ready=material is not None)

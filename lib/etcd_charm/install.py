@@ -181,14 +181,23 @@ def newer_release(channel: str, revision: str, version: str) -> dict[str, str]:
     return {"channel": channel, "revision": rev, "version": newer}
 
 
-def store_refusal(channel: str) -> str:
-    """Why the installed etcd cannot move to ``channel`` from the store ("" when the store
-    offers it): the channel is checked before any unit is granted its turn."""
+def store_refusal(channel: str, installed: str) -> str:
+    """Why the installed etcd (version ``installed``) cannot move to ``channel`` from the
+    store ("" when it can): the channel is checked before any unit is granted its turn."""
     try:
         offer = store_offer()
     except workload.WorkloadError as e:
         return f"channel {channel!r} cannot be checked: the snap store does not answer ({e})"
-    return snap_store.missing_channel(channel, offer)
+    missing = snap_store.missing_channel(channel, offer)
+    if missing:
+        return missing
+    release = offer.release(channel)
+    if release is not None and version_tuple(release[0]) < version_tuple(installed):
+        return (
+            f"channel {channel!r} has etcd {release[0]}, older than the {installed} installed: "
+            "etcd does not downgrade"
+        )
+    return ""
 
 
 def missing_base(error: str) -> str:
