@@ -75,26 +75,49 @@ def test_air_gapped_install_names_the_base_then_takes_it(
     juju: jubilant.Juju, etcd_charm: str
 ) -> None:
     juju.model_config({"localjuju-snap-store-reachable": "false"})
-    juju.deploy(etcd_charm, OFFLINE, resources={"etcd": etcd_snap_file()})
+    juju.deploy(etcd_charm, OFFLINE, num_units=3, resources={"etcd": etcd_snap_file(516)})
     juju.integrate(f"{OFFLINE}:certificates", "easyrsa:client")
-    status = juju.wait(
-        lambda s: "needs its base"
-        in etcd_units(s, OFFLINE)[f"{OFFLINE}/0"].workload_status.message,
-        timeout=300,
-    )
-    unit = etcd_units(status, OFFLINE)[f"{OFFLINE}/0"]
-    assert unit.workload_status.current == "blocked"
-    assert unit.workload_status.message == (
+    needs = (
         "etcd's snap needs its base core18, which the store cannot give: attach it as the "
         "core resource (juju attach-resource etcd core=./core18.snap)"
     )
+    status = juju.wait(
+        lambda s: len(etcd_units(s, OFFLINE)) == 3
+        and all(u.workload_status.message == needs for u in etcd_units(s, OFFLINE).values()),
+        timeout=300,
+    )
+    assert {u.workload_status.current for u in etcd_units(status, OFFLINE).values()} == {"blocked"}
     assert "etcd" not in snap_list(juju, f"{OFFLINE}/0")
     juju.cli("attach-resource", OFFLINE, f"core={base_snap_path(str(store_dir()), 'core18')}")
-    juju.wait(all_healthy(OFFLINE, 1), error=jubilant.any_error, timeout=300)
-    snaps = snap_list(juju, f"{OFFLINE}/0")
-    assert snaps["etcd"][:3] == ["3.5.16", "x1", "-"], snaps
-    assert "core18" in snaps
-    assert "held" in snaps["etcd"][4].split(",")
+    juju.wait(all_healthy(OFFLINE, 3), error=jubilant.any_error, timeout=600)
+    for unit in offline_units(juju):
+        snaps = snap_list(juju, unit)
+        assert snaps["etcd"][:3] == ["3.5.16", "x1", "-"], snaps
+        assert "core18" in snaps
+        assert "held" in snaps["etcd"][4].split(",")
+
+
+def test_a_newer_snap_attached_is_installed_unit_by_unit(juju: jubilant.Juju) -> None:
+    units = offline_units(juju)
+    ids = {m["ID"] for m in etcdctl(juju, units[0], "member list")["members"]}
+    juju.exec(f"{ctl()} put before-install kept", unit=units[0])
+    juju.cli("attach-resource", OFFLINE, f"etcd={etcd_snap_file(530)}")
+    for n, unit in enumerate(units):
+        results = run(juju, unit, "install")
+        assert results["install"]["version"] == "3.5.30", results
+        assert results["install"]["previous-version"] == "3.5.16"
+        assert results["output"].startswith(f"{unit} runs etcd 3.5.30 from the attached snap")
+        # one unit at a time: the others still run 3.5.16, the cluster is whole
+        versions = [
+            r["Status"]["version"] for r in etcdctl(juju, unit, "endpoint status --cluster")
+        ]
+        assert sorted(versions) == sorted(["3.5.30"] * (n + 1) + ["3.5.16"] * (2 - n))
+        assert snap_list(juju, unit)["etcd"][:2] == ["3.5.30", "x2"]
+    juju.wait(all_healthy(OFFLINE, 3), error=jubilant.any_error, timeout=300)
+    assert {m["ID"] for m in etcdctl(juju, units[0], "member list")["members"]} == ids
+    assert etcdctl(juju, units[2], "get before-install")["kvs"]  # the data is kept
+    again = run(juju, units[0], "install")
+    assert again["output"].endswith("is installed already"), again
 
 
 def test_a_unit_from_a_file_goes_back_to_the_store(juju: jubilant.Juju) -> None:
