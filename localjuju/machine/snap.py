@@ -843,6 +843,14 @@ def cmd_install(a: Args) -> int:
     return rc
 
 
+def next_local(entry: dict[str, Any] | None) -> int:
+    """The number of the next local revision of a snap (``x<N>``): one past the highest
+    local revision in its sequence, 1 when it has none (snapd counts per snap)."""
+    seq = (entry or {}).get("sequence") or []
+    used = [int(str(s["revision"])[1:]) for s in seq if str(s.get("revision", "")).startswith("x")]
+    return max(used, default=0) + 1
+
+
 def _install_one(target: str, a: Args) -> int:
     is_file = target.endswith(".snap") or "/" in target
     with locked():
@@ -860,8 +868,9 @@ def _install_one(target: str, a: Args) -> int:
             name = meta0["name"]
             _ensure_base(state, meta0)
             entry = state["snaps"].get(name)
-            state["next-local"] = int(state.get("next-local", 0)) + 1
-            rev = f"x{state['next-local']}"
+            # snapd's InstallPath: one less than the snap's lowest local revision in its
+            # sequence (snapst.LocalRevision()), i.e. x1, x2, ... per snap, never global
+            rev = f"x{next_local(entry)}"
             meta = switch_revision(state, name, path, rev)
             new = _new_entry(meta, rev, "", None)
             if entry:
