@@ -143,3 +143,20 @@ def failure(
     with pytest.raises(jubilant.TaskError) as e:
         juju.run(unit, action, params, wait=wait)
     return str(e.value.task.message)
+
+
+def one_at_a_time(juju: jubilant.Juju, units: list[str], start: str, end: str) -> None:
+    """Each unit's window in the debug log, from its first line containing ``start`` to its
+    first containing ``end``, ends before the next unit's begins: no two units were taken
+    down at once (a rolling upgrade or refresh)."""
+    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", "etcd")
+    windows = []
+    for unit in units:
+        tag = f"unit-{unit.replace('/', '-')}"
+        lines = [ln for ln in log.splitlines() if ln.startswith(tag + ":")]
+        first = next(ln for ln in lines if start in ln)
+        last = next(ln for ln in lines if end in ln)
+        windows.append((log.index(first), log.index(last)))
+    windows.sort()
+    for (_, prev_end), (next_start, _) in zip(windows, windows[1:], strict=False):
+        assert prev_end < next_start, "two units were down at the same time"

@@ -16,7 +16,16 @@ import time
 import jubilant
 import pytest
 
-from .conftest import LOCAL, all_healthy, etcd_units, etcdctl, failure, run, unit_addresses
+from .conftest import (
+    LOCAL,
+    all_healthy,
+    etcd_units,
+    etcdctl,
+    failure,
+    one_at_a_time,
+    run,
+    unit_addresses,
+)
 from .writes import continuous_writes
 
 pytestmark = pytest.mark.integration
@@ -169,17 +178,7 @@ def test_in_track_refresh_under_writes(juju: jubilant.Juju) -> None:
         ).stdout.split()
         assert listing[0] == "600" and int(listing[1]) > 0, listing
     # one unit at a time: each unit's snapshot..refreshed window ends before the next begins
-    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", APP)
-    windows = []
-    for unit in units:
-        tag = f"unit-{unit.replace('/', '-')}"
-        lines = [ln for ln in log.splitlines() if ln.startswith(tag + ":")]
-        start = next(ln for ln in lines if "snapshot before the upgrade" in ln)
-        end = next(ln for ln in lines if f"upgraded to etcd {NEW[0]}" in ln)
-        windows.append((log.index(start), log.index(end)))
-    windows.sort()
-    for (_, prev_end), (next_start, _) in zip(windows, windows[1:], strict=False):
-        assert prev_end < next_start, "two units refreshed at the same time"
+    one_at_a_time(juju, units, "snapshot before the upgrade", f"upgraded to etcd {NEW[0]}")
     print(f"in-track refresh of 3 units: {took:.1f}s, {took / 3:.1f}s per unit")
     # the refresh target is gone once every unit is on it; running again: up to date
     juju.wait(

@@ -11,7 +11,7 @@ import re
 import jubilant
 import pytest
 
-from .conftest import all_healthy, etcd_units, etcdctl, unit_addresses
+from .conftest import all_healthy, etcd_units, etcdctl, one_at_a_time, unit_addresses
 from .writes import continuous_writes
 
 CLIENT = "etcd-client"
@@ -107,19 +107,10 @@ def test_rolling_upgrade_under_writes(juju: jubilant.Juju) -> None:
         ).stdout.split()
         assert listing[0] == "600" and int(listing[1]) > 0, listing
     # one unit at a time: each unit's snapshot..upgraded window ends before the next begins
-    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", APP)
-    windows = []
-    for unit in units:
-        tag = f"unit-{unit.replace('/', '-')}"
-        lines = [ln for ln in log.splitlines() if ln.startswith(tag + ":")]
-        start = next(ln for ln in lines if "snapshot before the upgrade" in ln)
-        end = next(ln for ln in lines if "upgraded to etcd 3.5.16" in ln)
-        windows.append((log.index(start), log.index(end)))
-    windows.sort()
-    for (_, prev_end), (next_start, _) in zip(windows, windows[1:], strict=False):
-        assert prev_end < next_start, "two units upgraded at the same time"
+    one_at_a_time(juju, units, "snapshot before the upgrade", "upgraded to etcd 3.5.16")
     # one count: the place the leader recorded when it granted each unit its turn (1/3, 2/3,
     # 3/3 in grant order) is the place that unit showed while it upgraded
+    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", APP)
     grants = re.findall(
         r"leader step: GrantUpgrade\(unit='([^']+)', progress=Progress\(position=(\d), "
         r"total=3\)\)",

@@ -15,6 +15,7 @@ from etcd_charm import install, workload
 from etcd_charm.context import Hook
 from etcd_charm.record import Record
 from etcd_charm.settings import parse_settings
+from etcd_charm.snapshot import sha256_file
 
 from .fixtures import config_defaults
 from .test_snap_store import BOTH, OLD
@@ -140,7 +141,7 @@ def test_resources_install_the_base_first(
         ["snap", "install", "--dangerous", str(files["core"])],
         ["snap", "install", "--dangerous", str(files["etcd"])],
     ]
-    assert h.record.resource_digest == install.sha256(str(files["etcd"]))
+    assert h.record.resource_digest == sha256_file(str(files["etcd"]))
     assert not any(c[:2] == ["snap", "info"] for c in snapd.commands)  # no store asked
     assert snapd.held
 

@@ -4,7 +4,6 @@ action migrates it."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Collection
@@ -16,6 +15,7 @@ from . import snap_store, tls, workload
 from . import status as S
 from .context import Hook, log
 from .settings import channel_refusal, version_tuple
+from .snapshot import sha256_file
 
 #: the reactive flag this charm sets once etcd is installed from the snap (reactive/etcd.py)
 INSTALLED = "etcd.snap.installed"
@@ -123,16 +123,8 @@ def install_from_files(hook: Hook, resource: str) -> bool:
         missing = missing_base(str(e))
         hook.set_status(S.needs_base(missing) if missing else S.install_failed(str(e)))
         return False
-    hook.record.resource_digest = sha256(resource)
+    hook.record.resource_digest = sha256_file(resource)
     return installed_and_held()
-
-
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def installed_and_held() -> bool:

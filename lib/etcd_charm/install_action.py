@@ -19,6 +19,7 @@ from .etcdctl import EtcdctlError
 from .member import wait_healthy
 from .params import ActionError
 from .quorum import stop_refusal
+from .snapshot import sha256_file
 from .upgrade import snapshot_before_upgrade
 
 
@@ -31,7 +32,7 @@ def install_resource(ctx: Context) -> None:
             "no etcd snap is attached: juju attach-resource etcd etcd=./etcd.snap, then run "
             "install on each unit in turn"
         )
-    digest = install.sha256(resource)
+    digest = sha256_file(resource)
     record = charm.record
     if not record.started or workload.installed_version() is None:
         raise ActionError(
