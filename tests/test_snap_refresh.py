@@ -85,7 +85,7 @@ def test_confinement_bites_where_apparmor_would(juju: jubilant.Juju) -> None:
     # the snapshot action's default target is the operator's 0700 home: it works there
     results = run(juju, unit, "snapshot")
     path = results["snapshot"]["path"]
-    assert path.startswith("/home/ubuntu/etcd-snapshot-"), path
+    assert path.startswith("/home/ubuntu/etcd-snapshots/etcd-snapshot-"), path
     rc, out = sh(juju, unit, f"stat -c '%a %U' {path}")
     assert (rc, out) == (0, "600 ubuntu")
     assert sh(juju, unit, "ls -A /var/snap/etcd/common/snapshot-work")[1] == ""
