@@ -17,13 +17,14 @@ from localjuju.paths import store_dir
 from localjuju.store import base_snap_path, load_store
 
 from .conftest import LOCAL, all_healthy, ctl, etcd_units, etcdctl, run
+from .writes import continuous_writes
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not LOCAL, reason="shapes the local model's snap store"),
 ]
 
-APP, OFFLINE = "etcd", "etcd-offline"
+APP, OFFLINE, CLIENT = "etcd", "etcd-offline", "etcd-client"
 
 
 def snap_list(juju: jubilant.Juju, unit: str) -> dict[str, list[str]]:
@@ -89,7 +90,10 @@ def test_air_gapped_install_names_the_base_then_takes_it(
     assert {u.workload_status.current for u in etcd_units(status, OFFLINE).values()} == {"blocked"}
     assert "etcd" not in snap_list(juju, f"{OFFLINE}/0")
     juju.cli("attach-resource", OFFLINE, f"core={base_snap_path(str(store_dir()), 'core18')}")
+    juju.deploy(CLIENT)
+    juju.integrate(f"{OFFLINE}:db", f"{CLIENT}:etcd")
     juju.wait(all_healthy(OFFLINE, 3), error=jubilant.any_error, timeout=600)
+    juju.wait(lambda s: s.apps[CLIENT].units[f"{CLIENT}/0"].workload_status.current == "active")
     for unit in offline_units(juju):
         snaps = snap_list(juju, unit)
         assert snaps["etcd"][:3] == ["3.5.16", "x1", "-"], snaps
@@ -102,6 +106,16 @@ def test_a_newer_snap_attached_is_installed_unit_by_unit(juju: jubilant.Juju) ->
     ids = {m["ID"] for m in etcdctl(juju, units[0], "member list")["members"]}
     juju.exec(f"{ctl()} put before-install kept", unit=units[0])
     juju.cli("attach-resource", OFFLINE, f"etcd={etcd_snap_file(530)}")
+    with continuous_writes(juju, "install-action-3.5.16-3.5.30"):
+        install_one_by_one(juju, units)
+    juju.wait(all_healthy(OFFLINE, 3), error=jubilant.any_error, timeout=300)
+    assert {m["ID"] for m in etcdctl(juju, units[0], "member list")["members"]} == ids
+    assert etcdctl(juju, units[2], "get before-install")["kvs"]  # the data is kept
+    again = run(juju, units[0], "install")
+    assert again["output"].endswith("is installed already"), again
+
+
+def install_one_by_one(juju: jubilant.Juju, units: list[str]) -> None:
     for n, unit in enumerate(units):
         results = run(juju, unit, "install")
         assert results["install"]["version"] == "3.5.30", results
@@ -113,11 +127,6 @@ def test_a_newer_snap_attached_is_installed_unit_by_unit(juju: jubilant.Juju) ->
         ]
         assert sorted(versions) == sorted(["3.5.30"] * (n + 1) + ["3.5.16"] * (2 - n))
         assert snap_list(juju, unit)["etcd"][:2] == ["3.5.30", "x2"]
-    juju.wait(all_healthy(OFFLINE, 3), error=jubilant.any_error, timeout=300)
-    assert {m["ID"] for m in etcdctl(juju, units[0], "member list")["members"]} == ids
-    assert etcdctl(juju, units[2], "get before-install")["kvs"]  # the data is kept
-    again = run(juju, units[0], "install")
-    assert again["output"].endswith("is installed already"), again
 
 
 def test_a_unit_from_a_file_goes_back_to_the_store(juju: jubilant.Juju) -> None:
