@@ -26,13 +26,14 @@ from .conftest import (
     run,
     unit_addresses,
 )
-from .writes import continuous_writes
+from .writes import continuous_writes, note
 
 pytestmark = pytest.mark.integration
 
 APP = "etcd"
 CLIENT = "etcd-client"
 OLD, NEW = ("3.5.16", "516"), ("3.5.30", "530")
+SCENARIO = "in-track-refresh-3.5.16-3.5.30"
 
 
 def snap_list(juju: jubilant.Juju, unit: str) -> list[str]:
@@ -155,7 +156,7 @@ def test_in_track_refresh_under_writes(juju: jubilant.Juju) -> None:
         )
 
     started = time.monotonic()
-    with continuous_writes(juju, "in-track-refresh-3.5.16-3.5.30"):
+    with continuous_writes(juju, SCENARIO):
         results = run(juju, leader, "refresh")
         assert results["refresh"]["channel"] == "3.5/stable"
         assert (results["refresh"]["version"], results["refresh"]["revision"]) == NEW
@@ -179,7 +180,7 @@ def test_in_track_refresh_under_writes(juju: jubilant.Juju) -> None:
         assert listing[0] == "600" and int(listing[1]) > 0, listing
     # one unit at a time: each unit's snapshot..refreshed window ends before the next begins
     one_at_a_time(juju, units, "snapshot before the upgrade", f"upgraded to etcd {NEW[0]}")
-    print(f"in-track refresh of 3 units: {took:.1f}s, {took / 3:.1f}s per unit")
+    note(SCENARIO, refresh_seconds=round(took, 1), seconds_per_unit=round(took / 3, 1))
     # the refresh target is gone once every unit is on it; running again: up to date
     juju.wait(
         lambda s: all_healthy(APP, 3)(s)
