@@ -132,6 +132,7 @@ def test_snapd_does_not_refresh_etcd_behind_the_charm(juju: jubilant.Juju) -> No
     assert etcd_units(status)[leader].workload_status.message == (
         f"Healthy with 3 known peers; {available}"
     )
+    juju.model_config({"localjuju-snap-auto-refresh": "0"})  # proven; spare the machines' CPU
 
 
 def test_refresh_is_refused_where_it_cannot_run(juju: jubilant.Juju) -> None:
