@@ -758,6 +758,17 @@ class Controller:
             ch, rev = self.unpack_charm(src, app_name)
             if ch.name != app.charm:
                 raise UserError(f'cannot refresh "{app.charm}" to "{ch.name}"')
+            broken = relation_broken_by(ch, app_name, self.model.relations_of(app_name))
+            if broken is not None:
+                # Juju uploads the charm before SetCharm refuses it: the revision stays taken
+                # (its charm revision sequence), the application is left as it was.
+                shutil.rmtree(ch.path, ignore_errors=True)
+                self.save()
+                curl = f"local:{ch.name}-{rev}"
+                raise UserError(
+                    f'cannot upgrade application "{app_name}" to charm "{curl}": '
+                    f'would break relation "{broken.key}"'
+                )
             app.charm_dir = str(ch.path)
             app.charm_revision = rev
         ch = self.charm(app_name)
@@ -773,6 +784,33 @@ class Controller:
         return app.charm_revision
 
 
+def endpoint_implemented_by(ep: Endpoint, ch: Charm) -> bool:
+    """Juju's ``charm.Relation.ImplementedBy``: whether the charm still has the endpoint an
+    established relation uses, with the same role and interface (and, for a global relation,
+    an endpoint that is not container-scoped). ``juju-info`` provided is Juju's own."""
+    if ep.name == "juju-info" and ep.interface == "juju-info" and ep.role == "provider":
+        return True
+    spec = ch.endpoints.get(ep.name)
+    if spec is None or spec.role != ep.role or spec.interface != ep.interface:
+        return False
+    return ep.scope == "container" or spec.scope != "container"
+
+
+def relation_broken_by(ch: Charm, app: str, relations: list[Relation]) -> Relation | None:
+    """The first relation of ``app`` that a refresh to ``ch`` would break, or None.
+
+    Juju's ``Application.checkRelationsOps`` (state/application.go, run by ``SetCharm``):
+    every relation of the application must have its endpoint implemented by the new charm;
+    a peer relation may go (Juju then removes it with the charm switch)."""
+    for rel in sorted(relations, key=lambda r: r.id):
+        ep = rel.endpoint_of(app)
+        if ep is None or endpoint_implemented_by(ep, ch):
+            continue
+        if ep.role != "peer":
+            return rel
+    return None
+
+
 def new_model(name: str, index: int, config: dict[str, Any]) -> Model:
     import uuid
 
@@ -781,4 +819,12 @@ def new_model(name: str, index: int, config: dict[str, Any]) -> Model:
     return Model(name=name, uuid=str(uuid.uuid4()), network_index=index, config=cfg)
 
 
-__all__ = ["Controller", "UserError", "new_model", "unit_tag", "StatusInfo"]
+__all__ = [
+    "Controller",
+    "UserError",
+    "new_model",
+    "unit_tag",
+    "StatusInfo",
+    "endpoint_implemented_by",
+    "relation_broken_by",
+]
