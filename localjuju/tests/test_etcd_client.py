@@ -183,22 +183,31 @@ def client_for(pki: Pki, *urls: str, timeout: float = 2.0) -> gw.Gateway:
 # Core
 
 
-def test_merge_remote_takes_first_non_empty_value() -> None:
-    merged = core.merge_remote(
-        [
-            {"connection_string": "", "client_ca": "CA0", "version": ""},
-            {"connection_string": "https://a:2379", "client_ca": "CA1", "client_key": "K1"},
-            {"connection_string": "https://b:2379", "client_cert": "C2", "version": "3.5.16"},
-        ]
-    )
-    assert merged == {
+def test_one_remote_unit_is_read_nothing_merged() -> None:
+    """EtcdReactiveRequires._remote_data: the bucket of next(iter(relation.units)), alone."""
+    assert core.pick_unit(["etcd/0", "etcd/1", "etcd/2"]) == "etcd/0"
+    assert core.pick_unit([]) == ""
+    # etcd/0 published the string only; what etcd/1 has is not looked at
+    picked = core.remote_values({"connection_string": "https://a:2379", "private-address": "x"})
+    assert picked == {
         "connection_string": "https://a:2379",
-        "client_ca": "CA0",
-        "client_cert": "C2",
-        "client_key": "K1",
-        "version": "3.5.16",
+        "client_ca": "",
+        "client_cert": "",
+        "client_key": "",
+        "version": "",
     }
-    assert core.merge_remote([]) == {k: "" for k in core.KEYS}
+    conn = core.Connection.from_remote(picked)
+    assert conn.available and not conn.tls_available
+    assert core.status_for(True, conn) == core.WAITING
+    assert core.remote_values({}) == {k: "" for k in core.KEYS}
+
+
+def test_the_endpoint_s_one_relation_as_ops_get_relation() -> None:
+    assert core.the_relation("etcd", []) is None
+    assert core.the_relation("etcd", [("etcd:5", ["etcd/0"])]) == ("etcd:5", ["etcd/0"])
+    with pytest.raises(core.TooManyRelatedAppsError) as e:
+        core.the_relation("etcd", [("etcd:5", ["etcd/0"]), ("etcd:7", ["other/0"])])
+    assert str(e.value) == "Too many remote applications on etcd (2 > 1)"
 
 
 def test_parse_endpoints_and_status() -> None:
@@ -387,19 +396,29 @@ def test_shell_relation_lifecycle(unit: FakeJuju, pki: Pki) -> None:
     unit.run("hooks/etcd-relation-joined", "etcd:5", "etcd/0")
     assert unit.state["status"] == ["waiting", "Waiting for etcd"]
 
-    # etcd/1 carries the credentials, etcd/0 the connection string: merged as get_remote does.
+    # etcd/1 carries the credentials, etcd/0 the connection string only: the library reads
+    # one unit (etcd/0 here), nothing is merged, so the client keeps waiting.
     creds = etcd_data(pki, ["https://10.9.2.9:2379"])
     unit.add_relation("etcd:5", {"etcd/0": partial, "etcd/1": creds})
     unit.run("hooks/etcd-relation-changed", "etcd:5", "etcd/1")
-    assert unit.state["status"] == ["active", "Connected to etcd 3.5.16 at 2 endpoints"]
+    assert unit.state["status"] == ["waiting", "Waiting for etcd"]
     data = unit.root / "var/lib/etcd-client"
+    assert not (data / "ca.crt").exists()
+    connection = json.loads((data / "connection.json").read_text())
+    assert connection["unit"] == "etcd/0" and connection["tls"] is False
+
+    # etcd/0 publishes the rest: now it is complete.
+    full = dict(etcd_data(pki, urls), **partial)
+    unit.add_relation("etcd:5", {"etcd/0": full, "etcd/1": creds})
+    unit.run("hooks/etcd-relation-changed", "etcd:5", "etcd/0")
+    assert unit.state["status"] == ["active", "Connected to etcd 3.5.16 at 2 endpoints"]
     assert (data / "ca.crt").read_text() == pki.ca.cert_pem
     assert (data / "client.crt").read_text() == pki.client[0]
     assert (data / "client.key").read_text() == pki.client[1]
     assert stat.S_IMODE((data / "client.key").stat().st_mode) == 0o600
     connection = json.loads((data / "connection.json").read_text())
     assert connection["endpoints"] == urls
-    assert connection["units"] == ["etcd/0", "etcd/1"]
+    assert connection["units"] == ["etcd/0", "etcd/1"] and connection["unit"] == "etcd/0"
     assert "BEGIN" not in (data / "connection.json").read_text()
 
     unit.run("actions/show", params={})
@@ -409,10 +428,20 @@ def test_shell_relation_lifecycle(unit: FakeJuju, pki: Pki) -> None:
         "endpoints": "2",
     }
 
-    # etcd/0 departs: the string now comes from etcd/1.
+    # etcd/0 departs: everything now comes from etcd/1.
     unit.add_relation("etcd:5", {"etcd/1": creds})
     unit.run("hooks/etcd-relation-departed", "etcd:5", "etcd/0")
     assert unit.state["status"] == ["active", "Connected to etcd 3.5.16 at 1 endpoints"]
+    assert json.loads((data / "connection.json").read_text())["unit"] == "etcd/1"
+
+    # A second relation on the endpoint: ops' get_relation fails the hook.
+    unit.add_relation("etcd:7", {"other/0": creds})
+    proc = unit.run("hooks/etcd-relation-joined", "etcd:7", "other/0", check=False)
+    assert proc.returncode == 1
+    assert "Too many remote applications on etcd (2 > 1)" in proc.stderr
+    state = unit.state
+    del state["relations"]["etcd:7"]
+    unit.save(state)
 
     # The relation is removed: broken still lists it in the fake, the charm ignores it.
     unit.add_relation("etcd:5", {})

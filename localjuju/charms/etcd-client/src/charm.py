@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Hook and action entry point of the built-in etcd-client charm (run by ../dispatch).
 
-Hooks: every hook reads the ``etcd`` relation(s), records what etcd published into
+Hooks: every hook reads the ``etcd`` relation as kubernetes-control-plane's library does (one
+remote unit's bucket, see etcd_client_core), records what that unit published into
 /var/lib/etcd-client/ (ca.crt, client.crt, client.key 0600, connection.json) and sets the status.
 Actions (put, get, show, write-loop, check) talk to etcd through its JSON gateway using the
 recorded files, trying each endpoint of the connection string in turn.
@@ -65,8 +66,11 @@ def remove_file(path: Path) -> bool:
         return False
 
 
-def record(conn: core.Connection, relation_ids: list[str], units: list[str]) -> list[str]:
-    """Write what etcd published; returns the names of the files that changed."""
+def record(
+    conn: core.Connection, relation_ids: list[str], units: list[str], unit: str
+) -> list[str]:
+    """Write what etcd published (as ``unit``, the one remote unit read); returns the names of
+    the files that changed."""
     directory = data_dir()
     changed = []
     for name, content, mode in (
@@ -80,7 +84,7 @@ def record(conn: core.Connection, relation_ids: list[str], units: list[str]) -> 
                 changed.append(name)
         elif remove_file(path):
             changed.append(name)
-    summary = dict(conn.summary(), relation_ids=relation_ids, units=units)
+    summary = dict(conn.summary(), relation_ids=relation_ids, units=units, unit=unit)
     if write_file(directory / CONNECTION_FILE, core.dumps(summary), 0o644):
         changed.append(CONNECTION_FILE)
     return changed
@@ -100,21 +104,18 @@ def forget() -> list[str]:
 
 
 def run_hook(hook: str) -> None:  # every hook does the same
-    relations = ht.live_relations(ENDPOINT)
-    units_data = []
-    units = []
-    for rid, rel_units in relations:
-        for unit in rel_units:
-            units.append(unit)
-            units_data.append(ht.relation_get(rid, unit))
-    conn = core.Connection.from_remote(core.merge_remote(units_data))
-    if relations:
-        changed = record(conn, [rid for rid, _ in relations], units)
+    relation = core.the_relation(ENDPOINT, ht.live_relations(ENDPOINT))
+    rid, units = relation if relation is not None else ("", [])
+    unit = core.pick_unit(units)
+    data = ht.relation_get(rid, unit) if unit else {}
+    conn = core.Connection.from_remote(core.remote_values(data))
+    if relation is not None:
+        changed = record(conn, [rid], list(units), unit)
     else:
         changed = forget()
     if changed:
         ht.log(f"etcd-client: updated {', '.join(changed)} in {data_dir()}")
-    status, message = core.status_for(bool(relations), conn)
+    status, message = core.status_for(relation is not None, conn)
     ht.status_set(status, message)
 
 

@@ -1,9 +1,13 @@
 """Pure core of the built-in etcd-client charm (requirer side of the ``etcd`` interface).
 
-The reactive interface-etcd requirer (RelationBase, GLOBAL scope) reads each key with
-``get_remote(key)``: the first non-empty value over the relation ids and, within each, the related
-units in relation-list order. kubernetes-control-plane uses ``connection_string`` (comma-joined
-client URLs), ``client_ca``/``client_cert``/``client_key`` (PEM) and ``version``.
+kubernetes-control-plane and calico read the relation with ``EtcdReactiveRequires``
+(``charms.kubernetes_libs.v0.etcd``, LIBPATCH 1): ``self.model.get_relation("etcd")`` (ops
+raises ``TooManyRelatedAppsError`` when the endpoint has more than one relation), then
+``_remote_data`` is the data bag of ``next(iter(relation.units))``, ONE remote unit: ops builds
+``Relation.units`` as a set from ``relation-list``, so which unit is arbitrary; every key
+(``connection_string``, ``client_ca``/``client_cert``/``client_key``, ``version``) comes from
+that unit alone, nothing is merged across units. Here the arbitrary unit is the first one
+``relation-list`` gives, one of the choices ops may make.
 """
 
 from __future__ import annotations
@@ -22,14 +26,33 @@ MISSING_RELATION = ("blocked", "Missing relation to etcd")
 WAITING = ("waiting", "Waiting for etcd")
 
 
-def merge_remote(units_data: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """First non-empty value of each interface key over the related units, in order."""
-    merged = {key: "" for key in KEYS}
-    for data in units_data:
-        for key in KEYS:
-            if not merged[key] and data.get(key):
-                merged[key] = str(data[key])
-    return merged
+class TooManyRelatedAppsError(Exception):
+    """ops' ``TooManyRelatedAppsError``: ``Model.get_relation(name)`` with two relations or
+    more on the endpoint (the hook fails with it)."""
+
+    def __init__(self, relation_name: str, num_related: int, max_supported: int = 1) -> None:
+        super().__init__(
+            f"Too many remote applications on {relation_name} ({num_related} > {max_supported})"
+        )
+
+
+def the_relation(
+    endpoint: str, relations: Sequence[tuple[str, Sequence[str]]]
+) -> tuple[str, Sequence[str]] | None:
+    """ops' ``Model.get_relation(endpoint)``: the endpoint's one relation, None without one."""
+    if len(relations) > 1:
+        raise TooManyRelatedAppsError(endpoint, len(relations))
+    return relations[0] if relations else None
+
+
+def pick_unit(units: Sequence[str]) -> str:
+    """``next(iter(relation.units))``: the one remote unit read ("" when none has joined)."""
+    return units[0] if units else ""
+
+
+def remote_values(data: Mapping[str, str]) -> dict[str, str]:
+    """The interface keys of the picked unit's bucket ("" for a key it has not set)."""
+    return {key: str(data.get(key) or "") for key in KEYS}
 
 
 def parse_endpoints(connection_string: str) -> list[str]:
