@@ -44,11 +44,8 @@ granted one unit at a time and never while a learner joins (rules 2-3 come first
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from . import status as S
-from .etcd_json import Member, initial_cluster
+from .etcd_json import initial_cluster
 from .quorum import (
     REMEDY,
     is_ready_to_remove_voter,
@@ -61,187 +58,57 @@ from .quorum import can_stop_member as can_stop_member
 from .quorum import quorum as quorum
 from .quorum import stop_refusal as stop_refusal
 from .quorum import transfer_target as transfer_target
+from .rollout import active_refresh as active_refresh
+from .rollout import current_progress as current_progress
+from .rollout import next_progress as next_progress
+from .rollout import on_target as on_target
+from .rollout import upgrade_error_stale as upgrade_error_stale
+from .rollout import upgrade_goal as upgrade_goal
+from .rollout import upgrade_in_flight as upgrade_in_flight
+from .rollout import upgrade_pending as upgrade_pending
 from .state import ClientView as ClientView
+from .state import Founders as Founders
 from .state import (
-    Founders,
     Joining,
     LeaderData,
     Observed,
-    Progress,
-    UnitInfo,
-    active_refresh,
-    current_progress,
     departing,
     dying_members,
     founding_pending,
-    next_progress,
-    on_target,
     orphan_members,
     ready_to_found,
     unit_number,
-    upgrade_goal,
-    upgrade_pending,
 )
+from .state import Progress as Progress
 from .state import Refresh as Refresh
+from .state import UnitInfo as UnitInfo
 from .state import client_view as client_view
-from .state import upgrade_in_flight as upgrade_in_flight
+from .steps import AddLearner as AddLearner
+from .steps import Blocked as Blocked
+from .steps import Bootstrap as Bootstrap
+from .steps import Bootstrapped as Bootstrapped
+from .steps import ClearJoining as ClearJoining
+from .steps import ClearRefresh as ClearRefresh
+from .steps import ClearRestartGrant as ClearRestartGrant
+from .steps import ClearUpgradeGrant as ClearUpgradeGrant
+from .steps import Found as Found
+from .steps import GrantRestart as GrantRestart
+from .steps import GrantUpgrade as GrantUpgrade
+from .steps import LeaderStep as LeaderStep
+from .steps import Promote as Promote
+from .steps import RecordJoining as RecordJoining
+from .steps import RemoveMember as RemoveMember
+from .steps import RemoveStaleLearner as RemoveStaleLearner
+from .steps import Restart as Restart
+from .steps import StartFounding as StartFounding
+from .steps import StartJoining as StartJoining
+from .steps import UnitStep as UnitStep
+from .steps import Upgrade as Upgrade
+from .steps import Wait as Wait
 
 #: how long the leader waits for units of the application that are not ready yet before it
 #: founds the cluster with those that are (the others join later as learners)
 FOUNDING_WAIT = 180.0
-
-
-# --- steps -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Wait:
-    """Nothing to do now; the reason is shown in status (the next event re-plans)."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Found:
-    """Record the founders: these members (the ready units) start together."""
-
-    initial_cluster: str
-
-
-@dataclass(frozen=True)
-class Bootstrap:
-    """Start this unit's member as one of the founders."""
-
-    founders: Founders
-
-
-@dataclass(frozen=True)
-class Bootstrapped:
-    """A founding member runs: record that the cluster these founders made exists."""
-
-    founders: Founders
-
-
-@dataclass(frozen=True)
-class AddLearner:
-    unit: UnitInfo
-
-
-@dataclass(frozen=True)
-class RecordJoining:
-    """A learner is a member already (an earlier hook added it) but leader data lost it."""
-
-    joining: Joining
-
-
-@dataclass(frozen=True)
-class Promote:
-    joining: Joining
-
-
-@dataclass(frozen=True)
-class ClearJoining:
-    pass
-
-
-@dataclass(frozen=True)
-class RemoveStaleLearner:
-    joining: Joining
-
-
-@dataclass(frozen=True)
-class RemoveMember:
-    """A member no unit will remove itself: one that matches no unit of the application (its
-    unit was removed while its machine was down, or it was added by hand), or the member of a
-    unit being removed whose etcd is down. Removed when that keeps quorum."""
-
-    member: Member
-    reason: str
-
-
-@dataclass(frozen=True)
-class Blocked:
-    """Something only the operator can resolve (shown as a blocked status)."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class GrantRestart:
-    unit: str
-
-
-@dataclass(frozen=True)
-class ClearRestartGrant:
-    pass
-
-
-@dataclass(frozen=True)
-class GrantUpgrade:
-    unit: str
-    progress: Progress
-
-
-@dataclass(frozen=True)
-class ClearUpgradeGrant:
-    pass
-
-
-@dataclass(frozen=True)
-class ClearRefresh:
-    """The in-track refresh is done (or a channel upgrade superseded it): forget it."""
-
-
-@dataclass(frozen=True)
-class Upgrade:
-    """Refresh this unit's etcd to ``channel`` (a snapshot first), to its ``revision``
-    when an in-track refresh names one ("": the channel's current revision)."""
-
-    channel: str
-    position: int  # this unit is the position-th of total to upgrade
-    total: int
-    revision: str = ""
-    refresh: str = ""  # the in-track refresh (its JSON) this upgrade is part of
-
-
-@dataclass(frozen=True)
-class StartJoining:
-    joining: Joining
-
-
-@dataclass(frozen=True)
-class StartFounding:
-    """Start this unit's member as one of the founders the leader recorded."""
-
-    founders: Founders
-
-
-@dataclass(frozen=True)
-class Restart:
-    conf_hash: str
-    peer_url_changed: bool = False
-
-
-LeaderStep = (
-    Wait
-    | Found
-    | Bootstrap
-    | Bootstrapped
-    | AddLearner
-    | RecordJoining
-    | Promote
-    | ClearJoining
-    | RemoveStaleLearner
-    | RemoveMember
-    | Blocked
-    | GrantRestart
-    | ClearRestartGrant
-    | GrantUpgrade
-    | ClearUpgradeGrant
-    | ClearRefresh
-    | None
-)
-UnitStep = StartJoining | StartFounding | Upgrade | Restart | Wait | None
 
 
 def leader_step(obs: Observed) -> LeaderStep:
@@ -382,20 +249,6 @@ def must_rejoin(leader: LeaderData, started: bool, my_token: str) -> bool:
     """Whether this unit's member belongs to a cluster a restore replaced: it then discards
     its data and joins the restored cluster as a new member."""
     return started and bool(leader.restored) and my_token != leader.restored
-
-
-def upgrade_error_stale(
-    failed: Mapping[str, object], target: str, tracking: str, revision: str, ld: LeaderData
-) -> bool:
-    """Whether this unit's recorded upgrade failure (unit storage ``etcd.upgrade-error``) no
-    longer applies: a channel upgrade's, once another channel is wanted or the unit tracks
-    it; an in-track refresh's, once the refresh is gone or another run of it started (the
-    operator ran the action again), or the unit is on its revision."""
-    refresh = str(failed.get("refresh") or "")
-    if refresh:
-        now = ld.refresh.to_json() if ld.refresh is not None else ""
-        return now != refresh or revision == str(failed.get("revision") or "")
-    return failed.get("channel") != target or tracking == target
 
 
 def unit_step(
