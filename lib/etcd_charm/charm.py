@@ -40,7 +40,6 @@ __all__ = [
     "Raised",
     "Refused",
     "RestoreError",
-    "act",
 ]
 
 
@@ -124,11 +123,6 @@ class Act:
         if desired_hash != applied:
             return replace(obs, me=replace(obs.me, restart_request=desired_hash))
         return obs
-
-
-def act(ctx: Ctx, obs: P.Observed) -> P.Observed:
-    """This unit's own step, on its own (see :class:`Act`)."""
-    return Act(ctx)(obs)
 
 
 class EtcdCharm:

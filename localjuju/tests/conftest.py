@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jubilant
 import pytest
@@ -46,3 +47,19 @@ def open_root() -> Iterator[Path]:
         yield d
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def machineless_controller(root: Path) -> Any:
+    """A Controller over a new, empty model ``m`` in ``root`` that boots no machine (its
+    ``changed`` notifications go nowhere): for tests of the controller's own decisions."""
+    from localjuju.controller import state
+    from localjuju.controller.controller import Controller
+
+    d = root / "models" / "m"
+    d.mkdir(parents=True)
+    model = state.Model(name="m", uuid="0" * 36, network_index=1)
+    model.config = dict(state.MODEL_CONFIG_DEFAULTS)
+    state.save(model, d / "state.json")
+    c = Controller(d)
+    c.changed = lambda: None  # type: ignore[method-assign]
+    return c

@@ -23,6 +23,8 @@ from localjuju.controller.controller import (
 )
 from localjuju.controller.state import Application, Endpoint, Relation, Resource, Unit
 
+from .conftest import machineless_controller
+
 ETCD_META: dict[str, Any] = {
     "name": "etcd",
     "series": ["jammy"],
@@ -138,13 +140,7 @@ def write_charm(d: Path, m: dict[str, Any]) -> Path:
 @pytest.fixture
 def ctl(tmp_path: Path) -> Controller:
     """A model holding etcd (revision 0, one unit, no machine) related to kcp and easyrsa."""
-    d = tmp_path / "models" / "m"
-    d.mkdir(parents=True)
-    model = state.Model(name="m", uuid="0" * 36, network_index=1)
-    model.config = dict(state.MODEL_CONFIG_DEFAULTS)
-    state.save(model, d / "state.json")
-    c = Controller(d)
-    c.changed = lambda: None  # type: ignore[method-assign]
+    c: Controller = machineless_controller(tmp_path)
     src = write_charm(tmp_path / "src" / "etcd", meta())
     ch, rev = c.unpack_charm(src, "etcd")
     c.model.applications["etcd"] = Application(

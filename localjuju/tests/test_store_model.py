@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from localjuju import store as S
-from localjuju.controller import state
 from localjuju.controller.controller import Controller, UserError
 from localjuju.controller.daemon import API
 
+from .conftest import machineless_controller
 from .test_store import make_fake_cache
 
 
@@ -23,13 +23,7 @@ def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Controller:
     cache = make_fake_cache(tmp_path / "cache", ("3.4.23", "3.5.16", "3.5.30"))
     S.build_etcd_store(str(cache), str(tmp_path / "store"))
     monkeypatch.setenv("LOCALJUJU_STORE", str(tmp_path / "store"))
-    d = tmp_path / "models" / "m"
-    d.mkdir(parents=True)
-    model = state.Model(name="m", uuid="0" * 36, network_index=1)
-    model.config = dict(state.MODEL_CONFIG_DEFAULTS)
-    state.save(model, d / "state.json")
-    c = Controller(d)
-    c.changed = lambda: None  # type: ignore[method-assign]
+    c: Controller = machineless_controller(tmp_path)
     return c
 
 
