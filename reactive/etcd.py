@@ -71,7 +71,7 @@ def departing(*_cluster: object) -> None:
 
 @when(INSTALLED)
 def reconcile() -> None:
-    raised = EtcdCharm().reconcile(leaving=is_flag_set(DEPARTING))
+    raised = EtcdCharm().reconcile(leaving=is_flag_set(DEPARTING), flags=get_flags())
     clear_flag(DEPARTING)
     toggle_flag(STARTED, raised.started)
     if raised.tls_ready is not None:

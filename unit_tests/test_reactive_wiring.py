@@ -58,7 +58,7 @@ class FakeCharm:
         FakeCharm.calls.append(("install", sorted(flags)))
         return FakeCharm.installed
 
-    def reconcile(self, leaving: bool = False) -> Raised:
+    def reconcile(self, leaving: bool = False, flags: object = ()) -> Raised:
         FakeCharm.calls.append(("reconcile", leaving))
         return FakeCharm.raised
 

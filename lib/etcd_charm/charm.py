@@ -17,7 +17,18 @@ from typing import Any
 
 from charmhelpers.core import hookenv, unitdata
 
-from . import configure, health, install, member, membership, observe, publish, tls, workload
+from . import (
+    adopt,
+    configure,
+    health,
+    install,
+    member,
+    membership,
+    observe,
+    publish,
+    tls,
+    workload,
+)
 from . import legacy as L
 from . import migration as M
 from . import plan as P
@@ -177,9 +188,11 @@ class EtcdCharm:
                 return True
         return install.install(self.hook)
 
-    def reconcile(self, leaving: bool = False) -> Raised:
+    def reconcile(self, leaving: bool = False, flags: Collection[str] = ()) -> Raised:
         """Observe -> lead -> act -> publish -> status. ``leaving``: this unit departs the
-        peer relation in this hook (it is being removed): its member leaves the cluster."""
+        peer relation in this hook (it is being removed): its member leaves the cluster.
+        ``flags``: the reactive flags set (an earlier charm's say it ran a member here:
+        :func:`adopt.take_over`)."""
         hook, record = self.hook, self.hook.record
         if record.left:
             hook.set_status(S.DEPARTED)
@@ -189,6 +202,7 @@ class EtcdCharm:
             hook.set_status(S.invalid_config(hook.errors))
             return Raised(started=record.started)
         settings = hook.settings
+        adopt.remove_leftovers()
         configure.apply_refresh_timer(hook, settings)
         install.hold_refreshes()
         try:
@@ -203,11 +217,13 @@ class EtcdCharm:
         if leaving:
             member.leave(ctx)
             return Raised(started=record.started, tls_ready=material is not None)
+        version = workload.installed_version()
+        adopt.record_cluster()
+        problem = adopt.take_over(replace(ctx, version=version), flags)
         started = record.started
         if P.must_rejoin(observe.leader_data(), started, record.bootstrap_token):
             member.discard_for_restore(hook)
             started = False
-        version = workload.installed_version()
         tracking = workload.tracking()
         refusal = channel_refusal(version, tracking, settings.channel)
         if not refusal and version is not None and settings.channel not in ("auto", tracking):
@@ -236,6 +252,8 @@ class EtcdCharm:
         obs = own(obs)
         publish.publish(hook, obs, material, version)
         health.final_status(ctx, obs, certs, material, self.available(obs, tracking))
+        if problem is not None and not record.started:
+            hook.set_status(S.takeover(problem.reason, isinstance(problem, adopt.T.Refuse)))
         healthy = hook.status is not None and hook.status.state == "active"
         return Raised(started=record.started, tls_ready=material is not None, healthy=healthy)
 

@@ -84,15 +84,18 @@ PROTOCOL: tuple[Key, ...] = (
         "when the channel option changes or the unit tracks the target; for a refresh, when "
         "it ends, runs again or the unit is on its revision"),
     Key("peer unit", "db-ingress-address", "every unit, each hook (and snap-upgrade)",
-        "no unit of this charm: layer-etcd's peer key, kept for compatibility",
-        "the unit's address on the db binding", "never", external=True),
+        "a unit taking over layer-etcd's member (a peer still on layer-etcd publishes only "
+        "this: its member's client address); otherwise layer-etcd's key, kept for "
+        "compatibility",
+        "the unit's address on the db binding", "never"),
 
     Key("leader", "token", "the leader: Found (new unless one is recorded), a package "
         "install's cluster (its token), the restore action (new)",
         "every unit: founders are current only for it; StartJoining's cluster token",
         "the initial cluster token of the cluster that runs now",
         "never; replaced by a restore"),
-    Key("leader", "bootstrapped", "the leader: Bootstrapped, a package install's cluster, restore",
+    Key("leader", "bootstrapped", "the leader: Bootstrapped, a package install's cluster, "
+        "layer-etcd's cluster (its `cluster` and `token`: takeover), restore",
         "every unit: founding rules until set, then the running cluster's rules",
         "the name of a founding member: the cluster exists (nothing bootstraps over it)",
         "never; replaced by a restore"),
@@ -127,13 +130,14 @@ PROTOCOL: tuple[Key, ...] = (
         "the token of the cluster the restore created",
         "never; replaced by the next restore (equal to `token` once done)"),
     Key("leader", "cluster", "the leader: Bootstrapped, restore",
-        "no unit of this charm: layer-etcd's key, kept for compatibility",
+        "the leader, without `bootstrapped`: layer-etcd's cluster exists (takeover); "
+        "otherwise layer-etcd's key, kept for compatibility",
         "the initial cluster at bootstrap (not updated as members join or leave)",
-        "never; replaced by a restore", external=True),
+        "never; replaced by a restore"),
     Key("leader", "leader_address", "the leader: Bootstrapped (when it runs a member), restore",
-        "no unit of this charm: layer-etcd's key, kept for compatibility",
-        "the client URL of the member that bootstrapped", "never; replaced by a restore",
-        external=True),
+        "a unit taking over layer-etcd's member (one more member to ask for the member "
+        "list); otherwise layer-etcd's key, kept for compatibility",
+        "the client URL of the member that bootstrapped", "never; replaced by a restore"),
     Key("leader", "snapd_refresh", "the leader, each hook (from the snapd_refresh option)",
         "every unit: sets snapd's refresh.timer", 'the refresh timer ("max": computed once)',
         "never (follows the option)"),
@@ -199,6 +203,11 @@ PROTOCOL: tuple[Key, ...] = (
         '{"channel", "revision", "version"}: what the store releases in the channel the '
         "leader tracks, newer than its revision",
         "by the next update-status that finds nothing newer"),
+    Key("unit storage", "etcd.taken-over", "the takeover of layer-etcd's member (once)",
+        "the takeover (never twice: a member forgotten later is not taken over again)",
+        '{"member-id", "restart"}: the earlier charm\'s member this unit took over, and '
+        "whether its configuration waited for a restart grant",
+        "never"),
     Key("unit storage", "etcd.refresh-timer", "each hook, once snapd took the timer",
         "each hook (set snapd's timer only when it changed)",
         "the refresh timer last given to snapd", "never (replaced)"),

@@ -25,6 +25,7 @@ KV_UPGRADE_ERROR = "etcd.upgrade-error"  # {"channel": ..., "error": ...} of a f
 KV_REFRESH_TIMER = "etcd.refresh-timer"  # the snapd refresh.timer this unit has set
 KV_RESOURCE = "etcd.resource-sha256"  # sha256 of the etcd snap file this unit installed
 KV_AVAILABLE = "etcd.refresh-available"  # {"channel", "revision", "version"} newer in store
+KV_TAKEN_OVER = "etcd.taken-over"  # {"member-id", "restart"} of the earlier charm's member
 
 #: what a unit knows about the member it runs (forgotten together)
 MEMBER_KEYS = (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS)
@@ -183,3 +184,13 @@ class Record:
     @refresh_timer.setter
     def refresh_timer(self, timer: str) -> None:
         self.kv.set(KV_REFRESH_TIMER, timer)
+
+    @property
+    def taken_over(self) -> dict[str, Any]:
+        """{"member-id", "restart"} of the earlier etcd charm's member this unit took over
+        ({} when it took over none)."""
+        return dict(self.kv.get(KV_TAKEN_OVER) or {})
+
+    @taken_over.setter
+    def taken_over(self, value: dict[str, Any]) -> None:
+        self.kv.set(KV_TAKEN_OVER, value)

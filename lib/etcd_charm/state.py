@@ -42,6 +42,7 @@ class UnitInfo:
     channel: str = ""  # the snap channel it tracks
     upgrade_error: str = ""  # why its upgrade to the target channel failed
     revision: str = ""  # the installed snap revision ("516"; "x1" from a file)
+    db_address: str = ""  # db-ingress-address: all that a unit of layer-etcd publishes
 
     def to_relation(self) -> dict[str, str]:
         return {
@@ -75,6 +76,7 @@ class UnitInfo:
             channel=get("channel"),
             upgrade_error=get("upgrade-error"),
             revision=get("revision"),
+            db_address=get("db-ingress-address"),
         )
 
 

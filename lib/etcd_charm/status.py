@@ -71,6 +71,13 @@ def waiting(reason: str) -> Status:
     return Status("waiting", reason)
 
 
+def takeover(reason: str, refused: bool) -> Status:
+    """This unit's member, run by the earlier etcd charm, is not taken over (yet)."""
+    if refused:
+        return Status("blocked", f"Cannot take over this unit's etcd member: {reason}")
+    return Status("waiting", f"Waiting to take over this unit's etcd member: {reason}")
+
+
 def healthy(member_count: int) -> Status:
     return Status("active", f"Healthy with {member_count} known peers")
 

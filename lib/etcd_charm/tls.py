@@ -11,12 +11,13 @@ from typing import Any
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
-from . import workload
+from . import takeover, workload
 from .context import Hook, address, log
 from .settings import Settings
 from .workload import write_file
 
-#: Common name of the client certificate each unit asks for (handed to db/proxy clients).
+#: Common name of the client certificate each unit asks for (handed to db/proxy clients
+#: when the CA has no shared one: :func:`takeover.client_pair`).
 CLIENT_CN = "etcd-client"
 
 
@@ -69,14 +70,23 @@ def certificates(hook: Hook, certs: Any, settings: Settings) -> Material | None:
     if certs is None or not certs.is_joined:
         return None
     public = str(hookenv.unit_get("public-address"))
-    sans = server_sans([public, address("cluster"), address("db")], socket.gethostname())
+    needed = server_sans([public, address("cluster"), address("db")], socket.gethostname())
+    sans = takeover.server_sans(needed, certs.requested_sans)
     certs.request_server_cert(public, sans, hook.unit.replace("/", "_"))
     certs.request_client_cert(CLIENT_CN, [CLIENT_CN])
     server = certs.server_cert
-    client = certs.client_cert(CLIENT_CN)
+    placed = workload.read_file(C.CLIENT_CERT_PATH)
+    client = takeover.client_pair(certs.shared_client_cert, certs.client_cert(CLIENT_CN), placed)
     if not certs.ca or server is None or client is None:
         return None
-    material = Material(certs.ca, server[0], server[1], client[0], client[1])
+    chain = certs.chain
+    material = Material(
+        certs.ca,
+        takeover.with_chain(server[0], chain),
+        server[1],
+        takeover.with_chain(client[0], chain),
+        client[1],
+    )
     if place(material):
         log("certificates written to /var/snap/etcd/common")
     workload.write_file("/root/.etcdctl-env", etcdctl_profile(settings.port), 0o600)

@@ -176,6 +176,19 @@ def ensure_restart_policy() -> bool:
     return True
 
 
+def systemctl(*args: str) -> None:
+    _run(["systemctl", *args])
+
+
+def remove_file(path: str) -> bool:
+    """Remove ``path``; False when it was not there."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def service_active() -> bool:
     proc = subprocess.run(
         ["systemctl", "is-active", "--quiet", SERVICE], capture_output=True, check=False

@@ -30,6 +30,27 @@ class TlsRequires(Endpoint):
     def ca(self) -> str:
         return str(self._received().get("ca") or "")
 
+    @property
+    def chain(self) -> str:
+        """The intermediates between the CA and the certificates (Vault sends them)."""
+        return str(self._received().get("chain") or "")
+
+    @property
+    def requested_sans(self) -> Any:
+        """The SANs of the server certificate request on the relation now (this charm's, or
+        the one an earlier charm made), as published (JSON: None when there is none)."""
+        for rel in self.relations:
+            return rel.to_publish.get("sans")
+        return None
+
+    @property
+    def shared_client_cert(self) -> tuple[str, str] | None:
+        """The CA's client certificate for every requirer (``client.cert``/``client.key``,
+        what interface-tls-certificates' get_client_cert reads)."""
+        data = self._received()
+        cert, key = data.get("client.cert"), data.get("client.key")
+        return (str(cert), str(key)) if cert and key else None
+
     def request_server_cert(self, cn: str, sans: list[str], cert_name: str) -> None:
         for rel in self.relations:
             raw = rel.to_publish_raw
