@@ -121,12 +121,47 @@ def test_place_writes_keys_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         client_cert=(certs / "client.pem").read_text(),
         client_key=(certs / "client-key.pem").read_text(),
     )
-    assert tls.place(material) is True
-    assert tls.place(material) is False  # idempotent: nothing rewritten
+    placed, changed = tls.place(material)
+    assert changed is True
+    assert tls.place(material) == (placed, False)  # idempotent: nothing rewritten
+    assert all(text.endswith("\n") for text in vars(placed).values())
     assert os.stat(tmp_path / "server_key_path").st_mode & 0o777 == 0o600
     assert os.stat(tmp_path / "client_key_path").st_mode & 0o777 == 0o600
     assert os.stat(tmp_path / "ca_path").st_mode & 0o777 == 0o644
     x509.load_pem_x509_certificate((tmp_path / "ca_path").read_bytes())
+
+
+def test_place_keeps_what_an_earlier_charm_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # layer:tls-client wrote the certificates as received (no final newline), 0440: its
+    # text is what the clients were handed, so it stays; only the modes change
+    from etcd_charm import etcd_conf as C
+
+    texts = {}
+    for name in (
+        "CA_PATH",
+        "SERVER_CERT_PATH",
+        "SERVER_KEY_PATH",
+        "CLIENT_CERT_PATH",
+        "CLIENT_KEY_PATH",
+    ):
+        path = tmp_path / name.lower()
+        monkeypatch.setattr(C, name, str(path))
+        texts[name] = f"-----BEGIN {name}-----\nMII\n-----END {name}-----"
+        path.write_text(texts[name])
+        path.chmod(0o440)
+    material = tls.Material(*(texts[n] + "\n" for n in texts))
+    placed, changed = tls.place(material)
+    assert changed is True  # the modes
+    assert tuple(vars(placed).values()) == tuple(texts.values())
+    assert (tmp_path / "server_cert_path").read_text() == texts["SERVER_CERT_PATH"]
+    assert os.stat(tmp_path / "server_key_path").st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / "ca_path").st_mode & 0o777 == 0o644
+    # another certificate replaces it
+    other = tls.Material(*(t.replace("MII", "MIJ") for t in texts.values()))
+    placed, changed = tls.place(other)
+    assert changed and placed.server_cert.endswith("MIJ\n-----END SERVER_CERT_PATH-----\n")
 
 
 def test_etcdctl_profile() -> None:

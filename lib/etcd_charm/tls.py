@@ -37,9 +37,12 @@ class Material:
     client_key: str
 
 
-def place(m: Material) -> bool:
-    """Write the certificates (0644) and keys (0600); True when anything changed."""
+def place(m: Material) -> tuple[Material, bool]:
+    """Write the certificates (0644) and keys (0600): (what the files hold now, whether any
+    changed). A file that already holds the same text but for its trailing newline is kept
+    as it is (an earlier charm wrote it: the clients were handed its text)."""
     changed = False
+    placed: list[str] = []
     for path, text, mode in (
         (C.CA_PATH, m.ca, 0o644),
         (C.SERVER_CERT_PATH, m.server_cert, 0o644),
@@ -47,8 +50,15 @@ def place(m: Material) -> bool:
         (C.CLIENT_CERT_PATH, m.client_cert, 0o644),
         (C.CLIENT_KEY_PATH, m.client_key, 0o600),
     ):
-        changed |= write_file(path, text if text.endswith("\n") else text + "\n", mode)
-    return changed
+        have = workload.read_file(path)
+        if have and have.rstrip("\n") == text.rstrip("\n"):
+            changed |= workload.ensure_mode(path, mode)
+            placed.append(have)
+            continue
+        want = text if text.endswith("\n") else text + "\n"
+        changed |= write_file(path, want, mode)
+        placed.append(want)
+    return Material(*placed), changed
 
 
 def etcdctl_profile(port: int) -> str:
@@ -87,7 +97,8 @@ def certificates(hook: Hook, certs: Any, settings: Settings) -> Material | None:
         takeover.with_chain(client[0], chain),
         client[1],
     )
-    if place(material):
+    material, changed = place(material)
+    if changed:
         log("certificates written to /var/snap/etcd/common")
     workload.write_file("/root/.etcdctl-env", etcdctl_profile(settings.port), 0o600)
     source_profile()

@@ -176,6 +176,14 @@ def ensure_restart_policy() -> bool:
     return True
 
 
+def ensure_mode(path: str, mode: int) -> bool:
+    """Give ``path`` ``mode``; False when it had it."""
+    if os.stat(path).st_mode & 0o777 == mode:
+        return False
+    os.chmod(path, mode)
+    return True
+
+
 def systemctl(*args: str) -> None:
     _run(["systemctl", *args])
 
