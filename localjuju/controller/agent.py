@@ -101,6 +101,19 @@ def deploy_charm(source: Path, dest: Path) -> None:
     manifest.write_text(json.dumps(members))
 
 
+def deploy_due(deployed: int | None, app_revision: int, op: Op | None) -> bool:
+    """Whether the unit's charm directory gets the application's current charm now. Juju's
+    unit agent unpacks a charm at its first install and in the upgrade operation, right
+    before upgrade-charm runs (worker/uniter/operation/deploy.go); every hook due before
+    that operation (the reboot resolver's start, relation-created, leadership hooks, actions,
+    a failed hook's retries: resolver.go's NextOp) runs the charm the unit already has."""
+    if deployed is None:
+        return True
+    if deployed == app_revision or op is None or op.hook is None:
+        return False
+    return op.kind == "hook" and op.hook.kind in ("install", "upgrade-charm")
+
+
 def hook_error(info: HookInfo, **kw: Any) -> HookError:
     """The unit's record of a hook that did not complete (the uniter's pending hook)."""
     return HookError(
@@ -193,12 +206,15 @@ class UnitAgent:
             self.server.close()
             self.server = None
 
-    async def ensure_deployed(self) -> None:
-        """Unpack the charm and the hook tools on the machine; open the agent socket."""
+    async def ensure_deployed(self, op: Op | None = None) -> None:
+        """Unpack the charm (:func:`deploy_due`: the application's, for its first hook or
+        the upgrade operation ``op``) and the hook tools on the machine; open the agent
+        socket."""
         app = self.ctl.model.applications[self.unit.app]
         charm_host = self.host(self.charm_dir)
         marker = charm_host / ".localjuju-revision"
-        if not charm_host.exists() or marker.read_text().strip() != str(app.charm_revision):
+        deployed = int(marker.read_text()) if marker.exists() else None
+        if deploy_due(deployed, app.charm_revision, op):
             charm_host.mkdir(parents=True, exist_ok=True)
             deploy_charm(Path(app.charm_dir), charm_host)
             (charm_host / "revision").write_text(f"{app.charm_revision}\n")
@@ -278,6 +294,7 @@ class UnitAgent:
         op = resolver.next_op(unit.local, remote)
         if op is None:
             return False
+        await self.ensure_deployed(op)
         await self.execute(op, remote)
         return True
 

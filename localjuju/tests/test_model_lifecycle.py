@@ -318,6 +318,32 @@ def test_refresh_runs_upgrade_charm_then_config_changed(model: jubilant.Juju) ->
         assert "start" not in seq and not [h for h in seq if "-relation-" in h]
 
 
+def test_a_unit_down_during_a_refresh_runs_its_old_charm_until_upgrade_charm(
+    model: jubilant.Juju,
+) -> None:
+    """A machine stopped across a refresh: when it starts, the reboot's start hook (and any
+    leadership hook due) runs the charm the unit had; the upgrade operation then puts the new
+    charm in place and runs upgrade-charm with it (resolver.go: the reboot resolver comes
+    before the upgrade; the charm is deployed by the upgrade operation)."""
+    juju = model
+    victim = next(u for u in sorted(units_of(juju, "hl")) if not units_of(juju, "hl")[u].leader)
+    machine = units_of(juju, "hl")[victim].machine
+    juju.wait(lambda s: s.apps["hl"].units[victim].juju_status.current == "idle", delay=0.2)
+    before = logged(juju, victim)[-1]["revision"]
+    mark = len(hook_log(juju, victim))
+    juju.cli("stop-machine", machine)
+    juju.refresh("hl", path=HOOKLOG)
+    juju.cli("start-machine", machine)
+    wait_for(juju, lambda: "config-changed" in [e["hook"] for e in since(juju, victim, mark)])
+    ran = [(e["hook"], e["revision"]) for e in since(juju, victim, mark)]
+    upgrade = [h for h, _ in ran].index("upgrade-charm")
+    after = ran[upgrade][1]
+    assert after != before and int(after) > int(before)
+    assert ran[0] == ("start", before), ran  # the reboot's start hook: the old charm
+    assert all(rev == before for _, rev in ran[:upgrade]), ran
+    assert all(rev == after for _, rev in ran[upgrade:]), ran
+
+
 def test_removed_unit_tears_down_in_juju_s_order(model: jubilant.Juju) -> None:
     juju = model
     leader = leader_of(juju, "hl")

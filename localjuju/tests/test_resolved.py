@@ -89,6 +89,29 @@ def test_after_a_reboot_start_runs_once_no_hook_is_pending() -> None:
     assert resolver.next_op(fresh, remote()) is None
 
 
+@pytest.mark.parametrize(
+    "deployed, op, due",
+    [
+        (None, None, True),  # nothing on the machine yet
+        (None, Op("hook", HookInfo("install", "install")), True),
+        (3, None, False),
+        (3, Op("hook", HookInfo("upgrade-charm", "upgrade-charm")), True),
+        (4, Op("hook", HookInfo("upgrade-charm", "upgrade-charm")), False),  # already there
+        # due before the upgrade: they run the charm the unit has
+        (3, Op("hook", HookInfo("start", "start")), False),
+        (3, Op("hook", HookInfo("leader-settings-changed", "leader-settings-changed")), False),
+        (3, Op("task", task_id="1"), False),
+        (3, Op("hook", HookInfo("install", "install")), True),  # refreshed before install
+    ],
+)
+def test_the_charm_is_deployed_first_and_by_the_upgrade(
+    deployed: int | None, op: Op | None, due: bool
+) -> None:
+    from localjuju.controller.agent import deploy_due
+
+    assert deploy_due(deployed, 4, op) is due
+
+
 def test_relation_hook_error_is_retried_with_its_remote_unit() -> None:
     local = errored_local()
     local.error = HookError(hook="peers-relation-joined", relation_id=3, remote_unit="a/1",

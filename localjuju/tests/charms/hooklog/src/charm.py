@@ -45,6 +45,8 @@ def main() -> None:
         "env": {k: v for k, v in os.environ.items() if k.startswith(("JUJU_", "CHARM_DIR"))},
         "env_keys": sorted(os.environ),
         "leader": tool_json("is-leader"),
+        # the charm revision whose code runs this hook (Juju writes it into the charm dir)
+        "revision": open("revision").read().strip() if os.path.exists("revision") else "",
     }
     rid = os.environ.get("JUJU_RELATION_ID")
     if rid:
