@@ -102,17 +102,27 @@ def test_server_sans_sorted_and_stable() -> None:
     assert tls.server_sans(["10.0.1.2", "10.0.0.2"], "juju-1") == sans
 
 
-def test_place_writes_keys_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+CERT_PATHS = (
+    "CA_PATH",
+    "SERVER_CERT_PATH",
+    "SERVER_KEY_PATH",
+    "CLIENT_CERT_PATH",
+    "CLIENT_KEY_PATH",
+)
+
+
+@pytest.fixture
+def cert_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """etcd_conf's certificate paths, each in ``tmp_path`` (named as the constant)."""
     from etcd_charm import etcd_conf as C
 
-    for name in (
-        "CA_PATH",
-        "SERVER_CERT_PATH",
-        "SERVER_KEY_PATH",
-        "CLIENT_CERT_PATH",
-        "CLIENT_KEY_PATH",
-    ):
-        monkeypatch.setattr(C, name, str(tmp_path / name.lower()))
+    paths = {name: tmp_path / name.lower() for name in CERT_PATHS}
+    for name, path in paths.items():
+        monkeypatch.setattr(C, name, str(path))
+    return paths
+
+
+def test_place_writes_keys_0600(tmp_path: Path, cert_dir: dict[str, Path]) -> None:
     certs = DATA / "certs"
     material = tls.Material(
         ca=(certs / "ca.pem").read_text(),
@@ -132,22 +142,12 @@ def test_place_writes_keys_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_place_keeps_what_an_earlier_charm_wrote(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cert_dir: dict[str, Path]
 ) -> None:
     # layer:tls-client wrote the certificates as received (no final newline), 0440: its
     # text is what the clients were handed, so it stays; only the modes change
-    from etcd_charm import etcd_conf as C
-
     texts = {}
-    for name in (
-        "CA_PATH",
-        "SERVER_CERT_PATH",
-        "SERVER_KEY_PATH",
-        "CLIENT_CERT_PATH",
-        "CLIENT_KEY_PATH",
-    ):
-        path = tmp_path / name.lower()
-        monkeypatch.setattr(C, name, str(path))
+    for name, path in cert_dir.items():
         texts[name] = f"-----BEGIN {name}-----\nMII\n-----END {name}-----"
         path.write_text(texts[name])
         path.chmod(0o440)

@@ -208,8 +208,10 @@ OLD_SANS = sorted({ADDR, "10.10.0.11", "10.10.0.13", "juju-etcd-1", "127.0.0.1"}
     [
         # the old request holds every peer's address: kept (no reissue, no restart)
         ([ADDR, "127.0.0.1", "juju-etcd-1"], OLD_SANS, OLD_SANS),
-        # ours adds localhost, which the old one lacks: ours
-        ([ADDR, "127.0.0.1", "localhost"], OLD_SANS, [ADDR, "127.0.0.1", "localhost"]),
+        # ours adds localhost, which the old one lacks: never connected by, the old one
+        ([ADDR, "127.0.0.1", "juju-etcd-1", "localhost"], OLD_SANS, OLD_SANS),
+        # an address the old request lacks (the db binding moved): ours
+        (["10.9.9.9", "127.0.0.1", "localhost"], OLD_SANS, ["10.9.9.9", "127.0.0.1", "localhost"]),
         # nothing requested yet, or garbage on the relation
         ([ADDR], None, [ADDR]),
         ([ADDR], "not a list", [ADDR]),

@@ -236,12 +236,18 @@ def same_runtime(old_text: str, new_text: str) -> bool:
     return bool(old) and bool(new) and _runtime(old) == _runtime(new)
 
 
+#: names this charm asks for that it never connects by (it talks to its own member at
+#: 127.0.0.1): a request without them still serves
+OPTIONAL_SANS = frozenset({"localhost"})
+
+
 def server_sans(needed: Sequence[str], requested: Any) -> list[str]:
     """The SANs to ask for: the request already on the relation when it covers every name
-    this unit needs (the old charm's held every address of every peer; asking for less
-    would make the CA reissue, and etcd restart, for nothing), else what is needed."""
+    this unit connects by (the old charm's held every address of every peer, and no
+    ``localhost``; asking for anything else would make the CA reissue, and etcd restart, for
+    nothing), else what is needed."""
     if isinstance(requested, list) and all(isinstance(s, str) for s in requested):
-        if set(needed) <= set(requested):
+        if set(needed) - OPTIONAL_SANS <= set(requested):
             return list(requested)
     return list(needed)
 
