@@ -329,12 +329,19 @@ def test_a_unit_down_during_a_refresh_runs_its_old_charm_until_upgrade_charm(
     victim = next(u for u in sorted(units_of(juju, "hl")) if not units_of(juju, "hl")[u].leader)
     machine = units_of(juju, "hl")[victim].machine
     juju.wait(lambda s: s.apps["hl"].units[victim].juju_status.current == "idle", delay=0.2)
-    before = logged(juju, victim)[-1]["revision"]
-    mark = len(hook_log(juju, victim))
+    entries = hook_log(juju, victim)
+    before, mark = entries[-1]["revision"], len(entries)
     juju.cli("stop-machine", machine)
     juju.refresh("hl", path=HOOKLOG)
     juju.cli("start-machine", machine)
-    wait_for(juju, lambda: "config-changed" in [e["hook"] for e in since(juju, victim, mark)])
+
+    def upgraded() -> bool:
+        try:  # juju exec fails until the machine's agent is back
+            return "config-changed" in [e["hook"] for e in since(juju, victim, mark)]
+        except jubilant.CLIError:
+            return False
+
+    wait_for(juju, upgraded)
     ran = [(e["hook"], e["revision"]) for e in since(juju, victim, mark)]
     upgrade = [h for h, _ in ran].index("upgrade-charm")
     after = ran[upgrade][1]
