@@ -8,7 +8,9 @@ The tests of this module share one model and run in order; each asserts on etcd'
 from __future__ import annotations
 
 import base64
+import json
 import time
+import urllib.request
 
 import jubilant
 import pytest
@@ -211,13 +213,21 @@ def test_remove_juju_leader(juju: jubilant.Juju) -> None:
 
 
 def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
-    juju.config(APP, {"port": 2381})
+    # one rolling restart: the client port moves and the metrics listener opens
+    juju.config(APP, {"port": 2381, "metrics_port": 9379})
     status = juju.wait(
         lambda s: all_healthy(APP, 4)(s)
-        and all(u.open_ports == ["2381/tcp"] for u in etcd_units(s).values()),
+        and all(sorted(u.open_ports) == ["2381/tcp", "9379/tcp"] for u in etcd_units(s).values()),
         error=jubilant.any_error,
         timeout=600,
     )
+    # plain HTTP, no client certificate: etcd's own /metrics and /health on every member
+    for address in unit_addresses(status).values():
+        with urllib.request.urlopen(f"http://{address}:9379/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        assert "etcd_server_has_leader 1" in metrics
+        with urllib.request.urlopen(f"http://{address}:9379/health", timeout=10) as r:
+            assert json.loads(r.read())["health"] == "true"
     members = member_list(juju, next(iter(unit_addresses(status))), port=2381)
     assert all(m["clientURLs"][0].endswith(":2381") for m in members)
     want = ",".join(sorted(f"https://{a}:2381" for a in unit_addresses(status).values()))
@@ -233,6 +243,7 @@ def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
         ({"channel": "banana"}, "channel 'banana' is not a snap channel"),
         ({"tls_cipher_suites": "TLS_NOT_A_SUITE"}, "unknown cipher suite 'TLS_NOT_A_SUITE'"),
         ({"heartbeat_interval": 500}, "election_timeout=1000 must be at least 5 times"),
+        ({"metrics_port": 2380}, "metrics_port=2380 is taken by management_port"),
     ],
 )
 def test_invalid_config_blocks_and_changes_nothing(

@@ -76,3 +76,25 @@ def test_helpers() -> None:
     assert C.build_uri("https", "fd00::1", 2379) == "https://[fd00::1]:2379"
     assert C.member_name("etcd/12") == "etcd12"
     assert C.conf_hash("a") == C.conf_hash("a") != C.conf_hash("b")
+
+
+def test_a_metrics_listener_only_when_asked() -> None:
+    # off (the default): the file is what it was before the option existed, byte for byte
+    # (the template without its metrics block), so that a charm refresh restarts nothing
+    import re
+
+    block = re.compile(r"\{% if listen_metrics_urls %\}.*?\{% endif %\}", re.S)
+    assert len(block.findall(TEMPLATE)) == 1
+    before = block.sub("", TEMPLATE)
+    for version in ("3.4.23", "3.5.16"):
+        settings, _ = parse_settings(DEFAULTS)
+        assert settings is not None
+        context = C.conf_context(settings, IDENTITY, BOOT, version)
+        assert C.render(TEMPLATE, context) == C.render(before, context)
+    assert "listen-metrics-urls" not in render()
+    assert render(metrics_port=9379)["listen-metrics-urls"] == "http://0.0.0.0:9379"
+    assert render(metrics_port=9379, bind_to_all_interfaces=False)["listen-metrics-urls"] == (
+        "http://10.0.1.3:9379,http://127.0.0.1:9379"
+    )
+    # the TLS listeners are what they were
+    assert render(metrics_port=9379)["listen-client-urls"] == "https://0.0.0.0:2379"

@@ -35,6 +35,11 @@ def test_config_yaml_keeps_the_etcd_charm_options_and_defaults() -> None:
         "bind_to_all_interfaces": True,
         "bind_with_insecure_http": False,
         "tls_cipher_suites": "",
+        # layer:nagios' options, as the old charm has them
+        "nagios_context": "juju",
+        "nagios_servicegroups": "",
+        # this charm's own
+        "metrics_port": 0,
     }
 
 
@@ -136,3 +141,39 @@ def test_channel_refusal(
 ) -> None:
     why = channel_refusal(installed, tracking, channel)
     assert (fragment in why) if fragment else why == "", why
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"metrics_port": 2379}, "metrics_port=2379 is taken by port"),
+        ({"metrics_port": 2380}, "metrics_port=2380 is taken by management_port"),
+        (
+            {"metrics_port": 4001, "bind_with_insecure_http": True},
+            "metrics_port=4001 is taken by bind_with_insecure_http",
+        ),
+        ({"metrics_port": 70000}, "metrics_port=70000 is out of range (0-65535)"),
+        ({"metrics_port": "x"}, "metrics_port='x' is not an integer"),
+        ({"nagios_context": "my ctx"}, "nagios_context='my ctx': only letters"),
+        ({"nagios_servicegroups": "a;b"}, "nagios_servicegroups='a;b': only letters"),
+    ],
+)
+def test_metrics_and_nagios_options_refused(change: dict, error: str) -> None:
+    settings, errors = parse_settings({**config_defaults(), **change})
+    assert settings is None
+    assert any(e.startswith(error) for e in errors), errors
+
+
+def test_metrics_and_nagios_defaults() -> None:
+    settings, errors = parse_settings(config_defaults())
+    assert settings is not None, errors
+    assert (settings.metrics_port, settings.nagios_context, settings.nagios_servicegroups) == (
+        0,
+        "juju",
+        "",
+    )
+    custom, _ = parse_settings(
+        {**config_defaults(), "metrics_port": 9379, "nagios_servicegroups": "etcd,k8s"}
+    )
+    assert custom is not None and custom.metrics_port == 9379
+    assert custom.nagios_servicegroups == "etcd,k8s"

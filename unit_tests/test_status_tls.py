@@ -168,3 +168,24 @@ def test_etcdctl_profile() -> None:
     text = tls.etcdctl_profile(2381)
     assert "export ETCDCTL_ENDPOINTS=https://127.0.0.1:2381\n" in text
     assert "export ETCDCTL_KEY=/var/snap/etcd/common/client.key\n" in text
+
+
+def test_open_ports_follow_the_client_and_metrics_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    from etcd_charm import health
+    from etcd_charm.context import Hook
+    from etcd_charm.record import Record
+
+    from .test_install_sources import Kv
+
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setattr(health.hookenv, "open_port", lambda p: calls.append(("open", p)))
+    monkeypatch.setattr(health.hookenv, "close_port", lambda p: calls.append(("close", p)))
+    kv = Kv({"etcd.opened-port": 2379})  # what an earlier revision kept
+    hook = Hook("etcd/0", "config-changed", Record(kv), {}, None, [])
+    health.open_ports(hook, [2379])
+    assert calls == []
+    health.open_ports(hook, [2381, 9379])
+    assert calls == [("close", 2379), ("open", 2381), ("open", 9379)]
+    calls.clear()
+    health.open_ports(hook, [2381])  # metrics_port back to 0
+    assert calls == [("close", 9379)] and hook.record.opened_ports == [2381]

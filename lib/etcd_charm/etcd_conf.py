@@ -78,6 +78,11 @@ def conf_context(
         listen_client.append(build_uri("https", "127.0.0.1", settings.port))
     if settings.bind_with_insecure_http:
         listen_client.append(build_uri("http", "127.0.0.1", INSECURE_HTTP_PORT))
+    listen_metrics = []
+    if settings.metrics_port:
+        listen_metrics = [build_uri("http", client_bind, settings.metrics_port)]
+        if client_bind != "0.0.0.0":
+            listen_metrics.append(build_uri("http", "127.0.0.1", settings.metrics_port))
     supports_min_version = bool(version) and version_tuple(version or "") >= (3, 5)
     return {
         "name": identity.name,
@@ -97,6 +102,7 @@ def conf_context(
         "ca_certificate": CA_PATH,
         "cipher_suites": list(settings.effective_cipher_suites()),
         "tls_min_version": "TLS1.2" if supports_min_version else "",
+        "listen_metrics_urls": listen_metrics,
     }
 
 

@@ -44,7 +44,7 @@ def final_status(
                     reason = lstep.reason
             hook.set_status(S.waiting(reason))
         return
-    open_port(hook, settings.port)
+    open_ports(hook, [settings.port] + ([settings.metrics_port] if settings.metrics_port else []))
     if obs.me.restart_request:
         hook.set_status(S.waiting("Waiting for a turn to restart with the new configuration"))
         return
@@ -109,11 +109,15 @@ def show_health(hook: Hook, settings: Settings, members: MemberList, my_id: int)
     return verdict
 
 
-def open_port(hook: Hook, port: int) -> None:
-    previous = hook.record.opened_port
-    if previous == port:
+def open_ports(hook: Hook, ports: list[int]) -> None:
+    """Open the client port (and the metrics listener's), close the ones no longer used."""
+    previous = hook.record.opened_ports
+    if previous == ports:
         return
-    if previous:
-        hookenv.close_port(previous)
-    hookenv.open_port(port)
-    hook.record.opened_port = port
+    for port in previous:
+        if port not in ports:
+            hookenv.close_port(port)
+    for port in ports:
+        if port not in previous:
+            hookenv.open_port(port)
+    hook.record.opened_ports = ports

@@ -184,8 +184,10 @@ PROTOCOL: tuple[Key, ...] = (
     Key("unit storage", "etcd.left", "leave (cluster-relation-departed of this unit)",
         "reconcile: a unit that left does nothing more", "this unit removed its member",
         "never: the unit is going away"),
-    Key("unit storage", "etcd.opened-port", "status (open-port)", "status (close the old port)",
-        "the client port opened", "never (replaced)"),
+    Key("unit storage", "etcd.opened-port", "status (open-port)",
+        "status (close the ports no longer used)",
+        "the ports opened: the client port, and metrics_port when set (a list; an int from "
+        "earlier revisions)", "never (replaced)"),
     Key("unit storage", "etcd.founding-since", "the leader while it waits for units to found",
         "the leader (FOUNDING_WAIT)", "when the leader began waiting (epoch seconds)",
         "when the leader founds the cluster, and by any hook that finds no founding wait (not "

@@ -122,12 +122,16 @@ class Record:
         self.kv.set(KV_LEFT, value)
 
     @property
-    def opened_port(self) -> Any:
-        return self.kv.get(KV_PORT)
+    def opened_ports(self) -> list[int]:
+        """The ports this unit opened (an earlier revision kept one port as an int)."""
+        value = self.kv.get(KV_PORT)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        return [int(p) for p in value] if isinstance(value, list) else []
 
-    @opened_port.setter
-    def opened_port(self, port: int) -> None:
-        self.kv.set(KV_PORT, port)
+    @opened_ports.setter
+    def opened_ports(self, ports: list[int]) -> None:
+        self.kv.set(KV_PORT, list(ports))
 
     @property
     def founding_since(self) -> float:

@@ -62,6 +62,7 @@ _CHANNEL = re.compile(
     r"^(?P<track>latest|\d+\.\d+)(?:/(?P<risk>[a-z]+))?(?:/(?P<branch>[\w.-]+))?$"
 )
 _REFRESH_TIMER = re.compile(r"^[\w:~,.\-/ ]*$")
+_NAGIOS_NAME = re.compile(r"^[\w.,-]*$")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class Settings:
     bind_to_all_interfaces: bool
     bind_with_insecure_http: bool
     tls_cipher_suites: tuple[str, ...]
+    metrics_port: int = 0  # 0: no separate metrics listener
+    nagios_context: str = "juju"
+    nagios_servicegroups: str = ""
 
     def effective_cipher_suites(self) -> tuple[str, ...]:
         return self.tls_cipher_suites or DEFAULT_CIPHER_SUITES
@@ -192,6 +196,15 @@ def parse_settings(config: Mapping[str, Any]) -> tuple[Settings | None, list[str
             f"port {INSECURE_HTTP_PORT} is taken by bind_with_insecure_http: "
             "choose another port or management_port"
         )
+    metrics_port = _int(config, "metrics_port", errors, 0, 65535)
+    taken = {port: "port", management_port: "management_port"}
+    if insecure:
+        taken.setdefault(INSECURE_HTTP_PORT, "bind_with_insecure_http")
+    if metrics_port and metrics_port in taken:
+        errors.append(
+            f"metrics_port={metrics_port} is taken by {taken[metrics_port]}: choose another "
+            "port for the metrics listener (0 turns it off)"
+        )
     if heartbeat and election and election < 5 * heartbeat:
         errors.append(
             f"election_timeout={election} must be at least 5 times "
@@ -235,6 +248,18 @@ def parse_settings(config: Mapping[str, Any]) -> tuple[Settings | None, list[str
         elif name not in suites:
             suites.append(name)
 
+    nagios_context = str(config.get("nagios_context", "juju") or "")
+    nagios_servicegroups = str(config.get("nagios_servicegroups", "") or "")
+    for key, value in (
+        ("nagios_context", nagios_context),
+        ("nagios_servicegroups", nagios_servicegroups),
+    ):
+        if not _NAGIOS_NAME.match(value):
+            errors.append(
+                f"{key}={value!r}: only letters, digits, '-', '_', '.' and ',' are allowed "
+                "(it names Nagios hosts and service groups)"
+            )
+
     if errors:
         return None, errors
     assert channel is not None
@@ -250,6 +275,9 @@ def parse_settings(config: Mapping[str, Any]) -> tuple[Settings | None, list[str
             bind_to_all_interfaces=bind_all,
             bind_with_insecure_http=insecure,
             tls_cipher_suites=tuple(suites),
+            metrics_port=metrics_port,
+            nagios_context=nagios_context,
+            nagios_servicegroups=nagios_servicegroups,
         ),
         [],
     )
