@@ -11,25 +11,30 @@ import base64
 import json
 import time
 import urllib.request
+from pathlib import Path
 
 import jubilant
 import pytest
 
 from .conftest import (
+    ROOT,
     all_healthy,
     etcd_starts,
     etcd_units,
     etcdctl,
     member_list,
+    packed,
     run,
     unit_addresses,
 )
+from .prometheus import prometheus
 
 pytestmark = pytest.mark.integration
 
 APP = "etcd"
 SOLO = "etcd-solo"
 CLIENT = "etcd-client"
+SCRAPER = "prometheus"
 
 
 def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
@@ -212,6 +217,64 @@ def test_remove_juju_leader(juju: jubilant.Juju) -> None:
     juju.wait(lambda s: run(juju, f"{CLIENT}/0", "show")["connection-string"] == want, timeout=120)
 
 
+def scrape_jobs(juju: jubilant.Juju) -> list[dict]:
+    """The job requests the consumer sees from the etcd units (their relation data)."""
+    info = json.loads(juju.cli("show-unit", f"{SCRAPER}/0", "--format", "json"))
+    jobs = []
+    for rel in info[f"{SCRAPER}/0"].get("relation-info") or []:
+        if rel.get("endpoint") != "manual-jobs":
+            continue
+        for data in (u.get("data") or {} for u in (rel.get("related-units") or {}).values()):
+            jobs += [json.loads(v) for k, v in data.items() if k.startswith("request_")]
+    return jobs
+
+
+def scraped(juju: jubilant.Juju, tmp_path: Path, port: int) -> None:
+    """A real Prometheus, given the one job the leader published, scrapes every member."""
+    status = juju.status()
+    want = sorted(f"{a}:{port}" for a in unit_addresses(status).values())
+    juju.wait(
+        lambda _: [j["job_data"]["static_configs"][0]["targets"] for j in scrape_jobs(juju)]
+        == [want],
+        timeout=120,
+    )
+    (job,) = scrape_jobs(juju)
+    assert job["job_name"] == "etcd" and job["job_data"]["scheme"] == "https"
+    with prometheus([job], tmp_path) as server:
+        name = f"etcd-{job['request_id']}"
+
+        def all_up() -> bool:
+            up = server.query(f'up{{job="{name}"}}')
+            return sorted(r["metric"]["instance"] for r in up if r["value"][1] == "1") == want
+
+        juju.wait(lambda _: all_up(), timeout=60, delay=1)
+        leaders = server.query(f'etcd_server_has_leader{{job="{name}"}}')
+        assert sorted((r["metric"]["instance"], r["value"][1]) for r in leaders) == [
+            (t, "1") for t in want
+        ]
+        print(f"\nPrometheus {name}: up=1 for {', '.join(want)}")
+
+
+def test_prometheus_scrapes_every_member(juju: jubilant.Juju, tmp_path: Path) -> None:
+    juju.deploy(packed(ROOT / "tests" / "charms" / "prometheus-scraper"), SCRAPER)
+    juju.integrate(f"{APP}:prometheus", f"{SCRAPER}:manual-jobs")
+    scraped(juju, tmp_path, 2379)
+    # the consumer answered the leader's request
+    leader = next(n for n, u in etcd_units(juju.status()).items() if u.leader)
+    (job,) = scrape_jobs(juju)
+    mine = json.loads(juju.cli("show-unit", leader, "--format", "json"))[leader]
+    answers = [
+        d
+        for rel in mine.get("relation-info") or []
+        if rel.get("endpoint") == "prometheus"
+        for d in ((u.get("data") or {}) for u in (rel.get("related-units") or {}).values())
+    ]
+    assert answers and all(
+        json.loads(a[f"response_{job['request_id']}"]) == {"reason": None, "success": True}
+        for a in answers
+    )
+
+
 def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
     # one rolling restart: the client port moves and the metrics listener opens
     juju.config(APP, {"port": 2381, "metrics_port": 9379})
@@ -234,6 +297,15 @@ def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
     juju.wait(lambda s: run(juju, f"{CLIENT}/0", "show")["connection-string"] == want, timeout=120)
     run(juju, f"{CLIENT}/0", "put", key="after-port-change", value="yes")
     assert run(juju, f"{CLIENT}/0", "get", key="greeting")["value"] == "hello"
+
+
+def test_the_scrape_job_follows_the_port_and_goes_with_the_relation(
+    juju: jubilant.Juju, tmp_path: Path
+) -> None:
+    scraped(juju, tmp_path, 2381)
+    juju.remove_relation(f"{APP}:prometheus", f"{SCRAPER}:manual-jobs")
+    juju.wait(lambda s: not s.apps[SCRAPER].relations, timeout=120)
+    juju.remove_application(SCRAPER)
 
 
 @pytest.mark.parametrize(

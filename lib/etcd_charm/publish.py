@@ -1,10 +1,10 @@
 """Publishing, only through the endpoints: this unit on the peer relation, the cluster's
-client view to db clients and proxies."""
+client view to db clients and proxies, the scrape job to Prometheus."""
 
 from __future__ import annotations
 
+from . import monitoring, tls
 from . import plan as P
-from . import tls
 from .context import Hook, address
 
 
@@ -31,6 +31,18 @@ def publish(
             material.client_key,
             material.ca,
         )
+    prometheus = hook.endpoint("prometheus")
+    if prometheus is not None and prometheus.is_joined:
+        if obs.is_leader:
+            prometheus.register_job(
+                monitoring.JOB_NAME,
+                monitoring.scrape_job(obs.members),
+                material.ca,
+                material.client_cert,
+                material.client_key,
+            )
+        else:  # a former leader's job goes: one job, from the leader
+            prometheus.withdraw()
     proxy = hook.endpoint("proxy")
     if proxy is not None and proxy.is_joined and view.cluster:
         proxy.publish(view.cluster, material.client_cert, material.client_key, material.ca)
