@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 APP = "etcd"
 SOLO = "etcd-solo"
 CLIENT = "etcd-client"
-SCRAPER = "prometheus"
+LMA = "prometheus"  # the stand-in for prometheus2 and grafana; the datasource's name
 
 
 def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
@@ -217,16 +217,21 @@ def test_remove_juju_leader(juju: jubilant.Juju) -> None:
     juju.wait(lambda s: run(juju, f"{CLIENT}/0", "show")["connection-string"] == want, timeout=120)
 
 
-def scrape_jobs(juju: jubilant.Juju) -> list[dict]:
-    """The job requests the consumer sees from the etcd units (their relation data)."""
-    info = json.loads(juju.cli("show-unit", f"{SCRAPER}/0", "--format", "json"))
-    jobs = []
-    for rel in info[f"{SCRAPER}/0"].get("relation-info") or []:
-        if rel.get("endpoint") != "manual-jobs":
+def requests_to(juju: jubilant.Juju, endpoint: str) -> list[dict]:
+    """The requests the consumer sees from the etcd units on ``endpoint`` (their relation
+    data): scrape jobs on manual-jobs, dashboards on dashboards."""
+    info = json.loads(juju.cli("show-unit", f"{LMA}/0", "--format", "json"))
+    found = []
+    for rel in info[f"{LMA}/0"].get("relation-info") or []:
+        if rel.get("endpoint") != endpoint:
             continue
         for data in (u.get("data") or {} for u in (rel.get("related-units") or {}).values()):
-            jobs += [json.loads(v) for k, v in data.items() if k.startswith("request_")]
-    return jobs
+            found += [json.loads(v) for k, v in data.items() if k.startswith("request_")]
+    return found
+
+
+def scrape_jobs(juju: jubilant.Juju) -> list[dict]:
+    return requests_to(juju, "manual-jobs")
 
 
 def scraped(juju: jubilant.Juju, tmp_path: Path, port: int) -> None:
@@ -253,11 +258,25 @@ def scraped(juju: jubilant.Juju, tmp_path: Path, port: int) -> None:
             (t, "1") for t in want
         ]
         print(f"\nPrometheus {name}: up=1 for {', '.join(want)}")
+        # every expression of the dashboard the leader registered: valid PromQL on the real
+        # server, on the series of this job
+        (request,) = requests_to(juju, "dashboards")
+        board = request["dashboard"]
+        assert request["name"] == "etcd"
+        exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+        assert {p["datasource"] for p in board["panels"]} == {f"{LMA} - Juju generated source"}
+        juju.wait(lambda _: server.query(f'rate(up{{job="{name}"}}[5m])') != [], timeout=60)
+        empty = [e for e in exprs if not server.query(e)]
+        print(f"dashboard: {len(exprs) - len(empty)} of {len(exprs)} expressions return data")
+        # what needs traffic or time may be empty on a quiet, young cluster; never these
+        for core in ("up{", "etcd_server_has_leader", "etcd_mvcc_db_total_size_in_bytes"):
+            assert not [e for e in empty if core in e], empty
 
 
 def test_prometheus_scrapes_every_member(juju: jubilant.Juju, tmp_path: Path) -> None:
-    juju.deploy(packed(ROOT / "tests" / "charms" / "prometheus-scraper"), SCRAPER)
-    juju.integrate(f"{APP}:prometheus", f"{SCRAPER}:manual-jobs")
+    juju.deploy(packed(ROOT / "tests" / "charms" / "lma-stand-in"), LMA)
+    juju.integrate(f"{APP}:prometheus", f"{LMA}:manual-jobs")
+    juju.integrate(f"{APP}:grafana", f"{LMA}:dashboards")
     scraped(juju, tmp_path, 2379)
     # the consumer answered the leader's request
     leader = next(n for n, u in etcd_units(juju.status()).items() if u.leader)
@@ -303,9 +322,10 @@ def test_the_scrape_job_follows_the_port_and_goes_with_the_relation(
     juju: jubilant.Juju, tmp_path: Path
 ) -> None:
     scraped(juju, tmp_path, 2381)
-    juju.remove_relation(f"{APP}:prometheus", f"{SCRAPER}:manual-jobs")
-    juju.wait(lambda s: not s.apps[SCRAPER].relations, timeout=120)
-    juju.remove_application(SCRAPER)
+    for ours, theirs in (("prometheus", "manual-jobs"), ("grafana", "dashboards")):
+        juju.remove_relation(f"{APP}:{ours}", f"{LMA}:{theirs}")
+    juju.wait(lambda s: not s.apps[LMA].relations, timeout=120)
+    juju.remove_application(LMA)
 
 
 @pytest.mark.parametrize(

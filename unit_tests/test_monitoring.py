@@ -37,12 +37,12 @@ def test_the_job_scrapes_every_voter_over_https() -> None:
 
 
 class Tools:
-    def __init__(self, mine: dict[str, str]) -> None:
-        self.mine = mine
+    def __init__(self, mine: dict[str, str], endpoint: str) -> None:
+        self.mine, self.endpoint = mine, endpoint
         self.sets: list[dict[str, Any]] = []
 
     def relation_ids(self, name: str | None = None) -> list[str]:
-        return ["prometheus:7"] if name == "prometheus" else []
+        return [f"{self.endpoint}:7"] if name == self.endpoint else []
 
     def related_units(self, rid: str | None = None) -> list[str]:
         return ["prometheus/0"]
@@ -59,19 +59,21 @@ class Tools:
         self.sets.append(dict(relation_settings or {}))
 
 
-def endpoint(monkeypatch: pytest.MonkeyPatch, mine: dict[str, str]) -> tuple[Any, Tools]:
+def endpoint(
+    monkeypatch: pytest.MonkeyPatch, mine: dict[str, str], name: str = "prometheus"
+) -> tuple[Any, Tools]:
     import charmhelpers.osplatform as platform
 
-    tools = Tools(mine)
+    tools = Tools(mine, name)
     monkeypatch.setattr(platform, "get_platform", lambda: "ubuntu")
     monkeypatch.setenv("CHARM_DIR", str(ROOT))
     monkeypatch.setenv("JUJU_UNIT_NAME", "etcd/0")
-    for name in ("relation_ids", "related_units", "relation_get", "relation_set"):
-        monkeypatch.setattr(hookenv, name, getattr(tools, name))
+    for tool in ("relation_ids", "related_units", "relation_get", "relation_set"):
+        monkeypatch.setattr(hookenv, tool, getattr(tools, tool))
     monkeypatch.setattr(hookenv, "log", lambda *a, **k: None)
     hookenv.cache.clear()
     context._ACTION_ENDPOINTS.clear()
-    return context.action_endpoint("prometheus"), tools
+    return context.action_endpoint(name), tools
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +130,96 @@ def test_a_unit_that_is_not_the_leader_withdraws_its_jobs(monkeypatch: pytest.Mo
     context.flush_action_endpoints()
     (published,) = tools.sets
     assert published[REQUEST] is None  # relation-set deletes a key set to nothing
+
+
+# ---------------------------------------------------------------------- the dashboard
+
+PROMTOOL = "/usr/bin/promtool"
+
+
+def test_every_dashboard_expression_is_promql_promtool_accepts(tmp_path: Path) -> None:
+    # promtool (Debian's prometheus package, installed by scripts/setup) parses each one as
+    # the expression of a recording rule
+    import os
+    import subprocess
+
+    import yaml
+
+    from etcd_charm import dashboard
+
+    if not os.path.exists(PROMTOOL):
+        assert not os.environ.get("CI"), "scripts/setup installs prometheus (promtool)"
+        pytest.skip("promtool is not installed: run scripts/setup")
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"etcd:dashboard:{i}", "expr": e}
+                    for i, e in enumerate(dashboard.expressions())
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(rules))
+    proc = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"SUCCESS: {len(dashboard.expressions())} rules found" in proc.stdout
+    # and a broken one is refused (the check can fail)
+    path.write_text(yaml.safe_dump({"groups": [{"name": "x", "rules": [
+        {"record": "x:y", "expr": "rate(up[5m]"}]}]}))  # fmt: skip
+    assert subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True).returncode
+
+
+def test_the_dashboard_is_grafana_json_on_the_named_datasource() -> None:
+    from etcd_charm import dashboard
+
+    board = dashboard.dashboard(dashboard.datasource_name("prometheus"))
+    json.loads(json.dumps(board))  # plain JSON
+    assert board["title"] == "etcd" and board["schemaVersion"] >= 27
+    panels = board["panels"]
+    assert [p["id"] for p in panels] == list(range(1, len(panels) + 1))
+    titles = {p["title"] for p in panels}
+    for wanted in (
+        "Members up",
+        "Has a leader",
+        "Leader changes (1h)",
+        "Proposals committed and applied",
+        "Proposals pending and failed",
+        "Database size against the quota",
+        "WAL fsync latency (p99, p50)",
+        "Backend commit latency (p99, p50)",
+        "Peer round trip time (p99)",
+        "Client requests (gRPC)",
+        "Health check failures (5m)",
+    ):
+        assert wanted in titles
+    for p in panels:
+        assert p["type"] in ("timeseries", "stat")
+        assert p["datasource"] == "prometheus - Juju generated source"
+        grid = p["gridPos"]
+        assert grid["x"] + grid["w"] <= 24 and grid["h"] > 0
+        assert p["targets"] and all(t["expr"] and t["refId"] for t in p["targets"])
+        assert len({t["refId"] for t in p["targets"]}) == len(p["targets"])
+    # no two panels overlap on Grafana's 24-column grid
+    cells = set()
+    for p in panels:
+        g = p["gridPos"]
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                assert (x, y) not in cells, p["title"]
+                cells.add((x, y))
+
+
+def test_a_dashboard_request_carries_the_object_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    from etcd_charm import dashboard
+
+    ep, tools = endpoint(monkeypatch, {}, "grafana")
+    board = dashboard.dashboard("prometheus - Juju generated source")
+    ep.register_dashboard("etcd", board)
+    context.flush_action_endpoints()
+    (published,) = tools.sets
+    (key,) = [k for k in published if k.startswith("request_")]
+    value = json.loads(published[key])
+    assert value == {"dashboard": board, "name": "etcd", "request_id": key[len("request_") :]}

@@ -1,9 +1,10 @@
 """Publishing, only through the endpoints: this unit on the peer relation, the cluster's
-client view to db clients and proxies, the scrape job to Prometheus."""
+client view to db clients and proxies, the scrape job to
+Prometheus and the dashboard to Grafana."""
 
 from __future__ import annotations
 
-from . import monitoring, tls
+from . import dashboard, monitoring, tls
 from . import plan as P
 from .context import Hook, address
 
@@ -43,6 +44,15 @@ def publish(
             )
         else:  # a former leader's job goes: one job, from the leader
             prometheus.withdraw()
+    grafana = hook.endpoint("grafana")
+    if grafana is not None and grafana.is_joined:
+        # its datasource is the one the grafana charm made for the related Prometheus
+        scraped_by = prometheus.relations if prometheus is not None else []
+        if obs.is_leader and scraped_by:
+            source = dashboard.datasource_name(scraped_by[0].application_name)
+            grafana.register_dashboard(dashboard.TITLE, dashboard.dashboard(source))
+        else:
+            grafana.withdraw()
     proxy = hook.endpoint("proxy")
     if proxy is not None and proxy.is_joined and view.cluster:
         proxy.publish(view.cluster, material.client_cert, material.client_key, material.ca)

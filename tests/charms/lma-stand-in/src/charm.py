@@ -1,4 +1,5 @@
-"""prometheus-scraper test fixture: answer every prometheus-manual job request."""
+"""lma-stand-in test fixture: answer every prometheus-manual job and grafana-dashboard
+import request (charms.reactive's request/response pattern, the same for both)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import sys
 
 import hooktools as ht
 
-ENDPOINT = "manual-jobs"
+ENDPOINTS = ("manual-jobs", "dashboards")
 OK = json.dumps({"reason": None, "success": True}, sort_keys=True)
 
 
 def run_hook(hook: str) -> None:
     answered = 0
-    for rid, units in ht.live_relations(ENDPOINT):
+    for rid, units in (r for e in ENDPOINTS for r in ht.live_relations(e)):
         wanted: dict[str, str | None] = {}
         for unit in units:
             for key in ht.relation_get(rid, unit):
@@ -25,7 +26,7 @@ def run_hook(hook: str) -> None:
         if updates:
             ht.relation_set(rid, updates)
         answered += len(wanted)
-    ht.status_set("active", f"{answered} scrape job(s)")
+    ht.status_set("active", f"{answered} request(s) answered")
 
 
 def run_action(name: str) -> None:
