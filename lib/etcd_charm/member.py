@@ -24,8 +24,12 @@ from .cluster import (
 )
 from .configure import conf_hash, render
 from .context import START_DEADLINE, Ctx, Hook, answering, client, log, wait_for
-from .etcd_json import EndpointStatus
+from .etcd_json import EndpointStatus, Member, MemberList
 from .observe import app_units, leader_data, peers
+
+#: how long a leaving unit looks again at a removal refused for quorum before it fails its
+#: hook (a concurrent removal's hand-over takes an election: about a second)
+LEAVE_DEADLINE = 20.0
 
 
 class Refused(Exception):
@@ -139,21 +143,45 @@ def leave(ctx: Ctx) -> None:
         leader=leader_data(),
         peers=peers(ctx.hook),
     )
-    listed = refresh_members(ctx, obs).members
-    if listed is None:
+
+    def look() -> tuple[MemberList, frozenset[int], str] | None:
+        listed = refresh_members(ctx, obs).members
+        if listed is None:
+            return None
+        # health first, then the membership again: a unit leaving at the same time removes
+        # its member before it stops etcd, so a member still listed after the probe was
+        # answering during it unless it is really down
+        healthy = member_health(listed)
+        members = refresh_members(ctx, obs).members
+        if members is None:
+            return None
+        refusal = ""
+        if members.by_id(my_id) is not None and _others(members, my_id):
+            refusal = P.removal_refusal(members, healthy, my_id)
+        return members, healthy, refusal
+
+    seen = look()
+    if seen is not None and seen[2]:
+        # a refusal may be a moment's: a unit leaving at the same time hands raft leadership
+        # over and removes its member, and a probe in between finds a member that does not
+        # answer; look again until it clears, for a bounded time, before refusing
+        ctx.set_status(S.leaving_waits(seen[2]))
+
+        def cleared() -> tuple[MemberList, frozenset[int], str] | None:
+            again = look()
+            return again if again is not None and not again[2] else None
+
+        try:
+            seen = wait_for("the removal to keep quorum", LEAVE_DEADLINE, cleared)
+        except TimeoutError:
+            seen = look()
+    if seen is None:
         refuse(ctx.hook, "no member of the cluster answers, so its member cannot be removed")
-    # health first, then the membership again: a unit leaving at the same time removes
-    # its member before it stops etcd, so a member still listed after the probe was
-    # answering during it unless it is really down
-    healthy = member_health(listed)
-    members = refresh_members(ctx, obs).members
-    if members is None:
-        refuse(ctx.hook, "no member of the cluster answers, so its member cannot be removed")
-    others = [m for m in members.voters if m.id != my_id and m.started]
+    members, healthy, refusal = seen
+    if refusal:
+        refuse(ctx.hook, refusal)
+    others = _others(members, my_id)
     if members.by_id(my_id) is not None and others:
-        refusal = P.removal_refusal(members, healthy, my_id)
-        if refusal:
-            refuse(ctx.hook, refusal)
         ctx.set_status(S.LEAVING)
         # talk to, and hand leadership to, members that stay: with several units removed
         # at once, another leaving member may be stopping (its connections reset)
@@ -167,6 +195,11 @@ def leave(ctx: Ctx) -> None:
     record.started = False
     record.left = True
     ctx.set_status(S.DEPARTED)
+
+
+def _others(members: MemberList, my_id: int) -> list[Member]:
+    """The started voters other than this unit's member."""
+    return [m for m in members.voters if m.id != my_id and m.started]
 
 
 def refuse(hook: Hook, why: str) -> NoReturn:

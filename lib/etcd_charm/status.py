@@ -182,6 +182,13 @@ def degraded(voters: int, down: list[str]) -> Status:
 
 DEPARTED = Status("maintenance", "Removed from the cluster; unit is departing")
 LEAVING = Status("maintenance", "Leaving the cluster")
+
+
+def leaving_waits(refusal: str) -> Status:
+    """A leaving unit whose removal is refused for now: it looks again before failing."""
+    return Status("maintenance", f"Leaving the cluster: waiting, {refusal}")
+
+
 RESTARTING = Status("maintenance", "Restarting etcd with the new configuration")
 REJOINING = Status(
     "maintenance", "Rejoining the restored cluster: this member's old data is discarded"
