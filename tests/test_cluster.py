@@ -28,6 +28,7 @@ from .conftest import (
     unit_addresses,
 )
 from .prometheus import prometheus
+from .writes import note
 
 pytestmark = pytest.mark.integration
 
@@ -257,7 +258,7 @@ def scraped(juju: jubilant.Juju, tmp_path: Path, port: int) -> None:
         assert sorted((r["metric"]["instance"], r["value"][1]) for r in leaders) == [
             (t, "1") for t in want
         ]
-        print(f"\nPrometheus {name}: up=1 for {', '.join(want)}")
+        note(f"prometheus-scrape-port-{port}", up_targets=want)
         # every expression of the dashboard the leader registered: valid PromQL on the real
         # server, on the series of this job
         (request,) = requests_to(juju, "dashboards")
@@ -267,7 +268,12 @@ def scraped(juju: jubilant.Juju, tmp_path: Path, port: int) -> None:
         assert {p["datasource"] for p in board["panels"]} == {f"{LMA} - Juju generated source"}
         juju.wait(lambda _: server.query(f'rate(up{{job="{name}"}}[5m])') != [], timeout=60)
         empty = [e for e in exprs if not server.query(e)]
-        print(f"dashboard: {len(exprs) - len(empty)} of {len(exprs)} expressions return data")
+        note(
+            f"prometheus-scrape-port-{port}",
+            dashboard_expressions=len(exprs),
+            dashboard_expressions_with_data=len(exprs) - len(empty),
+            dashboard_expressions_empty=empty,
+        )
         # what needs traffic or time may be empty on a quiet, young cluster; never these
         for core in ("up{", "etcd_server_has_leader", "etcd_mvcc_db_total_size_in_bytes"):
             assert not [e for e in empty if core in e], empty
