@@ -1,0 +1,80 @@
+"""The relation endpoints of the monitoring interfaces, as charms.reactive Endpoint classes:
+``hooks/relations/prometheus-manual/provides.py`` and ``hooks/relations/grafana-dashboard/
+provides.py`` (where charms.reactive looks for them) only import them from here, so that the
+type checker sees them under a package name. Wire formats: :mod:`requests`, and each class.
+
+Imported by charms.reactive only (in a hook, or an action's ``context.action_endpoint``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from charms.reactive import Endpoint, toggle_flag
+
+from . import requests
+
+
+class PrometheusManualProvides(Endpoint):
+    """prometheus-manual provider (``prometheus``): scrape jobs as interface-prometheus-manual's
+    requests carry them: ``request_<id>`` = ``job_name``, ``job_data`` (a Prometheus
+    scrape_config without its name; the consumer names the job ``<job_name>-<request_id>`` and
+    puts the files it wrote for the PEM texts into ``tls_config``), ``ca_cert``,
+    ``client_cert``, ``client_key`` (PEM texts), ``request_id``."""
+
+    def manage_flags(self) -> None:
+        toggle_flag(self.expand_name("{endpoint_name}.available"), self.is_joined)
+
+    def register_job(
+        self,
+        job_name: str,
+        job_data: dict[str, Any],
+        ca_cert: str,
+        client_cert: str,
+        client_key: str,
+    ) -> None:
+        """Publish (or update, keeping its id) the job named ``job_name`` on every relation."""
+        fields = {
+            "job_name": job_name,
+            "job_data": job_data,
+            "ca_cert": ca_cert,
+            "client_cert": client_cert,
+            "client_key": client_key,
+        }
+        for rel in self.relations:
+            requests.publish(rel, "job_name", fields)
+
+    def withdraw(self) -> None:
+        """Remove every job this unit published (it is no longer the one that publishes)."""
+        for rel in self.relations:
+            requests.withdraw(rel)
+
+    def responses(self) -> dict[str, dict[str, Any]]:
+        """request id -> the consumer's answer."""
+        return {k: v for rel in self.relations for k, v in requests.responses(rel).items()}
+
+
+class GrafanaDashboardProvides(Endpoint):
+    """grafana-dashboard provider (``grafana``): dashboards as interface-grafana-dashboard's
+    requests carry them: ``request_<id>`` = ``name`` and ``dashboard`` (the dashboard's JSON
+    object itself, not serialised again), ``request_id``."""
+
+    def manage_flags(self) -> None:
+        toggle_flag(self.expand_name("{endpoint_name}.available"), self.is_joined)
+
+    def register_dashboard(self, name: str, dashboard: dict[str, Any]) -> None:
+        """Publish (or update, keeping its id) the dashboard ``name`` on every relation."""
+        for rel in self.relations:
+            requests.publish(rel, "name", {"name": name, "dashboard": dashboard})
+
+    def withdraw(self) -> None:
+        for rel in self.relations:
+            requests.withdraw(rel)
+
+    def failed(self) -> dict[str, str]:
+        """request id -> why the consumer could not import it."""
+        return {
+            k: str(v.get("reason") or "")
+            for rel in self.relations
+            for k, v in requests.responses(rel).items()
+            if v.get("success") is False
+        }
