@@ -41,7 +41,7 @@ class PrometheusManualProvides(Endpoint):
             "client_key": client_key,
         }
         for rel in self.relations:
-            requests.publish(rel, "job_name", fields)
+            requests.send(rel, "job_name", fields)
 
     def withdraw(self) -> None:
         """Remove every job this unit published (it is no longer the one that publishes)."""
@@ -64,7 +64,7 @@ class GrafanaDashboardProvides(Endpoint):
     def register_dashboard(self, name: str, dashboard: dict[str, Any]) -> None:
         """Publish (or update, keeping its id) the dashboard ``name`` on every relation."""
         for rel in self.relations:
-            requests.publish(rel, "name", {"name": name, "dashboard": dashboard})
+            requests.send(rel, "name", {"name": name, "dashboard": dashboard})
 
     def withdraw(self) -> None:
         for rel in self.relations:

@@ -13,7 +13,7 @@ from typing import Any
 REQUEST, RESPONSE = "request_", "response_"
 
 
-def publish(relation: Any, match: str, fields: dict[str, Any]) -> None:
+def send(relation: Any, match: str, fields: dict[str, Any]) -> None:
     """Publish ``fields`` as the request of ``relation`` (a charms.reactive Relation) whose
     ``match`` field equals theirs, a new one when there is none."""
     published = relation.to_publish
