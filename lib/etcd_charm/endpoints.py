@@ -48,10 +48,6 @@ class PrometheusManualProvides(Endpoint):
         for rel in self.relations:
             requests.withdraw(rel)
 
-    def responses(self) -> dict[str, dict[str, Any]]:
-        """request id -> the consumer's answer."""
-        return {k: v for rel in self.relations for k, v in requests.responses(rel).items()}
-
 
 class GrafanaDashboardProvides(Endpoint):
     """grafana-dashboard provider (``grafana``): dashboards as interface-grafana-dashboard's
@@ -69,12 +65,3 @@ class GrafanaDashboardProvides(Endpoint):
     def withdraw(self) -> None:
         for rel in self.relations:
             requests.withdraw(rel)
-
-    def failed(self) -> dict[str, str]:
-        """request id -> why the consumer could not import it."""
-        return {
-            k: str(v.get("reason") or "")
-            for rel in self.relations
-            for k, v in requests.responses(rel).items()
-            if v.get("success") is False
-        }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-REQUEST, RESPONSE = "request_", "response_"
+REQUEST = "request_"
 
 
 def send(relation: Any, match: str, fields: dict[str, Any]) -> None:
@@ -36,13 +36,3 @@ def withdraw(relation: Any) -> None:
     """Remove every request this unit published on ``relation``."""
     for key in [k for k in relation.to_publish_raw if k.startswith(REQUEST)]:
         relation.to_publish_raw[key] = None
-
-
-def responses(relation: Any) -> dict[str, dict[str, Any]]:
-    """request id -> the responder's answer, for every answered request."""
-    out: dict[str, dict[str, Any]] = {}
-    for unit in relation.joined_units:
-        for key, value in unit.received.items():
-            if key.startswith(RESPONSE) and isinstance(value, dict):
-                out[key[len(RESPONSE) :]] = value
-    return out
