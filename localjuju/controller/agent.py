@@ -27,6 +27,7 @@ from .resolver import HookInfo, Op, RelationSnapshot, Remote
 from .state import (
     UNTIL_RESTART,
     HookError,
+    Relation,
     RelationLocal,
     Settings,
     Task,
@@ -147,6 +148,8 @@ class AgentController(ContextController, Protocol):
     def update_status_interval(self) -> float: ...
 
     def leave_scope(self, rid: str, unit: str) -> None: ...
+
+    def may_enter_scope(self, rel: Relation, unit: Unit) -> bool: ...
 
     def unit_removed(self, name: str) -> None: ...
 
@@ -317,10 +320,15 @@ class UnitAgent:
             ep = rel.endpoint_of(unit.app)
             assert ep is not None
             other = rel.other_app(unit.app)
+            # a container-scoped relation's units see only those of their own container
+            container = unit.container if rel.endpoints[0].scope == "container" else None
             members = {
                 u: rel.units[u].version if u in rel.units else 0
                 for u, departing in rel.scope.items()
-                if not departing and u != unit.name and u.split("/")[0] == other
+                if not departing
+                and u != unit.name
+                and u.split("/")[0] == other
+                and (container is None or (u in m.units and m.units[u].container == container))
             }
             app_members = {other: rel.apps[other].version} if other in rel.apps else {}
             rels[rel.id] = RelationSnapshot(
@@ -361,6 +369,8 @@ class UnitAgent:
         changed = False
         for rel in m.relations_of(unit.app):
             if rel.life != "alive" or unit.name in rel.scope:
+                continue
+            if not self.ctl.may_enter_scope(rel, unit):
                 continue
             addr = m.machines[unit.machine].address
             settings = rel.units.setdefault(unit.name, Settings())
@@ -433,7 +443,7 @@ class UnitAgent:
             "JUJU_API_ADDRESSES": f"{self.ctl.network.gateway}:17070",
             "JUJU_SLA": "unsupported",
             "JUJU_MACHINE_ID": unit.machine,
-            "JUJU_PRINCIPAL_UNIT": "",
+            "JUJU_PRINCIPAL_UNIT": unit.principal,
             "JUJU_AVAILABILITY_ZONE": "",
             "JUJU_VERSION": self.ctl.juju_version,
             "CLOUD_API_VERSION": "",

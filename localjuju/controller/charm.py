@@ -66,6 +66,11 @@ class Charm:
         return out
 
     @property
+    def subordinate(self) -> bool:
+        """metadata.yaml's ``subordinate``: the charm's units live in a principal's container."""
+        return bool(self.meta.get("subordinate", False))
+
+    @property
     def extra_bindings(self) -> list[str]:
         return list((self.meta.get("extra-bindings") or {}).keys())
 
@@ -172,6 +177,13 @@ def _validate(charm: Charm) -> None:
     for action in charm.actions:
         if not NAME_RE.match(action):
             raise CharmError(f"invalid action name {action!r}")
+    if charm.subordinate and not any(
+        ep.role == "requirer" and ep.scope == "container" for ep in charm.endpoints.values()
+    ):
+        # juju/charm's Meta.Check
+        raise CharmError(
+            f'subordinate charm "{charm.name}" lacks "requires" relation with container scope'
+        )
     names: set[str] = set()
     for ep in charm.endpoints.values():
         if ep.name in names:

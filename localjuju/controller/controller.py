@@ -8,6 +8,7 @@ stops on destroy-model.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -131,6 +132,9 @@ class Controller:
 
     def _flush(self) -> None:
         self._save_pending = False
+        if self.doom_subordinates():
+            for agent in self.agents.values():
+                agent.wake.set()
         self.elect_leaders()
         self.save()
         asyncio.get_running_loop().create_task(self._notify())
@@ -343,7 +347,10 @@ class Controller:
 
     async def deploy(self, args: dict[str, Any]) -> dict[str, Any]:
         src, source = self.resolve_charm(args["charm"])
-        probe = charmlib.read_charm(src) if src.is_dir() else None
+        try:
+            probe = charmlib.read_charm(src) if src.is_dir() else None
+        except CharmError as e:
+            raise UserError(str(e)) from None
         name = args.get("application") or (probe.name if probe else None)
         if name is None:
             # A .charm file: read its name from the archive.
@@ -370,6 +377,13 @@ class Controller:
         except (bases.BaseError, CharmError) as e:
             raise UserError(str(e)) from None
         ch, rev = self.unpack_charm(src, name)
+        n = int(args.get("num_units", 1))
+        if ch.subordinate:
+            # the deploy command's own check (cmd/juju/application/deployer): a subordinate
+            # gets its units from the principals it is related to
+            if n != 1:
+                raise UserError("cannot use --num-units or --to with subordinate application")
+            n = 0
         try:
             cfg = charmlib.validate_config(ch, dict(args.get("config") or {}))
         except CharmError as e:
@@ -391,8 +405,7 @@ class Controller:
         for ep in ch.endpoints.values():
             if ep.role == "peer":
                 self._add_relation([Endpoint(name, ep.name, "peer", ep.interface, ep.scope)])
-        n = int(args.get("num_units", 1))
-        units = await self.add_units(name, n)
+        units = await self.add_units(name, n) if n else []
         self.changed()
         return {"application": name, "units": units}
 
@@ -448,6 +461,10 @@ class Controller:
         if app.life != "alive":
             raise UserError(
                 f'cannot add unit to application "{app_name}": application is not alive'
+            )
+        if self.charm(app_name).subordinate:
+            raise UserError(
+                f'cannot add unit to application "{app_name}": application is a subordinate'
             )
         names = []
         mids = []
@@ -507,6 +524,17 @@ class Controller:
             opts = " ".join(f'"{x.app}:{x.name} {y.app}:{y.name}"' for x, y in pairs)
             raise UserError(f'ambiguous relation: "{a} {b}" could refer to {opts}')
         x, y = pairs[0]
+        if "container" in (x.scope, y.scope):
+            # state AddRelation: either endpoint container-scoped makes the relation so, and
+            # one of the applications must be a subordinate
+            x = dataclasses.replace(x, scope="container")
+            y = dataclasses.replace(y, scope="container")
+            if not any(self.charm(e.app).subordinate for e in (x, y)):
+                key = Relation(id=-1, endpoints=[x, y]).key
+                raise UserError(
+                    f'cannot add relation "{key}": container scoped relation requires at '
+                    "least one subordinate application"
+                )
         for rel in self.model.relations.values():
             keys = {(e.app, e.name) for e in rel.endpoints}
             if keys == {(x.app, x.name), (y.app, y.name)}:
@@ -543,6 +571,64 @@ class Controller:
         self._maybe_remove_relation(rel)
         self.changed()
 
+    def may_enter_scope(self, rel: Relation, unit: Unit) -> bool:
+        """Whether ``unit`` (alive, installed) enters ``rel``'s scope now. For a
+        container-scoped relation, as Juju's RelationUnit does:
+
+        * a principal entering scope with a subordinate application gets its subordinate unit
+          created in its container when there is none (``subordinateOps``); while that unit
+          exists but is no longer alive it cannot enter yet (``ErrCannotEnterScopeYet``);
+        * a subordinate unit enters only a relation with its principal's application or with
+          another subordinate application (``RelationUnit.Valid``)."""
+        if rel.is_peer or rel.endpoints[0].scope != "container":
+            return True
+        other = rel.other_app(unit.app)
+        if unit.principal:
+            principal_app = unit.principal.split("/")[0]
+            return other == principal_app or self.charm(other).subordinate
+        if not self.charm(other).subordinate:
+            return True
+        subs = [u for u in self.model.subordinates_of(unit.name) if u.app == other]
+        if subs:
+            return subs[0].life == "alive"
+        self.add_subordinate(unit, other)
+        return True
+
+    def add_subordinate(self, principal: Unit, app_name: str) -> Unit:
+        """A subordinate unit of ``app_name`` in ``principal``'s container (on its machine);
+        its agent starts at once (the principal's deployer)."""
+        app = self.model.applications[app_name]
+        uname = f"{app_name}/{app.next_unit}"
+        app.next_unit += 1
+        unit = Unit(name=uname, machine=principal.machine, principal=principal.name)
+        self.model.units[uname] = unit
+        app.units.append(uname)
+        self.debug(unit_tag(principal.name), "INFO", "juju.worker.deployer",
+                   f'deploying unit "{uname}"')  # fmt: skip
+        self.start_agent(uname)
+        return unit
+
+    def doom_subordinates(self) -> bool:
+        """Juju's unit agent of a subordinate sets its unit dying when its principal is no
+        longer alive, or when no alive container-scoped relation joins its application and its
+        principal's (docs: entity-lifecycle). Returns whether any unit changed."""
+        changed = False
+        for unit in list(self.model.units.values()):
+            if not unit.principal or unit.life != "alive":
+                continue
+            principal = self.model.units.get(unit.principal)
+            apps = {unit.app, unit.principal.split("/")[0]}
+            joined = any(
+                rel.life == "alive"
+                and rel.endpoints[0].scope == "container"
+                and {e.app for e in rel.endpoints} == apps
+                for rel in self.model.relations.values()
+            )
+            if principal is None or principal.life != "alive" or not joined:
+                self.destroy_unit(unit)
+                changed = True
+        return changed
+
     def leave_scope(self, rid: str, unit: str) -> None:
         rel = self.model.relations.get(rid)
         if rel is None:
@@ -574,6 +660,11 @@ class Controller:
         for n in names:
             if n not in self.model.units:
                 raise UserError(f'unit "{n}" does not exist')
+            if self.model.units[n].principal:
+                raise UserError(
+                    f'unit "{n}" is a subordinate, to remove use remove-relation. Note: this '
+                    f'will remove all units of "{self.model.units[n].app}"'
+                )
         for n in names:
             unit = self.model.units[n]
             self.destroy_unit(unit)
@@ -590,6 +681,9 @@ class Controller:
         unit = self.model.units.get(name)
         if unit is None:
             return
+        for sub in self.model.subordinates_of(name):  # forced out with their principal
+            self.destroy_unit(sub)
+            self.force_remove(sub.name, no_wait)
         if no_wait or not self.machine(unit.machine).running():
             self.unit_removed(name)
             return
@@ -602,10 +696,17 @@ class Controller:
         asyncio.get_running_loop().call_later(wait, backstop)
 
     def unit_removed(self, name: str) -> None:
-        """The unit ran its remove hook (or was forced out): it leaves the model."""
-        unit = self.model.units.pop(name, None)
+        """The unit ran its remove hook (or was forced out): it leaves the model. A principal
+        with subordinates is dead until the last of them is removed (Juju's EnsureDead refuses
+        while a unit has subordinates); then it goes, with its machine."""
+        unit = self.model.units.get(name)
         if unit is None:
             return
+        if self.model.subordinates_of(name):
+            unit.life = "dead"
+            self.changed()
+            return
+        del self.model.units[name]
         for rel in list(self.model.relations.values()):
             if name in rel.scope:
                 self.leave_scope(str(rel.id), name)
@@ -622,7 +723,7 @@ class Controller:
             if t.unit == name and t.status in ("pending", "running"):
                 t.status = "cancelled"
                 t.message = "unit removed"
-        sm = self.model.machines.get(unit.machine)
+        sm = None if unit.principal else self.model.machines.get(unit.machine)
         if sm is not None:
             if name in sm.units:
                 sm.units.remove(name)
@@ -632,6 +733,9 @@ class Controller:
                 asyncio.get_running_loop().create_task(asyncio.to_thread(m.destroy))
         if app is not None and app.life != "alive" and not app.units:
             self._remove_app(app)
+        principal = self.model.units.get(unit.principal) if unit.principal else None
+        if principal is not None and principal.life == "dead":
+            self.unit_removed(principal.name)
         self.changed()
 
     def _remove_app(self, app: Application) -> None:

@@ -205,19 +205,21 @@ def status_document(d: dict[str, Any]) -> Any:
         )
         for mid, m in d["machines"].items()
     }
+
+    def unit(u: dict[str, Any]) -> Any:
+        return f.Unit(
+            workload_status=si(u.get("workload-status")),
+            juju_status=si(u.get("juju-status")),
+            leader=bool(u.get("leader")),
+            machine=u.get("machine", ""),
+            open_ports=list(u.get("open-ports", [])),
+            public_address=u.get("public-address", ""),
+            subordinates={k: unit(v) for k, v in (u.get("subordinates") or {}).items()},
+        )
+
     apps = {}
     for name, a in d["applications"].items():
-        units = {
-            un: f.Unit(
-                workload_status=si(u.get("workload-status")),
-                juju_status=si(u.get("juju-status")),
-                leader=bool(u.get("leader")),
-                machine=u.get("machine", ""),
-                open_ports=list(u.get("open-ports", [])),
-                public_address=u.get("public-address", ""),
-            )
-            for un, u in a["units"].items()
-        }
+        units = {un: unit(u) for un, u in a["units"].items()}
         rels = {ep: [r["related-application"] for r in lst] for ep, lst in a["relations"].items()}
         apps[name] = f.Application(
             charm_url=(
@@ -230,6 +232,7 @@ def status_document(d: dict[str, Any]) -> Any:
             status=si(a.get("application-status")),
             relations=rels,
             units=units,
+            subordinate_to=list(a.get("subordinate-to") or []),
             version=a.get("version", ""),
             endpoint_bindings=dict(a.get("endpoint-bindings", {})),
         )
@@ -238,7 +241,7 @@ def status_document(d: dict[str, Any]) -> Any:
             id=r["id"],
             interface=r["endpoints"][0]["interface"],
             endpoints=[f.RelationEndpoint(e["app"], e["name"], e["role"]) for e in r["endpoints"]],
-            scope="global",
+            scope=r.get("scope", "global"),
             status="joined" if r["life"] == "alive" else "broken",
         )
         for r in d.get("_relations", [])

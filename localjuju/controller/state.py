@@ -181,6 +181,8 @@ RESOLVED_NO_HOOKS = "no-hooks"
 class Unit:
     name: str
     machine: str
+    # a subordinate unit's principal ("" for a principal unit); its machine is the principal's
+    principal: str = ""
     life: str = "alive"  # alive | dying | dead
     workload_status: StatusInfo = field(
         default_factory=lambda: StatusInfo("waiting", "waiting for machine")
@@ -201,6 +203,12 @@ class Unit:
     @property
     def number(self) -> int:
         return int(self.name.split("/")[1])
+
+    @property
+    def container(self) -> str:
+        """The unit whose container (machine) this unit lives in: the principal's name, or its
+        own for a principal (the container part of Juju's relation scope keys)."""
+        return self.principal or self.name
 
     @property
     def opened_ports(self) -> list[str]:
@@ -295,6 +303,10 @@ class Model:
 
     def app_units(self, app: str) -> list[Unit]:
         return [self.units[u] for u in self.applications[app].units if u in self.units]
+
+    def subordinates_of(self, principal: str) -> list[Unit]:
+        """The subordinate units deployed in ``principal``'s container."""
+        return [u for u in self.units.values() if u.principal == principal]
 
 
 MODEL_CONFIG_DEFAULTS: dict[str, Any] = {

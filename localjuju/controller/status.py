@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .state import StatusInfo
+from .state import StatusInfo, Unit
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -102,6 +102,11 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
             "hardware": "arch=amd64",
         }
     apps: dict[str, Any] = {}
+    # subordinate units are shown under their principal's entry (Juju's processUnit)
+    subordinate_docs: dict[str, dict[str, Any]] = {}
+    for u in sorted(m.units.values(), key=lambda u: (u.app, u.number)):
+        if u.principal and u.app in m.applications:
+            subordinate_docs.setdefault(u.principal, {})[u.name] = _unit_doc(ctl, u)
     for name, app in sorted(m.applications.items()):
         ch = ctl.charm(name)
         rels: dict[str, list[dict[str, Any]]] = {}
@@ -117,20 +122,12 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
             )
         units: dict[str, Any] = {}
         for u in sorted(m.app_units(name), key=lambda u: u.number):
-            wl, ag = unit_view(ctl, u.name)
-            ud: dict[str, Any] = {
-                "workload-status": _st(wl),
-                "juju-status": _st(ag, ctl.juju_version),
-                "machine": u.machine,
-                "public-address": m.machines[u.machine].address if u.machine in m.machines else "",
-            }
-            if u.life != "alive":
-                ud["workload-status"]["life"] = u.life  # not shown by Juju; harmless
-                ud["juju-status"]["life"] = u.life
-            if app.leader == u.name:
-                ud["leader"] = True
-            if u.opened_ports:
-                ud["open-ports"] = list(u.opened_ports)
+            if u.principal:
+                continue
+            ud = _unit_doc(ctl, u)
+            ud["machine"] = u.machine
+            if u.name in subordinate_docs:
+                ud["subordinates"] = subordinate_docs[u.name]
             units[u.name] = ud
         ad: dict[str, Any] = {
             "charm": (
@@ -146,6 +143,18 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
             "application-status": _st(app_status(ctl, name)),
             "relations": rels,
             "units": units,
+            "subordinate-to": (
+                sorted(
+                    {
+                        rel.other_app(name)
+                        for rel in m.relations_of(name)
+                        if rel.endpoints[0].scope == "container"
+                        and not ctl.charm(rel.other_app(name)).subordinate
+                    }
+                )
+                if ch.subordinate
+                else []
+            ),
             "endpoint-bindings": {"": "alpha", **{e: "alpha" for e in ch.endpoints}},
         }
         if app.charm_source != "local":
@@ -179,11 +188,31 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
                     {"app": e.app, "name": e.name, "role": e.role, "interface": e.interface}
                     for e in rel.endpoints
                 ],
+                "scope": rel.endpoints[0].scope,
                 "life": rel.life,
             }
             for rel in sorted(m.relations.values(), key=lambda r: r.id)
         ],
     }
+
+
+def _unit_doc(ctl: Controller, u: Unit) -> dict[str, Any]:
+    """A unit's entry in status, without its machine (a subordinate's has none)."""
+    m = ctl.model
+    wl, ag = unit_view(ctl, u.name)
+    ud: dict[str, Any] = {
+        "workload-status": _st(wl),
+        "juju-status": _st(ag, ctl.juju_version),
+        "public-address": m.machines[u.machine].address if u.machine in m.machines else "",
+    }
+    if u.life != "alive":
+        ud["workload-status"]["life"] = u.life  # not shown by Juju; harmless
+        ud["juju-status"]["life"] = u.life
+    if m.applications[u.app].leader == u.name:
+        ud["leader"] = True
+    if u.opened_ports:
+        ud["open-ports"] = list(u.opened_ports)
+    return ud
 
 
 def show_unit(ctl: Controller, name: str) -> dict[str, Any]:
@@ -199,6 +228,10 @@ def show_unit(ctl: Controller, name: str) -> dict[str, Any]:
             if other == name or departing:
                 continue
             if other.split("/")[0] != rel.other_app(u.app):
+                continue
+            if rel.endpoints[0].scope == "container" and (
+                other not in m.units or m.units[other].container != u.container
+            ):
                 continue
             related[other] = {
                 "in-scope": True,
