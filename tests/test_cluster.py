@@ -27,8 +27,9 @@ from .conftest import (
     run,
     unit_addresses,
 )
+from .dashboard_plot import plot
 from .prometheus import prometheus
-from .writes import note
+from .writes import continuous_writes, note
 
 pytestmark = pytest.mark.integration
 
@@ -235,8 +236,10 @@ def scrape_jobs(juju: jubilant.Juju) -> list[dict]:
     return requests_to(juju, "manual-jobs")
 
 
-def scraped(juju: jubilant.Juju, tmp_path: Path, port: int) -> None:
-    """A real Prometheus, given the one job the leader published, scrapes every member."""
+def scraped(juju: jubilant.Juju, tmp_path: Path, port: int, picture: Path | None = None) -> None:
+    """A real Prometheus, given the one job the leader published, scrapes every member.
+    With ``picture``: under a minute of client writes, then the dashboard's time-series panels
+    drawn from that Prometheus into ``picture``."""
     status = juju.status()
     want = sorted(f"{a}:{port}" for a in unit_addresses(status).values())
     juju.wait(
@@ -277,6 +280,15 @@ def scraped(juju: jubilant.Juju, tmp_path: Path, port: int) -> None:
         # what needs traffic or time may be empty on a quiet, young cluster; never these
         for core in ("up{", "etcd_server_has_leader", "etcd_mvcc_db_total_size_in_bytes"):
             assert not [e for e in empty if core in e], empty
+        if picture is None:
+            return
+        start = time.time()
+        with continuous_writes(juju, "dashboard-picture") as writes:
+            writes.wait_for_acks(1500, timeout=90)  # about 40 s at the writer's pace
+        drawn = plot(board, server.url, start - 30, time.time() + 5, picture)
+        note("dashboard-picture", series_per_panel=drawn)
+        # every time-series panel has data under load (the stat panels were checked above)
+        assert all(drawn.values()), drawn
 
 
 def test_prometheus_scrapes_every_member(juju: jubilant.Juju, tmp_path: Path) -> None:
@@ -327,7 +339,7 @@ def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
 def test_the_scrape_job_follows_the_port_and_goes_with_the_relation(
     juju: jubilant.Juju, tmp_path: Path
 ) -> None:
-    scraped(juju, tmp_path, 2381)
+    scraped(juju, tmp_path, 2381, picture=ROOT / "build" / "dashboard.png")
     for ours, theirs in (("prometheus", "manual-jobs"), ("grafana", "dashboards")):
         juju.remove_relation(f"{APP}:{ours}", f"{LMA}:{theirs}")
     juju.wait(lambda s: not s.apps[LMA].relations, timeout=120)
