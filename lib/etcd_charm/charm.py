@@ -251,7 +251,8 @@ class EtcdCharm:
             obs = membership.lead(membership.Leader(ctx, own), obs)
         obs = own(obs)
         publish.publish(hook, obs, material, version)
-        health.final_status(ctx, obs, certs, material, self.available(obs, tracking))
+        notes = [self.available(obs, tracking), publish.cos_agent_problem(hook)]
+        health.final_status(ctx, obs, certs, material, "; ".join(n for n in notes if n))
         if problem is not None and not record.started:
             hook.set_status(S.takeover(problem.reason, isinstance(problem, adopt.T.Refuse)))
         healthy = hook.status is not None and hook.status.state == "active"

@@ -1,6 +1,7 @@
 """The relation endpoints of the monitoring interfaces, as charms.reactive Endpoint classes:
-``hooks/relations/prometheus-manual/provides.py`` and ``hooks/relations/grafana-dashboard/
-provides.py`` (where charms.reactive looks for them) only import them from here, so that the
+``hooks/relations/prometheus-manual/provides.py``, ``hooks/relations/grafana-dashboard/
+provides.py`` and ``hooks/relations/cos_agent/provides.py`` (where charms.reactive looks for
+them) only import them from here, so that the
 type checker sees them under a package name. Wire formats: :mod:`requests`, and each class.
 
 Imported by charms.reactive only (in a hook, or an action's ``context.action_endpoint``)."""
@@ -65,3 +66,17 @@ class GrafanaDashboardProvides(Endpoint):
     def withdraw(self) -> None:
         for rel in self.relations:
             requests.withdraw(rel)
+
+
+class CosAgentProvides(Endpoint):
+    """cos_agent provider (``cos-agent``): this unit's ``config`` (:mod:`cos_agent`), a JSON
+    text in its own unit bucket, on the one relation to its machine's agent (subordinate
+    relations carry unit data only). Written only when it changed."""
+
+    def manage_flags(self) -> None:
+        toggle_flag(self.expand_name("{endpoint_name}.available"), self.is_joined)
+
+    def publish_config(self, config: str) -> None:
+        for rel in self.relations:
+            if rel.to_publish_raw.get("config") != config:
+                rel.to_publish_raw["config"] = config

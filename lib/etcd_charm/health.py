@@ -25,7 +25,8 @@ def final_status(
     available: str = "",
 ) -> None:
     """The unit's status at the end of a reconcile; ``available`` (the leader: a newer
-    revision the refresh action would take) is added to a healthy one."""
+    revision the refresh action would take; a relation that cannot be served) is added to a
+    healthy one."""
     hook, settings = ctx.hook, ctx.settings
     version = workload.installed_version()
     if version:

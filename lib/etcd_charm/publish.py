@@ -1,12 +1,15 @@
 """Publishing, only through the endpoints: this unit on the peer relation, the cluster's
 client view to db clients and proxies, the scrape job to
-Prometheus and the dashboard to Grafana."""
+Prometheus and the dashboard to Grafana, and this unit's telemetry to its cos-agent."""
 
 from __future__ import annotations
 
-from . import dashboard, monitoring, tls
+from charmhelpers.core import hookenv
+
+from . import alerts, cos_agent, dashboard, monitoring, tls
 from . import plan as P
 from .context import Hook, address
+from .settings import Settings
 
 
 def publish(
@@ -53,6 +56,39 @@ def publish(
             grafana.register_dashboard(dashboard.TITLE, dashboard.dashboard(source))
         else:
             grafana.withdraw()
+    publish_cos_agent(hook, obs)
     proxy = hook.endpoint("proxy")
     if proxy is not None and proxy.is_joined and view.cluster:
         proxy.publish(view.cluster, material.client_cert, material.client_key, material.ca)
+
+
+def instance(host: str, port: int) -> str:
+    """``host:port``, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def publish_cos_agent(hook: Hook, obs: P.Observed) -> None:
+    """This unit's ``config`` on the cos-agent relation (:mod:`cos_agent`): the rules of the
+    cluster's voters, the dashboard and, with a metrics listener, the scrape job of this
+    unit's member. Without one the job is left out and the log says why (the status too:
+    :func:`cos_agent_problem`)."""
+    agent = hook.endpoint("cos-agent")
+    settings: Settings | None = hook.settings
+    if agent is None or not agent.is_joined or settings is None or obs.members is None:
+        return
+    app = hook.unit.split("/")[0]
+    topology = alerts.Topology(hookenv.model_name(), hookenv.model_uuid(), app)
+    port = settings.metrics_port
+    job = cos_agent.scrape_job(app, port, instance(address("db"), port)) if port else None
+    if job is None:
+        hookenv.log(cos_agent.problem(port), hookenv.WARNING)
+    value = cos_agent.config(topology, len(obs.members.voters), job)
+    agent.publish_config(cos_agent.serialise(value))
+
+
+def cos_agent_problem(hook: Hook) -> str:
+    """Why the cos-agent relation gets no scrape job ("" when it does, or is not there)."""
+    agent = hook.endpoint("cos-agent")
+    if agent is None or not agent.is_joined or hook.settings is None:
+        return ""
+    return cos_agent.problem(hook.settings.metrics_port)
