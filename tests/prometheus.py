@@ -60,19 +60,36 @@ class Prometheus:
         assert body["status"] == "success", body
         return list(body["data"]["result"])
 
+    def rules(self) -> list[dict[str, Any]]:
+        """Every loaded alerting rule (``/api/v1/rules``): name, query, state, health."""
+        with urllib.request.urlopen(f"{self.url}/api/v1/rules?type=alert", timeout=10) as r:
+            groups = json.loads(r.read())["data"]["groups"]
+        return [rule for g in groups for rule in g["rules"]]
+
     def targets(self) -> list[dict[str, Any]]:
         with urllib.request.urlopen(f"{self.url}/api/v1/targets", timeout=10) as r:
             return list(json.loads(r.read())["data"]["activeTargets"])
 
 
 @contextmanager
-def prometheus(requests: list[dict[str, Any]], directory: Path) -> Iterator[Prometheus]:
-    """A Prometheus scraping every second with these job requests, stopped afterwards."""
+def prometheus(
+    requests: list[dict[str, Any]],
+    directory: Path,
+    scrape_configs: list[dict[str, Any]] | None = None,
+    rule_groups: list[dict[str, Any]] | None = None,
+) -> Iterator[Prometheus]:
+    """A Prometheus scraping every second with these job requests (and ``scrape_configs`` as
+    they are), evaluating ``rule_groups`` (Prometheus rule groups) every second; stopped
+    afterwards."""
     directory.mkdir(parents=True, exist_ok=True)
-    config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
-        "scrape_configs": [scrape_config(r, directory) for r in requests],
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [scrape_config(r, directory) for r in requests]
+        + list(scrape_configs or []),
     }
+    if rule_groups:
+        (directory / "rules.yml").write_text(yaml.safe_dump({"groups": rule_groups}))
+        config["rule_files"] = [str(directory / "rules.yml")]
     (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = _free_port()
     log = open(directory / "prometheus.log", "w")

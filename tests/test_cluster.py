@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+import lzma
 import time
 import urllib.request
 from pathlib import Path
 
+import jsonschema
 import jubilant
 import pytest
 
@@ -37,6 +39,10 @@ APP = "etcd"
 SOLO = "etcd-solo"
 CLIENT = "etcd-client"
 LMA = "prometheus"  # the stand-in for prometheus2 and grafana; the datasource's name
+COS = "cos-agent"  # the stand-in for grafana-agent / opentelemetry-collector (a subordinate)
+COS_SCHEMA = json.loads(
+    (ROOT / "unit_tests" / "data" / "schemas" / "cos_agent_v0_provider.json").read_text()
+)
 
 
 def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
@@ -312,6 +318,49 @@ def test_prometheus_scrapes_every_member(juju: jubilant.Juju, tmp_path: Path) ->
     )
 
 
+def cos_configs(juju: jubilant.Juju) -> dict[str, dict]:
+    """principal unit -> the ``config`` it published to its machine's agent (the agent unit's
+    relation view), each validated against the cos_agent v0 schema."""
+    found = {}
+    for sub in juju.status().get_units(COS):
+        info = json.loads(juju.cli("show-unit", sub, "--format", "json"))[sub]
+        for rel in info.get("relation-info") or []:
+            for unit, seen in (rel.get("related-units") or {}).items():
+                data = seen.get("data") or {}
+                if "config" not in data:
+                    continue
+                bucket = {k: v for k, v in data.items() if k == "config"}
+                jsonschema.validate({"unit": bucket}, COS_SCHEMA)
+                nested = json.loads(data["config"])
+                jsonschema.validate(
+                    nested,
+                    {**COS_SCHEMA["$defs"]["NestedDataModel"], "$defs": COS_SCHEMA["$defs"]},
+                )
+                found[unit] = nested
+    return found
+
+
+def test_cos_agent_without_a_metrics_listener(juju: jubilant.Juju) -> None:
+    """A subordinate agent on every etcd machine; with no metrics listener there is nothing it
+    could scrape (the client port needs root's client key): no job, and the status says so."""
+    juju.deploy(packed(ROOT / "tests" / "charms" / "cos-agent-stand-in"), COS)
+    juju.integrate(f"{APP}:cos-agent", f"{COS}:cos-agent")
+    juju.wait(
+        lambda s: len(s.get_units(COS)) == 4 and len(cos_configs(juju)) == 4,
+        error=jubilant.any_error,
+        timeout=300,
+    )
+    status = juju.status()
+    subs = {p: sorted(u.subordinates) for p, u in etcd_units(status).items()}
+    assert all(len(v) == 1 for v in subs.values()), subs
+    for unit, config in cos_configs(juju).items():
+        assert config["metrics_scrape_jobs"] == [], unit
+        assert config["metrics_alert_rules"]["groups"][0]["rules"], unit
+    for unit, u in etcd_units(status).items():
+        assert u.workload_status.current == "active", (unit, u.workload_status)
+        assert "cos-agent: no metrics to scrape: set metrics_port" in u.workload_status.message
+
+
 def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
     # one rolling restart: the client port moves and the metrics listener opens
     juju.config(APP, {"port": 2381, "metrics_port": 9379})
@@ -334,6 +383,84 @@ def test_port_change_and_client_follows(juju: jubilant.Juju) -> None:
     juju.wait(lambda s: run(juju, f"{CLIENT}/0", "show")["connection-string"] == want, timeout=120)
     run(juju, f"{CLIENT}/0", "put", key="after-port-change", value="yes")
     assert run(juju, f"{CLIENT}/0", "get", key="greeting")["value"] == "hello"
+
+
+def test_cos_agent_jobs_rules_and_dashboard(juju: jubilant.Juju, tmp_path: Path) -> None:
+    """With the metrics listener: each unit names its member's job (127.0.0.1, scraped by the
+    agent on its machine), the rules and the dashboard. A real Prometheus scrapes the jobs as
+    the agents would (their target moved to the unit's address: the test host is not the
+    machine; the agent's topology labels added), loads the rules, and evaluates them; a
+    stopped etcd makes EtcdMemberDown match."""
+    status = juju.wait(
+        lambda s: len(cos_configs(juju)) == 4
+        and all(c["metrics_scrape_jobs"] for c in cos_configs(juju).values()),
+        timeout=300,
+    )
+    addresses = unit_addresses(status)
+    configs = cos_configs(juju)
+    jobs, groups = [], {}
+    for unit, config in configs.items():
+        (job,) = config["metrics_scrape_jobs"]
+        (static,) = job["static_configs"]
+        assert static["targets"] == ["127.0.0.1:9379"] and job["scheme"] == "http"
+        assert static["labels"]["instance"] == f"{addresses[unit]}:9379"
+        # the agent on the unit's machine reaches it there
+        sub = next(iter(etcd_units(status)[unit].subordinates))
+        fetched = juju.exec(
+            "python3 -c 'import urllib.request as u;"
+            'print(u.urlopen("http://127.0.0.1:9379/metrics", timeout=10).read().decode())\'',
+            unit=sub,
+        ).stdout
+        assert "etcd_server_has_leader 1" in fetched
+        (group,) = config["metrics_alert_rules"]["groups"]
+        groups[group["name"]] = group  # one copy per application: the same from every unit
+        topology = {k: v for k, v in group["rules"][0]["labels"].items() if k != "severity"}
+        labels = {**static["labels"], **topology, "juju_unit": unit}
+        jobs.append(
+            {**job, "static_configs": [{"targets": [f"{addresses[unit]}:9379"], "labels": labels}]}
+        )
+    assert len(groups) == 1, sorted(groups)
+    names = sorted(r["alert"] for r in next(iter(groups.values()))["rules"])
+    assert names == sorted(
+        ["EtcdNoLeader", "EtcdFrequentLeaderChanges", "EtcdHighFsyncDurations",
+         "EtcdHighCommitDurations", "EtcdDatabaseNearQuota", "EtcdMemberDown",
+         "EtcdQuorumAtRisk"]
+    )  # fmt: skip
+    with prometheus(
+        [], tmp_path, scrape_configs=jobs, rule_groups=list(groups.values())
+    ) as server:
+        juju.wait(lambda _: len([r for r in server.query("up") if r["value"][1] == "1"]) == 4,
+                  timeout=60, delay=1)  # fmt: skip
+        juju.wait(lambda _: all(r["health"] == "ok" for r in server.rules()), timeout=30, delay=1)
+        rules = {r["name"]: r for r in server.rules()}
+        assert sorted(rules) == names
+        for rule in rules.values():
+            server.query(rule["query"])  # valid PromQL on the live series
+        encoded = next(iter(configs.values()))["dashboards"][0]  # base64(lzma(JSON)), as cosl
+        board = json.loads(lzma.decompress(base64.b64decode(encoded)))
+        exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+        empty = [e for e in exprs if not server.query(e)]
+        note("cos-agent", dashboard_expressions=len(exprs), empty=empty, rules=len(rules))
+        for core in ("up{", "etcd_server_has_leader", "etcd_mvcc_db_total_size_in_bytes"):
+            assert not [e for e in empty if core in e], empty
+        assert rules["EtcdMemberDown"]["state"] == "inactive"
+        victim = sorted(addresses)[-1]
+        juju.exec("systemctl stop snap.etcd.etcd", unit=victim)
+        try:
+            juju.wait(
+                lambda _: {r["name"]: r["state"] for r in server.rules()}["EtcdMemberDown"]
+                in ("pending", "firing"),
+                timeout=60,
+                delay=1,
+            )
+        finally:
+            juju.exec("systemctl start snap.etcd.etcd", unit=victim)
+    juju.wait(all_healthy(APP, 4), error=jubilant.any_error, timeout=300)
+    juju.remove_relation(f"{APP}:cos-agent", f"{COS}:cos-agent")
+    juju.wait(lambda s: not s.get_units(COS), timeout=180)
+    status = juju.status()
+    assert all(not u.subordinates for u in etcd_units(status).values())
+    juju.remove_application(COS)
 
 
 def test_the_scrape_job_follows_the_port_and_goes_with_the_relation(
