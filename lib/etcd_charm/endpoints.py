@@ -1,7 +1,8 @@
 """The relation endpoints of the monitoring interfaces, as charms.reactive Endpoint classes:
-``hooks/relations/prometheus-manual/provides.py`` and ``hooks/relations/grafana-dashboard/
-provides.py`` (where charms.reactive looks for them) only import them from here, so that the
-type checker sees them under a package name. Wire formats: :mod:`requests`, and each class.
+``hooks/relations/prometheus-manual/provides.py``, ``hooks/relations/grafana-dashboard/
+provides.py`` and ``hooks/relations/nrpe-external-master/provides.py`` (where charms.reactive
+looks for them) only import them from here, so that the type checker sees them under a package
+name. Wire formats: :mod:`requests`, and each class.
 
 Imported by charms.reactive only (in a hook, or an action's ``context.action_endpoint``)."""
 
@@ -65,3 +66,14 @@ class GrafanaDashboardProvides(Endpoint):
     def withdraw(self) -> None:
         for rel in self.relations:
             requests.withdraw(rel)
+
+
+class NrpeExternalMasterProvides(Endpoint):
+    """nrpe-external-master provider (``nrpe-external-master``, scope container). Sets
+    ``nrpe-external-master.available`` while the nrpe subordinate is joined, as the reactive
+    interface-nrpe-external-master did for layer-etcd (its ``{relation_name}.available``).
+    Its data (``primary``, ``monitors``) is charm-helpers' ``NRPE`` to write
+    (:mod:`nrpe_checks`), not this endpoint's."""
+
+    def manage_flags(self) -> None:
+        toggle_flag(self.expand_name("{endpoint_name}.available"), self.is_joined)
