@@ -34,6 +34,7 @@ import argparse
 import base64
 import calendar
 import json
+import math
 import re
 import subprocess
 import sys
@@ -228,19 +229,20 @@ def evaluate_dbsize(record: Mapping[str, Any], now: float, warn: float, crit: fl
         return Result(UNKNOWN, "no database size: this unit's member does not answer")
     size, in_use = int(m["db_size"]), int(m.get("db_size_in_use") or 0)
     used = 100.0 * size / quota
+    warn_bytes, crit_bytes = math.ceil(quota * warn / 100), math.ceil(quota * crit / 100)
     perf = (
-        f"db_size={size}B;{int(quota * warn / 100)};{int(quota * crit / 100)};0;{quota} "
+        f"db_size={size}B;{warn_bytes};{crit_bytes};0;{quota} "
         f"db_size_in_use={in_use}B;;;0;{quota}"
     )
     text = (
         f"database {human_bytes(size)} of the {human_bytes(quota)} quota ({used:.1f}%), "
         f"{human_bytes(in_use)} in use"
     )
-    if used >= crit:
+    if size >= crit_bytes:
         return Result(
             CRITICAL, text + ": at the quota etcd refuses writes; compact and defragment", perf
         )
-    if used >= warn:
+    if size >= warn_bytes:
         return Result(WARNING, text, perf)
     return Result(OK, text, perf)
 
