@@ -270,6 +270,14 @@ def test_each_subcommand_evaluates_the_file() -> None:
     assert run(["cert", "-w", "120", "-c", "7"], text)[1].code == P.WARNING
 
 
+def test_the_status_line_is_one_line() -> None:
+    result = P.evaluate_service("", "System has not been booted with systemd.\nFailed to connect")
+    assert result.line("service") == (
+        "ETCD-SERVICE UNKNOWN - cannot ask systemd about snap.etcd.etcd: System has not been "
+        "booted with systemd.; Failed to connect"
+    )
+
+
 def test_the_status_line_has_the_state_and_perfdata() -> None:
     check, result = run(["dbsize"], json.dumps(record()))
     assert result.line(check) == (

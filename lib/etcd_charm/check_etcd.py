@@ -68,8 +68,9 @@ class Result:
     perfdata: str = ""
 
     def line(self, check: str) -> str:
-        """The plugin's one line of output."""
-        out = f"ETCD-{check.upper()} {STATE_NAMES[self.code]} - {self.text}"
+        """The plugin's one line of output (a multi-line text is joined with "; ")."""
+        text = "; ".join(ln.strip() for ln in self.text.splitlines() if ln.strip())
+        out = f"ETCD-{check.upper()} {STATE_NAMES[self.code]} - {text}"
         return out + (f" | {self.perfdata}" if self.perfdata else "")
 
 
