@@ -288,3 +288,33 @@ def test_layer_etcd_s_alarms_check_is_removed(model: Model, paths: nrpe_checks.P
         "/usr/lib/nagios/plugins/check_etcd-alarms.py",
         "/var/lib/nagios/etcd-alarm-list.txt",
     )
+
+
+def test_every_reconcile_ends_with_the_nagios_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also after an early return (invalid config, a unit that left): then the status
+    says why there is no member; after a full one, what the status saw is passed on."""
+    from etcd_charm import charm
+    from etcd_charm.status import Status
+
+    passed: list[tuple[Any, Seen]] = []
+    monkeypatch.setattr(nrpe_checks, "reconcile", lambda h, s, seen: passed.append((s, seen)))
+    etcd = object.__new__(charm.EtcdCharm)
+    etcd.hook = Hook("etcd/0", "config-changed", Record(FakeKV()), {}, None, ["port=x"])
+    etcd.hook.status = Status("blocked", "port=x is not an integer")
+
+    def early(self: Any, leaving: bool, flags: Any) -> charm.Raised:
+        return charm.Raised(started=False)
+
+    monkeypatch.setattr(charm.EtcdCharm, "_reconcile", early)
+    assert etcd.reconcile() == charm.Raised(started=False)
+    assert passed == [(None, Seen(started=False, reason="port=x is not an integer"))]
+
+    seen = Seen(started=True, asked=True, error="context deadline exceeded")
+
+    def full(self: Any, leaving: bool, flags: Any) -> charm.Raised:
+        self.seen = seen
+        return charm.Raised(started=True)
+
+    monkeypatch.setattr(charm.EtcdCharm, "_reconcile", full)
+    etcd.reconcile()
+    assert passed[-1] == (None, seen)
