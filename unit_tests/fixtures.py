@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -42,3 +43,18 @@ class Replay:
         self.calls.append(args)
         c = capture(self.version, self.answers[tuple(args)])
         return subprocess.CompletedProcess(argv, c["rc"], c["stdout"], c["stderr"])
+
+
+def charmhelpers_nrpe() -> ModuleType:
+    """charm-helpers' ``contrib.charmsupport.nrpe``. It imports ``charmhelpers.core.host``,
+    which refuses any platform its ``osplatform.get_platform`` does not know from
+    /etc/os-release: this Debian host's NAME ("Debian GNU/Linux") is not matched, the Ubuntu
+    machines the charm runs on are. The import is made as on Ubuntu (the module is then
+    cached)."""
+    import charmhelpers.osplatform as osplatform
+    import pytest
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(osplatform, "get_platform", lambda: "ubuntu")
+        from charmhelpers.contrib.charmsupport import nrpe
+    return nrpe

@@ -49,6 +49,8 @@ print("platform", platform.get_platform())  # from /etc/os-release: Ubuntu's, bo
 import charms.reactive.bus, charms.templating.jinja2, charmhelpers.core.unitdata
 charms.reactive.bus.discover()  # imports reactive/etcd.py: etcd_charm.charm and the rest
 import etcd_charm.actions, etcd_charm.entry
+import charmhelpers.contrib.charmsupport.nrpe  # etcd_charm.nrpe_checks imports it to register
+assert not [m for m in sys.modules if m.startswith("charmhelpers.contrib.network")]
 import distutils, distutils.version, yaml, jinja2, markupsafe
 assert distutils.version.LooseVersion("3.6.8") > distutils.version.LooseVersion("2.9")
 assert yaml.safe_load("a: 1") == {"a": 1}
@@ -136,6 +138,7 @@ def test_hooks_and_actions_import_on_the_base_python(version: str, charm: Path) 
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
     assert lines["platform"] == "ubuntu"
     assert "etcd_charm.charm" in lines["loaded"] and "etcd_charm.actions" in lines["loaded"]
+    assert "etcd_charm.nrpe_checks" in lines["loaded"]
     # the standard library's distutils where the base has one, the vendored one otherwise;
     # setuptools itself is never imported (it would replace distutils and cost 100 ms)
     vendored = str(charm / "venv" / "setuptools" / "_distutils")

@@ -5,8 +5,8 @@ Each responsibility is a module of its own: :mod:`context` (the per-hook context
 :mod:`record` (unit storage), :mod:`observe`, :mod:`cluster` (etcd calls on the cluster),
 :mod:`membership` (the leader's executors), :mod:`member` (this unit's etcd),
 :mod:`configure` (etcd's config, the refresh timer), :mod:`upgrade`, :mod:`restore`,
-:mod:`migration`, :mod:`install`, :mod:`tls`, :mod:`publish` and :mod:`health` (the final
-status). Decisions are made in :mod:`plan`.
+:mod:`migration`, :mod:`install`, :mod:`tls`, :mod:`publish`, :mod:`health` (the final
+status) and :mod:`nrpe_checks` (the Nagios checks). Decisions are made in :mod:`plan`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from . import (
     install,
     member,
     membership,
+    nrpe_checks,
     observe,
     publish,
     tls,
@@ -40,6 +41,7 @@ from .etcd_json import EndpointStatus, MemberList
 from .etcdctl import Etcdctl
 from .member import Refused
 from .migration import Migrated, MigrationError
+from .nagios_collect import Seen
 from .record import Record
 from .restore import RestoreError
 from .settings import channel_refusal, parse_settings
@@ -146,6 +148,7 @@ class EtcdCharm:
         config = hookenv.config()
         settings, errors = parse_settings(config)
         self.hook = Hook(unit, name, Record(self.kv), config, settings, errors, endpoint)
+        self.seen: Seen | None = None  # what this hook's status saw of the member
 
     @property
     def unit(self) -> str:
@@ -189,10 +192,21 @@ class EtcdCharm:
         return install.install(self.hook)
 
     def reconcile(self, leaving: bool = False, flags: Collection[str] = ()) -> Raised:
-        """Observe -> lead -> act -> publish -> status. ``leaving``: this unit departs the
-        peer relation in this hook (it is being removed): its member leaves the cluster.
+        """Observe -> lead -> act -> publish -> status, then the Nagios checks of the
+        nrpe-external-master relation (:mod:`nrpe_checks`). ``leaving``: this unit departs
+        the peer relation in this hook (it is being removed): its member leaves the cluster.
         ``flags``: the reactive flags set (an earlier charm's say it ran a member here:
         :func:`adopt.take_over`)."""
+        self.seen = None
+        raised = self._reconcile(leaving, flags)
+        hook = self.hook
+        seen = self.seen or Seen(
+            started=hook.record.started, reason=hook.status.message if hook.status else ""
+        )
+        nrpe_checks.reconcile(hook, hook.settings, seen)
+        return raised
+
+    def _reconcile(self, leaving: bool, flags: Collection[str]) -> Raised:
         hook, record = self.hook, self.hook.record
         if record.left:
             hook.set_status(S.DEPARTED)
@@ -252,7 +266,9 @@ class EtcdCharm:
         obs = own(obs)
         publish.publish(hook, obs, material, version)
         notes = [self.available(obs, tracking), publish.cos_agent_problem(hook)]
-        health.final_status(ctx, obs, certs, material, "; ".join(n for n in notes if n))
+        self.seen = health.final_status(
+            ctx, obs, certs, material, "; ".join(n for n in notes if n)
+        )
         if problem is not None and not record.started:
             hook.set_status(S.takeover(problem.reason, isinstance(problem, adopt.T.Refuse)))
         healthy = hook.status is not None and hook.status.state == "active"

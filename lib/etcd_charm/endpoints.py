@@ -1,8 +1,9 @@
 """The relation endpoints of the monitoring interfaces, as charms.reactive Endpoint classes:
 ``hooks/relations/prometheus-manual/provides.py``, ``hooks/relations/grafana-dashboard/
-provides.py`` and ``hooks/relations/cos_agent/provides.py`` (where charms.reactive looks for
-them) only import them from here, so that the
-type checker sees them under a package name. Wire formats: :mod:`requests`, and each class.
+provides.py``, ``hooks/relations/cos_agent/provides.py`` and
+``hooks/relations/nrpe-external-master/provides.py`` (where charms.reactive looks for them) only
+import them from here, so that the type checker sees them under a package name. Wire formats:
+:mod:`requests`, and each class.
 
 Imported by charms.reactive only (in a hook, or an action's ``context.action_endpoint``)."""
 
@@ -80,3 +81,14 @@ class CosAgentProvides(Endpoint):
         for rel in self.relations:
             if rel.to_publish_raw.get("config") != config:
                 rel.to_publish_raw["config"] = config
+
+
+class NrpeExternalMasterProvides(Endpoint):
+    """nrpe-external-master provider (``nrpe-external-master``, scope container). Sets
+    ``nrpe-external-master.available`` while the nrpe subordinate is joined, as the reactive
+    interface-nrpe-external-master did for layer-etcd (its ``{relation_name}.available``).
+    Its data (``primary``, ``monitors``) is charm-helpers' ``NRPE`` to write
+    (:mod:`nrpe_checks`), not this endpoint's."""
+
+    def manage_flags(self) -> None:
+        toggle_flag(self.expand_name("{endpoint_name}.available"), self.is_joined)

@@ -14,6 +14,7 @@ from .cluster import refresh_members
 from .context import Ctx, Hook, client, local_url
 from .etcd_json import EndpointStatus, MemberList
 from .etcdctl import EtcdctlError
+from .nagios_collect import Seen
 from .settings import Settings
 
 
@@ -23,10 +24,10 @@ def final_status(
     certs: Any,
     material: tls.Material | None,
     available: str = "",
-) -> None:
+) -> Seen:
     """The unit's status at the end of a reconcile; ``available`` (the leader: a newer
     revision the refresh action would take; a relation that cannot be served) is added to a
-    healthy one."""
+    healthy one. What it saw of this unit's member (the Nagios collector reuses it)."""
     hook, settings = ctx.hook, ctx.settings
     version = workload.installed_version()
     if version:
@@ -44,11 +45,11 @@ def final_status(
                 if isinstance(lstep, P.Wait):
                     reason = lstep.reason
             hook.set_status(S.waiting(reason))
-        return
+        return Seen(started=False, reason=hook.status.message if hook.status else "")
     open_ports(hook, [settings.port] + ([settings.metrics_port] if settings.metrics_port else []))
     if obs.me.restart_request:
         hook.set_status(S.waiting("Waiting for a turn to restart with the new configuration"))
-        return
+        return Seen(started=True)
     members = obs.members
     if members is None:  # no member list (no quorum?): the last one says who to count
         members = hook.record.last_members()
@@ -79,6 +80,7 @@ def final_status(
     if available and verdict.state == "active":
         verdict = S.Status("active", f"{verdict.message}; {available}")
     hook.set_status(verdict)
+    return Seen(started=True, asked=True, status=status, error=error)
 
 
 def answers(

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import time
 
-import yaml
-
 from . import etcd_conf as C
-from . import report
+from . import nagios, report, workload
 from . import snapshot as snap
 from .action_context import Context
 from .context import client
@@ -184,9 +182,4 @@ def alarm_disarm(ctx: Context) -> None:
 
 def _quota_bytes() -> int:
     """The backend quota etcd runs with (its config; etcd's default is 2 GiB)."""
-    try:
-        conf = yaml.safe_load(open(C.CONF_PATH)) or {}
-    except (OSError, yaml.YAMLError):
-        conf = {}
-    value = int(conf.get("quota-backend-bytes") or 0)
-    return value if value > 0 else 2 << 30
+    return nagios.quota_bytes(workload.read_file(C.CONF_PATH))

@@ -213,6 +213,10 @@ PROTOCOL: tuple[Key, ...] = (
     Key("unit storage", "etcd.refresh-timer", "each hook, once snapd took the timer",
         "each hook (set snapd's timer only when it changed)",
         "the refresh timer last given to snapd", "never (replaced)"),
+    Key("unit storage", "etcd.nrpe-registered", "each hook that registers the Nagios checks "
+        "(nrpe-external-master)", "each hook (write and restart NRPE only when it changed)",
+        "hash of the check definitions, Nagios host name, context, service groups and "
+        "relation ids last written", "when the last nrpe-external-master relation is gone"),
 )
 # fmt: on
 

@@ -26,6 +26,7 @@ KV_REFRESH_TIMER = "etcd.refresh-timer"  # the snapd refresh.timer this unit has
 KV_RESOURCE = "etcd.resource-sha256"  # sha256 of the etcd snap file this unit installed
 KV_AVAILABLE = "etcd.refresh-available"  # {"channel", "revision", "version"} newer in store
 KV_TAKEN_OVER = "etcd.taken-over"  # {"member-id", "restart"} of the earlier charm's member
+KV_NRPE = "etcd.nrpe-registered"  # hash of the Nagios checks registered (nagios.py)
 
 #: what a unit knows about the member it runs (forgotten together)
 MEMBER_KEYS = (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS)
@@ -198,3 +199,15 @@ class Record:
     @taken_over.setter
     def taken_over(self, value: dict[str, Any]) -> None:
         self.kv.set(KV_TAKEN_OVER, value)
+
+    @property
+    def nrpe_hash(self) -> str:
+        """The hash of the Nagios checks this unit registered ("" when none are)."""
+        return str(self.kv.get(KV_NRPE) or "")
+
+    @nrpe_hash.setter
+    def nrpe_hash(self, digest: str) -> None:
+        if digest:
+            self.kv.set(KV_NRPE, digest)
+        else:
+            self.kv.unset(KV_NRPE)
