@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import ipaddress
 import json
 import stat
 import subprocess
@@ -18,12 +19,35 @@ from typing import Any
 import jubilant
 import pytest
 
-from .conftest import ROOT, all_healthy, ctl, etcd_units, etcdctl, failure, member_list, run
+from .conftest import (
+    ROOT,
+    all_healthy,
+    ctl,
+    etcd_units,
+    etcdctl,
+    failure,
+    member_list,
+    packed,
+    run,
+    unit_addresses,
+)
 
 APP = "etcd"
 NEW = "etcd-new"
 CLIENT = "etcd-client"
 ETCDCTL = ROOT / ".cache" / "etcd" / "3.5.16" / "etcdctl"
+NRPE = "nrpe"  # the stand-in for the nrpe subordinate (canonical/charm-nrpe)
+#: Debian's check_nrpe, extracted on the test host by scripts/fetch-nrpe: the Nagios server's
+#: side of NRPE
+CHECK_NRPE = ROOT / ".cache" / "nrpe-plugin" / "check_nrpe"
+#: the checks the charm registers (the first two under layer-etcd's names)
+NRPE_CHECKS = (
+    "check_snap.etcd.etcd",
+    "check_etcd-alarms",
+    "check_etcd-health",
+    "check_etcd-dbsize",
+    "check_etcd-cert",
+)
 pytestmark = pytest.mark.integration
 
 
@@ -308,6 +332,86 @@ def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) ->
     assert got.get("value") == "value-7", got
 
 
+def check_nrpe(address: str, command: str) -> tuple[int, str]:
+    """What a Nagios server gets from the unit's NRPE daemon: exit status and output."""
+    p = subprocess.run(
+        [str(CHECK_NRPE), "-H", address, "-t", "30", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return p.returncode, p.stdout.strip()
+
+
+def nrpe_until(
+    juju: jubilant.Juju, address: str, command: str, code: int, timeout: float = 150
+) -> str:
+    """Wait (bounded) until ``command`` returns ``code`` on the unit: the collector runs every
+    60 s and in every hook. Its output."""
+    seen: list[tuple[int, str]] = []
+
+    def reached() -> bool:
+        seen.append(check_nrpe(address, command))
+        return seen[-1][0] == code
+
+    try:
+        juju.wait(lambda _: reached(), timeout=timeout, delay=2)
+    except TimeoutError:
+        raise AssertionError(f"{command} on {address}: {seen[-3:]}, wanted {code}") from None
+    return seen[-1][1]
+
+
+def test_nrpe_checks_on_a_healthy_cluster(juju: jubilant.Juju) -> None:
+    """The nrpe subordinate on every etcd machine (Debian's nagios-nrpe-server): the charm
+    registers its five checks, and check_nrpe from the test host, allowed as the Nagios
+    server, gets OK for each on every unit."""
+    status = juju.status()
+    addresses = unit_addresses(status)
+    some = next(iter(addresses.values()))
+    # the host's address on the model's bridge: where a Nagios server would ask from
+    gateway = str(ipaddress.IPv4Network(f"{some}/24", strict=False).network_address + 1)
+    juju.deploy(
+        packed(ROOT / "tests" / "charms" / "nrpe-stand-in"),
+        NRPE,
+        config={"nagios_master": gateway},
+    )
+    juju.integrate(f"{APP}:nrpe-external-master", f"{NRPE}:nrpe-external-master")
+    juju.wait(
+        lambda s: len(s.get_units(NRPE)) == 3 and jubilant.all_active(s, NRPE),
+        error=jubilant.any_error,
+        timeout=300,
+    )
+    sub = next(iter(juju.status().get_units(NRPE)))
+    listed = run(juju, sub, "list-nrpe-checks")
+    assert sorted(listed["checks"]) == sorted(NRPE_CHECKS), listed
+    monitors = run(juju, sub, "show-monitors")["monitors"]
+    for name in NRPE_CHECKS:
+        assert name.removeprefix("check_") in monitors, monitors
+    for unit, address in addresses.items():
+        for command in NRPE_CHECKS:
+            out = nrpe_until(juju, address, command, 0)
+            assert " OK" in out, (unit, command, out)
+    rc, out = check_nrpe(some, "check_etcd-dbsize")
+    assert "|" in out and "db_size=" in out  # perfdata for the graphs
+
+
+def test_nrpe_is_critical_while_etcd_is_stopped(juju: jubilant.Juju) -> None:
+    status = juju.status()
+    unit = sorted(etcd_units(status))[-1]
+    address = unit_addresses(status)[unit]
+    juju.exec("systemctl stop snap.etcd.etcd", unit=unit)
+    try:
+        rc, out = check_nrpe(address, "check_snap.etcd.etcd")
+        assert rc == 2, out  # at once: the check asks systemd itself
+        out = nrpe_until(juju, address, "check_etcd-health", 2)
+        assert "CRITICAL" in out
+    finally:
+        juju.exec("systemctl start snap.etcd.etcd", unit=unit)
+    answering(juju, unit)
+    nrpe_until(juju, address, "check_etcd-health", 0)
+    assert check_nrpe(address, "check_snap.etcd.etcd")[0] == 0
+
+
 def test_compact_defrag_alarms(juju: jubilant.Juju) -> None:
     unit = f"{APP}/0"
     put_keys(juju, unit, "churn/", 100)
@@ -369,6 +473,11 @@ def test_nospace_alarm(juju: jubilant.Juju) -> None:
         assert listed["output"] == f"NOSPACE on {name}"
         assert listed["alarms"]["a0"] == {"alarm": "NOSPACE", "member": name}
         assert f"alarm NOSPACE on {name}" in failure(juju, f"{APP}/1", "health")
+        # Nagios sees it from any member: the alarm is the cluster's
+        address = unit_addresses(juju.status())[f"{APP}/1"]
+        assert "NOSPACE" in nrpe_until(juju, address, "check_etcd-alarms", 2)
+        unit_address = unit_addresses(juju.status())[unit]
+        assert "CRITICAL" in nrpe_until(juju, unit_address, "check_etcd-dbsize", 2)
         refusal = failure(juju, unit, "alarm-disarm")
         assert "Compact and defragment first" in refusal and "nothing was disarmed" in refusal
         assert run(juju, unit, "alarm-list")["alarms"]["count"] == "1"
@@ -385,6 +494,22 @@ def test_nospace_alarm(juju: jubilant.Juju) -> None:
         )
     answering(juju, unit)
     assert count(juju, f"{APP}/1", "big/") == 0
+
+
+def test_nrpe_checks_go_with_the_relation(juju: jubilant.Juju) -> None:
+    address = unit_addresses(juju.status())[f"{APP}/1"]
+    nrpe_until(juju, address, "check_etcd-alarms", 0)  # disarmed, seen by Nagios too
+    juju.remove_relation(f"{APP}:nrpe-external-master", f"{NRPE}:nrpe-external-master")
+    juju.wait(lambda s: not s.get_units(NRPE), timeout=180)
+    juju.remove_application(NRPE)
+    for unit in sorted(etcd_units(juju.status())):
+        left = juju.exec(
+            "ls /etc/nagios/nrpe.d /usr/local/lib/nagios/plugins 2>/dev/null | grep -i etcd;"
+            " ls /etc/systemd/system | grep etcd-nagios;"
+            " ls /var/lib/nagios/etcd-status.json 2>/dev/null; true",
+            unit=unit,
+        ).stdout
+        assert left.strip() == "", (unit, left)
 
 
 def test_restore_on_five_units(juju: jubilant.Juju, archive: dict[str, Any]) -> None:
