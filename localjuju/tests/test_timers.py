@@ -591,3 +591,26 @@ def test_unprivileged_systemctl(open_root: Path) -> None:
         assert m.proc is not None and m.proc.poll() is None
     finally:
         m.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("expr", "tz", "expected"),
+    [
+        # test-calendarspec.c test_next(): a local time in a DST gap never elapses
+        ("2016-03-27 03:17:00", "Europe/Berlin", 1459041420000000),
+        ("2016-03-27 03:17:00", "Europe/Kyiv", None),
+        ("2016-03-27 03:17:00 UTC", "Europe/Berlin", 1459048620000000),
+        ("2016-03-27 03:17:00 Europe/Berlin", "UTC", 1459041420000000),
+        ("2016-03-27 03:17:00 Europe/Kyiv", "UTC", None),
+    ],
+)
+def test_next_elapse_in_time_zones(
+    expr: str, tz: str, expected: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    try:
+        assert C.next_elapse(C.parse(expr), 12345) == expected
+    finally:
+        monkeypatch.undo()
+        time.tzset()
