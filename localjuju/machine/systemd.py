@@ -36,6 +36,7 @@ from typing import Any
 from . import NOTIFY_SOCKET, READY_FILE, SERVICE_PATH, SYSTEMD_SOCKET, mpath
 from . import calendar as CAL
 from . import timers as TM
+from . import tmpfiles as TMPF
 from . import units as U
 
 EXIT_EXEC = 203
@@ -1325,6 +1326,9 @@ class Manager:
     # -- boot and shutdown ---------------------------------------------------------------------
 
     def boot(self) -> list[Task]:
+        # systemd-tmpfiles-setup.service: before any service (/run is empty at every boot)
+        for note in TMPF.create():
+            self.log_manager(f"systemd-tmpfiles: {note}")
         names = U.enabled_units()
         tasks: dict[str, Task] = {}
         for name in self._boot_order(names):
