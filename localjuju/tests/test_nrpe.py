@@ -10,6 +10,7 @@ as a Nagios server asks it: the command's output and exit status.
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 import time
 from pathlib import Path
@@ -120,7 +121,7 @@ command[lj_ok]=/usr/lib/nagios/plugins/check_dummy 0 all-good
 command[lj_critical]=/usr/lib/nagios/plugins/check_dummy 2 on-fire
 command[lj_whoami]=/usr/bin/id -un
 command[lj_systemd]=/usr/bin/systemctl is-active nagios-nrpe-server
-command[lj_start]=/usr/bin/systemctl start nagios-nrpe-server
+command[lj_start]=/usr/bin/systemctl start nagios-nrpe-server 2>&1
 """
 
 
@@ -148,7 +149,8 @@ def test_nrpe_on_a_machine_answers_check_nrpe(juju: jubilant.Juju) -> None:
     assert sh("ps -o comm= -p " + props["MainPID"]).strip() == "nrpe"
 
     address = juju.status().apps["hooklog"].units[unit].public_address
-    gateway = sh("ip -4 route show default").split()[2]  # the host, as the machine sees it
+    # the host's address on the model's bridge (the source of its connections to machines)
+    gateway = str(ipaddress.IPv4Network(f"{address}/24", strict=False).network_address + 1)
     sh(f"cat > /etc/nagios/nrpe.d/localjuju-test.cfg <<'EOF'\n{NRPE_COMMANDS}EOF")
     sh(f"sed -i 's/^allowed_hosts=.*/allowed_hosts=127.0.0.1,::1,{gateway}/' /etc/nagios/nrpe.cfg")
     sh("systemctl restart nagios-nrpe-server")
