@@ -190,3 +190,93 @@ def test_nrpe_on_a_machine_answers_check_nrpe(juju: jubilant.Juju) -> None:
     assert "Normalized form: *-*-* 02:00:00" in sh("systemd-analyze calendar '02:00'")
     bad = juju.exec("systemd-analyze calendar bogus || echo rc=$?", unit=unit)
     assert "rc=1" in bad.stdout
+
+
+TICK_SERVICE = """[Unit]
+Description=localjuju test tick
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'id -un >> /var/lib/lj-ticks'
+"""
+TICK_TIMER = """[Unit]
+Description=localjuju test tick timer
+[Timer]
+OnCalendar=*:*:0/2
+Persistent=true
+[Install]
+WantedBy=timers.target
+"""
+
+
+@pytest.mark.integration
+@needs_debs
+def test_timers_and_nrpe_survive_a_machine_restart(juju: jubilant.Juju) -> None:
+    """An enabled timer is armed again at boot (timers.target) and its Persistent= stamp
+    stays in /var; nrpe comes back as an enabled service, its /run/nagios made again by
+    tmpfiles.d at boot (/run is empty at every boot); users that are not root may list
+    timers but not stop them."""
+    if not CHECK_NRPE.exists():
+        pytest.skip("no .cache/nrpe-plugin/check_nrpe (run scripts/fetch-nrpe)")
+    if "hooklog" not in juju.status().apps:
+        juju.deploy(HOOKLOG, "hooklog")
+    juju.wait(jubilant.all_active, timeout=120)
+    unit = "hooklog/0"
+
+    def sh(command: str) -> str:
+        return juju.exec(command, unit=unit).stdout
+
+    sh("apt-get install -y nagios-nrpe-server monitoring-plugins-basic")
+    sh(f"cat > /etc/systemd/system/lj-tick.service <<'EOF'\n{TICK_SERVICE}EOF")
+    sh(f"cat > /etc/systemd/system/lj-tick.timer <<'EOF'\n{TICK_TIMER}EOF")
+    out = juju.exec("systemctl enable --now lj-tick.timer 2>&1", unit=unit).stdout
+    assert "timers.target.wants/lj-tick.timer" in out
+
+    def ticks() -> int:
+        return len(sh("cat /var/lib/lj-ticks 2>/dev/null || true").split())
+
+    deadline = time.monotonic() + 20
+    while ticks() < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sh("cat /var/lib/lj-ticks").split()[0] == "root"
+    assert "lj-tick.timer" in sh(
+        "setpriv --reuid=1000 --regid=1000 --clear-groups " "systemctl list-timers"
+    )
+    denied = juju.exec(
+        "setpriv --reuid=1000 --regid=1000 --clear-groups systemctl stop lj-tick.timer 2>&1"
+        " || echo rc=$?",
+        unit=unit,
+    ).stdout
+    assert "Failed to stop lj-tick.timer: Interactive authentication required." in denied
+    assert "rc=1" in denied
+    stamp = "stat -c %Y /var/lib/systemd/timers/stamp-lj-tick.timer"
+    before = int(sh(stamp))
+
+    machine = juju.status().apps["hooklog"].units[unit].machine
+    juju.cli("stop-machine", machine)
+    juju.cli("start-machine", machine)
+    deadline = time.monotonic() + 120
+    while True:  # juju exec fails until the machine's agent is back
+        try:
+            state = sh("systemctl is-active lj-tick.timer nagios-nrpe-server || true").split()
+        except jubilant.CLIError:
+            state = []
+        if state == ["active", "active"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert state == ["active", "active"]
+    deadline = time.monotonic() + 20
+    while int(sh(stamp)) <= before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert int(sh(stamp)) > before  # triggered again after the restart
+    assert sh("stat -c '%U %a' /run/nagios").split() == ["nagios", "755"]
+    address = juju.status().apps["hooklog"].units[unit].public_address
+    gateway = str(ipaddress.IPv4Network(f"{address}/24", strict=False).network_address + 1)
+    sh(f"sed -i 's/^allowed_hosts=.*/allowed_hosts=127.0.0.1,::1,{gateway}/' /etc/nagios/nrpe.cfg")
+    sh("systemctl restart nagios-nrpe-server")
+    deadline = time.monotonic() + 30
+    while True:
+        p = check_nrpe(address, "check_users")  # a command of Debian's nrpe.cfg
+        if p.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert p.returncode == 0 and p.stdout.startswith("USERS OK"), p.stdout + p.stderr
