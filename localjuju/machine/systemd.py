@@ -1736,10 +1736,11 @@ def timer_properties(m: Manager, unit: Unit) -> dict[str, str]:
     nxt_mono = plan.next_monotonic if plan is not None else None
     mono_parts = []
     for i, (base, value) in enumerate(cfg.timer_monotonic):
-        mono_parts.append(
-            f"{{ {base}={U.format_timespan(value)} ; next_elapse="
-            f"{'n/a' if plan is None or i in unit.timer_disabled else U.format_timespan(max(0.0, (nxt_mono or 0.0) - m.boot_monotonic))} }}"
+        when = (
+            plan.monotonic_next[i] if plan is not None and i < len(plan.monotonic_next) else None
         )
+        shown = "n/a" if when is None else U.format_timespan(max(0.0, when - m.boot_monotonic))
+        mono_parts.append(f"{{ {base}={U.format_timespan(value)} ; next_elapse={shown} }}")
     cal_parts = []
     for i, expr in enumerate(cfg.timer_calendar):
         nxt = plan.calendar_next[i] if plan is not None and i < len(plan.calendar_next) else None

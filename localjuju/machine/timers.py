@@ -55,6 +55,7 @@ class Plan:
     elapsed: bool = False  # nothing left to wait for
     leave_around: bool = False  # elapsed, but stays active (unit-relative triggers)
     calendar_next: list[int | None] = field(default_factory=list)  # per OnCalendar=
+    monotonic_next: list[float | None] = field(default_factory=list)  # per monotonic trigger
 
     def due(self, now_monotonic: float, now_realtime: int) -> bool:
         return (self.next_monotonic is not None and self.next_monotonic <= now_monotonic) or (
@@ -71,6 +72,7 @@ def plan(
     """The next elapse of a timer with these triggers (``disabled``: indices of
     ``monotonic`` already spent)."""
     out = Plan(disabled=set(disabled))
+    out.monotonic_next = [None] * len(monotonic)
     for i, (base_name, value) in enumerate(monotonic):
         if i in out.disabled:
             continue
@@ -96,6 +98,7 @@ def plan(
         ):
             out.disabled.add(i)
             continue
+        out.monotonic_next[i] = when
         if out.next_monotonic is None or when < out.next_monotonic:
             out.next_monotonic = when
     for expr in calendar:

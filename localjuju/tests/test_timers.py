@@ -375,6 +375,9 @@ def test_timer_plan(
     )
     if want_real is not None and want_real < c.now_realtime:
         assert p.due(c.now_monotonic, c.now_realtime)
+    armed = [t for t in p.monotonic_next if t is not None]
+    assert (min(armed) if armed else None) == want_mono
+    assert all(p.monotonic_next[i] is None for i in spent)
 
 
 def test_unit_relative_trigger_leaves_timer_around() -> None:
