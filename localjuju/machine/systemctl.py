@@ -656,14 +656,16 @@ def _dispatch(cmd: str, units: list[str], opts: Options) -> int:
 def denied_message(cmd: str, units: list[str], reason: str) -> str:
     """What systemctl 249 prints when polkit refuses a non-interactive caller (exit 1):
     ``Failed to start x.service: Interactive authentication required.`` and the hint for job
-    verbs (systemctl-start-unit.c), ``Failed to enable unit: ...`` for unit files,
+    verbs (systemctl-start-unit.c, read at systemd/systemd; the exit status is 1, as
+    translate_bus_error_to_exit_status() maps no polkit error), ``Failed to enable unit: ...``
+    for unit files,
     ``Failed to reload daemon: ...`` for daemon-reload."""
     unit = units[0] if units else ""
-    if cmd in VERBS:
-        verb = "reload" if cmd == "reload" else cmd
-        return (
-            f"Failed to {verb} {unit}: {reason}\n"
-            f"See system logs and 'systemctl status {unit}' for details."
+    if cmd in VERBS:  # one refusal per unit (systemctl-start-unit.c start_unit_one())
+        return "\n".join(
+            f"Failed to {cmd} {u}: {reason}\n"
+            f"See system logs and 'systemctl status {u}' for details."
+            for u in units
         )
     if cmd in ("enable", "disable", "mask", "unmask", "reenable"):
         return f"Failed to {cmd} unit: {reason}"
