@@ -177,8 +177,7 @@ def test_nrpe_on_a_machine_answers_check_nrpe(juju: jubilant.Juju) -> None:
     assert p.returncode == 3 and "not defined" in p.stdout
     # the daemon checks allowed_hosts: without the host, the connection is refused
     sh("sed -i 's/^allowed_hosts=.*/allowed_hosts=127.0.0.1,::1/' /etc/nagios/nrpe.cfg")
-    sh("systemctl restart nagios-nrpe-server")
-    time.sleep(0.5)
+    sh("systemctl restart nagios-nrpe-server")  # returns once the new nrpe runs
     deadline = time.monotonic() + 30
     while True:
         p = check_nrpe(address, "lj_ok")
