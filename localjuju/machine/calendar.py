@@ -1,9 +1,11 @@
 """systemd calendar events (``OnCalendar=``, ``systemd-analyze calendar``): parse, normalize,
 format and compute the next elapse, as systemd does.
 
-A port of the pure parts of systemd's ``src/shared/calendarspec.c`` (read at systemd/systemd
-commit 018333725f9d8565a47abc54b7a6e301e8492f39; the grammar and the search are unchanged in
-249 and 255): weekdays (``Mon``, ``Mon..Fri``, ``Sat,Sun``), ``YYYY-MM-DD`` (or ``MM-DD``) with
+A port of the pure parts of systemd's ``src/shared/calendarspec.c`` (the grammar read at
+systemd/systemd commit 018333725f9d8565a47abc54b7a6e301e8492f39; the search, find_next() and
+tm_within_bounds(), as in later versions (255, noble): it does not go backwards at a DST change
+and does not skip the first day of a month after a normalization (3-33 is 4-1), a fix that
+jammy's 249 may lack; checked against the rows of systemd's src/test/test-calendarspec.c): weekdays (``Mon``, ``Mon..Fri``, ``Sat,Sun``), ``YYYY-MM-DD`` (or ``MM-DD``) with
 ``*``, lists ``a,b``, ranges ``a..b``, repetitions ``a/n`` and ``a..b/n``, ``~`` (days from the
 end of the month), ``HH:MM[:SS[.ffffff]]``, ``@EPOCH``, the shorthands ``minutely``,
 ``hourly``, ``daily``, ``weekly``, ``monthly``, ``yearly``/``annually``, ``quarterly``,
@@ -28,6 +30,7 @@ MIN_YEAR = 1970
 MAX_YEAR = 2199
 BITS_WEEKDAYS = 127
 COMPONENTS_MAX = 240
+MAX_CALENDAR_ITERATIONS = 1000
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAY_NAMES = (
     ("Monday", 0),
@@ -234,7 +237,10 @@ def _parse_weekdays(cur: _Cursor, spec: CalendarSpec) -> None:
 
 
 def _from_epoch(spec: CalendarSpec, seconds: int) -> None:
-    tm = time.gmtime(seconds)
+    try:
+        tm = time.gmtime(seconds)
+    except (OverflowError, OSError, ValueError):
+        raise CalendarError(errno.ERANGE) from None
     spec.utc = True
     spec.year = [Component(tm.tm_year)]
     spec.month = [Component(tm.tm_mon)]
@@ -529,14 +535,28 @@ def _normalized(tm: list[int], utc: bool, dst: int = -1) -> list[int]:
 
 
 def _within_bounds(c: list[int], utc: bool) -> int:
-    """1: in bounds; 0: out of bounds and ``c`` normalized; -1: beyond MAX_YEAR."""
+    """tm_within_bounds(): 1 in bounds; 0 out of bounds, and ``c`` is now the normalized time
+    with the unit below the first changed one reset (3-33 is 4-1, not 4-2, so that 4-1 is not
+    skipped); -1 beyond MAX_YEAR, or when normalizing would go backwards (a DST change)."""
     if c[0] > MAX_YEAR:
         return -1
-    t = _normalized(c, utc)
-    if t == c:
-        return 1
-    c[:] = t
-    return 0
+    try:
+        t = _normalized(c, utc)
+    except (OverflowError, OSError, ValueError):
+        return -1
+    cmp = 0
+    for i, reset in ((0, (1, 1)), (1, (2, 1)), (2, (3, 0)), (3, (4, 0)), (4, (5, 0))):
+        if t[i] != c[i]:
+            cmp = 1 if t[i] > c[i] else -1
+            t[reset[0]] = reset[1]
+            break
+    else:
+        cmp = (t[5] > c[5]) - (t[5] < c[5])
+    if cmp < 0:
+        return -1  # -EDEADLK: refuse to go backward
+    if cmp > 0:
+        c[:] = t
+    return 1 if cmp == 0 else 0
 
 
 def _end_of_month(tm: list[int], utc: bool, day: int) -> int:
@@ -581,7 +601,7 @@ def _find_next(spec: CalendarSpec, tm: list[int], usec: int) -> tuple[list[int],
     c = list(tm)
     u = usec
     utc = spec.utc
-    for _ in range(1_000_000):  # bounded: MAX_YEAR ends every search long before
+    for _ in range(MAX_CALENDAR_ITERATIONS):  # systemd's safety valve
         c = _normalized(c, utc, spec.dst)
         v = _match(spec, spec.year, False, c, c[0])
         if v is None:

@@ -2,7 +2,7 @@
 next-elapse decision (timer.c), ``systemd-analyze calendar``, ``.timer`` units run by the
 supervisor against a directory, and systemctl as a user that is not root.
 
-Expected values come from systemd's own sources and test tables (src/test/test-calendarspec.c
+Expected values come from systemd's own sources and test tables (src/test/test-calendarspec.c,
 at systemd/systemd: the normalized forms and next elapses below are rows of its
 test_one()/test_next() tables or follow from their rules).
 """
@@ -597,27 +597,81 @@ def test_unprivileged_systemctl(open_root: Path) -> None:
         m.shutdown()
 
 
-@pytest.mark.parametrize(
-    ("expr", "tz", "expected"),
-    [
-        # test-calendarspec.c test_next(): a local time in a DST gap never elapses
-        ("2016-03-27 03:17:00", "Europe/Berlin", 1459041420000000),
-        ("2016-03-27 03:17:00", "Europe/Kyiv", None),
-        ("2016-03-27 03:17:00 UTC", "Europe/Berlin", 1459048620000000),
-        ("2016-03-27 03:17:00 Europe/Berlin", "UTC", 1459041420000000),
-        ("2016-03-27 03:17:00 Europe/Kyiv", "UTC", None),
-    ],
-)
-def test_next_elapse_in_time_zones(
-    expr: str, tz: str, expected: int | None, monkeypatch: pytest.MonkeyPatch
+# systemd/systemd src/test/test-calendarspec.c (stored at dbfd41e2df44, the rows of a version
+# after v251) test_next(): (expression, $TZ, after, next elapse or None)
+SYSTEMD_NEXT_ROWS = [
+    ("2016-03-27 03:17:00", "", 12345, 1459048620000000),
+    ("2016-03-27 03:17:00", "CET", 12345, 1459041420000000),
+    ("2016-03-27 03:17:00", "EET", 12345, None),
+    ("2016-03-27 03:17:00 UTC", "CET", 12345, 1459048620000000),
+    ("2016-03-27 03:17:00 UTC", "EET", 12345, 1459048620000000),
+    ("2016-03-27 03:17:00.420000001 UTC", "EET", 12345, 1459048620420000),
+    ("2016-03-27 03:17:00.4200005 UTC", "EET", 12345, 1459048620420001),
+    ("2015-11-13 09:11:23.42", "EET", 12345, 1447398683420000),
+    ("2015-11-13 09:11:23.42/1.77", "EET", 1447398683420000, 1447398685190000),
+    ("2015-11-13 09:11:23.42/1.77", "EET", 1447398683419999, 1447398683420000),
+    ("Sun 16:00:00", "CET", 1456041600123456, 1456066800000000),
+    ("*-04-31", "", 12345, None),
+    ("2016-02~01 UTC", "", 12345, 1456704000000000),
+    ("Mon 2017-05~01..07 UTC", "", 12345, 1496016000000000),
+    ("Mon 2017-05~07/1 UTC", "", 12345, 1496016000000000),
+    ("*-*-01/5 04:00:00 UTC", "", 1646010000000000, 1646107200000000),
+    ("*-01/7-01 04:00:00 UTC", "", 1664607600000000, 1672545600000000),
+    ("2017-08-06 9,11,13,15,17:00 UTC", "", 1502029800000000, 1502031600000000),
+    ("2017-08-06 9..17/2:00 UTC", "", 1502029800000000, 1502031600000000),
+    ("2016-12-* 3..21/6:00 UTC", "", 1482613200000001, 1482634800000000),
+    ("2017-09-24 03:30:00 Pacific/Auckland", "", 12345, 1506177000000000),
+    ("2017-09-24 02:30:00 Pacific/Auckland", "", 12345, None),
+    ("2017-04-02 02:30:00 Pacific/Auckland", "", 12345, 1491053400000000),
+    ("2017-04-02 02:30:00 Pacific/Auckland", "", 1491053400000000, None),
+    ("2017-04-02 03:30:00 Pacific/Auckland", "", 12345, 1491060600000000),
+    ("2017-09-09 20:42:00 Pacific/Auckland", "EET", 12345, 1504946520000000),
+    ("Sun *-*-* 01:00:00 Europe/Dublin", "", 1616412478000000, 1617494400000000),
+    ("Sun *-*-* 01:00:00 Europe/Dublin", "IST", 1616412478000000, 1617494400000000),
+]
+
+
+@pytest.mark.parametrize(("expr", "tz", "after", "expected"), SYSTEMD_NEXT_ROWS)
+def test_next_elapse_systemd_rows(
+    expr: str, tz: str, after: int, expected: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TZ", tz)
+    if tz:
+        monkeypatch.setenv("TZ", tz)
+    else:
+        monkeypatch.delenv("TZ", raising=False)
     time.tzset()
     try:
-        assert C.next_elapse(C.parse(expr), 12345) == expected
+        assert C.next_elapse(C.parse(expr), after) == expected
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        " utc",
+        "    ",
+        "7",
+        "121212:1:2",
+        "2000-03-05.23 00:00:00",
+        "2000-03-05 00:00.1:00",
+        "00:00:00/0.00000001",
+        "00:00:00.0..00.9",
+        "2016- 11- 24 12: 30: 00",
+        "*~29",
+        "*~16..31",
+        "12..1/2-*",
+        "20/4:00",
+        "00:00/60",
+        "00:00:2300",
+        "00:00:18446744073709551615",
+        "@88588582097858858",
+    ],
+)
+def test_systemd_refuses(expr: str) -> None:
+    with pytest.raises(C.CalendarError):
+        C.parse(expr)
 
 
 # ---------------------------------------------------------------------------------------------
