@@ -12,9 +12,9 @@ archive is a directory (``.cache/apt-repo``, ``$LOCALJUJU_APT_REPO`` overrides),
                              only when something changed
 
 It holds the ``.deb`` files of one upstream version (the machine's "distribution" version of
-etcd, 3.4.23 from Debian bookworm) and ``etcd``, a transitional package that depends on
+etcd, 3.4.23 from Debian bookworm), ``etcd``, a transitional package that depends on
 ``etcd-server`` and ``etcd-client`` (as Ubuntu's ``etcd`` package does), built here because
-Debian no longer ships one. Only the standard library is used (machines import this module).
+Debian no longer ships one, and the NRPE packages of :data:`EXTRA_PACKAGES` found in the cache. Only the standard library is used (machines import this module).
 """
 
 from __future__ import annotations
@@ -37,9 +37,20 @@ from dataclasses import dataclass
 
 from .store import file_digest, sha256_file
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 TRANSITIONAL = "etcd"
 TRANSITIONAL_DEPENDS = ("etcd-server", "etcd-client")
+#: Debian bookworm packages published as they are (their newest .deb in the cache): the NRPE
+#: server and plugins that the nrpe subordinate installs, and their dependencies that the
+#: machines' base system (the host's /usr) lacks. ``scripts/fetch-nrpe`` downloads them.
+EXTRA_PACKAGES = (
+    "nagios-nrpe-server",
+    "nagios-nrpe-plugin",
+    "monitoring-plugins-basic",
+    "monitoring-plugins-common",
+    "libwrap0",
+    "iputils-ping",
+)
 
 
 class DebError(Exception):
@@ -475,13 +486,19 @@ def build_archive(debs_dir: str, repo: str, upstream: str) -> bool:
     """Build (or verify) the archive ``repo`` from the ``.deb`` files of ``debs_dir`` whose
     upstream version is ``upstream``. Returns True when something was (re)built."""
     sources = []
+    extra: dict[str, DebFile] = {}
     for name in sorted(os.listdir(debs_dir)) if os.path.isdir(debs_dir) else []:
         if not name.endswith(".deb"):
             continue
         path = os.path.join(debs_dir, name)
         deb = DebFile(path)
-        if upstream_version(deb.version) == upstream:
+        if deb.package in EXTRA_PACKAGES:
+            have = extra.get(deb.package)
+            if have is None or version_compare(deb.version, have.version) > 0:
+                extra[deb.package] = deb
+        elif upstream_version(deb.version) == upstream:
             sources.append(deb)
+    sources += [extra[n] for n in sorted(extra)]
     names = {d.package for d in sources}
     missing = [p for p in TRANSITIONAL_DEPENDS if p not in names]
     if missing:

@@ -302,21 +302,30 @@ class Machine:
             f"127.0.0.1 localhost\n{self.address} {self.hostname}\n"
             "::1 localhost ip6-localhost ip6-loopback\n"
         )
-        # As on an Ubuntu cloud image, user and group 1000 are "ubuntu".
-        passwd = [
-            line
-            for line in Path("/etc/passwd").read_text().splitlines()
-            if line.split(":")[2:3] != ["1000"] and not line.startswith("ubuntu:")
-        ]
-        group = [
-            line
-            for line in Path("/etc/group").read_text().splitlines()
-            if line.split(":")[2:3] != ["1000"] and not line.startswith("ubuntu:")
-        ]
-        passwd.append("ubuntu:x:1000:1000:Ubuntu:/home/ubuntu:/bin/bash")
-        group.append("ubuntu:x:1000:")
-        (etc / "passwd").write_text("\n".join(passwd) + "\n")
-        (etc / "group").write_text("\n".join(group) + "\n")
+        # As on an Ubuntu cloud image, user and group 1000 are "ubuntu". Accounts that the
+        # machine's own packages added (adduser --system in a maintainer script: etcd,
+        # nagios) are the machine's and stay across a restart, as on a real disk.
+        for name, ubuntu in (
+            ("passwd", "ubuntu:x:1000:1000:Ubuntu:/home/ubuntu:/bin/bash"),
+            ("group", "ubuntu:x:1000:"),
+        ):
+            host = [
+                line
+                for line in Path(f"/etc/{name}").read_text().splitlines()
+                if line.split(":")[2:3] != ["1000"] and not line.startswith("ubuntu:")
+            ]
+            known = {line.split(":")[0] for line in host} | {"ubuntu"}
+            mine = etc / name
+            added = (
+                [
+                    line
+                    for line in mine.read_text().splitlines()
+                    if line.strip() and line.split(":")[0] not in known
+                ]
+                if mine.exists()
+                else []
+            )
+            mine.write_text("\n".join([*host, ubuntu, *added]) + "\n")
         home = self.dir / "disk" / "home" / "ubuntu"
         home.mkdir(parents=True, exist_ok=True)
         os.chown(home, 1000, 1000)

@@ -34,7 +34,15 @@ APT_REPO_DIR = "/var/lib/localjuju/apt"
 
 # The PATH systemd gives to services, and a login shell's PATH on Ubuntu with snapd.
 SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-COMMANDS = ("snap", "systemctl", "journalctl", "apt-get", "dpkg", "dpkg-query")
+COMMANDS = (
+    "snap",
+    "systemctl",
+    "journalctl",
+    "apt-get",
+    "dpkg",
+    "dpkg-query",
+    "systemd-analyze",
+)
 
 
 def machine_root() -> str:

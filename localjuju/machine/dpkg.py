@@ -1439,3 +1439,9 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# The NRPE packages' stand-ins live in their own module (it uses the helpers above).
+from .dpkg_nrpe import NRPE_SCRIPTS  # noqa: E402
+
+NATIVE_SCRIPTS.update(NRPE_SCRIPTS)

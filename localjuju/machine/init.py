@@ -9,7 +9,8 @@ then SIGKILL after TimeoutStopSec), then, as PID 1, every remaining process, and
 Not PID 1 (tests), it makes itself a child subreaper so that orphans of its services are still
 its children. Environment: ``LOCALJUJU_MACHINE_ROOT`` (default ``/``) prefixes every path;
 ``LOCALJUJU_INSTALL_COMMANDS=0`` leaves ``/usr/bin/<command>`` of the machine commands
-(``snap``, ``systemctl``, ``journalctl``, ``apt-get``, ``dpkg``, ``dpkg-query``) alone (by
+(``snap``, ``systemctl``, ``journalctl``, ``apt-get``, ``dpkg``, ``dpkg-query``,
+``systemd-analyze``) alone (by
 default they are made to run this package's commands unless they already do).
 """
 

@@ -3,7 +3,8 @@
 Commands: start, stop, restart, try-restart, condrestart, reload, force-reload,
 reload-or-restart, try-reload-or-restart, is-active, is-failed, is-enabled, status, show, cat,
 enable [--now], disable [--now], mask [--now], unmask, daemon-reload, daemon-reexec,
-reset-failed, kill [-s SIG] [--kill-whom=main|control|all], list-units, list-unit-files,
+reset-failed, kill [-s SIG] [--kill-whom=main|control|all], list-units, list-timers [--all],
+list-unit-files,
 is-system-running, poweroff/halt (stop every unit and end the machine). Output and exit codes follow systemd 249 (Ubuntu 22.04).
 """
 
@@ -18,6 +19,7 @@ import time
 from typing import Any
 
 from . import SYSTEMD_SOCKET, mpath
+from . import calendar as C
 from . import units as U
 from .journalctl import format_short
 
@@ -31,6 +33,11 @@ class SystemdError(Exception):
 
 class SystemdUnavailable(SystemdError):
     """The machine's supervisor is not running (no socket)."""
+
+
+class SystemdDenied(SystemdError):
+    """The caller is not root and the request changes something (polkit's answer to a
+    non-interactive caller)."""
 
 
 def request(op: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
@@ -60,6 +67,8 @@ def request(op: str, timeout: float | None = None, **fields: Any) -> dict[str, A
     if not isinstance(reply, dict):
         raise SystemdError("bad reply from the supervisor")
     if "error" in reply:
+        if reply.get("denied"):
+            raise SystemdDenied(str(reply["error"]))
         raise SystemdError(str(reply["error"]))
     return reply
 
@@ -226,6 +235,16 @@ def status_text(item: dict[str, Any], lines: int, hostname: str) -> tuple[str, i
         extra = f" (Result: {result})" if result != "success" else ""
         desc = f"{active} ({sub}){extra}"
     out.append(f"     Active: {desc}")
+    if name.endswith(".timer"):
+        nxt = int(props.get("NextElapseUSecRealtimeEpoch") or 0)
+        if nxt and active == "active":
+            now = time.time_ns() // 1000
+            out.append(
+                f"    Trigger: {C.format_timestamp_usec(nxt)}; {C.format_relative(nxt, now)}"
+            )
+        else:
+            out.append("    Trigger: n/a")
+        out.append(f"   Triggers: \u25cf {props.get('Triggers', '')}")
     main = int(props.get("MainPID") or 0)
     if main:
         out.append(f"   Main PID: {main} ({item.get('main_comm') or '?'})")
@@ -416,12 +435,19 @@ def run(argv: list[str]) -> int:
         args = ["list-units"]
     cmd, names = args[0], args[1:]
     try:
-        units = [U.unit_name(n) for n in names] if cmd not in ("list-units", "show") else names
+        units = (
+            [U.unit_name(n) for n in names]
+            if cmd not in ("list-units", "show", "list-timers")
+            else names
+        )
     except U.UnitError as e:
         _err(f"Failed to mangle name: {e}")
         return 1
     try:
         return _dispatch(cmd, units, opts)
+    except SystemdDenied as e:
+        _err(denied_message(cmd, units, str(e)))
+        return 1
     except SystemdError as e:
         _err(str(e))
         return 1
@@ -593,6 +619,13 @@ def _dispatch(cmd: str, units: list[str], opts: Options) -> int:
                 continue
             rows.append(u)
         return _print_units(rows, opts)
+    if cmd == "list-timers":
+        reply = request("list-timers")
+        timers = [
+            t for t in reply["timers"] if not units or any(_match(p, t["unit"]) for p in units)
+        ]
+        print(list_timers_text(timers, opts))
+        return 0
     if cmd == "list-unit-files":
         reply = request("list-unit-files")
         files = reply["files"]
@@ -618,6 +651,79 @@ def _dispatch(cmd: str, units: list[str], opts: Options) -> int:
         return 0
     _err(f"Unknown command verb {cmd}.")
     return 1
+
+
+def denied_message(cmd: str, units: list[str], reason: str) -> str:
+    """What systemctl 249 prints when polkit refuses a non-interactive caller (exit 1):
+    ``Failed to start x.service: Interactive authentication required.`` and the hint for job
+    verbs (systemctl-start-unit.c, read at systemd/systemd; the exit status is 1, as
+    translate_bus_error_to_exit_status() maps no polkit error), ``Failed to enable unit: ...``
+    for unit files,
+    ``Failed to reload daemon: ...`` for daemon-reload."""
+    unit = units[0] if units else ""
+    if cmd in VERBS:  # one refusal per unit (systemctl-start-unit.c start_unit_one())
+        return "\n".join(
+            f"Failed to {cmd} {u}: {reason}\n"
+            f"See system logs and 'systemctl status {u}' for details."
+            for u in units
+        )
+    if cmd in ("enable", "disable", "mask", "unmask", "reenable"):
+        return f"Failed to {cmd} unit: {reason}"
+    if cmd in ("daemon-reload", "daemon-reexec"):
+        return f"Failed to {'reload' if cmd == 'daemon-reload' else 'reexecute'} daemon: {reason}"
+    if cmd == "kill":
+        return f"Failed to kill unit {unit}: {reason}"
+    if cmd == "reset-failed":
+        return f"Failed to reset failed state of unit {unit}: {reason}"
+    if cmd in ("poweroff", "halt"):
+        return f"Failed to {'power off' if cmd == 'poweroff' else 'halt'} system: {reason}"
+    return f"Failed to {cmd}: {reason}"
+
+
+def list_timers_text(timers: list[dict[str, Any]], opts: Options) -> str:
+    """``systemctl list-timers`` as systemd 249 prints it (systemctl.c output_timers_list():
+    printf columns, a timestamp column one wider than its widest entry, ``n/a`` for none)."""
+    rows = []
+    for t in timers:
+        if not opts.all and t["active"] != "active":
+            continue
+        now = int(t["now"])
+        nxt, last = int(t["next"] or 0), int(t["last"] or 0)
+        rows.append(
+            (
+                nxt,
+                C.format_timestamp_usec(nxt) if nxt else "n/a",
+                C.format_relative(nxt, now) if nxt else "n/a",
+                C.format_timestamp_usec(last) if last else "n/a",
+                C.format_relative(last, now) if last else "n/a",
+                t["unit"],
+                t["activates"],
+            )
+        )
+    rows.sort(key=lambda r: (r[0] == 0, r[0], r[5]))
+    nextlen = max([len("NEXT")] + [len(r[1]) + 1 for r in rows])
+    leftlen = max([len("LEFT")] + [len(r[2]) for r in rows])
+    lastlen = max([len("LAST")] + [len(r[3]) + 1 for r in rows])
+    passedlen = max([len("PASSED")] + [len(r[4]) for r in rows])
+    unitlen = max([len("UNIT")] + [len(r[5]) for r in rows])
+    out = []
+
+    def line(a: str, b: str, c: str, d: str, e: str, f: str) -> str:
+        return (
+            f"{a.ljust(nextlen)} {b.ljust(leftlen)} {c.ljust(lastlen)} "
+            f"{d.ljust(passedlen)} {e.ljust(unitlen)} {f}"
+        )
+
+    if not opts.no_legend:
+        out.append(line("NEXT", "LEFT", "LAST", "PASSED", "UNIT", "ACTIVATES"))
+    for r in rows:
+        out.append(line(*r[1:]))
+    if not opts.no_legend:
+        out.append("")
+        out.append(f"{len(rows)} timers listed.")
+        if not opts.all:
+            out.append("Pass --all to see loaded but inactive timers, too.")
+    return "\n".join(out)
 
 
 def _match(pattern: str, name: str) -> bool:

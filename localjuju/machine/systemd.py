@@ -15,6 +15,7 @@ import collections
 import contextlib
 import ctypes
 import errno
+import functools
 import heapq
 import itertools
 import json
@@ -33,6 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import NOTIFY_SOCKET, READY_FILE, SERVICE_PATH, SYSTEMD_SOCKET, mpath
+from . import calendar as CAL
+from . import timers as TM
+from . import tmpfiles as TMPF
 from . import units as U
 
 EXIT_EXEC = 203
@@ -139,6 +143,16 @@ class Unit:
     last_main_status: int | None = None
     notified_ready: bool = False
     status_text: str = ""
+    inactive_exit_monotonic: float = 0.0
+    inactive_enter_monotonic: float = 0.0
+    # a .timer unit's state (see localjuju.machine.timers)
+    activated_monotonic: float = 0.0
+    activated_realtime: int = 0
+    last_trigger_monotonic: float = 0.0
+    last_trigger_realtime: int = 0
+    timer_disabled: set[int] = field(default_factory=set)
+    timer_handle: Timer | None = None
+    timer_plan: TM.Plan | None = None
 
     @property
     def idle(self) -> bool:
@@ -297,7 +311,7 @@ class Manager:
         self.shutting_down = False
         self.exit_code: int | None = None
         self.server: socket.socket | None = None
-        self.clients: dict[int, tuple[socket.socket, bytearray]] = {}
+        self.clients: dict[int, tuple[socket.socket, bytearray, int]] = {}  # fd -> (.., uid)
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_r, False)
         os.set_blocking(self._wakeup_w, False)
@@ -305,6 +319,7 @@ class Manager:
         self.is_pid1 = os.getpid() == 1
         self.spawn_failed = False
         self.pending_signals: set[int] = set()
+        self.boot_monotonic = time.monotonic()
 
     # -- environment ---------------------------------------------------------------------------
 
@@ -714,10 +729,20 @@ class Manager:
                 unit.active_exit = now
             if active in ("inactive", "failed"):
                 unit.inactive_enter = now
+                unit.inactive_enter_monotonic = time.monotonic()
             if old in ("inactive", "failed"):
                 unit.inactive_exit = now
+                unit.inactive_exit_monotonic = time.monotonic()
         unit.active_state, unit.sub_state = active, sub
         unit.state_change = now
+        if old != active and not unit.name.endswith(".timer"):
+            for t in list(self.units.values()):
+                if (
+                    t.name.endswith(".timer")
+                    and t.active_state == "active"
+                    and t.config.timer_unit == unit.name
+                ):
+                    self.call_later(0, functools.partial(self._timer_trigger_notify, t))
 
     def get_unit(self, name: str) -> Unit:
         """The unit ``name``, loaded from disk on first reference.
@@ -750,6 +775,10 @@ class Manager:
                 continue
             unit.config = new
         self.log_manager("Reloading.")
+        for unit in list(self.units.values()):
+            if unit.name.endswith(".timer") and unit.active_state == "active":
+                if unit.config.load_state == "loaded":
+                    self._timer_arm(unit)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -829,6 +858,8 @@ class Manager:
             return cfg.load_state
         if unit.active_state in ("active", "reloading"):
             return "done"
+        if unit.name.endswith(".timer"):
+            return self._timer_start(unit)
         if not self._start_allowed(unit):
             self.log(unit.name, f"{unit.name}: Start request repeated too quickly.")
             return self._fail(unit, "start-limit-hit")
@@ -1074,6 +1105,8 @@ class Manager:
 
     def _job_stop(self, unit: Unit) -> TaskGen:
         cfg = unit.config
+        if unit.name.endswith(".timer"):
+            return self._timer_stop(unit)
         if unit.active_state in ("inactive", "failed") and not self.unit_processes(unit):
             return "done"
         had_main = bool(unit.main_pid)
@@ -1140,9 +1173,162 @@ class Manager:
             return (yield from self._after_main_exit(unit, unit.last_main_status))
         return result
 
+    # -- timers --------------------------------------------------------------------------------
+    #
+    # A .timer unit is a heap timer of this loop (never a sleep): _timer_arm() computes the next
+    # elapse (localjuju.machine.timers.plan) and wakes up at it, or after at most
+    # TIMER_RECHECK seconds to follow wall-clock changes; _timer_elapse() starts the unit to
+    # trigger and waits, in SubState=running, until that unit is inactive again (a timer never
+    # triggers a unit that is still running, as systemd's timer_trigger_notify()).
+
+    TIMER_RECHECK = 60.0
+
+    def _timer_start(self, unit: Unit) -> str:
+        cfg = unit.config
+        target = self.get_unit(cfg.timer_unit)
+        if target.config.load_state != "loaded":
+            self.log(
+                unit.name,
+                f"{unit.name}: Refusing to start, unit {cfg.timer_unit} to trigger not loaded.",
+            )
+            return self._fail_timer(unit, "resources")
+        unit.result = "success"
+        unit.activated_monotonic = time.monotonic()
+        unit.activated_realtime = time.time_ns() // 1000
+        unit.timer_disabled = set()
+        if cfg.persistent and not unit.last_trigger_realtime:
+            with contextlib.suppress(OSError):
+                st = os.stat(mpath(TM.stamp_path(unit.name)))
+                unit.last_trigger_realtime = st.st_mtime_ns // 1000
+        self.set_state(unit, "active", "waiting")
+        self.log(unit.name, f"Started {cfg.description}.")
+        self._timer_arm(unit)
+        return "done"
+
+    def _fail_timer(self, unit: Unit, result: str) -> str:
+        self._timer_disarm(unit)
+        unit.result = result
+        self.set_state(unit, "failed", "failed")
+        self.log(unit.name, f"{unit.name}: Failed with result '{result}'.")
+        return "failed"
+
+    def _timer_stop(self, unit: Unit) -> str:
+        self._timer_disarm(unit)
+        if unit.active_state in ("inactive", "failed"):
+            return "done"
+        self.set_state(unit, "inactive", "dead")
+        self.log(unit.name, f"{unit.name}: Deactivated successfully.")
+        self.log(unit.name, f"Stopped {unit.config.description}.")
+        return "done"
+
+    def _timer_disarm(self, unit: Unit) -> None:
+        if unit.timer_handle is not None:
+            unit.timer_handle.cancelled = True
+            unit.timer_handle = None
+
+    def _timer_clocks(self, unit: Unit) -> TM.Clocks:
+        target = self.units.get(unit.config.timer_unit)
+        return TM.Clocks(
+            now_monotonic=time.monotonic(),
+            now_realtime=time.time_ns() // 1000,
+            boot_monotonic=self.boot_monotonic,
+            activated_monotonic=unit.activated_monotonic,
+            activated_realtime=unit.activated_realtime,
+            last_trigger_monotonic=unit.last_trigger_monotonic,
+            last_trigger_realtime=unit.last_trigger_realtime,
+            unit_inactive_exit_monotonic=target.inactive_exit_monotonic if target else 0.0,
+            unit_inactive_enter_monotonic=target.inactive_enter_monotonic if target else 0.0,
+        )
+
+    def _timer_arm(self, unit: Unit) -> None:
+        """timer_enter_waiting(): compute the next elapse and wait for it."""
+        self._timer_disarm(unit)
+        cfg = unit.config
+        clocks = self._timer_clocks(unit)
+        plan = TM.plan(cfg.timer_monotonic, cfg.timer_calendar, clocks, unit.timer_disabled)
+        unit.timer_disabled = plan.disabled
+        unit.timer_plan = plan
+        if plan.elapsed:
+            if plan.leave_around or cfg.remain_after_elapse:
+                self.set_state(unit, "active", "elapsed")
+            else:
+                self._timer_stop(unit)
+            return
+        self.set_state(unit, "active", "waiting")
+        if plan.due(clocks.now_monotonic, clocks.now_realtime):
+            unit.timer_handle = self.call_later(0, lambda: self._timer_tick(unit))
+            return
+        delays = []
+        if plan.next_monotonic is not None:
+            delays.append(plan.next_monotonic - clocks.now_monotonic)
+        if plan.next_realtime is not None:
+            delays.append((plan.next_realtime - clocks.now_realtime) / CAL.USEC_PER_SEC)
+        delay = min(min(delays), self.TIMER_RECHECK)
+        unit.timer_handle = self.call_later(delay, lambda: self._timer_tick(unit))
+
+    def _timer_tick(self, unit: Unit) -> None:
+        unit.timer_handle = None
+        if unit.active_state != "active" or unit.sub_state != "waiting" or self.shutting_down:
+            return
+        plan = unit.timer_plan
+        if plan is not None and plan.due(time.monotonic(), time.time_ns() // 1000):
+            self._timer_elapse(unit)
+        else:
+            self._timer_arm(unit)  # woken early (re-check of the wall clock)
+
+    def _timer_elapse(self, unit: Unit) -> None:
+        """timer_enter_running(): start the unit to trigger, record the trigger."""
+        target = self.get_unit(unit.config.timer_unit)
+        if target.config.load_state != "loaded":
+            self.log(unit.name, f"{unit.name}: Unit to trigger vanished.")
+            self._fail_timer(unit, "resources")
+            return
+        task = self.enqueue(target, "start")
+        unit.last_trigger_monotonic = time.monotonic()
+        unit.last_trigger_realtime = time.time_ns() // 1000
+        if unit.config.persistent:
+            self._touch_stamp(unit)
+        self.set_state(unit, "active", "running")
+        task.callbacks.append(lambda _t: self._timer_trigger_notify(unit))
+
+    def _touch_stamp(self, unit: Unit) -> None:
+        path = mpath(TM.stamp_path(unit.name))
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "a", encoding="utf-8"):
+                pass
+            ns = unit.last_trigger_realtime * 1000
+            os.utime(path, ns=(ns, ns))
+        except OSError as e:
+            self.log(unit.name, f"{unit.name}: Failed to update timestamp file {path}: {e}")
+
+    def _timer_trigger_notify(self, unit: Unit) -> None:
+        """timer_trigger_notify(): the unit to trigger changed state."""
+        if unit.active_state != "active" or self.shutting_down:
+            return
+        unit.timer_disabled = {
+            i
+            for i in unit.timer_disabled
+            if i < len(unit.config.timer_monotonic)
+            and unit.config.timer_monotonic[i][0] not in ("OnUnitActiveUSec", "OnUnitInactiveUSec")
+        }
+        if unit.sub_state in ("waiting", "elapsed"):
+            self._timer_arm(unit)
+        elif unit.sub_state == "running":
+            target = self.units.get(unit.config.timer_unit)
+            busy = target is not None and (
+                target.active_state not in ("inactive", "failed")
+                or (target.job is not None and not target.job.done)
+            )
+            if not busy:
+                self._timer_arm(unit)
+
     # -- boot and shutdown ---------------------------------------------------------------------
 
     def boot(self) -> list[Task]:
+        # systemd-tmpfiles-setup.service: before any service (/run is empty at every boot)
+        for note in TMPF.create():
+            self.log_manager(f"systemd-tmpfiles: {note}")
         names = U.enabled_units()
         tasks: dict[str, Task] = {}
         for name in self._boot_order(names):
@@ -1230,6 +1416,9 @@ class Manager:
     # -- the control socket --------------------------------------------------------------------
 
     def listen(self) -> None:
+        """The control socket: mode 0666, as systemd's private bus is reachable by every user
+        through D-Bus; requests that change something are refused unless the caller (its
+        SO_PEERCRED uid) is root, see :data:`READ_ONLY_OPS`."""
         path = mpath(SYSTEMD_SOCKET)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:
@@ -1238,7 +1427,7 @@ class Manager:
             pass
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         srv.bind(path)
-        os.chmod(path, 0o600)
+        os.chmod(path, 0o666)
         srv.listen(64)
         srv.setblocking(False)
         self.server = srv
@@ -1324,11 +1513,11 @@ class Manager:
             except (BlockingIOError, InterruptedError):
                 return
             conn.setblocking(False)
-            self.clients[conn.fileno()] = (conn, bytearray())
+            self.clients[conn.fileno()] = (conn, bytearray(), peer_uid(conn))
             self.sel.register(conn, selectors.EVENT_READ, ("client", conn.fileno()))
 
     def _read_client(self, fd: int) -> None:
-        conn, buf = self.clients[fd]
+        conn, buf, uid = self.clients[fd]
         try:
             data = conn.recv(65536)
         except BlockingIOError:
@@ -1350,6 +1539,11 @@ class Manager:
                 raise ValueError("request is not an object")
         except ValueError as e:
             self._reply(conn, {"error": f"bad request: {e}"})
+            return
+        if uid != 0 and request.get("op") not in READ_ONLY_OPS:
+            # As polkit answers systemd for a caller that is not root and cannot authenticate
+            # interactively (systemctl prints the message, see systemctl.denied_message).
+            self._reply(conn, {"error": DENIED, "denied": True})
             return
         task = self.spawn_task(handle(self, request), "request")
         task.callbacks.append(lambda t: self._reply(conn, t.result))
@@ -1467,9 +1661,133 @@ class Manager:
 # ---------------------------------------------------------------------------------------------
 # Requests from systemctl (one JSON object per connection; see systemctl.py for the client)
 
+#: What a caller that is not root may ask: systemd's D-Bus API lets every user read units'
+#: state (GetUnit, properties, ListUnits, ListUnitFiles, GetUnitFileState) without polkit;
+#: everything else (jobs, enable/disable, daemon-reload, kill, reset-failed, poweroff) goes
+#: through polkit's org.freedesktop.systemd1.manage-units / manage-unit-files / reload-daemon,
+#: which a non-interactive caller without an agent is refused.
+READ_ONLY_OPS = frozenset(
+    {"ping", "show", "status", "list-units", "list-unit-files", "is-enabled", "list-timers"}
+)
+DENIED = "Interactive authentication required."
+
+
+def peer_uid(conn: socket.socket) -> int:
+    """The uid of the process at the other end of a unix socket (SO_PEERCRED)."""
+    try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return -1
+    return int(struct.unpack("3i", creds)[1])
+
+
+SERVICE_ONLY = (
+    "Type",
+    "StatusText",
+    "Restart",
+    "PIDFile",
+    "RemainAfterExit",
+    "RestartUSec",
+    "TimeoutStartUSec",
+    "TimeoutStopUSec",
+    "MainPID",
+    "ControlPID",
+    "StatusErrno",
+    "NRestarts",
+    "ExecMainStartTimestamp",
+    "ExecMainExitTimestamp",
+    "ExecMainPID",
+    "ExecMainCode",
+    "ExecMainStatus",
+    "ExecStartPre",
+    "ExecStart",
+    "ExecStartPost",
+    "ExecStop",
+    "ExecStopPost",
+    "ExecReload",
+    "Environment",
+    "EnvironmentFiles",
+    "WorkingDirectory",
+    "User",
+    "Group",
+    "LimitNOFILE",
+    "LimitNOFILESoft",
+    "KillMode",
+    "KillSignal",
+    "SendSIGKILL",
+    "SyslogIdentifier",
+    "ExecMainStartTimestampEpoch",
+    "CanReload",
+)
+
+
+def _usec_timestamp(usec: int | None) -> str:
+    """A timer's timestamp property (``NextElapseUSecRealtime``, ``LastTriggerUSec``) as
+    systemctl show prints it, ``n/a`` when unset."""
+    return CAL.format_timestamp_usec(usec) if usec else "n/a"
+
+
+def timer_properties(m: Manager, unit: Unit) -> dict[str, str]:
+    """The [Timer] properties of ``systemctl show`` (systemd 249 names and formats)."""
+    cfg = unit.config
+    plan = unit.timer_plan if unit.active_state == "active" else None
+    clocks = m._timer_clocks(unit)
+    nxt_real = plan.next_realtime if plan is not None else None
+    nxt_mono = plan.next_monotonic if plan is not None else None
+    mono_parts = []
+    for i, (base, value) in enumerate(cfg.timer_monotonic):
+        when = (
+            plan.monotonic_next[i] if plan is not None and i < len(plan.monotonic_next) else None
+        )
+        shown = "n/a" if when is None else U.format_timespan(max(0.0, when - m.boot_monotonic))
+        mono_parts.append(f"{{ {base}={U.format_timespan(value)} ; next_elapse={shown} }}")
+    cal_parts = []
+    for i, expr in enumerate(cfg.timer_calendar):
+        nxt = plan.calendar_next[i] if plan is not None and i < len(plan.calendar_next) else None
+        cal_parts.append(f"{{ OnCalendar={expr} ; next_elapse={_usec_timestamp(nxt)} }}")
+    return {
+        "Unit": cfg.timer_unit,
+        "Triggers": cfg.timer_unit,
+        "TimersMonotonic": " ".join(mono_parts),
+        "TimersCalendar": " ".join(cal_parts),
+        "OnClockChange": "yes" if cfg.on_clock_change else "no",
+        "OnTimezoneChange": "yes" if cfg.on_timezone_change else "no",
+        "NextElapseUSecRealtime": _usec_timestamp(nxt_real),
+        "NextElapseUSecMonotonic": (
+            U.format_timespan(max(0.0, nxt_mono - m.boot_monotonic))
+            if nxt_mono is not None
+            else "infinity"
+        ),
+        "LastTriggerUSec": _usec_timestamp(unit.last_trigger_realtime),
+        "LastTriggerUSecMonotonic": (
+            U.format_timespan(unit.last_trigger_monotonic - m.boot_monotonic)
+            if unit.last_trigger_monotonic
+            else "0"
+        ),
+        "Result": unit.result,
+        "AccuracyUSec": U.format_timespan(cfg.accuracy_sec),
+        "RandomizedDelayUSec": U.format_timespan(cfg.randomized_delay_sec),
+        "FixedRandomDelay": "no",
+        "Persistent": "yes" if cfg.persistent else "no",
+        "WakeSystem": "yes" if cfg.wake_system else "no",
+        "RemainAfterElapse": "yes" if cfg.remain_after_elapse else "no",
+        "NextElapseUSecRealtimeEpoch": (
+            str(TM.next_realtime_usec(plan, clocks) or 0) if plan is not None else "0"
+        ),
+    }
+
 
 def unit_properties(m: Manager, unit: Unit) -> dict[str, str]:
     """Properties as ``systemctl show`` prints them."""
+    props = _unit_properties(m, unit)
+    if unit.name.endswith(".timer"):
+        for k in SERVICE_ONLY:
+            props.pop(k, None)
+        props.update(timer_properties(m, unit))
+    return props
+
+
+def _unit_properties(m: Manager, unit: Unit) -> dict[str, str]:
     cfg = unit.config
     ts = U.format_timestamp
 
@@ -1612,6 +1930,28 @@ def handle(m: Manager, req: dict[str, Any]) -> TaskGen:
                 }
             )
         return {"units": out}
+    if op == "list-timers":
+        listed = set(n for n in m.units if n.endswith(".timer"))
+        listed |= {n for n in U.enabled_units() if n.endswith(".timer")}
+        now = time.time_ns() // 1000
+        out = []
+        for name in sorted(listed):
+            unit = m.get_unit(name)
+            if unit.config.load_state != "loaded":
+                continue
+            plan = unit.timer_plan if unit.active_state == "active" else None
+            nxt = TM.next_realtime_usec(plan, m._timer_clocks(unit)) if plan else None
+            out.append(
+                {
+                    "unit": name,
+                    "active": unit.active_state,
+                    "next": nxt or 0,
+                    "last": unit.last_trigger_realtime,
+                    "activates": unit.config.timer_unit,
+                    "now": now,
+                }
+            )
+        return {"timers": out}
     if op == "list-unit-files":
         return {"files": [[n, U.enabled_state(n)] for n in U.unit_files()]}
     if op in ("enable", "disable", "mask", "unmask"):

@@ -394,6 +394,17 @@ class UnitConfig:
     alias: list[str] = field(default_factory=list)
     has_install: bool = False
     unknown: list[str] = field(default_factory=list)
+    # [Timer] (a .timer unit; see localjuju.machine.timers)
+    timer_monotonic: list[tuple[str, float]] = field(default_factory=list)  # (base, seconds)
+    timer_calendar: list[str] = field(default_factory=list)  # normalized OnCalendar= values
+    timer_unit: str = ""
+    persistent: bool = False
+    accuracy_sec: float = 60.0
+    randomized_delay_sec: float = 0.0
+    remain_after_elapse: bool = True
+    on_clock_change: bool = False
+    on_timezone_change: bool = False
+    wake_system: bool = False
 
     @property
     def effective_timeout_start(self) -> float:
@@ -706,6 +717,8 @@ def _apply(cfg: UnitConfig, items: list[tuple[str, str, str]], spec: dict[str, s
                         cfg.success_exit_status.append(-parse_signal(word))
             else:
                 cfg.unknown.append(f"{section}.{key}")
+        elif section == "Timer" and cfg.name.endswith(".timer"):
+            _apply_timer(cfg, key, value)
         elif section == "Install":
             cfg.has_install = True
             if key == "WantedBy":
@@ -714,6 +727,18 @@ def _apply(cfg: UnitConfig, items: list[tuple[str, str, str]], spec: dict[str, s
                 cfg.required_by.extend(value.split())
             elif key == "Alias":
                 cfg.alias.extend(value.split())
+    if cfg.name.endswith(".timer"):
+        if not cfg.timer_monotonic and not cfg.timer_calendar:
+            raise UnitError(f"{cfg.name}: Timer unit lacks value setting. Refusing.")
+        if not cfg.timer_unit:
+            cfg.timer_unit = cfg.name[: -len(".timer")] + ".service"
+        if not cfg.description:
+            cfg.description = cfg.name
+        return
+    if not cfg.name.endswith(".service"):
+        if not cfg.description:
+            cfg.description = cfg.name
+        return
     if cfg.type != "oneshot" and len(cfg.exec_start) > 1:
         raise UnitError(
             f"{cfg.name} has more than one ExecStart= setting, which is only allowed for "
@@ -723,6 +748,58 @@ def _apply(cfg: UnitConfig, items: list[tuple[str, str, str]], spec: dict[str, s
         raise UnitError(f"{cfg.name} has no ExecStart= setting. Refusing.")
     if not cfg.description:
         cfg.description = cfg.name
+
+
+TIMER_BASES = {
+    "OnActiveSec": "OnActiveUSec",
+    "OnBootSec": "OnBootUSec",
+    "OnStartupSec": "OnStartupUSec",
+    "OnUnitActiveSec": "OnUnitActiveUSec",
+    "OnUnitInactiveSec": "OnUnitInactiveUSec",
+}
+
+
+def _apply_timer(cfg: UnitConfig, key: str, value: str) -> None:
+    """One ``[Timer]`` setting, as systemd 249's load-fragment.c reads it (an empty value
+    resets the list of triggers; an invalid one makes the unit a bad setting here, where
+    systemd logs and ignores the line: a stand-in must not run a timer it misread)."""
+    from . import calendar as C
+
+    if key in TIMER_BASES:
+        if value == "":
+            cfg.timer_monotonic.clear()
+            cfg.timer_calendar.clear()
+            return
+        cfg.timer_monotonic.append((TIMER_BASES[key], parse_timespan(value)))
+    elif key == "OnCalendar":
+        if value == "":
+            cfg.timer_monotonic.clear()
+            cfg.timer_calendar.clear()
+            return
+        try:
+            cfg.timer_calendar.append(C.to_string(C.parse(value)))
+        except C.CalendarError as e:
+            raise UnitError(
+                f"Failed to parse calendar specification, ignoring: {value} ({e})"
+            ) from None
+    elif key == "Unit":
+        cfg.timer_unit = unit_name(value)
+    elif key == "Persistent":
+        cfg.persistent = parse_bool(value)
+    elif key == "AccuracySec":
+        cfg.accuracy_sec = parse_timespan(value)
+    elif key == "RandomizedDelaySec":
+        cfg.randomized_delay_sec = parse_timespan(value)
+    elif key == "RemainAfterElapse":
+        cfg.remain_after_elapse = parse_bool(value)
+    elif key == "OnClockChange":
+        cfg.on_clock_change = parse_bool(value)
+    elif key == "OnTimezoneChange":
+        cfg.on_timezone_change = parse_bool(value)
+    elif key == "WakeSystem":
+        cfg.wake_system = parse_bool(value)
+    else:
+        cfg.unknown.append(f"Timer.{key}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -836,7 +913,8 @@ def unmask_unit(name: str) -> list[Change]:
 
 
 def enabled_units() -> list[str]:
-    """Service units wanted by any target (what boot starts), in name order."""
+    """Service and timer units wanted by any target (what boot starts: ``multi-user.target``
+    and ``timers.target`` are both reached at boot), in name order."""
     names: set[str] = set()
     for d in UNIT_DIRS:
         try:
@@ -847,7 +925,7 @@ def enabled_units() -> list[str]:
             if e.endswith((".target.wants", ".target.requires")):
                 try:
                     for u in os.listdir(mpath(f"{d}/{e}")):
-                        if u.endswith(".service"):
+                        if u.endswith((".service", ".timer")):
                             names.add(u)
                 except OSError:
                     continue
