@@ -39,14 +39,15 @@ from typing import Any
 import hooktools as ht
 import yaml
 
-#: nrpe_utils.determine_packages (without export_nagios_definitions' rsync); on jammy and noble
-#: (and Debian 12) nagios-plugins-* are provided by monitoring-plugins-*
+#: The packages the nrpe daemon and the principal's checks need. The real charm installs
+#: nrpe_utils.determine_packages: nagios-nrpe-server, nagios-plugins-basic,
+#: nagios-plugins-standard (virtual: monitoring-plugins-*), python3 and python3-netifaces (for
+#: its own checks, which the stand-in does not run). The local model's archive has
+#: monitoring-plugins-basic, and its apt-get resolves no virtual package, so the stand-in names
+#: the real package and leaves out what only the nrpe charm's own checks use.
 PACKAGES = (
     "nagios-nrpe-server",
-    "nagios-plugins-basic",
-    "nagios-plugins-standard",
-    "python3",
-    "python3-netifaces",
+    "monitoring-plugins-basic",
 )
 APT_OPTIONS = ("--no-install-recommends", "--option=Dpkg::Options::=--force-confold")
 NRPE_CFG = "/etc/nagios/nrpe.cfg"
@@ -177,7 +178,7 @@ def sh(*argv: str, env: Mapping[str, str] | None = None) -> None:
 
 
 def install_packages(hook: str) -> None:
-    missing = subprocess.run(["dpkg", "-s", *PACKAGES[:3]], capture_output=True).returncode
+    missing = subprocess.run(["dpkg", "-s", *PACKAGES], capture_output=True).returncode
     if hook != "install" and not missing:
         return
     env = {"DEBIAN_FRONTEND": "noninteractive"}
