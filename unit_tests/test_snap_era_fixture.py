@@ -229,3 +229,24 @@ def test_unit_state_round_trip(tmp_path: Path) -> None:
     }
     again = C.UnitState.load(db)
     assert again.flags == state.flags and again.values == state.values
+
+
+def test_a_refresh_from_layer_etcd_breaks_none_of_its_relations() -> None:
+    """Every endpoint of layer-etcd's metadata (the fixture keeps the real charm's relations)
+    is implemented by this charm with the same role, interface and scope, so that Juju's
+    refresh (``Application.SetCharm``'s relation check, as the local model runs it) accepts it
+    wherever they are related: prometheus, grafana and nrpe-external-master included."""
+    from localjuju.controller.charm import Charm
+    from localjuju.controller.controller import endpoint_implemented_by
+    from localjuju.controller.state import Endpoint
+
+    root = Path(__file__).resolve().parents[1]
+    old = yaml.safe_load(
+        (root / "tests" / "charms" / "etcd-snap-era" / "metadata.yaml").read_text()
+    )
+    new = Charm(path=root, meta=yaml.safe_load((root / "metadata.yaml").read_text()))
+    for key, role in (("provides", "provider"), ("requires", "requirer"), ("peers", "peer")):
+        for name, spec in (old.get(key) or {}).items():
+            ep = Endpoint("etcd", name, role, spec["interface"], spec.get("scope", "global"))
+            assert endpoint_implemented_by(ep, new), (name, spec)
+    assert {"prometheus", "grafana", "nrpe-external-master"} <= set(old["provides"])
