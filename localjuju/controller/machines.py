@@ -248,8 +248,28 @@ class Machine:
             (self.dir / "disk" / d).mkdir(parents=True, exist_ok=True)
         (self.dir / "rootfs").mkdir(exist_ok=True)
         self.store_overlay_dir.mkdir(exist_ok=True)
+        self._var_skeleton()
         self._write_identity()
         self._install_python()
+
+    def _var_skeleton(self) -> None:
+        """What Ubuntu's base-files puts in ``/var`` (and ``/tmp``'s mode): programs write
+        through ``/var/run`` and ``/var/lock`` (links into ``/run``, a tmpfs at every boot; for
+        one, Debian's nrpe.cfg templates name ``/var/run/nagios/nrpe.pid``). Existing entries
+        are left as they are."""
+        disk = self.dir / "disk"
+        for name, target in (("run", "/run"), ("lock", "/run/lock")):
+            link = disk / "var" / name
+            if not link.is_symlink() and not link.exists():
+                link.symlink_to(target)
+        for name, mode in (("tmp", 0o1777), ("cache", 0o755), ("lib", 0o755), ("log", 0o755),
+                           ("spool", 0o755), ("mail", 0o2775), ("opt", 0o755),
+                           ("local", 0o2775), ("backups", 0o755)):  # fmt: skip
+            d = disk / "var" / name
+            if not d.exists():
+                d.mkdir(parents=True)
+                d.chmod(mode)
+        (disk / "tmp").chmod(0o1777)
 
     def _install_python(self) -> None:
         """The mount points and links of the base's Python in the /usr overlay (the binds are

@@ -148,6 +148,13 @@ def test_machines_run_their_base_python(juju: jubilant.Juju) -> None:
         # nothing of the host's or pyenv's packages on the machine's Python path
         assert not any("dist-packages" in p or "pyenv" in p for p in info["path"])
         assert lines[1:] == [channel, "0", "running", "host-python-ok"]
+        # base-files' /var: /var/run and /var/lock lead into /run (a tmpfs), /var/tmp is
+        # sticky (nrpe's pid file, for one, is /var/run/nagios/nrpe.pid)
+        fs = juju.exec(
+            "readlink /var/run /var/lock; stat -c %a /var/tmp /tmp; test -d /var/run/lock && echo ok",
+            unit=unit,
+        ).stdout.split()
+        assert fs == ["/run", "/run/lock", "1777", "1777", "ok"], fs
 
 
 def test_the_model_s_tools_do_not_run_the_machine_s_python3() -> None:
