@@ -31,6 +31,10 @@ SIZE = {UP: 3, DOWN: 5}
 KEYS = 50
 #: statuses that say a unit does not know the cluster it runs in
 LOST = re.compile(r"bootstrap|Waiting to join|with 0 known peers|found the cluster")
+#: what the old charm's own hooks say when its etcd does not answer (v2 cluster-health or member
+#: list failed: layer-etcd's status, the fixture's `health_status`): expected from the old code
+#: on a unit whose etcd the test stopped, until that unit's upgrade-charm runs the new charm
+OLD_CHARM_FAULT = re.compile(r"^(UnHealthy|Errored) with \d+ known peers$")
 LEFTOVERS = (
     "/etc/systemd/system/snap.etcd.etcd.service.d/always-restart.conf",
     "/etc/systemd/system/cdk-service-kicker.service",
@@ -212,7 +216,15 @@ def test_refresh_with_a_machine_down_and_an_etcd_stopped(
         )
         back = time.monotonic() - start
     note("takeover-units-down", healthy_after_back_s=round(back, 1))
-    lost = sorted(m for u, m in seen if u.startswith(f"{DOWN}/") and LOST.search(m))
+    # the old charm's update-status may run on the stopped unit between the stop and its
+    # upgrade-charm (a 30 s interval here): its own message about the etcd the test stopped
+    lost = sorted(
+        m
+        for u, m in seen
+        if u.startswith(f"{DOWN}/")
+        and LOST.search(m)
+        and not (u in (stopped, halted) and OLD_CHARM_FAULT.match(m))
+    )
     assert not lost, lost
     after = facts(juju, DOWN, live)
     assert after == before
