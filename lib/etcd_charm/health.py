@@ -3,13 +3,14 @@ as this unit's member sees it (one etcdctl), the upgrade's progress; and the ope
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from charmhelpers.core import hookenv
 
+from . import check_etcd, tls, workload
 from . import plan as P
 from . import status as S
-from . import tls, workload
 from .cluster import refresh_members
 from .context import Ctx, Hook, client, local_url
 from .etcd_json import EndpointStatus, MemberList
@@ -77,10 +78,26 @@ def final_status(
             verdict = S.upgrade_in_progress(
                 verdict, progress.position, progress.total, P.upgrade_goal(obs)
             )
-    if available and verdict.state == "active":
-        verdict = S.Status("active", f"{verdict.message}; {available}")
+    notes = [n for n in (available, *certificate_notes(material, time.time())) if n]
+    if notes and verdict.state == "active":
+        verdict = S.Status("active", "; ".join([verdict.message, *notes]))
     hook.set_status(verdict)
     return Seen(started=True, asked=True, status=status, error=error)
+
+
+def certificate_notes(material: tls.Material | None, now: float) -> list[str]:
+    """The notes a healthy status carries about the placed server and client certificates
+    (:func:`status.certificate_note`); an unreadable one is left to the CA relation."""
+    if material is None:
+        return []
+    notes = []
+    for which, pem in (("server", material.server_cert), ("client", material.client_cert)):
+        try:
+            not_after: float | None = check_etcd.cert_not_after(pem)
+        except ValueError:
+            not_after = None
+        notes.append(S.certificate_note(which, not_after, now))
+    return [n for n in notes if n]
 
 
 def answers(

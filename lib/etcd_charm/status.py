@@ -242,3 +242,28 @@ def upgrade_failed(channel: str, error: str) -> Status:
         f"Upgrade to {channel} failed: {error}; the upgrade is stopped (fix the cause, then "
         "set channel again)",
     )
+
+
+#: a certificate that expires within this many days is named in a healthy status
+CERT_WARN_DAYS = 30
+DAY = 86400.0
+
+
+def certificate_note(which: str, not_after: float | None, now: float) -> str:
+    """What a healthy status adds about the ``which`` certificate ("server", "client") that
+    expires at ``not_after`` (epoch seconds; None: unreadable, said elsewhere): nothing while
+    more than :data:`CERT_WARN_DAYS` days are left, else the days left or since it expired.
+    The CA renews on request (easyrsa: remove and add the certificates relation, or its own
+    actions); etcd needs the new one before the old expires, or its peers stop talking."""
+    if not_after is None:
+        return ""
+    days = (not_after - now) / DAY
+    if days > CERT_WARN_DAYS:
+        return ""
+    if days <= 0:
+        ago = int(-days)
+        return f"the {which} certificate expired {ago} day{'s' if ago != 1 else ''} ago"
+    left = int(days)
+    if left == 0:
+        return f"the {which} certificate expires within a day"
+    return f"the {which} certificate expires in {left} day{'s' if left != 1 else ''}"
