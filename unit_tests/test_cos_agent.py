@@ -16,11 +16,12 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from charmhelpers.core import hookenv
 
 from etcd_charm import alerts, context, cos_agent, dashboard, publish
 from etcd_charm.record import Record
 from etcd_charm.settings import parse_settings
+
+from .relation_tools import Tools, forget, open_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads(
@@ -147,49 +148,14 @@ def test_instance(host: str, port: int, instance: str) -> None:
 # ------------------------------------------------------------------ the endpoint
 
 
-class Tools:
-    def __init__(self, mine: dict[str, str]) -> None:
-        self.mine = mine
-        self.sets: list[dict[str, Any]] = []
-
-    def relation_ids(self, name: str | None = None) -> list[str]:
-        return ["cos-agent:9"] if name == "cos-agent" else []
-
-    def related_units(self, rid: str | None = None) -> list[str]:
-        return ["grafana-agent/0"] if rid == "cos-agent:9" else []
-
-    def relation_get(
-        self, attribute: str | None = None, unit: str | None = None, rid: str | None = None
-    ) -> Any:
-        data = self.mine if unit == "etcd/0" else {}
-        return dict(data) if attribute is None else data.get(attribute)
-
-    def relation_set(
-        self, relation_id: str | None = None, relation_settings: Any = None, **kw: Any
-    ) -> None:
-        self.sets.append(dict(relation_settings or {}))
-
-
 def endpoint(monkeypatch: pytest.MonkeyPatch, mine: dict[str, str]) -> tuple[Any, Tools]:
-    import charmhelpers.osplatform as platform
-
-    tools = Tools(mine)
-    monkeypatch.setattr(platform, "get_platform", lambda: "ubuntu")
-    monkeypatch.setenv("CHARM_DIR", str(ROOT))
-    monkeypatch.setenv("JUJU_UNIT_NAME", "etcd/0")
-    for tool in ("relation_ids", "related_units", "relation_get", "relation_set"):
-        monkeypatch.setattr(hookenv, tool, getattr(tools, tool))
-    monkeypatch.setattr(hookenv, "log", lambda *a, **k: None)
-    hookenv.cache.clear()
-    context._ACTION_ENDPOINTS.clear()
-    return context.action_endpoint("cos-agent"), tools
+    return open_endpoint(monkeypatch, "cos-agent", mine, "grafana-agent/0")
 
 
 @pytest.fixture(autouse=True)
 def _clean() -> Iterator[None]:
     yield
-    context._ACTION_ENDPOINTS.clear()
-    hookenv.cache.clear()
+    forget()
 
 
 def test_the_endpoint_publishes_config_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from charmhelpers.core import hookenv
 
 from etcd_charm import context, monitoring
 from etcd_charm.etcd_json import Member, MemberList
+
+from .relation_tools import Tools, forget, open_endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUEST = "request_5b0c7c1e-8a0e-4c9e-9a51-0d1d2b0c3f44"
@@ -36,51 +37,16 @@ def test_the_job_scrapes_every_voter_over_https() -> None:
     }
 
 
-class Tools:
-    def __init__(self, mine: dict[str, str], endpoint: str) -> None:
-        self.mine, self.endpoint = mine, endpoint
-        self.sets: list[dict[str, Any]] = []
-
-    def relation_ids(self, name: str | None = None) -> list[str]:
-        return [f"{self.endpoint}:7"] if name == self.endpoint else []
-
-    def related_units(self, rid: str | None = None) -> list[str]:
-        return ["prometheus/0"]
-
-    def relation_get(
-        self, attribute: str | None = None, unit: str | None = None, rid: str | None = None
-    ) -> Any:
-        data = self.mine if unit == "etcd/0" else {}
-        return dict(data) if attribute is None else data.get(attribute)
-
-    def relation_set(
-        self, relation_id: str | None = None, relation_settings: Any = None, **kw: Any
-    ) -> None:
-        self.sets.append(dict(relation_settings or {}))
-
-
 def endpoint(
     monkeypatch: pytest.MonkeyPatch, mine: dict[str, str], name: str = "prometheus"
 ) -> tuple[Any, Tools]:
-    import charmhelpers.osplatform as platform
-
-    tools = Tools(mine, name)
-    monkeypatch.setattr(platform, "get_platform", lambda: "ubuntu")
-    monkeypatch.setenv("CHARM_DIR", str(ROOT))
-    monkeypatch.setenv("JUJU_UNIT_NAME", "etcd/0")
-    for tool in ("relation_ids", "related_units", "relation_get", "relation_set"):
-        monkeypatch.setattr(hookenv, tool, getattr(tools, tool))
-    monkeypatch.setattr(hookenv, "log", lambda *a, **k: None)
-    hookenv.cache.clear()
-    context._ACTION_ENDPOINTS.clear()
-    return context.action_endpoint(name), tools
+    return open_endpoint(monkeypatch, name, mine, "prometheus/0")
 
 
 @pytest.fixture(autouse=True)
 def _clean() -> Iterator[None]:
     yield
-    context._ACTION_ENDPOINTS.clear()
-    hookenv.cache.clear()
+    forget()
 
 
 def register(ep: Any) -> None:
