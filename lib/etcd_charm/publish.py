@@ -4,11 +4,14 @@ Prometheus and the dashboard to Grafana, and this unit's telemetry to its cos-ag
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from charmhelpers.core import hookenv
 
 from . import alerts, cos_agent, dashboard, monitoring, tls
 from . import plan as P
 from .context import Hook, address
+from .etcd_conf import build_uri
 from .settings import Settings
 
 
@@ -63,8 +66,8 @@ def publish(
 
 
 def instance(host: str, port: int) -> str:
-    """``host:port``, an IPv6 address in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    """``host:port``, an IPv6 address in brackets (as :func:`etcd_conf.build_uri` writes it)."""
+    return urlsplit(build_uri("http", host, port)).netloc
 
 
 def publish_cos_agent(hook: Hook, obs: P.Observed) -> None:
