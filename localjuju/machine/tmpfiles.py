@@ -85,14 +85,7 @@ def config_files(names: list[str] | None = None) -> list[str]:
     for p in sorted(_packaged()):
         if os.path.isfile(mpath(p)):
             by_name[os.path.basename(p)] = p
-    for d in reversed(CONF_DIRS):
-        try:
-            entries = os.listdir(mpath(d))
-        except OSError:
-            continue
-        for e in entries:
-            if e.endswith(".conf"):
-                by_name[e] = f"{d}/{e}"
+    U.conf_files(list(CONF_DIRS), by_name)
     keys = sorted(by_name) if names is None else [n for n in names if n in by_name]
     return [by_name[k] for k in keys]
 

@@ -534,21 +534,27 @@ def is_masked(name: str) -> bool:
     return False
 
 
+def conf_files(dirs: list[str], by_name: dict[str, str] | None = None) -> dict[str, str]:
+    """systemd's conf_files_list: ``*.conf`` file name -> machine path over ``dirs``, the first
+    directory winning for a name found in several; ``by_name`` holds what lower-priority
+    places already gave (it is updated and returned)."""
+    found = {} if by_name is None else by_name
+    for d in reversed(dirs):
+        try:
+            entries = os.listdir(mpath(d))
+        except OSError:
+            continue
+        for e in entries:
+            if e.endswith(".conf"):
+                found[e] = f"{d}/{e}"
+    return found
+
+
 def dropin_paths(name: str, template: str | None = None) -> list[str]:
     """Drop-ins ``<dir>/<unit>.d/*.conf`` of all unit dirs, ordered by file name (the first
     unit dir wins for a name present in several)."""
-    by_name: dict[str, str] = {}
     names = [name] + ([template] if template else [])
-    for d in reversed(UNIT_DIRS):
-        for n in reversed(names):
-            dd = f"{d}/{n}.d"
-            try:
-                entries = os.listdir(mpath(dd))
-            except OSError:
-                continue
-            for e in entries:
-                if e.endswith(".conf"):
-                    by_name[e] = f"{dd}/{e}"
+    by_name = conf_files([f"{d}/{n}.d" for d in UNIT_DIRS for n in names])
     return [by_name[k] for k in sorted(by_name)]
 
 
