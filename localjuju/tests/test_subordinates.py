@@ -125,8 +125,6 @@ def test_entering_scope_creates_one_subordinate_per_principal(ctl: Controller) -
     subs = {u.name: (u.principal, u.machine) for u in ctl.model.units.values() if u.app == "sub"}
     assert subs == {"sub/0": ("prin/0", p0.machine), "sub/1": ("prin/1", p1.machine)}
     assert ctl.model.applications["sub"].units == ["sub/0", "sub/1"]
-    # a subordinate's unit stays out of the machine's principals
-    assert all(u.container == u.principal for u in ctl.model.subordinates_of("prin/0"))
     # while its subordinate is dying, a principal cannot enter again
     ctl.destroy_unit(ctl.model.units["sub/0"])
     assert not ctl.may_enter_scope(rel, p0)
@@ -177,6 +175,8 @@ def test_a_principal_is_removed_after_its_subordinates(ctl: Controller) -> None:
     (rel,) = [r for r in ctl.model.relations.values() if r.endpoint_of("sub")]
     ctl.may_enter_scope(rel, ctl.model.units["prin/0"])
     ctl.model.machines["0"] = Machine(id="0", units=["prin/0"])
+    ctl.may_enter_scope(rel, ctl.model.units["prin/0"])  # again: still one subordinate
+    assert [u.name for u in ctl.model.subordinates_of("prin/0")] == ["sub/0"]
     ctl.machine("0").destroy = lambda: None  # type: ignore[method-assign]
     ctl.destroy_unit(ctl.model.units["prin/0"])
 
@@ -185,7 +185,7 @@ def test_a_principal_is_removed_after_its_subordinates(ctl: Controller) -> None:
         ctl.unit_removed("prin/0")
         assert ctl.model.units["prin/0"].life == "dead"
         assert "0" in ctl.model.machines
-        ctl.unit_removed("sub/0")
+        ctl.unit_removed("sub/0")  # the last subordinate gone, the principal goes too
         assert "prin/0" not in ctl.model.units and "sub/0" not in ctl.model.units
         assert "0" not in ctl.model.machines
 
@@ -311,3 +311,19 @@ def test_removing_the_relation_removes_the_subordinates(model: jubilant.Juju) ->
     assert sorted(status.apps["p"].units) == ["p/0", "p/1"]
     assert all(not u.subordinates for u in status.apps["p"].units.values())
     assert jubilant.all_active(status, "p")
+
+
+def test_a_subordinate_s_removal_leaves_its_principal_and_machine(ctl: Controller) -> None:
+    ctl.integrate("prin:db", "sub:info")
+    (rel,) = [r for r in ctl.model.relations.values() if r.endpoint_of("sub")]
+    ctl.may_enter_scope(rel, ctl.model.units["prin/0"])
+    ctl.model.machines["0"] = Machine(id="0", units=["prin/0"])
+    ctl.remove_relation("prin", "sub")
+    ctl.doom_subordinates()
+
+    async def teardown() -> None:
+        ctl.unit_removed("sub/0")
+        assert ctl.model.units["prin/0"].life == "alive"
+        assert ctl.model.machines["0"].units == ["prin/0"]
+
+    asyncio.run(teardown())
