@@ -26,7 +26,7 @@ from etcd_charm.etcdctl import ETCDCTL, Etcdctl
 from etcd_charm.params import ActionError, Params, declared_params
 from etcd_charm.record import Record
 
-from .fixtures import DATA, capture
+from .fixtures import DATA, Kv, capture
 
 ROOT = DATA.parents[1]
 DB = DATA / "snapshots" / "etcd-3.5.16.db"
@@ -60,6 +60,7 @@ class FakeEtcd:
         self.calls: list[tuple[str, list[str]]] = []  # (endpoints, the command)
         self.events: list[str] = []  # the order of what happened
         self.saved_at: list[str] = []  # where each snapshot save wrote
+        self.down: set[str] = set()  # endpoints that do not answer
 
     def __call__(
         self, argv: list[str], env: dict[str, str], timeout: float
@@ -69,6 +70,8 @@ class FakeEtcd:
         self.calls.append((endpoints, args))
         self.events.append(" ".join(args[:2]))
         out, rc, err = "", 0, ""
+        if endpoints in self.down and args[:2] != ["snapshot", "status"]:  # that one is offline
+            return subprocess.CompletedProcess(argv, 1, "", "Error: context deadline exceeded")
         if args[:2] == ["endpoint", "status"]:
             out = capture("3.5.16", "endpoint-status-1")["stdout"]
         elif args[:2] == ["snapshot", "save"]:
@@ -98,7 +101,7 @@ class FakeCharm:
     def __init__(self, etcd: FakeEtcd) -> None:
         self.settings = SimpleNamespace(port=2379)
         self.errors: list[str] = []
-        self.kv: dict[str, Any] = {}
+        self.kv = Kv()
         self.record = Record(self.kv)
         self.etcd = etcd
         self.restored: list[str] = []
@@ -215,7 +218,7 @@ def test_the_snaps_confined_etcdctl_saves_into_the_snaps_directory(
     assert [p.name for p in target.iterdir()] == [Path(ctx.results["snapshot.path"]).name]
     # a package's etcdctl (a deb-era unit being migrated) is not confined: beside the archive
     package = Etcdctl([SOURCE], "ca", "cert", "key", binary="/usr/bin/etcdctl", runner=etcd)
-    archive, _ = snapshot_action.save_archive(ctx, str(target), "b", source=("etcd1", package))
+    archive = snapshot_action.save_archive(ctx, str(target), "b", source=("etcd1", package)).path
     assert Path(etcd.saved_at[-1]).parent.parent == target
     assert sorted(p.name for p in target.iterdir()) == sorted(
         [Path(ctx.results["snapshot.path"]).name, Path(archive).name]
@@ -384,3 +387,96 @@ def test_restore_refuses_a_backup_target_before_reading_the_snapshot(
     assert "such as the default /home/ubuntu" in str(e.value)
     assert list(system.iterdir()) == [] and etcd.calls == []
     assert not (tmp_path / "staging").exists() and ctx.charm.restored == []
+
+
+# --- without quorum ------------------------------------------------------------------------
+
+
+def lost_quorum(actions: ModuleType, monkeypatch: pytest.MonkeyPatch, ctx: Any) -> None:
+    """No member answers the member list (2 of 3 gone); this unit ran member 8e9e05c52164694d
+    of a 3-member cluster (its last member list)."""
+    from etcd_charm import action_context
+
+    def members(self: Any) -> Any:
+        raise ActionError("no etcd member answers: https://10.0.0.2:2379: deadline exceeded")
+
+    monkeypatch.setattr(action_context.Context, "members", members)
+    last = parse_member_list(capture("3.5.16", "member-list-3")["stdout"])
+    ctx.charm.record.remember_members(last)
+    ctx.charm.record.started = True
+    ctx.charm.record.member_id = last.members[0].id
+
+
+def test_without_quorum_the_snapshot_is_this_members_own_data_and_says_so(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
+    lost_quorum(actions, monkeypatch, ctx)
+    actions.snapshot(ctx)
+    path = ctx.results["snapshot.path"]
+    assert path.endswith("-no-quorum.tar.gz")
+    assert "while the cluster had no quorum" in ctx.results["snapshot.origin"]
+    assert "writes acknowledged without it are missing" in ctx.results["snapshot.origin"]
+    # saved from this unit's member (snapshot save needs no quorum), counted there serializably
+    assert [e for e, a in etcd.calls if a[:2] == ["snapshot", "save"]] == [LOCAL]
+    assert [e for e, _ in etcd.counts()] == [LOCAL]
+    unpacked = snap.unpack(path, str(tmp_path / "staging"))
+    assert unpacked.meta is not None and unpacked.meta.origin == snap.ORIGIN_MEMBER
+    assert unpacked.meta.members == 3 and unpacked.hash_checked
+
+
+def test_without_quorum_and_etcd_stopped_the_database_file_is_copied(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcd_charm import snapshot_action
+
+    live = tmp_path / "member" / "snap" / "db"  # a database file: no hash appended
+    live.parent.mkdir(parents=True)
+    live.write_bytes(DB.read_bytes()[:-32])
+    monkeypatch.setattr(snapshot_action, "DB_FILE", str(live))
+    monkeypatch.setattr(snapshot_action.workload, "service_active", lambda: False)
+    monkeypatch.setattr(snapshot_action.workload, "installed_version", lambda: "3.5.16")
+    ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
+    lost_quorum(actions, monkeypatch, ctx)
+    etcd.down.add(LOCAL)
+    actions.snapshot(ctx)
+    assert "a copy of etcd/0's database file" in ctx.results["snapshot.origin"]
+    assert ctx.results["snapshot.keys"] == "unknown: etcd is stopped"
+    unpacked = snap.unpack(ctx.results["snapshot.path"], str(tmp_path / "staging"))
+    # the copy carries a sha256 as etcdctl snapshot save writes it: restored with etcd's check
+    assert unpacked.hash_checked and unpacked.meta is not None
+    assert unpacked.meta.origin == snap.ORIGIN_FILE and unpacked.meta.keys is None
+    assert Path(unpacked.db_path).read_bytes()[:-32] == live.read_bytes()
+    assert not any(a[:2] == ["snapshot", "save"] for _, a in etcd.calls)
+
+
+def test_without_quorum_a_running_member_that_does_not_answer_is_not_copied(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcd_charm import snapshot_action
+
+    monkeypatch.setattr(snapshot_action.workload, "service_active", lambda: True)
+    target = tmp_path / "t"
+    ctx = context(actions, etcd, "snapshot", target=str(target))
+    lost_quorum(actions, monkeypatch, ctx)
+    etcd.down.add(LOCAL)
+    with pytest.raises(ActionError) as e:
+        actions.snapshot(ctx)
+    assert "no etcd member answers" in str(e.value)
+    assert "does not answer either" in str(e.value) and "cannot be copied safely" in str(e.value)
+    assert list(target.iterdir()) == []
+
+
+def test_a_backup_before_a_change_falls_back_only_when_asked(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcd_charm import snapshot_action
+
+    ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
+    (tmp_path / "t").mkdir()
+    lost_quorum(actions, monkeypatch, ctx)
+    with pytest.raises(ActionError) as e:  # snap-upgrade's backup: a consistent one or none
+        snapshot_action.save_backup(ctx, str(tmp_path / "t"), "b", "run with backup=false")
+    assert "cannot save a backup" in str(e.value) and "no etcd member answers" in str(e.value)
+    path = snapshot_action.save_backup(ctx, str(tmp_path / "t"), "b", "x", without_quorum=True)
+    assert path.endswith("-no-quorum.tar.gz") and "no quorum" in ctx.results["backup.origin"]

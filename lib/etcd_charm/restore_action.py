@@ -70,17 +70,20 @@ def restore(ctx: Context) -> None:
                 target_dir(ctx, target, "target"),
                 "etcd-data",
                 "run again with skip-backup=true to restore without a backup",
+                without_quorum=True,
             )
         try:
-            started, members = ctx.charm.restore(
-                unpacked.db_path, not unpacked.hash_checked, ctx.progress
-            )
+            # etcd's embedded sha256 (when there is one) was checked as the file was
+            # unpacked: etcdutl need not read it all again
+            started, members = ctx.charm.restore(unpacked.db_path, True, ctx.progress)
         except RestoreError as e:
             raise ActionError(f"restore failed: {e}") from None
     finally:
         shutil.rmtree(STAGING, ignore_errors=True)
     others = sorted(set(ctx.charm.peer_units()), key=lambda u: int(u.rsplit("/", 1)[-1]))
     ctx.set("restore.source", source)
+    if meta is not None and meta.origin != snap.ORIGIN_CLUSTER:
+        ctx.set("restore.origin", snap.origin_note(meta.origin, meta.unit))
     ctx.set("restore.revision", status.revision)
     ctx.set("restore.keys", _restored_keys(ctx, status.revision))
     ctx.set("restore.db-entries", status.total_keys)

@@ -3,12 +3,16 @@ snap-upgrade save first as their backup (:func:`save_backup`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 
+from . import etcd_conf as C
 from . import snapshot as snap
+from . import workload
 from .action_context import Context, give_to_operator, target_dir
 from .context import client, local_url
 from .etcd_json import MemberList
@@ -86,53 +90,142 @@ def _healthy_member(ctx: Context, members: MemberList) -> tuple[str, str]:
     raise ActionError("no healthy member to take a snapshot from; check juju status")
 
 
+#: etcd's database file in this unit's member directory
+DB_FILE = os.path.join(C.DATA_DIR, "member", "snap", "db")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a snapshot comes from: a member's etcdctl (``ctl``), or, with ``ctl`` None, a
+    copy of this unit's database file while its etcd is stopped."""
+
+    name: str
+    ctl: Etcdctl | None
+    members: int  # how many members the cluster had (as far as known)
+    origin: str  # snap.ORIGINS
+
+
+def _source(ctx: Context, members: MemberList | None, without_quorum: bool) -> Source:
+    """A healthy member of the cluster; failing that, and ``without_quorum``, this unit's
+    own member (``snapshot save`` streams its local database: no quorum needed), or, when
+    its etcd is stopped, its database file."""
+    try:
+        members = members or ctx.members()
+        name, url = _healthy_member(ctx, members)
+        return Source(name, client([url]), len(members.members), snap.ORIGIN_CLUSTER)
+    except ActionError as e:
+        if not without_quorum:
+            raise
+        why = str(e)
+    record = ctx.charm.record
+    last = record.last_members()
+    mine = last.by_id(record.member_id) if last else None
+    name = mine.name if mine else C.member_name(ctx.charm.unit)
+    count = len(last.members) if last else 0
+    if not record.started:
+        raise ActionError(f"{why}; and {ctx.charm.unit} runs no member of its own to save")
+    local = ctx.local()
+    try:
+        local.endpoint_status()
+        return Source(name, local, count, snap.ORIGIN_MEMBER)
+    except EtcdctlError as e:
+        detail = e.detail
+    if workload.service_active():
+        raise ActionError(
+            f"{why}; and this unit's own member does not answer either ({detail}) although "
+            "etcd runs, so its database cannot be copied safely"
+        )
+    if not os.path.isfile(DB_FILE):
+        raise ActionError(f"{why}; and this unit's etcd is stopped with no database to copy")
+    return Source(name, None, count, snap.ORIGIN_FILE)
+
+
+def _copy_stopped_db(work: str) -> str:
+    """This unit's database file, copied while etcd is stopped, with its sha256 appended
+    as ``etcdctl snapshot save`` appends it (the file is then restored with etcd's hash
+    check, like any snapshot)."""
+    db = os.path.join(work, snap.DB_NAME)
+    h = hashlib.sha256()
+    with open(DB_FILE, "rb") as src, open(db, "xb") as out:
+        for chunk in iter(lambda: src.read(snap.CHUNK), b""):
+            out.write(chunk)
+            h.update(chunk)
+        out.write(h.digest())
+    os.chmod(db, 0o600)
+    return db
+
+
 def save_archive(
     ctx: Context,
     target: str,
     prefix: str,
     members: MemberList | None = None,
     source: tuple[str, Etcdctl] | None = None,
-) -> tuple[str, snap.Meta]:
+    without_quorum: bool = False,
+) -> snap.Written:
     """A consistent snapshot of the cluster (``etcdctl snapshot save`` from a healthy
     member, or from ``source``: (name, etcdctl of one member)) archived with its metadata in
-    ``target`` (0600, owned by the operator)."""
-    members = members or ctx.members()
-    if source is None:
-        name, url = _healthy_member(ctx, members)
-        source = (name, client([url]))
-    name, source_ctl = source
-    status = source_ctl.endpoint_status()[0]
-    root = work_root(source_ctl, target)
+    ``target`` (0600, owned by the operator). With ``without_quorum``, when no member is
+    healthy, this unit's own data instead (:func:`_source`); its name and metadata say so."""
+    if source is not None:
+        members = members or ctx.members()
+        src = Source(source[0], source[1], len(members.members), snap.ORIGIN_CLUSTER)
+    else:
+        src = _source(ctx, members, without_quorum)
+    if src.ctl is not None:
+        status = src.ctl.endpoint_status()[0]
+        db_size, version, cluster_id = status.db_size, status.version, f"{status.cluster_id:x}"
+        root = work_root(src.ctl, target)
+    else:
+        last = ctx.charm.record.last_members()
+        db_size, version = os.path.getsize(DB_FILE), workload.installed_version() or ""
+        cluster_id = f"{last.cluster_id:x}" if last else ""
+        root = SNAP_WORK
     os.makedirs(root, mode=0o700, exist_ok=True)
-    refusal = space_refusal(root, target, status.db_size)
+    refusal = space_refusal(root, target, db_size)
     if refusal:
         raise ActionError(refusal)
-    archive = os.path.join(target, f"{prefix}-{_stamp()}.tar.gz")
+    suffix = "" if src.origin == snap.ORIGIN_CLUSTER else "-no-quorum"
+    archive = os.path.join(target, f"{prefix}-{_stamp()}{suffix}.tar.gz")
     if os.path.exists(archive):
         raise ActionError(f"{archive} exists already; run the action again in a second")
     work = tempfile.mkdtemp(prefix=".etcd-snapshot-", dir=root)
     try:
-        db = os.path.join(work, snap.DB_NAME)
-        ctx.progress(f"saving a snapshot of {name} ({snap.human_size(status.db_size)})")
-        saved = source_ctl.snapshot_save(db)
+        if src.ctl is not None:
+            db = os.path.join(work, snap.DB_NAME)
+            what = "" if src.origin == snap.ORIGIN_CLUSTER else ", its own data: no quorum"
+            ctx.progress(f"saving a snapshot of {src.name} ({snap.human_size(db_size)}{what})")
+            saved = src.ctl.snapshot_save(db)
+            keys: int | None = _keys_at(src.ctl, saved.revision, src.name)
+        else:
+            ctx.progress(
+                f"copying the database file of {src.name} ({snap.human_size(db_size)}): "
+                "no member answers and this unit's etcd is stopped"
+            )
+            db = _copy_stopped_db(work)
+            saved = ctx.local().snapshot_status(db)
+            keys = None
         meta = snap.Meta(
-            etcd_version=status.version,
+            etcd_version=version,
             revision=saved.revision,
             db_entries=saved.total_keys,
-            keys=_keys_at(source_ctl, saved.revision, name),
-            cluster_id=f"{status.cluster_id:x}",
-            members=len(members.members),
+            keys=keys,
+            cluster_id=cluster_id,
+            members=src.members,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             unit=ctx.charm.unit,
-            sha256=snap.sha256_file(db),
-            size=os.path.getsize(db),
+            sha256="",  # taken as the archive is written
+            size=0,
+            origin=src.origin,
         )
-        ctx.progress(f"archiving {snap.human_size(meta.size)} to {archive}")
-        snap.write_archive(archive, db, meta)
+        level = snap.compress_level(db)
+        how = "compressed" if level else "uncompressed: a sample of it would not shrink"
+        ctx.progress(f"archiving {snap.human_size(os.path.getsize(db))} to {archive} ({how})")
+        written = snap.write_archive(archive, db, meta, level)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     give_to_operator(archive)
-    return archive, meta
+    return written
 
 
 def save_backup(
@@ -142,21 +235,24 @@ def save_backup(
     remedy: str,
     members: MemberList | None = None,
     source: tuple[str, Etcdctl] | None = None,
+    without_quorum: bool = False,
 ) -> str:
     """:func:`save_archive` before a change, reported as ``backup.path`` and
-    ``backup.sha256sum``; when it fails nothing was changed and ``remedy`` says how to go on
-    without a backup."""
+    ``backup.sha256sum`` (and ``backup.origin`` when it is not a snapshot of the cluster);
+    when it fails nothing was changed and ``remedy`` says how to go on without a backup."""
     try:
-        archive, _ = save_archive(ctx, directory, prefix, members, source)
+        written = save_archive(ctx, directory, prefix, members, source, without_quorum)
     except (ActionError, EtcdctlError) as e:
         detail = e.detail if isinstance(e, EtcdctlError) else str(e)
         raise ActionError(
             f"cannot save a backup of the current data first ({detail}); {remedy}; "
             "nothing was changed"
         ) from None
-    ctx.set("backup.path", archive)
-    ctx.set("backup.sha256sum", snap.sha256_file(archive))
-    return archive
+    ctx.set("backup.path", written.path)
+    ctx.set("backup.sha256sum", written.sha256)
+    if written.meta.origin != snap.ORIGIN_CLUSTER:
+        ctx.set("backup.origin", snap.origin_note(written.meta.origin, written.meta.unit))
+    return written.path
 
 
 def snapshot(ctx: Context) -> None:
@@ -169,14 +265,16 @@ def snapshot(ctx: Context) -> None:
     if version != "v3":
         raise ActionError(f"keys-version must be v3, got {version!r}")
     target = target_dir(ctx, ctx.params.get("target"), "target")
-    archive, meta = save_archive(ctx, target, "etcd-snapshot")
-    digest = snap.sha256_file(archive)
+    written = save_archive(ctx, target, "etcd-snapshot", without_quorum=True)
+    meta, archive = written.meta, written.path
     ctx.set("snapshot.path", archive)
-    ctx.set("snapshot.sha256", digest)
-    ctx.set("snapshot.size", snap.human_size(os.path.getsize(archive)))
+    ctx.set("snapshot.sha256", written.sha256)
+    ctx.set("snapshot.size", snap.human_size(written.size))
+    ctx.set("snapshot.compression", written.compression)
     ctx.set("snapshot.version", meta.etcd_version)
     ctx.set("snapshot.revision", meta.revision)
-    ctx.set("snapshot.keys", meta.keys)
+    ctx.set("snapshot.keys", "unknown: etcd is stopped" if meta.keys is None else meta.keys)
     ctx.set("snapshot.db-entries", meta.db_entries)
     ctx.set("snapshot.cluster-id", meta.cluster_id)
+    ctx.set("snapshot.origin", snap.origin_note(meta.origin, meta.unit))
     ctx.set("copy.cmd", f"juju scp {ctx.charm.unit}:{archive} .")
