@@ -299,18 +299,20 @@ def test_lost_quorum_is_said_then_heals_with_every_acknowledged_write(
 
 
 @pytest.mark.skipif(not LOCAL, reason="kill-machine is a local-model fault")
-def test_lost_for_good_the_survivor_restores_a_snapshot_as_its_status_says(
+def test_lost_for_good_the_survivor_s_own_data_is_saved_and_restored(
     juju: jubilant.Juju,
 ) -> None:
-    """What the lost-quorum status tells the operator to do when the members are lost for
-    good: restore a snapshot on the leader with skip-backup=true (no member can take a backup
-    without quorum), remove the lost units with --force, add new ones. The snapshot's keys are
-    back; what was written after it is gone, as the docs say."""
+    """Two members lost for good. Without quorum the snapshot action still saves what the
+    survivor holds (its own member's data, labelled so), and restore with skip-backup=false
+    saves the same before it replaces it; restoring the survivor's snapshot, removing the
+    lost units with --force and adding new ones brings back every key the survivor had,
+    the ones written after the last consistent snapshot included."""
     status = healthy(juju, 3)
     leader = juju_leader(status)
     lost = sorted(u for u in unit_addresses(status) if u != leader)
     etcdctl(juju, leader, "put dr/before-snapshot yes")
     snap = run(juju, leader, "snapshot", target="/home/ubuntu/dr")["snapshot"]
+    assert "healthy member" in snap["origin"] and not snap["path"].endswith("-no-quorum.tar.gz")
     etcdctl(juju, leader, "put dr/after-snapshot yes")
     for unit in lost:
         juju.cli("kill-machine", unit)
@@ -318,14 +320,34 @@ def test_lost_for_good_the_survivor_restores_a_snapshot_as_its_status_says(
         lambda s: etcd_units(s)[leader].workload_status.message.startswith("Lost quorum"),
         timeout=180,
     )
-    restored = run(juju, leader, "restore", wait=600, path=snap["path"], **{"skip-backup": True})
-    assert restored["restore"]["keys"] == snap["keys"]
+    survivor = run(juju, leader, "snapshot", target="/home/ubuntu/dr")["snapshot"]
+    assert survivor["path"].endswith("-no-quorum.tar.gz")
+    assert "while the cluster had no quorum" in survivor["origin"]
+    assert int(survivor["keys"]) == int(snap["keys"]) + 1  # dr/after-snapshot too
+    restored = run(
+        juju,
+        leader,
+        "restore",
+        wait=600,
+        path=survivor["path"],
+        target="/home/ubuntu/dr",
+        **{"skip-backup": False},
+    )
+    backup = restored["backup"]
+    assert "while the cluster had no quorum" in backup["origin"]
+    assert backup["path"].endswith("-no-quorum.tar.gz")
+    listed = juju.exec(f"sha256sum {backup['path']}", unit=leader).stdout.split()[0]
+    assert listed == backup["sha256sum"]
+    assert restored["restore"]["keys"] == survivor["keys"]
+    assert "while the cluster had no quorum" in restored["restore"]["origin"]
     juju.remove_unit(*lost, force=True)
     juju.add_unit(APP, num_units=2)
     status = healthy(juju, 3)
     assert member_names(juju, leader) == names(unit_addresses(status))
-    keys = etcdctl(juju, leader, "get dr/ --prefix --keys-only").get("kvs", [])
-    assert [base64.b64decode(k["key"]).decode() for k in keys] == ["dr/before-snapshot"]
+    for unit in unit_addresses(status):
+        keys = etcdctl(juju, unit, "get dr/ --prefix --keys-only --consistency=s").get("kvs", [])
+        got = [base64.b64decode(k["key"]).decode() for k in keys]
+        assert got == ["dr/after-snapshot", "dr/before-snapshot"], unit
 
 
 def test_scale_to_five_then_three_then_one_and_back(juju: jubilant.Juju) -> None:

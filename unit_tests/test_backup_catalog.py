@@ -36,20 +36,21 @@ def test_a_naive_time_is_refused() -> None:
 
 def test_names() -> None:
     assert B.meta_name("2026-12-05T06:40:01Z") == "2026-12-05T06:40:01Z.json"
-    assert B.data_name("2026-12-05T06:40:01Z-1", "zst") == "2026-12-05T06:40:01Z-1.db.zst"
+    assert B.data_name("2026-12-05T06:40:01Z-1") == "2026-12-05T06:40:01Z-1.tar.gz"
 
 
 def test_the_catalogue_sorts_complete_from_incomplete_and_ignores_the_rest() -> None:
     names = [
         "2026-12-05T06:40:01Z.json",
-        "2026-12-05T06:40:01Z.db.zst",
-        "2026-12-04T02:00:00Z.db.zst",  # upload interrupted before its metadata
+        "2026-12-05T06:40:01Z.tar.gz",
+        "2026-12-04T02:00:00Z.tar.gz",  # upload interrupted before its metadata
         "2026-12-03T02:00:00Z.json",  # data removed by hand
-        "2026-12-05T06:40:01Z-1.db.gz",
+        "2026-12-05T06:40:01Z-1.tar.gz",
         "2026-12-05T06:40:01Z-1.json",
         "README.txt",
         "other.json",
-        "notanid.db.zst",
+        "notanid.tar.gz",
+        "2026-12-02T02:00:00Z.tar.gz.part",  # a local store's file being written
     ]
     listing = B.catalogue(names)
     assert listing.complete == ("2026-12-05T06:40:01Z", "2026-12-05T06:40:01Z-1")

@@ -4,10 +4,13 @@ section 6, is the design this follows).
 
 Layout, the same in a local directory and under an S3 prefix::
 
-    <prefix>/<id>.db.<compression>   the snapshot, compressed
-    <prefix>/<id>.json               its metadata, written last: a backup without it is
-                                     incomplete (an interrupted upload) and is never listed
-                                     as restorable
+    <prefix>/<id>.tar.gz   the snapshot archive, exactly as the snapshot action writes it
+                           (db and etcd-snapshot.json: restore path= and the old charm's
+                           restore read it as it is)
+    <prefix>/<id>.json     what the backup is (:class:`backups.Backup`: the archive's
+                           metadata, its sha256 and size, kind, model and application),
+                           written last: a backup without it is incomplete (an interrupted
+                           upload) and is never listed as restorable
 
 A backup id is the UTC time the backup started, ``YYYY-MM-DDTHH:MM:SSZ`` (as the data charms
 and charmed-etcd name theirs), with ``-<n>`` added when two start in the same second.
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 
 ID_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)(?:-(\d+))?$")
 META_SUFFIX = ".json"
-DATA_INFIX = ".db."
+DATA_SUFFIX = ".tar.gz"
 
 
 def backup_id(started: datetime.datetime, taken: set[str]) -> str:
@@ -41,8 +44,8 @@ def meta_name(bid: str) -> str:
     return f"{bid}{META_SUFFIX}"
 
 
-def data_name(bid: str, compression: str) -> str:
-    return f"{bid}{DATA_INFIX}{compression}"
+def data_name(bid: str) -> str:
+    return f"{bid}{DATA_SUFFIX}"
 
 
 def id_key(bid: str) -> tuple[str, int]:
@@ -70,10 +73,8 @@ def catalogue(names: list[str]) -> Listing:
     for name in names:
         if name.endswith(META_SUFFIX) and ID_RE.match(name[: -len(META_SUFFIX)]):
             metas.add(name[: -len(META_SUFFIX)])
-        elif DATA_INFIX in name:
-            bid = name.split(DATA_INFIX, 1)[0]
-            if ID_RE.match(bid):
-                datas.add(bid)
+        elif name.endswith(DATA_SUFFIX) and ID_RE.match(name[: -len(DATA_SUFFIX)]):
+            datas.add(name[: -len(DATA_SUFFIX)])
     complete = sorted(metas & datas, key=id_key)
     incomplete = sorted(metas ^ datas, key=id_key)
     return Listing(tuple(complete), tuple(incomplete))
