@@ -480,3 +480,82 @@ def test_a_backup_before_a_change_falls_back_only_when_asked(
     assert "cannot save a backup" in str(e.value) and "no etcd member answers" in str(e.value)
     path = snapshot_action.save_backup(ctx, str(tmp_path / "t"), "b", "x", without_quorum=True)
     assert path.endswith("-no-quorum.tar.gz") and "no quorum" in ctx.results["backup.origin"]
+
+
+# --- the backup store ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def backup_dir(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    from etcd_charm import backup_action
+
+    store = tmp_path / "snap-common" / "backups"
+    monkeypatch.setattr(backup_action, "LOCAL_DIR", str(store))
+    monkeypatch.setattr(backup_action, "WORK_DIR", str(tmp_path / "snap-common" / "work"))
+    monkeypatch.setattr(backup_action.hookenv, "model_uuid", lambda: "model-1")
+    monkeypatch.setattr(backup_action.hookenv, "application_name", lambda: "etcd")
+    return store
+
+
+def test_create_backup_records_a_restorable_backup_in_the_store(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, backup_dir: Path
+) -> None:
+    ctx = context(actions, etcd, "create-backup")
+    actions.ACTIONS["create-backup"](ctx)
+    bid = ctx.results["backup-id"]
+    assert sorted(p.name for p in backup_dir.iterdir()) == [f"{bid}.json", f"{bid}.tar.gz"]
+    assert ctx.results["backup.location"] == f"etcd/0:{backup_dir}"
+    assert ctx.results["backup.sha256"] == snap.sha256_file(str(backup_dir / f"{bid}.tar.gz"))
+    assert (ctx.results["backup.revision"], ctx.results["backup.keys"]) == ("6", "4")
+    assert "healthy member" in ctx.results["backup.origin"]
+    assert [e for e, a in etcd.calls if a[:2] == ["snapshot", "save"]] == [SOURCE]
+    work = tmp_path / "snap-common" / "work"
+    assert list(work.iterdir()) == []  # nothing left beside the store
+    record = json.loads((backup_dir / f"{bid}.json").read_text())
+    assert (record["kind"], record["model_uuid"], record["application"]) == (
+        "manual",
+        "model-1",
+        "etcd",
+    )
+    listed = context(actions, etcd, "list-backups")
+    actions.ACTIONS["list-backups"](listed)
+    assert listed.results["count"] == "1" and listed.results["newest"] == bid
+    row = listed.results["backups"].splitlines()[2]
+    assert [c.strip() for c in row.split(" | ")][:4] == [bid, "manual", "6", "4"]
+    assert "not-restorable" not in listed.results
+    # restore backup-id= restores it, through the same checks as any snapshot
+    restore = context(actions, etcd, "restore", **{"backup-id": bid})
+    actions.restore(restore)
+    assert restore.results["restore.source"] == f"backup {bid} in etcd/0:{backup_dir}"
+    assert restore.results["restore.backup-kind"] == "manual"
+    assert restore.results["restore.revision"] == "6"
+    assert (backup_dir / f"{bid}.tar.gz").exists()  # the store keeps it
+
+
+def test_restore_of_a_backup_the_store_does_not_hold_changes_nothing(
+    actions: ModuleType, etcd: FakeEtcd, backup_dir: Path
+) -> None:
+    ctx = context(actions, etcd, "restore", **{"backup-id": "2026-01-01T00:00:00Z"})
+    with pytest.raises(ActionError) as e:
+        actions.restore(ctx)
+    assert "cannot restore backup 2026-01-01T00:00:00Z" in str(e.value)
+    assert "holds no backup" in str(e.value) and "nothing was changed" in str(e.value)
+    assert "charm.restore" not in etcd.events
+    both = context(actions, etcd, "restore", **{"backup-id": "x", "path": "/tmp/y"})
+    with pytest.raises(ActionError, match="not both"):
+        actions.restore(both)
+
+
+def test_list_backups_names_what_cannot_be_restored(
+    actions: ModuleType, etcd: FakeEtcd, backup_dir: Path
+) -> None:
+    ctx = context(actions, etcd, "create-backup")
+    actions.ACTIONS["create-backup"](ctx)
+    bid = ctx.results["backup-id"]
+    (backup_dir / f"{bid}.json").unlink()  # an interrupted upload
+    listed = context(actions, etcd, "list-backups")
+    actions.ACTIONS["list-backups"](listed)
+    assert listed.results["count"] == "0" and "newest" not in listed.results
+    assert listed.results["not-restorable"] == (f"{bid}: incomplete (archive or metadata missing)")

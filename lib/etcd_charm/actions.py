@@ -12,7 +12,8 @@ One module per family: :mod:`action_context` (what an action works with, shared 
 :mod:`restore_action`, :mod:`maintenance_actions` (health, compact, defrag, alarms),
 :mod:`credentials_action` (package-client-credentials), :mod:`snap_upgrade_action`,
 :mod:`refresh_action` (an in-track refresh of etcd, unit by unit), :mod:`install_action`
-(a newly attached etcd snap on this unit).
+(a newly attached etcd snap on this unit), :mod:`backup_action` (create-backup,
+list-backups, and the backups restore backup-id= restores).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from charmhelpers.core import hookenv
 
 from .action_context import Context
+from .backup_action import create_backup, list_backups
 from .charm import EtcdCharm
 from .context import action_endpoint, flush_action_endpoints
 from .credentials_action import package_client_credentials
@@ -50,6 +52,8 @@ ACTIONS: dict[str, Callable[[Context], None]] = {
     "snap-upgrade": snap_upgrade,
     "refresh": refresh,
     "install": install_resource,
+    "create-backup": create_backup,
+    "list-backups": list_backups,
 }
 
 

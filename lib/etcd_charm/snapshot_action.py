@@ -162,11 +162,13 @@ def save_archive(
     members: MemberList | None = None,
     source: tuple[str, Etcdctl] | None = None,
     without_quorum: bool = False,
+    for_operator: bool = True,
 ) -> snap.Written:
     """A consistent snapshot of the cluster (``etcdctl snapshot save`` from a healthy
     member, or from ``source``: (name, etcdctl of one member)) archived with its metadata in
-    ``target`` (0600, owned by the operator). With ``without_quorum``, when no member is
-    healthy, this unit's own data instead (:func:`_source`); its name and metadata say so."""
+    ``target`` (0600, owned by the operator unless not ``for_operator``: root's, for the
+    backup store). With ``without_quorum``, when no member is healthy, this unit's own data
+    instead (:func:`_source`); its name and metadata say so."""
     if source is not None:
         members = members or ctx.members()
         src = Source(source[0], source[1], len(members.members), snap.ORIGIN_CLUSTER)
@@ -224,7 +226,8 @@ def save_archive(
         written = snap.write_archive(archive, db, meta, level)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    give_to_operator(archive)
+    if for_operator:
+        give_to_operator(archive)
     return written
 
 
