@@ -1,7 +1,7 @@
 """The backup actions: ``create-backup`` (a snapshot of the cluster into the backup store),
 ``list-backups``; and :func:`fetch_for_restore`, what ``restore backup-id=`` restores.
 
-The store is this unit's backup directory (:data:`LOCAL_DIR`). Backups are recorded by
+The store is this unit's backup directory (:data:`backup_store.LOCAL_DIR`). Backups are recorded by
 :mod:`backups`, taken by :func:`snapshot_action.save_archive` (from a healthy member, or
 without quorum from this unit's own, labelled so).
 """
@@ -19,13 +19,10 @@ from charmhelpers.core import hookenv
 from . import backups
 from . import snapshot as snap
 from .action_context import Context
-from .backup_store import LocalStore, Store, StoreError
+from .backup_store import LOCAL_DIR, LocalStore, Store, StoreError
 from .params import ActionError
 from .snapshot_action import save_archive
 
-#: this unit's backup store: the snap's common directory (kept across snap refreshes; the
-#: pre-upgrade snapshots are kept there too, under other names)
-LOCAL_DIR = "/var/snap/etcd/common/backups"
 #: where an archive is written before it goes into the store (the store's filesystem: moved
 #: in, not copied), and where a backup is downloaded to for a restore
 WORK_DIR = "/var/snap/etcd/common/backup-work"

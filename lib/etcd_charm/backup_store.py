@@ -13,6 +13,9 @@ from typing import Protocol
 
 from .workload import atomic_file
 
+#: this unit's backup store: the snap's common directory (kept across snap refreshes; the
+#: pre-upgrade snapshots are kept there too, under other names)
+LOCAL_DIR = "/var/snap/etcd/common/backups"
 #: a backup's metadata is small; anything larger in its place is not ours
 SMALL_OBJECT = 1 << 20
 

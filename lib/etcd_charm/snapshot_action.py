@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import etcd_conf as C
@@ -174,14 +175,40 @@ def save_archive(
         src = Source(source[0], source[1], len(members.members), snap.ORIGIN_CLUSTER)
     else:
         src = _source(ctx, members, without_quorum)
+    last = ctx.charm.record.last_members()
+    written = write_snapshot(
+        src,
+        ctx.charm.unit,
+        target,
+        prefix,
+        ctx.progress,
+        offline=ctx.local,
+        cluster_id=f"{last.cluster_id:x}" if last else "",
+    )
+    if for_operator:
+        give_to_operator(written.path)
+    return written
+
+
+def write_snapshot(
+    src: Source,
+    unit: str,
+    target: str,
+    prefix: str,
+    progress: Callable[[str], None],
+    offline: Callable[[], Etcdctl],
+    cluster_id: str = "",
+) -> snap.Written:
+    """The snapshot of ``src`` archived in ``target`` as ``<prefix>-<time>.tar.gz`` (with
+    ``-no-quorum`` when it is not a snapshot of the cluster): saved (or copied) into the
+    snap's work directory, then archived in one pass. ``offline``: an etcdctl for the
+    ``snapshot status`` of a copied file; ``cluster_id``: what to record for it."""
     if src.ctl is not None:
         status = src.ctl.endpoint_status()[0]
         db_size, version, cluster_id = status.db_size, status.version, f"{status.cluster_id:x}"
         root = work_root(src.ctl, target)
     else:
-        last = ctx.charm.record.last_members()
         db_size, version = os.path.getsize(DB_FILE), workload.installed_version() or ""
-        cluster_id = f"{last.cluster_id:x}" if last else ""
         root = SNAP_WORK
     os.makedirs(root, mode=0o700, exist_ok=True)
     refusal = space_refusal(root, target, db_size)
@@ -196,16 +223,16 @@ def save_archive(
         if src.ctl is not None:
             db = os.path.join(work, snap.DB_NAME)
             what = "" if src.origin == snap.ORIGIN_CLUSTER else ", its own data: no quorum"
-            ctx.progress(f"saving a snapshot of {src.name} ({snap.human_size(db_size)}{what})")
+            progress(f"saving a snapshot of {src.name} ({snap.human_size(db_size)}{what})")
             saved = src.ctl.snapshot_save(db)
             keys: int | None = _keys_at(src.ctl, saved.revision, src.name)
         else:
-            ctx.progress(
+            progress(
                 f"copying the database file of {src.name} ({snap.human_size(db_size)}): "
                 "no member answers and this unit's etcd is stopped"
             )
             db = _copy_stopped_db(work)
-            saved = ctx.local().snapshot_status(db)
+            saved = offline().snapshot_status(db)
             keys = None
         meta = snap.Meta(
             etcd_version=version,
@@ -215,20 +242,17 @@ def save_archive(
             cluster_id=cluster_id,
             members=src.members,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            unit=ctx.charm.unit,
+            unit=unit,
             sha256="",  # taken as the archive is written
             size=0,
             origin=src.origin,
         )
         level = snap.compress_level(db)
         how = "compressed" if level else "uncompressed: a sample of it would not shrink"
-        ctx.progress(f"archiving {snap.human_size(os.path.getsize(db))} to {archive} ({how})")
-        written = snap.write_archive(archive, db, meta, level)
+        progress(f"archiving {snap.human_size(os.path.getsize(db))} to {archive} ({how})")
+        return snap.write_archive(archive, db, meta, level)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if for_operator:
-        give_to_operator(archive)
-    return written
 
 
 def save_backup(
