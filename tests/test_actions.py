@@ -47,6 +47,7 @@ NRPE_CHECKS = (
     "check_etcd-health",
     "check_etcd-dbsize",
     "check_etcd-cert",
+    "check_etcd-backup",
 )
 pytestmark = pytest.mark.integration
 
@@ -389,7 +390,7 @@ def test_nrpe_checks_on_a_healthy_cluster(juju: jubilant.Juju) -> None:
 
     commands = sorted(c.split("check_etcd.py ", 1)[1] for c in leaves(listed))
     assert commands == sorted(
-        ["service", "alarms", "health", "dbsize -w 80 -c 90", "cert -w 30 -c 7"]
+        ["service", "alarms", "health", "dbsize -w 80 -c 90", "cert -w 30 -c 7", "backup"]
     ), listed
     monitors = run(juju, sub, "show-monitors")["monitors"]
     for name in NRPE_CHECKS:

@@ -109,9 +109,10 @@ def last_outcome() -> BS.Outcome | None:
 
 def remove(unit_dir: str = BS.UNIT_DIR) -> None:
     """No schedule here (not the leader, or backup_schedule is empty): stop and remove the
-    timer, its service and the job (which may hold the store's credentials). The outcome
-    of the last run stays for the record."""
+    timer, its service, the job (which may hold the store's credentials) and the outcome of
+    the last run (the Nagios check of a unit that takes no backups has none to judge)."""
     paths = _paths(unit_dir)
+    workload.remove_file(BS.LAST_PATH)
     if not any(os.path.exists(p) for p in paths + [BS.JOB_PATH]):
         return
     try:
