@@ -31,6 +31,7 @@ from .conftest import (
     run,
     unit_addresses,
 )
+from .writes import continuous_writes
 
 APP = "etcd"
 NEW = "etcd-new"
@@ -331,6 +332,97 @@ def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) ->
     # the db client follows: it reads the restored data
     got = run(juju, f"{CLIENT}/0", "get", key="snap/7")
     assert got.get("value") == "value-7", got
+
+
+STORE = "/var/snap/etcd/common/backups"
+LAST = "/var/snap/etcd/common/backup-last.json"
+TIMER = "/etc/systemd/system/etcd-backup.timer"
+
+
+def rows(table: str) -> list[list[str]]:
+    """list-backups' table: its rows below the header, as cells."""
+    return [[c.strip() for c in line.split(" | ")] for line in table.splitlines()[2:]]
+
+
+def test_create_list_and_restore_a_backup(juju: jubilant.Juju) -> None:
+    """create-backup under the continuous writer, list-backups, then restore backup-id=:
+    the keys of the backup are back on every unit, those written after it are not."""
+    lead = leader(juju)
+    put_keys(juju, f"{APP}/0", "bk/", 30)
+    with continuous_writes(juju, "create-backup"):
+        created = run(juju, lead, "create-backup")
+    bid = created["backup-id"]
+    assert created["backup"]["location"] == f"{lead}:{STORE}"
+    listing = juju.exec(f"ls -l --time-style=+ {STORE}", unit=lead).stdout
+    assert f"{bid}.tar.gz" in listing and f"{bid}.json" in listing
+    sums = juju.exec(f"sha256sum {STORE}/{bid}.tar.gz", unit=lead).stdout.split()
+    assert sums[0] == created["backup"]["sha256"]
+    mode = juju.exec(f"stat -c '%a %U' {STORE}/{bid}.tar.gz {STORE}", unit=lead).stdout.split()
+    assert mode == ["600", "root", "700", "root"]
+    keys = int(created["backup"]["keys"])
+    assert keys >= 30 and "healthy member" in created["backup"]["origin"]
+    listed = run(juju, lead, "list-backups")
+    assert listed["newest"] == bid
+    row = next(r for r in rows(listed["backups"]) if r[0] == bid)
+    assert row[1:4] == ["manual", created["backup"]["revision"], str(keys)]
+    put_keys(juju, f"{APP}/0", "bk-after/", 10)
+    old_id = cluster_id(juju, lead)
+    restored = run(juju, lead, "restore", **{"backup-id": bid})
+    assert restored["restore"]["source"] == f"backup {bid} in {lead}:{STORE}"
+    assert restored["restore"]["keys"] == str(keys)
+    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=600, delay=2)
+    for unit in etcd_units(juju.status(), APP):
+        assert cluster_id(juju, unit) != old_id
+        assert count(juju, unit, "bk/") == 30, unit
+        assert count(juju, unit, "bk-after/") == 0, unit
+        assert count(juju, unit, "") == keys, unit
+
+
+def test_scheduled_backups_keep_the_newest_under_writes(juju: jubilant.Juju) -> None:
+    """A 5-second schedule with retention 2 under the continuous writer: the timer on the
+    Juju leader takes them outside hooks and prunes the older ones; a calendar expression
+    systemd refuses changes nothing; an empty schedule removes the timer."""
+    lead = leader(juju)
+    seen: list[str] = []
+
+    def last_ids() -> bool:
+        text = juju.exec(f"cat {LAST} 2>/dev/null || true", unit=lead).stdout.strip()
+        if text:
+            last = json.loads(text)
+            assert last["ok"], last
+            if last["backup_id"] not in seen:
+                seen.append(last["backup_id"])
+        return len(seen) >= 4
+
+    def gone() -> bool:
+        out = juju.exec(
+            f"test -e {TIMER} && echo timer; systemctl is-active etcd-backup.service || true",
+            unit=lead,
+        ).stdout.split()
+        return out == ["inactive"]
+
+    with continuous_writes(juju, "scheduled-backups"):
+        juju.config(APP, {"backup_schedule": "*:*:0/5", "backup_retention": 2})
+        juju.wait(lambda _: last_ids(), timeout=180, delay=1)
+        juju.config(APP, {"backup_schedule": "Mon..Funday"})
+        status = juju.wait(
+            lambda s: "backup_schedule='Mon..Funday' is not a systemd calendar expression"
+            in etcd_units(s, APP)[lead].workload_status.message,
+            timeout=120,
+        )
+        assert etcd_units(status, APP)[lead].workload_status.current == "blocked"
+        assert "OnCalendar=*:*:0/5" in juju.exec(f"cat {TIMER}", unit=lead).stdout  # kept
+        juju.config(APP, {"backup_schedule": ""})
+        juju.wait(lambda _: gone(), timeout=120, delay=1)
+    juju.wait(all_healthy(APP, 3), timeout=120)
+    others = [u for u in etcd_units(juju.status(), APP) if u != lead]
+    for unit in others:  # only the leader's machine ran them
+        assert juju.exec(f"test -e {TIMER} && echo yes || echo no", unit=unit).stdout == "no\n"
+    scheduled = [r[0] for r in rows(run(juju, lead, "list-backups")["backups"])
+                 if r[1] == "scheduled"]  # fmt: skip
+    # retention kept the newest two: the first runs seen are gone, the newest is kept
+    assert len(scheduled) == 2 and max(scheduled) >= seen[-1], (scheduled, seen)
+    assert seen[0] not in scheduled and seen[1] not in scheduled, (scheduled, seen)
 
 
 def check_nrpe(address: str, command: str) -> tuple[int, str]:
