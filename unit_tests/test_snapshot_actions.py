@@ -139,6 +139,11 @@ def etcd(
     monkeypatch.setattr(action_context, "operator_ids", lambda: None)
     monkeypatch.setattr(restore_action, "installed_version", lambda: "3.5.16")
     monkeypatch.setattr(restore_action, "STAGING", str(tmp_path / "staging"))
+    monkeypatch.setattr(restore_action, "STAGING_DOWNLOAD", str(tmp_path / "download"))
+    monkeypatch.setattr(snapshot_action, "LOCAL_DIR", str(tmp_path / "store"))
+    monkeypatch.setattr(snapshot_action, "STORE_WORK", str(tmp_path / "store-work"))
+    monkeypatch.setattr(snapshot_action.hookenv, "model_uuid", lambda: "model-1")
+    monkeypatch.setattr(snapshot_action.hookenv, "application_name", lambda: "etcd")
     work = tmp_path_factory.mktemp("snap-common") / "snapshot-work"
     monkeypatch.setattr(snapshot_action, "SNAP_WORK", str(work))
     monkeypatch.setattr(actions.hookenv, "log", lambda *a, **k: None)

@@ -85,6 +85,7 @@ def restore(ctx: Context) -> None:
                 "etcd-data",
                 "run again with skip-backup=true to restore without a backup",
                 without_quorum=True,
+                kind="pre-restore",
             )
         try:
             # etcd's embedded sha256 (when there is one) was checked as the file was

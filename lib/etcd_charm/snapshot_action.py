@@ -3,18 +3,22 @@ snap-upgrade save first as their backup (:func:`save_backup`)."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from charmhelpers.core import hookenv
+
+from . import backups, workload
 from . import etcd_conf as C
 from . import snapshot as snap
-from . import workload
 from .action_context import Context, give_to_operator, target_dir
+from .backup_store import LOCAL_DIR, LocalStore, StoreError
 from .context import client, local_url
 from .etcd_json import MemberList
 from .etcdctl import ETCDCTL, Etcdctl, EtcdctlError
@@ -263,10 +267,13 @@ def save_backup(
     members: MemberList | None = None,
     source: tuple[str, Etcdctl] | None = None,
     without_quorum: bool = False,
+    kind: str = "",
 ) -> str:
     """:func:`save_archive` before a change, reported as ``backup.path`` and
     ``backup.sha256sum`` (and ``backup.origin`` when it is not a snapshot of the cluster);
-    when it fails nothing was changed and ``remedy`` says how to go on without a backup."""
+    when it fails nothing was changed and ``remedy`` says how to go on without a backup.
+    With ``kind`` (pre-restore, pre-migration) a copy is recorded in the backup store too
+    (``backup.id``); a store that cannot take it is reported, not fatal."""
     try:
         written = save_archive(ctx, directory, prefix, members, source, without_quorum)
     except (ActionError, EtcdctlError) as e:
@@ -279,7 +286,40 @@ def save_backup(
     ctx.set("backup.sha256sum", written.sha256)
     if written.meta.origin != snap.ORIGIN_CLUSTER:
         ctx.set("backup.origin", snap.origin_note(written.meta.origin, written.meta.unit))
+    if kind:
+        keep_in_store(ctx, written, kind)
     return written.path
+
+
+#: where an archive is copied before it is recorded in the store (the store's filesystem)
+STORE_WORK = "/var/snap/etcd/common/backup-work"
+
+
+def keep_in_store(ctx: Context, written: snap.Written, kind: str) -> None:
+    """A copy of ``written`` recorded in this unit's backup store as a backup of ``kind``
+    (``backup.id``, ``backup.store``; ``backup.stored`` says why not when it fails)."""
+    store = LocalStore(LOCAL_DIR, ctx.charm.unit)
+    os.makedirs(STORE_WORK, mode=0o700, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".copy-", dir=STORE_WORK)
+    try:
+        copy = os.path.join(work, os.path.basename(written.path))
+        shutil.copyfile(written.path, copy)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        recorded = backups.record(
+            store,
+            replace(written, path=copy),
+            kind,
+            hookenv.model_uuid() or "",
+            hookenv.application_name(),
+            now,
+        )
+    except (OSError, StoreError) as e:
+        ctx.set("backup.stored", f"no: {e}")
+        return
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ctx.set("backup.id", recorded.id)
+    ctx.set("backup.store", store.location)
 
 
 def snapshot(ctx: Context) -> None:
