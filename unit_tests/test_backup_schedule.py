@@ -92,13 +92,13 @@ class Etcd:
 
 @pytest.fixture
 def etcd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Etcd:
-    from etcd_charm import snapshot_action
+    from etcd_charm import snapshot_take
 
     fake = Etcd()
     monkeypatch.setattr(
         backup_run, "client", lambda eps: Etcdctl(eps, "ca", "c", "k", runner=fake)
     )
-    monkeypatch.setattr(snapshot_action, "SNAP_WORK", str(tmp_path / "snap-work"))
+    monkeypatch.setattr(snapshot_take, "SNAP_WORK", str(tmp_path / "snap-work"))
     monkeypatch.setattr(backup_run, "WORK_DIR", str(tmp_path / "work"))
     monkeypatch.setattr(BS, "JOB_PATH", str(tmp_path / "job.json"))
     monkeypatch.setattr(BS, "LAST_PATH", str(tmp_path / "last.json"))

@@ -130,7 +130,7 @@ def etcd(
         return Etcdctl(endpoints, "ca", "cert", "key", binary=binary, runner=fake)
 
     members = parse_member_list(capture("3.5.16", "member-list-1")["stdout"])
-    from etcd_charm import action_context, restore_action, snapshot_action
+    from etcd_charm import action_context, restore_action, snapshot_action, snapshot_take
 
     monkeypatch.setattr(action_context, "client", client)
     monkeypatch.setattr(snapshot_action, "client", client)
@@ -140,12 +140,12 @@ def etcd(
     monkeypatch.setattr(restore_action, "installed_version", lambda: "3.5.16")
     monkeypatch.setattr(restore_action, "STAGING", str(tmp_path / "staging"))
     monkeypatch.setattr(restore_action, "STAGING_DOWNLOAD", str(tmp_path / "download"))
-    monkeypatch.setattr(snapshot_action, "LOCAL_DIR", str(tmp_path / "store"))
-    monkeypatch.setattr(snapshot_action, "STORE_WORK", str(tmp_path / "store-work"))
+    monkeypatch.setattr(snapshot_take, "LOCAL_DIR", str(tmp_path / "store"))
+    monkeypatch.setattr(snapshot_take, "STORE_WORK", str(tmp_path / "store-work"))
     monkeypatch.setattr(snapshot_action.hookenv, "model_uuid", lambda: "model-1")
     monkeypatch.setattr(snapshot_action.hookenv, "application_name", lambda: "etcd")
     work = tmp_path_factory.mktemp("snap-common") / "snapshot-work"
-    monkeypatch.setattr(snapshot_action, "SNAP_WORK", str(work))
+    monkeypatch.setattr(snapshot_take, "SNAP_WORK", str(work))
     monkeypatch.setattr(actions.hookenv, "log", lambda *a, **k: None)
     monkeypatch.setattr(actions.hookenv, "is_leader", lambda: True)
     return fake
@@ -215,9 +215,9 @@ def test_the_snaps_confined_etcdctl_saves_into_the_snaps_directory(
     target = tmp_path / "home" / "ubuntu" / "snapshots"
     ctx = context(actions, etcd, "snapshot", target=str(target))
     actions.snapshot(ctx)
-    from etcd_charm import snapshot_action
+    from etcd_charm import snapshot_action, snapshot_take
 
-    work = Path(snapshot_action.SNAP_WORK)
+    work = Path(snapshot_take.SNAP_WORK)
     assert [Path(p).parent.parent for p in etcd.saved_at] == [work]
     assert list(work.iterdir()) == []
     assert [p.name for p in target.iterdir()] == [Path(ctx.results["snapshot.path"]).name]
@@ -233,11 +233,11 @@ def test_the_snaps_confined_etcdctl_saves_into_the_snaps_directory(
 def test_a_snapshot_that_does_not_fit_is_refused_with_where_and_how_much(
     actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from etcd_charm import snapshot_action
+    from etcd_charm import snapshot_take
 
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(
-        snapshot_action.shutil, "disk_usage", lambda p: usage._replace(free=10 << 20)
+        snapshot_take.shutil, "disk_usage", lambda p: usage._replace(free=10 << 20)
     )
     ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
     with pytest.raises(ActionError) as e:
@@ -433,14 +433,14 @@ def test_without_quorum_the_snapshot_is_this_members_own_data_and_says_so(
 def test_without_quorum_and_etcd_stopped_the_database_file_is_copied(
     actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from etcd_charm import snapshot_action
+    from etcd_charm import snapshot_action, snapshot_take
 
     live = tmp_path / "member" / "snap" / "db"  # a database file: no hash appended
     live.parent.mkdir(parents=True)
     live.write_bytes(DB.read_bytes()[:-32])
-    monkeypatch.setattr(snapshot_action, "DB_FILE", str(live))
+    monkeypatch.setattr(snapshot_take, "DB_FILE", str(live))
     monkeypatch.setattr(snapshot_action.workload, "service_active", lambda: False)
-    monkeypatch.setattr(snapshot_action.workload, "installed_version", lambda: "3.5.16")
+    monkeypatch.setattr(snapshot_take.workload, "installed_version", lambda: "3.5.16")
     ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
     lost_quorum(actions, monkeypatch, ctx)
     etcd.down.add(LOCAL)

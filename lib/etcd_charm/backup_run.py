@@ -26,8 +26,7 @@ from . import snapshot as snap
 from .backup_store import LocalStore, Store, StoreError
 from .context import client
 from .etcdctl import Etcdctl, EtcdctlError
-from .params import ActionError
-from .snapshot_action import Source, write_snapshot
+from .snapshot_take import Source, TakeError, write_snapshot
 from .workload import atomic_file
 
 #: where the archive is written before it goes into the store (the store's filesystem)
@@ -79,7 +78,7 @@ def run(job: BS.Job) -> tuple[backups.Backup, list[str], str]:
                 lambda message: print(message, flush=True),
                 offline=lambda: ctl,
             )
-        except (ActionError, EtcdctlError, snap.SnapshotError) as e:
+        except (TakeError, EtcdctlError, snap.SnapshotError) as e:
             detail = e.detail if isinstance(e, EtcdctlError) else str(e)
             raise RunError(f"the snapshot of {name} failed: {detail}") from None
         now = datetime.datetime.now(datetime.timezone.utc)
