@@ -29,6 +29,7 @@ from .conftest import (
     member_list,
     packed,
     run,
+    stored_backups,
     unit_addresses,
 )
 from .writes import continuous_writes
@@ -329,6 +330,10 @@ def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) ->
     assert backup.startswith("/home/ubuntu/etcd-data-") and backup.endswith(".tar.gz")
     sums = juju.exec(f"sha256sum {backup}", unit=f"{APP}/leader").stdout.split()
     assert sums[0] == results["backup"]["sha256sum"]
+    # and recorded in the leader's backup store as a pre-restore backup, the same archive
+    kept = stored_backups(juju, leader(juju), "pre-restore")
+    assert [b["id"] for b in kept] == [results["backup"]["id"]], kept
+    assert kept[0]["archive_sha256"] == results["backup"]["sha256sum"]
     # the db client follows: it reads the restored data
     got = run(juju, f"{CLIENT}/0", "get", key="snap/7")
     assert got.get("value") == "value-7", got
