@@ -61,6 +61,8 @@ class FakeEtcd:
         self.events: list[str] = []  # the order of what happened
         self.saved_at: list[str] = []  # where each snapshot save wrote
         self.down: set[str] = set()  # endpoints that do not answer
+        #: endpoint -> its endpoint status (a capture's name, or the JSON itself)
+        self.status: dict[str, str] = {}
 
     def __call__(
         self, argv: list[str], env: dict[str, str], timeout: float
@@ -73,7 +75,8 @@ class FakeEtcd:
         if endpoints in self.down and args[:2] != ["snapshot", "status"]:  # that one is offline
             return subprocess.CompletedProcess(argv, 1, "", "Error: context deadline exceeded")
         if args[:2] == ["endpoint", "status"]:
-            out = capture("3.5.16", "endpoint-status-1")["stdout"]
+            name = self.status.get(endpoints, "endpoint-status-1")
+            out = name if name.startswith("[") else capture("3.5.16", name)["stdout"]
         elif args[:2] == ["snapshot", "save"]:
             self.saved_at.append(args[2])
             Path(args[2]).write_bytes(DB.read_bytes())
@@ -130,9 +133,16 @@ def etcd(
         return Etcdctl(endpoints, "ca", "cert", "key", binary=binary, runner=fake)
 
     members = parse_member_list(capture("3.5.16", "member-list-1")["stdout"])
-    from etcd_charm import action_context, restore_action, snapshot_action, snapshot_take
+    from etcd_charm import (
+        action_context,
+        recover_action,
+        restore_action,
+        snapshot_action,
+        snapshot_take,
+    )
 
     monkeypatch.setattr(action_context, "client", client)
+    monkeypatch.setattr(recover_action, "client", client)
     monkeypatch.setattr(snapshot_action, "client", client)
     monkeypatch.setattr(action_context.Context, "members", lambda self: members)
     monkeypatch.setattr(snapshot_action, "_healthy_member", lambda ctx, members: ("etcd1", SOURCE))
@@ -564,3 +574,91 @@ def test_list_backups_names_what_cannot_be_restored(
     actions.ACTIONS["list-backups"](listed)
     assert listed.results["count"] == "0" and "newest" not in listed.results
     assert listed.results["not-restorable"] == (f"{bid}: incomplete (archive or metadata missing)")
+
+
+# --- recover-cluster -----------------------------------------------------------------------
+
+
+NO_LEADER = "endpoint-status-no-quorum-all-endpoints"  # raft index 47, "no leader"
+
+
+def test_recover_cluster_is_refused_while_the_cluster_has_quorum(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    ctx = context(actions, etcd, "recover-cluster", target=str(tmp_path / "t"))
+    ctx.charm.record.started = True
+    with pytest.raises(ActionError) as e:
+        actions.ACTIONS["recover-cluster"](ctx)
+    assert "the cluster has quorum (member" in str(e.value)
+    assert str(e.value).endswith("nothing was changed")
+    assert "charm.restore" not in etcd.events and not (tmp_path / "t").exists()
+
+
+def test_recover_cluster_rebuilds_from_this_member_s_own_data(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "t"
+    ctx = context(actions, etcd, "recover-cluster", target=str(target))
+    lost_quorum(actions, monkeypatch, ctx)
+    etcd.status[LOCAL] = NO_LEADER
+    etcd.down.add("https://10.0.0.3:2379")
+    monkeypatch.setattr(type(ctx), "endpoints", lambda self: [LOCAL, "https://10.0.0.3:2379"])
+    actions.ACTIONS["recover-cluster"](ctx)
+    # its own member's data, saved first (an archive for the operator, a backup in the store)
+    saves = [e for e, a in etcd.calls if a[:2] == ["snapshot", "save"]]
+    assert saves == [LOCAL]
+    assert etcd.events.index("snapshot save") < etcd.events.index("charm.restore")
+    backup = Path(ctx.results["backup.path"])
+    assert backup.parent == target and backup.name.endswith("-no-quorum.tar.gz")
+    assert ctx.results["backup.sha256sum"] == snap.sha256_file(str(backup))
+    store = tmp_path / "store"
+    assert (store / f"{ctx.results['backup.id']}.json").exists()
+    record = json.loads((store / f"{ctx.results['backup.id']}.json").read_text())
+    assert record["kind"] == "pre-recovery" and record["archive_sha256"] == snap.sha256_file(
+        str(backup)
+    )
+    # then the very archive is restored as a new one-member cluster
+    assert len(ctx.charm.restored) == 1
+    assert "while the cluster had no quorum" in ctx.results["recover.origin"]
+    assert ctx.results["recover.revision"] == "6" and ctx.results["recover.keys"] == "4"
+    assert ctx.results["recover.rejoining"] == "none: no other unit"
+    assert not (tmp_path / "staging").exists()
+
+
+def test_recover_cluster_refuses_when_another_survivor_is_ahead_unless_forced(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "https://10.0.0.3:2379"
+    target = tmp_path / "t"
+    ctx = context(actions, etcd, "recover-cluster", target=str(target))
+    lost_quorum(actions, monkeypatch, ctx)
+    monkeypatch.setattr(type(ctx), "endpoints", lambda self: [LOCAL, other])
+    etcd.status[LOCAL] = NO_LEADER  # raft index 47
+    ahead = capture("3.5.16", NO_LEADER)["stdout"].replace('"raftIndex":47', '"raftIndex":90')
+    etcd.status[other] = ahead
+    with pytest.raises(ActionError) as e:
+        actions.ACTIONS["recover-cluster"](ctx)
+    assert str(e.value).startswith(
+        f"other surviving members applied more than this one: {other} (raft index 90 > 47); "
+        "recover from there"
+    )
+    assert "force=true" in str(e.value) and str(e.value).endswith("nothing was changed")
+    assert ctx.charm.restored == [] and not target.exists()
+    etcd.status[other] = NO_LEADER  # the same index: not ahead
+    actions.ACTIONS["recover-cluster"](ctx)
+    assert len(ctx.charm.restored) == 1
+    etcd.status[other] = ahead
+    forced = context(actions, etcd, "recover-cluster", target=str(tmp_path / "u"), force=True)
+    lost_quorum(actions, monkeypatch, forced)
+    actions.ACTIONS["recover-cluster"](forced)
+    assert len(forced.charm.restored) == 1
+
+
+def test_recover_cluster_runs_on_the_leader_only(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(actions.hookenv, "is_leader", lambda: False)
+    ctx = context(actions, etcd, "recover-cluster")
+    with pytest.raises(ActionError, match="is not the leader: recover-cluster runs on the Juju"):
+        actions.ACTIONS["recover-cluster"](ctx)
+    assert etcd.calls == []

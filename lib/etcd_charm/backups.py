@@ -20,7 +20,7 @@ from .backup_store import Store, StoreError
 
 #: what took a backup: the schedule, the create-backup action, or an operation that saves
 #: the data first
-KINDS = ("scheduled", "manual", "pre-restore", "pre-upgrade", "pre-migration")
+KINDS = ("scheduled", "manual", "pre-restore", "pre-upgrade", "pre-migration", "pre-recovery")
 #: 1: the first layout
 FORMAT = 1
 
