@@ -108,6 +108,7 @@ class FakeCharm:
         self.record = Record(self.kv)
         self.etcd = etcd
         self.restored: list[str] = []
+        self.hook = SimpleNamespace(endpoint=lambda name: None)  # no s3-credentials relation
 
     def restore(self, db_path: str, skip_hash_check: bool, progress: Any) -> tuple[Any, Any]:
         self.restored.append(db_path)
@@ -573,7 +574,9 @@ def test_list_backups_names_what_cannot_be_restored(
     listed = context(actions, etcd, "list-backups")
     actions.ACTIONS["list-backups"](listed)
     assert listed.results["count"] == "0" and "newest" not in listed.results
-    assert listed.results["not-restorable"] == (f"{bid}: incomplete (archive or metadata missing)")
+    assert listed.results["not-restorable"] == (
+        f"{bid} in etcd/0:{backup_dir}: incomplete (archive or metadata missing)"
+    )
 
 
 # --- recover-cluster -----------------------------------------------------------------------

@@ -21,11 +21,12 @@ import time
 from collections.abc import Sequence
 
 from . import backup_schedule as BS
-from . import backups
+from . import backups, s3_relation
 from . import snapshot as snap
-from .backup_store import LocalStore, Store, StoreError
+from .backup_store import LocalStore, S3Store, Store, StoreError
 from .context import client
 from .etcdctl import Etcdctl, EtcdctlError
+from .s3_client import S3Client
 from .snapshot_take import Source, TakeError, write_snapshot
 from .workload import atomic_file
 
@@ -41,6 +42,9 @@ def open_store(job: BS.Job) -> Store:
     kind = job.store.get("kind", "local")
     if kind == "local":
         return LocalStore(str(job.store["directory"]), job.unit)
+    if kind == "s3":
+        s3 = s3_relation.S3Store.from_job(job.store)
+        return S3Store(S3Client(s3.config), s3.prefix)
     raise RunError(f"unknown backup store {kind!r} in {BS.JOB_PATH}")
 
 

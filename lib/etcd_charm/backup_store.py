@@ -11,6 +11,7 @@ import os
 import shutil
 from typing import Protocol
 
+from .s3_client import S3Client, S3Error
 from .workload import atomic_file
 
 #: this unit's backup store: the snap's common directory (kept across snap refreshes; the
@@ -120,3 +121,71 @@ class LocalStore:
             pass
         except OSError as e:
             raise StoreError(f"cannot remove {self._path(name)}: {e.strerror}") from None
+
+
+class S3Store:
+    """An S3 bucket, under the prefix the relation gave (``path/``, or none); the bucket is
+    created when it is missing (as the data charms do), once per store object."""
+
+    def __init__(self, client: S3Client, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.location = f"s3://{client.config.bucket}/{prefix}"
+        self._ready = False
+
+    def _key(self, name: str) -> str:
+        if not name or "/" in name:
+            raise StoreError(f"{name!r} is not a name in the backup store")
+        return self.prefix + name
+
+    def _bucket(self) -> None:
+        if not self._ready:
+            try:
+                self.client.ensure_bucket()
+            except S3Error as e:
+                raise StoreError(str(e)) from None
+            self._ready = True
+
+    def names(self) -> list[str]:
+        try:
+            objects = self.client.list(self.prefix)
+        except S3Error as e:
+            if e.code == "NoSuchBucket":
+                return []
+            raise StoreError(str(e)) from None
+        cut = len(self.prefix)
+        return sorted(o.key[cut:] for o in objects if "/" not in o.key[cut:])
+
+    def put_file(self, name: str, path: str, sha256: str) -> None:
+        self._bucket()
+        try:
+            self.client.put_file(self._key(name), path, sha256)
+        except S3Error as e:
+            raise StoreError(str(e)) from None
+
+    def put_bytes(self, name: str, data: bytes) -> None:
+        self._bucket()
+        try:
+            self.client.put_bytes(self._key(name), data)
+        except S3Error as e:
+            raise StoreError(str(e)) from None
+
+    def fetch(self, name: str, workdir: str) -> tuple[str, str | None]:
+        dest = os.path.join(workdir, name)
+        try:
+            _, digest = self.client.get_file(self._key(name), dest)
+        except S3Error as e:
+            raise StoreError(str(e)) from None
+        return dest, digest
+
+    def get_bytes(self, name: str) -> bytes:
+        try:
+            return self.client.get_bytes(self._key(name), SMALL_OBJECT)
+        except S3Error as e:
+            raise StoreError(str(e)) from None
+
+    def delete(self, name: str) -> None:
+        try:
+            self.client.delete(self._key(name))
+        except S3Error as e:
+            raise StoreError(str(e)) from None

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from charmhelpers.core import hookenv
 
 from . import backup_schedule as BS
-from . import workload
+from . import s3_relation, workload
 from .backup_store import LOCAL_DIR
 from .context import Hook, log
 from .record import Record
+from .s3_relation import S3Store
 from .settings import Settings
 
 
@@ -61,6 +62,21 @@ def _paths(unit_dir: str) -> list[str]:
     return [os.path.join(unit_dir, f"{BS.UNIT}.{s}") for s in ("timer", "service")]
 
 
+def s3_store(hook: Hook, is_leader: bool) -> tuple[S3Store | None, str]:
+    """The S3 store the ``s3-credentials`` relation gives (None without one, or while it is
+    incomplete: then why, for the leader's status). The leader asks for its bucket first."""
+    endpoint = hook.endpoint(s3_relation.ENDPOINT)
+    if endpoint is None:
+        return None, ""
+    if is_leader:
+        endpoint.request(s3_relation.requested_bucket)
+    data = endpoint.provided()
+    if data is None:
+        return None, ""
+    store, problem = s3_relation.parse(data)
+    return store, (f"backups: {problem}" if problem else "")
+
+
 def reconcile(
     hook: Hook,
     settings: Settings,
@@ -70,16 +86,18 @@ def reconcile(
     unit_dir: str = BS.UNIT_DIR,
 ) -> str:
     """Install, update or remove the timer; the note the status adds ("" when none)."""
+    s3, problem = s3_store(hook, is_leader)
+    note = problem if is_leader else ""
     if not (is_leader and started and settings.backup_schedule):
         remove(unit_dir)
-        return ""
+        return note
     job = BS.Job(
         unit=hook.unit,
         model_uuid=hookenv.model_uuid() or "",
         application=hookenv.application_name(),
         retention=settings.backup_retention,
         endpoints=tuple(endpoints),
-        store={"kind": "local", "directory": LOCAL_DIR},
+        store=s3.job() if s3 else {"kind": "local", "directory": LOCAL_DIR},
     )
     os.makedirs(os.path.dirname(BS.JOB_PATH), exist_ok=True)
     workload.write_file(BS.JOB_PATH, job.to_json(), 0o600)
@@ -99,7 +117,8 @@ def reconcile(
             log(f"cannot start {timer}: {e}", hookenv.WARNING)
             return f"scheduled backups are not running: cannot start {timer} ({e})"
         log(f"{timer} runs backups at: {settings.backup_schedule}")
-    return BS.status_note(settings.backup_schedule, last_outcome())
+    failed = BS.status_note(settings.backup_schedule, last_outcome())
+    return "; ".join(n for n in (note, failed) if n)
 
 
 def last_outcome() -> BS.Outcome | None:
