@@ -13,6 +13,7 @@ import stat
 import subprocess
 import tarfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import jubilant
 import pytest
 
 from .conftest import (
+    LOCAL,
     ROOT,
     all_healthy,
     ctl,
@@ -32,6 +34,7 @@ from .conftest import (
     stored_backups,
     unit_addresses,
 )
+from .s3_server import S3Server, s3_server
 from .writes import continuous_writes
 
 APP = "etcd"
@@ -645,3 +648,103 @@ def test_migration_to_a_new_application(
     juju.add_unit(NEW, num_units=2)
     restored_everywhere(juju, NEW, 3, old_id)
     assert cluster_id(juju, f"{NEW}/0") != cluster_id(juju, f"{APP}/0")
+
+
+# --- the S3 store (a real SeaweedFS on the host, the model's machines reach it) -----------
+
+S3_APP = "s3-integrator"
+S3_STAND_IN = ROOT / "tests" / "charms" / "s3-integrator-stand-in"
+DR = "etcd-dr"
+
+
+@pytest.fixture(scope="module")
+def s3(juju: jubilant.Juju) -> Iterator[S3Server]:
+    """A SeaweedFS server on the model bridge's host address (the machines' gateway), and
+    the s3-integrator stand-in configured for it, with its credentials synced."""
+    address = next(iter(unit_addresses(juju.status(), APP).values()))
+    gateway = str(ipaddress.ip_network(f"{address}/24", strict=False).network_address + 1)
+    with s3_server(host=gateway) as server:
+        juju.deploy(
+            packed(S3_STAND_IN),
+            S3_APP,
+            config={"endpoint": server.endpoint, "bucket": "etcd-backups", "path": "prod"},
+        )
+        juju.wait(lambda s: S3_APP in s.apps and bool(s.apps[S3_APP].units), timeout=300)
+        task = juju.run(
+            f"{S3_APP}/0",
+            "sync-s3-credentials",
+            {"access-key": server.access_key, "secret-key": server.secret_key},
+        )
+        assert task.status == "completed", task.message
+        yield server
+
+
+def no_secret_anywhere(juju: jubilant.Juju, server: S3Server, outputs: list[Any]) -> None:
+    """Neither key in action outputs, statuses or the debug log."""
+    texts = [json.dumps(o) for o in outputs]
+    texts.append(juju.cli("status", "--format", "json"))
+    texts.append(juju.cli("debug-log", "--replay", "--no-tail", "--level", "DEBUG"))
+    for text in texts:
+        assert server.secret_key not in text and server.access_key not in text
+
+
+def test_backups_go_to_s3_once_related(juju: jubilant.Juju, s3: S3Server) -> None:
+    juju.integrate(f"{APP}:s3-credentials", S3_APP)
+    lead = leader(juju)
+    juju.wait(
+        lambda s: all_healthy(APP, 3)(s)
+        and "backups:" not in etcd_units(s, APP)[lead].workload_status.message,
+        error=jubilant.any_error,
+        timeout=300,
+    )
+    put_keys(juju, f"{APP}/0", "s3/", 25)
+    created = run(juju, lead, "create-backup")
+    bid = created["backup-id"]
+    assert created["backup"]["location"] == "s3://etcd-backups/prod/"
+    # in the bucket, read through SeaweedFS's filer (not S3): the archive and its record
+    assert {f"{bid}.tar.gz", f"{bid}.json"} <= set(s3.filer_names("/buckets/etcd-backups/prod"))
+    stored = s3.filer_get(f"/buckets/etcd-backups/prod/{bid}.tar.gz")
+    assert hashlib.sha256(stored).hexdigest() == created["backup"]["sha256"]
+    record = json.loads(s3.filer_get(f"/buckets/etcd-backups/prod/{bid}.json"))
+    assert record["kind"] == "manual" and record["application"] == APP
+    listed = run(juju, lead, "list-backups")
+    assert "backups in s3://etcd-backups/prod/:" in listed["backups"]
+    assert listed["newest"] == bid
+    put_keys(juju, f"{APP}/0", "s3-after/", 5)
+    old_id = cluster_id(juju, lead)
+    restored = run(juju, lead, "restore", **{"backup-id": bid})
+    assert restored["restore"]["source"] == f"backup {bid} in s3://etcd-backups/prod/"
+    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=600, delay=2)
+    for unit in etcd_units(juju.status(), APP):
+        assert cluster_id(juju, unit) != old_id
+        assert count(juju, unit, "s3/") == 25 and count(juju, unit, "s3-after/") == 0, unit
+    no_secret_anywhere(juju, s3, [created, listed, restored])
+
+
+@pytest.mark.skipif(not LOCAL, reason="kill-machine is a local-model fault")
+def test_total_loss_a_new_application_restores_from_s3(
+    juju: jubilant.Juju, etcd_charm: str, s3: S3Server
+) -> None:
+    """Every machine of the application lost: a new application related to the same
+    integrator lists the old one's backups in the bucket and restores the newest; every key
+    of that backup is back."""
+    lead = leader(juju)
+    put_keys(juju, f"{APP}/0", "dr/", 40)
+    created = run(juju, lead, "create-backup")
+    keys = int(created["backup"]["keys"])
+    for unit in etcd_units(juju.status(), APP):
+        juju.cli("kill-machine", unit)
+    juju.deploy(etcd_charm, DR)
+    juju.integrate(f"{DR}:certificates", "easyrsa:client")
+    juju.integrate(f"{DR}:s3-credentials", S3_APP)
+    juju.wait(all_healthy(DR, 1), error=jubilant.any_error, timeout=600)
+    listed = run(juju, f"{DR}/0", "list-backups")
+    assert created["backup-id"] in listed["backups"] and listed["newest"] == created["backup-id"]
+    start = time.monotonic()
+    restored = run(juju, f"{DR}/0", "restore", **{"backup-id": created["backup-id"]})
+    took = time.monotonic() - start
+    assert restored["restore"]["keys"] == str(keys)
+    juju.wait(all_healthy(DR, 1), error=jubilant.any_error, timeout=300)
+    assert count(juju, f"{DR}/0", "dr/") == 40
+    assert count(juju, f"{DR}/0", "") == keys
+    print(f"\ntotal loss: restore from S3 into a new application took {took:.1f}s")
