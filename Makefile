@@ -7,7 +7,7 @@
 
 # mypy checks the files [tool.mypy] lists in pyproject.toml; each of these built-in charms' entry
 # points is a module named charm on its charm's own sys.path, so each is checked in a run of its own
-CHARM_ENTRY_POINTS = localjuju/charms/easyrsa/src/charm.py localjuju/charms/etcd-client/src/charm.py tests/charms/etcd-deb/src/charm.py tests/charms/etcd-snap-era/src/charm.py tests/charms/lma-stand-in/src/charm.py tests/charms/cos-agent-stand-in/src/charm.py tests/charms/nrpe-stand-in/src/charm.py
+CHARM_ENTRY_POINTS = localjuju/charms/easyrsa/src/charm.py localjuju/charms/etcd-client/src/charm.py tests/charms/etcd-deb/src/charm.py tests/charms/etcd-snap-era/src/charm.py tests/charms/lma-stand-in/src/charm.py tests/charms/cos-agent-stand-in/src/charm.py tests/charms/nrpe-stand-in/src/charm.py tests/charms/s3-integrator-stand-in/src/charm.py
 
 setup:
 	scripts/setup

@@ -228,10 +228,20 @@ def render(results: dict[str, Any], analysis: str = "") -> str:
             f"**{snap['snapshot_ratio']:.2f}** |",
             f"| restore | {snap['restore_action_s']:.2f} | {snap['raw_restore_s']:.2f} | "
             f"**{snap['restore_ratio']:.2f}** |",
+        ]
+        if "create_backup_s" in snap:
+            lines += [
+                f"| create-backup (the unit's store) | {snap['create_backup_s']:.2f} | "
+                f"{snap['raw_save_s']:.2f} | **{snap['create_backup_ratio']:.2f}** |",
+                f"| any action (list-backups, the floor) | {snap['action_floor_s']:.2f} | | |",
+            ]
+        lines += [
             "",
             f"Every unit healthy again with all {snap['keys']} keys (and not the one written "
             f"after the snapshot) {snap['restore_all_healthy_s']:.1f} s after the restore "
-            f"started; archive {snap['snapshot_archive']}.",
+            f"started; archive {snap['snapshot_archive']}"
+            + (f" ({snap['snapshot_compression']})" if snap.get("snapshot_compression") else "")
+            + ".",
             "",
         ]
     if results.get("availability"):

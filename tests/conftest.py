@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -160,3 +161,22 @@ def one_at_a_time(juju: jubilant.Juju, units: list[str], start: str, end: str) -
     windows.sort()
     for (_, prev_end), (next_start, _) in zip(windows, windows[1:], strict=False):
         assert prev_end < next_start, "two units were down at the same time"
+
+
+#: a unit's backup store
+BACKUP_STORE = "/var/snap/etcd/common/backups"
+
+
+def stored_backups(juju: jubilant.Juju, unit: str, kind: str = "") -> list[dict[str, Any]]:
+    """The backups recorded in the unit's store (their ``<id>.json``), oldest first, each
+    with ``archive_stat``: the mode and size of its archive (``stat -c '%a %s'``)."""
+    script = (
+        "import glob, json, os\n"
+        f"out = []\nfor p in sorted(glob.glob('{BACKUP_STORE}/*.json')):\n"
+        "    b = json.load(open(p))\n"
+        "    st = os.stat(p[:-5] + '.tar.gz')\n"
+        "    b['archive_stat'] = [oct(st.st_mode & 0o777)[2:], st.st_size]\n"
+        "    out.append(b)\nprint(json.dumps(out))\n"
+    )
+    out = juju.exec(f"python3 -c {shlex.quote(script)}", unit=unit).stdout
+    return [b for b in json.loads(out) if not kind or b["kind"] == kind]

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import tarfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import jubilant
 import pytest
 
 from .conftest import (
+    LOCAL,
     ROOT,
     all_healthy,
     ctl,
@@ -29,8 +31,11 @@ from .conftest import (
     member_list,
     packed,
     run,
+    stored_backups,
     unit_addresses,
 )
+from .s3_server import S3Server, s3_server
+from .writes import continuous_writes
 
 APP = "etcd"
 NEW = "etcd-new"
@@ -47,6 +52,7 @@ NRPE_CHECKS = (
     "check_etcd-health",
     "check_etcd-dbsize",
     "check_etcd-cert",
+    "check_etcd-backup",
 )
 pytestmark = pytest.mark.integration
 
@@ -327,9 +333,104 @@ def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) ->
     assert backup.startswith("/home/ubuntu/etcd-data-") and backup.endswith(".tar.gz")
     sums = juju.exec(f"sha256sum {backup}", unit=f"{APP}/leader").stdout.split()
     assert sums[0] == results["backup"]["sha256sum"]
+    # and recorded in the leader's backup store as a pre-restore backup, the same archive
+    kept = stored_backups(juju, leader(juju), "pre-restore")
+    assert [b["id"] for b in kept] == [results["backup"]["id"]], kept
+    assert kept[0]["archive_sha256"] == results["backup"]["sha256sum"]
     # the db client follows: it reads the restored data
     got = run(juju, f"{CLIENT}/0", "get", key="snap/7")
     assert got.get("value") == "value-7", got
+
+
+STORE = "/var/snap/etcd/common/backups"
+LAST = "/var/snap/etcd/common/backup-last.json"
+TIMER = "/etc/systemd/system/etcd-backup.timer"
+
+
+def rows(table: str) -> list[list[str]]:
+    """list-backups' table: its rows below the header, as cells."""
+    return [[c.strip() for c in line.split(" | ")] for line in table.splitlines()[2:]]
+
+
+def test_create_list_and_restore_a_backup(juju: jubilant.Juju) -> None:
+    """create-backup under the continuous writer, list-backups, then restore backup-id=:
+    the keys of the backup are back on every unit, those written after it are not."""
+    lead = leader(juju)
+    put_keys(juju, f"{APP}/0", "bk/", 30)
+    with continuous_writes(juju, "create-backup"):
+        created = run(juju, lead, "create-backup")
+    bid = created["backup-id"]
+    assert created["backup"]["location"] == f"{lead}:{STORE}"
+    listing = juju.exec(f"ls -l --time-style=+ {STORE}", unit=lead).stdout
+    assert f"{bid}.tar.gz" in listing and f"{bid}.json" in listing
+    sums = juju.exec(f"sha256sum {STORE}/{bid}.tar.gz", unit=lead).stdout.split()
+    assert sums[0] == created["backup"]["sha256"]
+    mode = juju.exec(f"stat -c '%a %U' {STORE}/{bid}.tar.gz {STORE}", unit=lead).stdout.split()
+    assert mode == ["600", "root", "700", "root"]
+    keys = int(created["backup"]["keys"])
+    assert keys >= 30 and "healthy member" in created["backup"]["origin"]
+    listed = run(juju, lead, "list-backups")
+    assert listed["newest"] == bid
+    row = next(r for r in rows(listed["backups"]) if r[0] == bid)
+    assert row[1:4] == ["manual", created["backup"]["revision"], str(keys)]
+    put_keys(juju, f"{APP}/0", "bk-after/", 10)
+    old_id = cluster_id(juju, lead)
+    restored = run(juju, lead, "restore", **{"backup-id": bid})
+    assert restored["restore"]["source"] == f"backup {bid} in {lead}:{STORE}"
+    assert restored["restore"]["keys"] == str(keys)
+    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=600, delay=2)
+    for unit in etcd_units(juju.status(), APP):
+        assert cluster_id(juju, unit) != old_id
+        assert count(juju, unit, "bk/") == 30, unit
+        assert count(juju, unit, "bk-after/") == 0, unit
+        assert count(juju, unit, "") == keys, unit
+
+
+def test_scheduled_backups_keep_the_newest_under_writes(juju: jubilant.Juju) -> None:
+    """A 5-second schedule with retention 2 under the continuous writer: the timer on the
+    Juju leader takes them outside hooks and prunes the older ones; a calendar expression
+    systemd refuses changes nothing; an empty schedule removes the timer."""
+    lead = leader(juju)
+    seen: list[str] = []
+
+    def last_ids() -> bool:
+        text = juju.exec(f"cat {LAST} 2>/dev/null || true", unit=lead).stdout.strip()
+        if text:
+            last = json.loads(text)
+            assert last["ok"], last
+            if last["backup_id"] not in seen:
+                seen.append(last["backup_id"])
+        return len(seen) >= 4
+
+    def gone() -> bool:
+        out = juju.exec(
+            f"test -e {TIMER} && echo timer; systemctl is-active etcd-backup.service || true",
+            unit=lead,
+        ).stdout.split()
+        return out == ["inactive"]
+
+    with continuous_writes(juju, "scheduled-backups"):
+        juju.config(APP, {"backup_schedule": "*:*:0/5", "backup_retention": 2})
+        juju.wait(lambda _: last_ids(), timeout=180, delay=1)
+        juju.config(APP, {"backup_schedule": "Mon..Funday"})
+        status = juju.wait(
+            lambda s: "backup_schedule='Mon..Funday' is not a systemd calendar expression"
+            in etcd_units(s, APP)[lead].workload_status.message,
+            timeout=120,
+        )
+        assert etcd_units(status, APP)[lead].workload_status.current == "blocked"
+        assert "OnCalendar=*:*:0/5" in juju.exec(f"cat {TIMER}", unit=lead).stdout  # kept
+        juju.config(APP, {"backup_schedule": ""})
+        juju.wait(lambda _: gone(), timeout=120, delay=1)
+    juju.wait(all_healthy(APP, 3), timeout=120)
+    others = [u for u in etcd_units(juju.status(), APP) if u != lead]
+    for unit in others:  # only the leader's machine ran them
+        assert juju.exec(f"test -e {TIMER} && echo yes || echo no", unit=unit).stdout == "no\n"
+    scheduled = [r[0] for r in rows(run(juju, lead, "list-backups")["backups"])
+                 if r[1] == "scheduled"]  # fmt: skip
+    # retention kept the newest two: the first runs seen are gone, the newest is kept
+    assert len(scheduled) == 2 and max(scheduled) >= seen[-1], (scheduled, seen)
+    assert seen[0] not in scheduled and seen[1] not in scheduled, (scheduled, seen)
 
 
 def check_nrpe(address: str, command: str) -> tuple[int, str]:
@@ -389,7 +490,7 @@ def test_nrpe_checks_on_a_healthy_cluster(juju: jubilant.Juju) -> None:
 
     commands = sorted(c.split("check_etcd.py ", 1)[1] for c in leaves(listed))
     assert commands == sorted(
-        ["service", "alarms", "health", "dbsize -w 80 -c 90", "cert -w 30 -c 7"]
+        ["service", "alarms", "health", "dbsize -w 80 -c 90", "cert -w 30 -c 7", "backup"]
     ), listed
     monitors = run(juju, sub, "show-monitors")["monitors"]
     for name in NRPE_CHECKS:
@@ -547,3 +648,103 @@ def test_migration_to_a_new_application(
     juju.add_unit(NEW, num_units=2)
     restored_everywhere(juju, NEW, 3, old_id)
     assert cluster_id(juju, f"{NEW}/0") != cluster_id(juju, f"{APP}/0")
+
+
+# --- the S3 store (a real SeaweedFS on the host, the model's machines reach it) -----------
+
+S3_APP = "s3-integrator"
+S3_STAND_IN = ROOT / "tests" / "charms" / "s3-integrator-stand-in"
+DR = "etcd-dr"
+
+
+@pytest.fixture(scope="module")
+def s3(juju: jubilant.Juju) -> Iterator[S3Server]:
+    """A SeaweedFS server on the model bridge's host address (the machines' gateway), and
+    the s3-integrator stand-in configured for it, with its credentials synced."""
+    address = next(iter(unit_addresses(juju.status(), APP).values()))
+    gateway = str(ipaddress.ip_network(f"{address}/24", strict=False).network_address + 1)
+    with s3_server(host=gateway) as server:
+        juju.deploy(
+            packed(S3_STAND_IN),
+            S3_APP,
+            config={"endpoint": server.endpoint, "bucket": "etcd-backups", "path": "prod"},
+        )
+        juju.wait(lambda s: S3_APP in s.apps and bool(s.apps[S3_APP].units), timeout=300)
+        task = juju.run(
+            f"{S3_APP}/0",
+            "sync-s3-credentials",
+            {"access-key": server.access_key, "secret-key": server.secret_key},
+        )
+        assert task.status == "completed", task.message
+        yield server
+
+
+def no_secret_anywhere(juju: jubilant.Juju, server: S3Server, outputs: list[Any]) -> None:
+    """Neither key in action outputs, statuses or the debug log."""
+    texts = [json.dumps(o) for o in outputs]
+    texts.append(juju.cli("status", "--format", "json"))
+    texts.append(juju.cli("debug-log", "--replay", "--no-tail", "--level", "DEBUG"))
+    for text in texts:
+        assert server.secret_key not in text and server.access_key not in text
+
+
+def test_backups_go_to_s3_once_related(juju: jubilant.Juju, s3: S3Server) -> None:
+    juju.integrate(f"{APP}:s3-credentials", S3_APP)
+    lead = leader(juju)
+    juju.wait(
+        lambda s: all_healthy(APP, 3)(s)
+        and "backups:" not in etcd_units(s, APP)[lead].workload_status.message,
+        error=jubilant.any_error,
+        timeout=300,
+    )
+    put_keys(juju, f"{APP}/0", "s3/", 25)
+    created = run(juju, lead, "create-backup")
+    bid = created["backup-id"]
+    assert created["backup"]["location"] == "s3://etcd-backups/prod/"
+    # in the bucket, read through SeaweedFS's filer (not S3): the archive and its record
+    assert {f"{bid}.tar.gz", f"{bid}.json"} <= set(s3.filer_names("/buckets/etcd-backups/prod"))
+    stored = s3.filer_get(f"/buckets/etcd-backups/prod/{bid}.tar.gz")
+    assert hashlib.sha256(stored).hexdigest() == created["backup"]["sha256"]
+    record = json.loads(s3.filer_get(f"/buckets/etcd-backups/prod/{bid}.json"))
+    assert record["kind"] == "manual" and record["application"] == APP
+    listed = run(juju, lead, "list-backups")
+    assert "backups in s3://etcd-backups/prod/:" in listed["backups"]
+    assert listed["newest"] == bid
+    put_keys(juju, f"{APP}/0", "s3-after/", 5)
+    old_id = cluster_id(juju, lead)
+    restored = run(juju, lead, "restore", **{"backup-id": bid})
+    assert restored["restore"]["source"] == f"backup {bid} in s3://etcd-backups/prod/"
+    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=600, delay=2)
+    for unit in etcd_units(juju.status(), APP):
+        assert cluster_id(juju, unit) != old_id
+        assert count(juju, unit, "s3/") == 25 and count(juju, unit, "s3-after/") == 0, unit
+    no_secret_anywhere(juju, s3, [created, listed, restored])
+
+
+@pytest.mark.skipif(not LOCAL, reason="kill-machine is a local-model fault")
+def test_total_loss_a_new_application_restores_from_s3(
+    juju: jubilant.Juju, etcd_charm: str, s3: S3Server
+) -> None:
+    """Every machine of the application lost: a new application related to the same
+    integrator lists the old one's backups in the bucket and restores the newest; every key
+    of that backup is back."""
+    lead = leader(juju)
+    put_keys(juju, f"{APP}/0", "dr/", 40)
+    created = run(juju, lead, "create-backup")
+    keys = int(created["backup"]["keys"])
+    for unit in etcd_units(juju.status(), APP):
+        juju.cli("kill-machine", unit)
+    juju.deploy(etcd_charm, DR)
+    juju.integrate(f"{DR}:certificates", "easyrsa:client")
+    juju.integrate(f"{DR}:s3-credentials", S3_APP)
+    juju.wait(all_healthy(DR, 1), error=jubilant.any_error, timeout=600)
+    listed = run(juju, f"{DR}/0", "list-backups")
+    assert created["backup-id"] in listed["backups"] and listed["newest"] == created["backup-id"]
+    start = time.monotonic()
+    restored = run(juju, f"{DR}/0", "restore", **{"backup-id": created["backup-id"]})
+    took = time.monotonic() - start
+    assert restored["restore"]["keys"] == str(keys)
+    juju.wait(all_healthy(DR, 1), error=jubilant.any_error, timeout=300)
+    assert count(juju, f"{DR}/0", "dr/") == 40
+    assert count(juju, f"{DR}/0", "") == keys
+    print(f"\ntotal loss: restore from S3 into a new application took {took:.1f}s")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 
 import jubilant
 import pytest
@@ -23,9 +24,10 @@ from .conftest import (
     etcdctl,
     member_list,
     run,
+    stored_backups,
     unit_addresses,
 )
-from .writes import REPORTS, continuous_writes
+from .writes import REPORTS, ContinuousWrites, continuous_writes, db_credentials, note
 
 pytestmark = pytest.mark.integration
 
@@ -287,7 +289,8 @@ def test_lost_quorum_is_said_then_heals_with_every_acknowledged_write(
             timeout=180,
         )
         assert (
-            "juju run etcd/leader restore" in etcd_units(status)[survivor].workload_status.message
+            "juju run etcd/leader recover-cluster"
+            in etcd_units(status)[survivor].workload_status.message
         )
         mark = len(log_lines(juju))
         for unit in down:
@@ -299,33 +302,72 @@ def test_lost_quorum_is_said_then_heals_with_every_acknowledged_write(
 
 
 @pytest.mark.skipif(not LOCAL, reason="kill-machine is a local-model fault")
-def test_lost_for_good_the_survivor_restores_a_snapshot_as_its_status_says(
+def test_lost_for_good_recover_cluster_on_the_survivor_under_writes(
     juju: jubilant.Juju,
 ) -> None:
-    """What the lost-quorum status tells the operator to do when the members are lost for
-    good: restore a snapshot on the leader with skip-backup=true (no member can take a backup
-    without quorum), remove the lost units with --force, add new ones. The snapshot's keys are
-    back; what was written after it is gone, as the docs say."""
+    """Two of three machines lost for good under the continuous writer. The survivor's
+    status says what to do; its snapshot still works (its own data, labelled); recover-cluster
+    on the Juju leader saves that data and rebuilds a one-member cluster from it; the lost
+    units are removed with --force and two are added. The writer resumes on its own. Lost
+    acknowledged writes can only be the ones the survivor never applied: a run of the last
+    writes acknowledged before quorum went, none after the recovery."""
     status = healthy(juju, 3)
     leader = juju_leader(status)
-    lost = sorted(u for u in unit_addresses(status) if u != leader)
-    etcdctl(juju, leader, "put dr/before-snapshot yes")
-    snap = run(juju, leader, "snapshot", target="/home/ubuntu/dr")["snapshot"]
-    etcdctl(juju, leader, "put dr/after-snapshot yes")
-    for unit in lost:
+    lost_units = sorted(u for u in unit_addresses(status) if u != leader)
+    etcdctl(juju, leader, "put dr/before yes")
+    writes = ContinuousWrites(db_credentials(juju, f"{CLIENT}/0"), "cw/recover-cluster").start()
+    writes.wait_for_acks(20)
+    for unit in lost_units:
         juju.cli("kill-machine", unit)
-    juju.wait(
-        lambda s: etcd_units(s)[leader].workload_status.message.startswith("Lost quorum"),
+    gone = time.monotonic()
+    status = juju.wait(
+        lambda s: "recover-cluster" in etcd_units(s)[leader].workload_status.message
+        and etcd_units(s)[leader].workload_status.message.startswith("Lost quorum"),
         timeout=180,
     )
-    restored = run(juju, leader, "restore", wait=600, path=snap["path"], **{"skip-backup": True})
-    assert restored["restore"]["keys"] == snap["keys"]
-    juju.remove_unit(*lost, force=True)
+    acked_before = len(writes.acked)
+    survivor = run(juju, leader, "snapshot", target="/home/ubuntu/dr")["snapshot"]
+    assert survivor["path"].endswith("-no-quorum.tar.gz")
+    assert "while the cluster had no quorum" in survivor["origin"]
+    start = time.monotonic()
+    results = run(juju, leader, "recover-cluster", wait=600, target="/home/ubuntu/dr")
+    took = time.monotonic() - start
+    assert "while the cluster had no quorum" in results["recover"]["origin"]
+    assert results["backup"]["path"].endswith("-no-quorum.tar.gz")
+    assert stored_backups(juju, leader, "pre-recovery")[-1]["id"] == results["backup"]["id"]
+    writes.wait_for_acks(20, timeout=120)  # the writer is back on the rebuilt cluster
+    resumed = time.monotonic()
+    juju.remove_unit(*lost_units, force=True)
     juju.add_unit(APP, num_units=2)
     status = healthy(juju, 3)
     assert member_names(juju, leader) == names(unit_addresses(status))
-    keys = etcdctl(juju, leader, "get dr/ --prefix --keys-only").get("kvs", [])
-    assert [base64.b64decode(k["key"]).decode() for k in keys] == ["dr/before-snapshot"]
+    report = writes.stop(verify_with=db_credentials(juju, f"{CLIENT}/0"))
+    # the lost writes: only a run of the last ones acknowledged before quorum went
+    position = {n: i for i, n in enumerate(writes.acked)}
+    where = sorted(position[n] for n in report.lost)
+    assert where == list(range(where[0], where[0] + len(where))) if where else True, where
+    assert all(i < acked_before for i in where), (where, acked_before)
+    assert report.wrong == []
+    window_ms = (
+        (gone - writes.ack_times[where[0]]) * 1000 if where else 0.0
+    )  # how long before the second machine went the first lost write was acknowledged
+    note(
+        "recover-cluster",
+        acknowledged=report.acknowledged,
+        lost=len(report.lost),
+        lost_window_ms=round(window_ms),
+        recover_action_s=round(took, 1),
+        writes_resumed_after_s=round(resumed - gone, 1),
+        keys_recovered=int(results["recover"]["keys"]),
+    )
+    print(
+        f"\nrecover-cluster: {report.summary()}; {len(report.lost)} lost, acknowledged "
+        f"within {window_ms:.0f} ms before quorum went; action {took:.1f}s; writes back "
+        f"{resumed - gone:.1f}s after the machines went"
+    )
+    for unit in unit_addresses(status):
+        got = etcdctl(juju, unit, "get dr/before --consistency=s").get("kvs", [])
+        assert [base64.b64decode(k["value"]).decode() for k in got] == ["yes"], unit
 
 
 def test_scale_to_five_then_three_then_one_and_back(juju: jubilant.Juju) -> None:

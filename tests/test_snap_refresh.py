@@ -24,6 +24,7 @@ from .conftest import (
     failure,
     one_at_a_time,
     run,
+    stored_backups,
     unit_addresses,
 )
 from .writes import continuous_writes, note
@@ -174,11 +175,9 @@ def test_in_track_refresh_under_writes(juju: jubilant.Juju) -> None:
     assert versions == {NEW[0]}
     for unit in units:
         assert "held" in snap_list(juju, unit)[5].split(",")  # still only the charm refreshes
-        listing = juju.exec(
-            f"stat -c '%a %s' /var/snap/etcd/common/backups/pre-upgrade-etcd-{OLD[0]}-*.db",
-            unit=unit,
-        ).stdout.split()
-        assert listing[0] == "600" and int(listing[1]) > 0, listing
+        kept = stored_backups(juju, unit, "pre-upgrade")
+        assert [b["snapshot"]["etcd_version"] for b in kept] == [OLD[0]], kept
+        assert kept[0]["archive_stat"][0] == "600" and kept[0]["archive_stat"][1] > 0, kept
     # one unit at a time: each unit's snapshot..refreshed window ends before the next begins
     one_at_a_time(juju, units, "snapshot before the upgrade", f"upgraded to etcd {NEW[0]}")
     note(SCENARIO, refresh_seconds=round(took, 1), seconds_per_unit=round(took / 3, 1))

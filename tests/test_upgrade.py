@@ -11,7 +11,14 @@ import re
 import jubilant
 import pytest
 
-from .conftest import all_healthy, etcd_units, etcdctl, one_at_a_time, unit_addresses
+from .conftest import (
+    all_healthy,
+    etcd_units,
+    etcdctl,
+    one_at_a_time,
+    stored_backups,
+    unit_addresses,
+)
 from .writes import continuous_writes
 
 CLIENT = "etcd-client"
@@ -100,12 +107,11 @@ def test_rolling_upgrade_under_writes(juju: jubilant.Juju) -> None:
     units = sorted(unit_addresses(juju.status()))
     for unit in units:
         assert tracking(juju, unit) == "3.5/stable"
-        # the snapshot taken before the refresh is kept on the unit, readable by root only
-        listing = juju.exec(
-            "stat -c '%a %s %n' /var/snap/etcd/common/backups/pre-upgrade-etcd-3.4.23-*.db",
-            unit=unit,
-        ).stdout.split()
-        assert listing[0] == "600" and int(listing[1]) > 0, listing
+        # the snapshot taken before the refresh is kept in the unit's backup store, readable
+        # by root only, recorded as a pre-upgrade backup of the old version
+        kept = stored_backups(juju, unit, "pre-upgrade")
+        assert [b["snapshot"]["etcd_version"] for b in kept] == ["3.4.23"], kept
+        assert kept[0]["archive_stat"][0] == "600" and kept[0]["archive_stat"][1] > 0, kept
     # one unit at a time: each unit's snapshot..upgraded window ends before the next begins
     one_at_a_time(juju, units, "snapshot before the upgrade", "upgraded to etcd 3.5.16")
     # one count: the place the leader recorded when it granted each unit its turn (1/3, 2/3,

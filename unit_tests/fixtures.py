@@ -58,3 +58,13 @@ def charmhelpers_nrpe() -> ModuleType:
         mp.setattr(osplatform, "get_platform", lambda: "ubuntu")
         from charmhelpers.contrib.charmsupport import nrpe
     return nrpe
+
+
+class Kv(dict[str, Any]):
+    """charmhelpers' unitdata, in memory (a dict with its set and unset)."""
+
+    def set(self, k: str, v: Any) -> None:
+        self[k] = v
+
+    def unset(self, k: str) -> None:
+        self.pop(k, None)

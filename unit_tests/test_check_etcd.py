@@ -341,3 +341,29 @@ def test_the_plugin_runs_on_the_bases_pythons_without_the_charm(
 def test_the_plugin_is_an_executable_for_the_machines_python() -> None:
     assert PLUGIN.read_text().startswith("#!/usr/bin/python3\n")
     assert PLUGIN.stat().st_mode & 0o111 == 0o111
+
+
+def test_the_backup_check_follows_the_last_scheduled_run() -> None:
+    from etcd_charm import backup_schedule
+
+    assert P.BACKUP_LAST_PATH == backup_schedule.LAST_PATH  # the file the run writes
+    ok = backup_schedule.Outcome(
+        True, NOW - 3 * 3600, 2.0, "2027-01-15T05:00:00Z", "etcd/0:/var/snap/etcd/common/backups",
+        3 << 20, 42,
+    )  # fmt: skip
+    failed = backup_schedule.Outcome(False, NOW - 60, 0.5, error="no healthy member")
+
+    def check(text: str | None) -> P.Result:
+        return P.run(["backup"], read=lambda path: text, now=lambda: NOW)[1]
+
+    r = check(ok.to_json())
+    assert (r.code, r.line("backup")) == (
+        P.OK,
+        "ETCD-BACKUP OK - backup 2027-01-15T05:00:00Z in etcd/0:/var/snap/etcd/common/backups "
+        "(3.0 MiB), taken 3h ago | age=10800s;;;0 size=3145728B;;;0",
+    )
+    r = check(failed.to_json())
+    assert r.code == P.CRITICAL
+    assert r.text == "the scheduled backup of 2027-01-15 07:59 UTC failed: no healthy member"
+    assert check(None).code == P.OK and "no scheduled backup" in check(None).text
+    assert check("{broken").code == P.UNKNOWN

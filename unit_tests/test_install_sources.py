@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from charmhelpers.core import hookenv
@@ -17,7 +16,7 @@ from etcd_charm.record import Record
 from etcd_charm.settings import parse_settings
 from etcd_charm.snapshot import sha256_file
 
-from .fixtures import config_defaults
+from .fixtures import Kv, config_defaults
 from .test_snap_store import BOTH, OLD
 
 BASE_ERROR = (
@@ -79,14 +78,6 @@ def snapd(monkeypatch: pytest.MonkeyPatch) -> Iterator[Snapd]:
     workload.forget_listing()
     yield fake
     workload.forget_listing()
-
-
-class Kv(dict[str, Any]):
-    def set(self, k: str, v: Any) -> None:
-        self[k] = v
-
-    def unset(self, k: str) -> None:
-        self.pop(k, None)
 
 
 def make_hook(channel: str = "auto") -> Hook:

@@ -35,6 +35,7 @@ def test_the_checks_and_their_commands() -> None:
         ("check_etcd-alarms", "alarms"),
         ("check_etcd-dbsize", "dbsize -w 80 -c 90"),
         ("check_etcd-cert", "cert -w 30 -c 7"),
+        ("check_etcd-backup", "backup"),
     ]
     for d in defs:
         assert re.match(charmhelpers_nrpe().Check.shortname_re, d.shortname), d

@@ -154,6 +154,7 @@ def test_the_checks_are_registered(model: Model, paths: nrpe_checks.Paths) -> No
         f"command[check_{name}]={plugin} {args}\n"
         for name, args in (
             ("etcd-alarms", "alarms"),
+            ("etcd-backup", "backup"),
             ("etcd-cert", "cert -w 30 -c 7"),
             ("etcd-dbsize", "dbsize -w 80 -c 90"),
             ("etcd-health", "health"),

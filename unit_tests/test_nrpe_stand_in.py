@@ -108,6 +108,7 @@ def test_list_nrpe_checks_reads_the_etcd_charm_s_checks() -> None:
         "check-etcd-alarms": "/usr/local/lib/nagios/plugins/check_etcd.py alarms",
         "check-etcd-dbsize": "/usr/local/lib/nagios/plugins/check_etcd.py dbsize -w 80 -c 90",
         "check-etcd-cert": "/usr/local/lib/nagios/plugins/check_etcd.py cert -w 30 -c 7",
+        "check-etcd-backup": "/usr/local/lib/nagios/plugins/check_etcd.py backup",
     }
 
 

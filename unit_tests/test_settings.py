@@ -40,6 +40,8 @@ def test_config_yaml_keeps_the_etcd_charm_options_and_defaults() -> None:
         "nagios_servicegroups": "",
         # this charm's own
         "metrics_port": 0,
+        "backup_schedule": "",
+        "backup_retention": 7,
     }
 
 
@@ -68,12 +70,26 @@ def test_defaults_are_valid() -> None:
         ({"snapshot_count": "0"}, "snapshot_count=0 is out of range"),
         ({"bind_with_insecure_http": True, "port": 4001}, "port 4001 is taken"),
         ({"bind_to_all_interfaces": "maybe"}, "bind_to_all_interfaces='maybe' is not a boolean"),
+        # a newline would end OnCalendar= and start another line of the timer unit
+        ({"backup_schedule": "daily\nExecStart=/bin/sh"}, "not a systemd calendar expression"),
+        ({"backup_schedule": "daily; rm -rf /"}, "backup_schedule='daily; rm -rf /'"),
+        ({"backup_retention": -1}, "backup_retention=-1 is out of range (0-100000)"),
+        ({"backup_retention": "many"}, "backup_retention='many' is not an integer"),
     ],
 )
 def test_invalid_values_give_clear_errors(change: dict[str, Any], message: str) -> None:
     settings, errors = parse_settings({**defaults(), **change})
     assert settings is None
     assert any(message in e for e in errors), errors
+
+
+def test_a_backup_schedule_is_kept_with_its_spaces_folded() -> None:
+    settings, errors = parse_settings(
+        {**defaults(), "backup_schedule": "  Mon..Fri   *-*-* 02:00:00 ", "backup_retention": 0}
+    )
+    assert errors == [] and settings is not None
+    assert settings.backup_schedule == "Mon..Fri *-*-* 02:00:00"
+    assert settings.backup_retention == 0
 
 
 def test_every_error_is_reported_at_once() -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -34,6 +36,11 @@ def meta_for(db: Path) -> snap.Meta:
         sha256=snap.sha256_file(str(db)),
         size=db.stat().st_size,
     )
+
+
+def intact_meta() -> bytes:
+    """etcd-snapshot.json of the intact snapshot, to pair with an altered database."""
+    return meta_for(DB).to_json().encode()
 
 
 def test_real_snapshot_carries_a_sound_hash() -> None:
@@ -92,8 +99,8 @@ def test_flipped_byte_in_the_database_is_refused(tmp_path: Path) -> None:
     data[5000] ^= 0xFF
     bad = tmp_path / "bad.db"
     bad.write_bytes(bytes(data))
-    meta = meta_for(DB)  # the metadata of the intact file
-    snap.write_archive(str(tmp_path / "a.tar.gz"), str(bad), meta)
+    # the metadata of the intact file, with the altered database
+    archive_of(tmp_path / "a.tar.gz", {"db": bytes(data), snap.META_NAME: intact_meta()})
     refused(tmp_path, tmp_path / "a.tar.gz", "sha256", "corrupt or altered")
     # without metadata only etcd's hash vouches for it, and it does not match
     old_charm_archive(tmp_path / "b.tar.gz", bytes(data))
@@ -117,7 +124,7 @@ def test_truncated_archive_is_refused(tmp_path: Path) -> None:
 def test_truncated_database_with_metadata_is_refused(tmp_path: Path) -> None:
     short = tmp_path / "short.db"
     short.write_bytes(DB.read_bytes()[:4096])
-    snap.write_archive(str(tmp_path / "a.tar.gz"), str(short), meta_for(DB))
+    archive_of(tmp_path / "a.tar.gz", {"db": short.read_bytes(), snap.META_NAME: intact_meta()})
     refused(tmp_path, tmp_path / "a.tar.gz", "4096 bytes", "truncated or altered")
 
 
@@ -191,7 +198,8 @@ def test_metadata_records_the_keys_and_etcds_entries_apart(tmp_path: Path) -> No
     with tarfile.open(archive) as tar:
         text = tar.extractfile(snap.META_NAME).read()  # type: ignore[union-attr]
     written = json.loads(text)
-    assert written["keys"] == 1 and written["db_entries"] == 9 and written["format"] == 2
+    assert written["keys"] == 1 and written["db_entries"] == 9 and written["format"] == 3
+    assert written["origin"] == "cluster"
     assert "total_keys" not in written  # etcd's entry count is not a number of keys
     assert snap.unpack(str(archive), str(tmp_path / "staging")).meta == meta_for(DB)
 
@@ -311,7 +319,7 @@ def test_plain_tar_gets_the_same_checks(tmp_path: Path) -> None:
     data = bytearray(DB.read_bytes())
     data[5000] ^= 0xFF
     (tmp_path / "bad.db").write_bytes(bytes(data))
-    snap.write_archive(str(tmp_path / "f.tar.gz"), str(tmp_path / "bad.db"), meta_for(DB))
+    archive_of(tmp_path / "f.tar.gz", {"db": bytes(data), snap.META_NAME: intact_meta()})
     flipped = plain(tmp_path / "f.tar.gz", tmp_path / "flipped.tar")
     refused(tmp_path, flipped, "sha256", "corrupt or altered")
     snap.write_archive(str(tmp_path / "a.tar.gz"), str(DB), meta_for(DB))
@@ -328,3 +336,56 @@ def test_plain_tar_gets_the_same_checks(tmp_path: Path) -> None:
         gz=False,
     )
     refused(tmp_path, no_version, "'etcd_version' is missing", REMEDY.format(archive=no_version))
+
+
+def test_the_archive_records_what_it_read_not_what_it_was_told(tmp_path: Path) -> None:
+    """One pass: the database's sha256 and size come from the read that archived it, and
+    the archive's own sha256 from the bytes written."""
+    template = snap.Meta(**{**meta_for(DB).__dict__, "sha256": "", "size": 0})
+    written = snap.write_archive(str(tmp_path / "a.tar.gz"), str(DB), template)
+    assert written.meta == meta_for(DB)
+    assert written.sha256 == snap.sha256_file(written.path)
+    assert written.size == (tmp_path / "a.tar.gz").stat().st_size
+    with tarfile.open(written.path) as tar:  # the metadata last: it marks a whole archive
+        assert tar.getnames() == ["db", "etcd-snapshot.json"]
+    assert snap.unpack(written.path, str(tmp_path / "staging")).meta == meta_for(DB)
+
+
+def big_file(path: Path, block: bytes) -> Path:
+    with path.open("wb") as f:
+        for _ in range(snap.SMALL // len(block) + 64):
+            f.write(block)
+    return path
+
+
+def test_compression_is_chosen_by_what_a_sample_saves(tmp_path: Path) -> None:
+    assert snap.compress_level(str(DB)) == 1  # small: always compressed
+    rng = random.Random(7)
+    noise = big_file(tmp_path / "noise.db", rng.randbytes(1 << 16))
+    assert snap.compress_level(str(noise)) == 0  # it would not shrink: stored
+    text = big_file(tmp_path / "text.db", b'{"kind":"Pod","metadata":{"name":"web-%d"}}\n' * 1500)
+    assert snap.compress_level(str(text)) == 1
+    # stored or compressed, the archive is a gzip'd tar that GNU tar lists and we restore
+    for db, level, bound in ((noise, 0, 1.01), (text, 1, 0.2)):
+        meta = snap.Meta(**{**meta_for(DB).__dict__, "sha256": "", "size": 0})
+        written = snap.write_archive(str(tmp_path / f"{db.stem}.tar.gz"), str(db), meta)
+        assert written.level == level
+        assert written.size <= bound * db.stat().st_size
+        listed = subprocess.run(
+            ["tar", "-tzf", written.path], capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert listed == ["db", "etcd-snapshot.json"]
+
+
+def test_an_archive_with_two_databases_is_refused(tmp_path: Path) -> None:
+    archive = archive_of(
+        tmp_path / "two.tar.gz", {"db": DB.read_bytes(), "backup/db": DB.read_bytes()}
+    )
+    refused(tmp_path, archive, "more than one etcd database (db, backup/db)")
+
+
+def test_a_database_cut_short_inside_the_archive_is_refused(tmp_path: Path) -> None:
+    written = snap.write_archive(str(tmp_path / "a.tar.gz"), str(DB), meta_for(DB), level=0)
+    whole = gzip.decompress(Path(written.path).read_bytes())
+    (tmp_path / "cut.tar").write_bytes(whole[: 512 + 10000])  # the header and part of db
+    refused(tmp_path, tmp_path / "cut.tar", "not a complete snapshot archive")

@@ -26,7 +26,7 @@ from etcd_charm.etcdctl import ETCDCTL, Etcdctl
 from etcd_charm.params import ActionError, Params, declared_params
 from etcd_charm.record import Record
 
-from .fixtures import DATA, capture
+from .fixtures import DATA, Kv, capture
 
 ROOT = DATA.parents[1]
 DB = DATA / "snapshots" / "etcd-3.5.16.db"
@@ -60,6 +60,9 @@ class FakeEtcd:
         self.calls: list[tuple[str, list[str]]] = []  # (endpoints, the command)
         self.events: list[str] = []  # the order of what happened
         self.saved_at: list[str] = []  # where each snapshot save wrote
+        self.down: set[str] = set()  # endpoints that do not answer
+        #: endpoint -> its endpoint status (a capture's name, or the JSON itself)
+        self.status: dict[str, str] = {}
 
     def __call__(
         self, argv: list[str], env: dict[str, str], timeout: float
@@ -69,8 +72,11 @@ class FakeEtcd:
         self.calls.append((endpoints, args))
         self.events.append(" ".join(args[:2]))
         out, rc, err = "", 0, ""
+        if endpoints in self.down and args[:2] != ["snapshot", "status"]:  # that one is offline
+            return subprocess.CompletedProcess(argv, 1, "", "Error: context deadline exceeded")
         if args[:2] == ["endpoint", "status"]:
-            out = capture("3.5.16", "endpoint-status-1")["stdout"]
+            name = self.status.get(endpoints, "endpoint-status-1")
+            out = name if name.startswith("[") else capture("3.5.16", name)["stdout"]
         elif args[:2] == ["snapshot", "save"]:
             self.saved_at.append(args[2])
             Path(args[2]).write_bytes(DB.read_bytes())
@@ -98,10 +104,11 @@ class FakeCharm:
     def __init__(self, etcd: FakeEtcd) -> None:
         self.settings = SimpleNamespace(port=2379)
         self.errors: list[str] = []
-        self.kv: dict[str, Any] = {}
+        self.kv = Kv()
         self.record = Record(self.kv)
         self.etcd = etcd
         self.restored: list[str] = []
+        self.hook = SimpleNamespace(endpoint=lambda name: None)  # no s3-credentials relation
 
     def restore(self, db_path: str, skip_hash_check: bool, progress: Any) -> tuple[Any, Any]:
         self.restored.append(db_path)
@@ -127,17 +134,29 @@ def etcd(
         return Etcdctl(endpoints, "ca", "cert", "key", binary=binary, runner=fake)
 
     members = parse_member_list(capture("3.5.16", "member-list-1")["stdout"])
-    from etcd_charm import action_context, restore_action, snapshot_action
+    from etcd_charm import (
+        action_context,
+        recover_action,
+        restore_action,
+        snapshot_action,
+        snapshot_take,
+    )
 
     monkeypatch.setattr(action_context, "client", client)
+    monkeypatch.setattr(recover_action, "client", client)
     monkeypatch.setattr(snapshot_action, "client", client)
     monkeypatch.setattr(action_context.Context, "members", lambda self: members)
     monkeypatch.setattr(snapshot_action, "_healthy_member", lambda ctx, members: ("etcd1", SOURCE))
     monkeypatch.setattr(action_context, "operator_ids", lambda: None)
     monkeypatch.setattr(restore_action, "installed_version", lambda: "3.5.16")
     monkeypatch.setattr(restore_action, "STAGING", str(tmp_path / "staging"))
+    monkeypatch.setattr(restore_action, "STAGING_DOWNLOAD", str(tmp_path / "download"))
+    monkeypatch.setattr(snapshot_take, "LOCAL_DIR", str(tmp_path / "store"))
+    monkeypatch.setattr(snapshot_take, "STORE_WORK", str(tmp_path / "store-work"))
+    monkeypatch.setattr(snapshot_action.hookenv, "model_uuid", lambda: "model-1")
+    monkeypatch.setattr(snapshot_action.hookenv, "application_name", lambda: "etcd")
     work = tmp_path_factory.mktemp("snap-common") / "snapshot-work"
-    monkeypatch.setattr(snapshot_action, "SNAP_WORK", str(work))
+    monkeypatch.setattr(snapshot_take, "SNAP_WORK", str(work))
     monkeypatch.setattr(actions.hookenv, "log", lambda *a, **k: None)
     monkeypatch.setattr(actions.hookenv, "is_leader", lambda: True)
     return fake
@@ -207,15 +226,15 @@ def test_the_snaps_confined_etcdctl_saves_into_the_snaps_directory(
     target = tmp_path / "home" / "ubuntu" / "snapshots"
     ctx = context(actions, etcd, "snapshot", target=str(target))
     actions.snapshot(ctx)
-    from etcd_charm import snapshot_action
+    from etcd_charm import snapshot_action, snapshot_take
 
-    work = Path(snapshot_action.SNAP_WORK)
+    work = Path(snapshot_take.SNAP_WORK)
     assert [Path(p).parent.parent for p in etcd.saved_at] == [work]
     assert list(work.iterdir()) == []
     assert [p.name for p in target.iterdir()] == [Path(ctx.results["snapshot.path"]).name]
     # a package's etcdctl (a deb-era unit being migrated) is not confined: beside the archive
     package = Etcdctl([SOURCE], "ca", "cert", "key", binary="/usr/bin/etcdctl", runner=etcd)
-    archive, _ = snapshot_action.save_archive(ctx, str(target), "b", source=("etcd1", package))
+    archive = snapshot_action.save_archive(ctx, str(target), "b", source=("etcd1", package)).path
     assert Path(etcd.saved_at[-1]).parent.parent == target
     assert sorted(p.name for p in target.iterdir()) == sorted(
         [Path(ctx.results["snapshot.path"]).name, Path(archive).name]
@@ -225,11 +244,11 @@ def test_the_snaps_confined_etcdctl_saves_into_the_snaps_directory(
 def test_a_snapshot_that_does_not_fit_is_refused_with_where_and_how_much(
     actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from etcd_charm import snapshot_action
+    from etcd_charm import snapshot_take
 
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(
-        snapshot_action.shutil, "disk_usage", lambda p: usage._replace(free=10 << 20)
+        snapshot_take.shutil, "disk_usage", lambda p: usage._replace(free=10 << 20)
     )
     ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
     with pytest.raises(ActionError) as e:
@@ -384,3 +403,265 @@ def test_restore_refuses_a_backup_target_before_reading_the_snapshot(
     assert "such as the default /home/ubuntu" in str(e.value)
     assert list(system.iterdir()) == [] and etcd.calls == []
     assert not (tmp_path / "staging").exists() and ctx.charm.restored == []
+
+
+# --- without quorum ------------------------------------------------------------------------
+
+
+def lost_quorum(actions: ModuleType, monkeypatch: pytest.MonkeyPatch, ctx: Any) -> None:
+    """No member answers the member list (2 of 3 gone); this unit ran member 8e9e05c52164694d
+    of a 3-member cluster (its last member list)."""
+    from etcd_charm import action_context
+
+    def members(self: Any) -> Any:
+        raise ActionError("no etcd member answers: https://10.0.0.2:2379: deadline exceeded")
+
+    monkeypatch.setattr(action_context.Context, "members", members)
+    last = parse_member_list(capture("3.5.16", "member-list-3")["stdout"])
+    ctx.charm.record.remember_members(last)
+    ctx.charm.record.started = True
+    ctx.charm.record.member_id = last.members[0].id
+
+
+def test_without_quorum_the_snapshot_is_this_members_own_data_and_says_so(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
+    lost_quorum(actions, monkeypatch, ctx)
+    actions.snapshot(ctx)
+    path = ctx.results["snapshot.path"]
+    assert path.endswith("-no-quorum.tar.gz")
+    assert "while the cluster had no quorum" in ctx.results["snapshot.origin"]
+    assert "writes acknowledged without it are missing" in ctx.results["snapshot.origin"]
+    # saved from this unit's member (snapshot save needs no quorum), counted there serializably
+    assert [e for e, a in etcd.calls if a[:2] == ["snapshot", "save"]] == [LOCAL]
+    assert [e for e, _ in etcd.counts()] == [LOCAL]
+    unpacked = snap.unpack(path, str(tmp_path / "staging"))
+    assert unpacked.meta is not None and unpacked.meta.origin == snap.ORIGIN_MEMBER
+    assert unpacked.meta.members == 3 and unpacked.hash_checked
+
+
+def test_without_quorum_and_etcd_stopped_the_database_file_is_copied(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcd_charm import snapshot_action, snapshot_take
+
+    live = tmp_path / "member" / "snap" / "db"  # a database file: no hash appended
+    live.parent.mkdir(parents=True)
+    live.write_bytes(DB.read_bytes()[:-32])
+    monkeypatch.setattr(snapshot_take, "DB_FILE", str(live))
+    monkeypatch.setattr(snapshot_action.workload, "service_active", lambda: False)
+    monkeypatch.setattr(snapshot_take.workload, "installed_version", lambda: "3.5.16")
+    ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
+    lost_quorum(actions, monkeypatch, ctx)
+    etcd.down.add(LOCAL)
+    actions.snapshot(ctx)
+    assert "a copy of etcd/0's database file" in ctx.results["snapshot.origin"]
+    assert ctx.results["snapshot.keys"] == "unknown: etcd is stopped"
+    unpacked = snap.unpack(ctx.results["snapshot.path"], str(tmp_path / "staging"))
+    # the copy carries a sha256 as etcdctl snapshot save writes it: restored with etcd's check
+    assert unpacked.hash_checked and unpacked.meta is not None
+    assert unpacked.meta.origin == snap.ORIGIN_FILE and unpacked.meta.keys is None
+    assert Path(unpacked.db_path).read_bytes()[:-32] == live.read_bytes()
+    assert not any(a[:2] == ["snapshot", "save"] for _, a in etcd.calls)
+
+
+def test_without_quorum_a_running_member_that_does_not_answer_is_not_copied(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcd_charm import snapshot_action
+
+    monkeypatch.setattr(snapshot_action.workload, "service_active", lambda: True)
+    target = tmp_path / "t"
+    ctx = context(actions, etcd, "snapshot", target=str(target))
+    lost_quorum(actions, monkeypatch, ctx)
+    etcd.down.add(LOCAL)
+    with pytest.raises(ActionError) as e:
+        actions.snapshot(ctx)
+    assert "no etcd member answers" in str(e.value)
+    assert "does not answer either" in str(e.value) and "cannot be copied safely" in str(e.value)
+    assert list(target.iterdir()) == []
+
+
+def test_a_backup_before_a_change_falls_back_only_when_asked(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etcd_charm import snapshot_action
+
+    ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))
+    (tmp_path / "t").mkdir()
+    lost_quorum(actions, monkeypatch, ctx)
+    with pytest.raises(ActionError) as e:  # snap-upgrade's backup: a consistent one or none
+        snapshot_action.save_backup(ctx, str(tmp_path / "t"), "b", "run with backup=false")
+    assert "cannot save a backup" in str(e.value) and "no etcd member answers" in str(e.value)
+    path = snapshot_action.save_backup(ctx, str(tmp_path / "t"), "b", "x", without_quorum=True)
+    assert path.endswith("-no-quorum.tar.gz") and "no quorum" in ctx.results["backup.origin"]
+
+
+# --- the backup store ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def backup_dir(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    from etcd_charm import backup_action
+
+    store = tmp_path / "snap-common" / "backups"
+    monkeypatch.setattr(backup_action, "LOCAL_DIR", str(store))
+    monkeypatch.setattr(backup_action, "WORK_DIR", str(tmp_path / "snap-common" / "work"))
+    monkeypatch.setattr(backup_action.hookenv, "model_uuid", lambda: "model-1")
+    monkeypatch.setattr(backup_action.hookenv, "application_name", lambda: "etcd")
+    return store
+
+
+def test_create_backup_records_a_restorable_backup_in_the_store(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, backup_dir: Path
+) -> None:
+    ctx = context(actions, etcd, "create-backup")
+    actions.ACTIONS["create-backup"](ctx)
+    bid = ctx.results["backup-id"]
+    assert sorted(p.name for p in backup_dir.iterdir()) == [f"{bid}.json", f"{bid}.tar.gz"]
+    assert ctx.results["backup.location"] == f"etcd/0:{backup_dir}"
+    assert ctx.results["backup.sha256"] == snap.sha256_file(str(backup_dir / f"{bid}.tar.gz"))
+    assert (ctx.results["backup.revision"], ctx.results["backup.keys"]) == ("6", "4")
+    assert "healthy member" in ctx.results["backup.origin"]
+    assert [e for e, a in etcd.calls if a[:2] == ["snapshot", "save"]] == [SOURCE]
+    work = tmp_path / "snap-common" / "work"
+    assert list(work.iterdir()) == []  # nothing left beside the store
+    record = json.loads((backup_dir / f"{bid}.json").read_text())
+    assert (record["kind"], record["model_uuid"], record["application"]) == (
+        "manual",
+        "model-1",
+        "etcd",
+    )
+    listed = context(actions, etcd, "list-backups")
+    actions.ACTIONS["list-backups"](listed)
+    assert listed.results["count"] == "1" and listed.results["newest"] == bid
+    row = listed.results["backups"].splitlines()[2]
+    assert [c.strip() for c in row.split(" | ")][:4] == [bid, "manual", "6", "4"]
+    assert "not-restorable" not in listed.results
+    # restore backup-id= restores it, through the same checks as any snapshot
+    restore = context(actions, etcd, "restore", **{"backup-id": bid})
+    actions.restore(restore)
+    assert restore.results["restore.source"] == f"backup {bid} in etcd/0:{backup_dir}"
+    assert restore.results["restore.backup-kind"] == "manual"
+    assert restore.results["restore.revision"] == "6"
+    assert (backup_dir / f"{bid}.tar.gz").exists()  # the store keeps it
+
+
+def test_restore_of_a_backup_the_store_does_not_hold_changes_nothing(
+    actions: ModuleType, etcd: FakeEtcd, backup_dir: Path
+) -> None:
+    ctx = context(actions, etcd, "restore", **{"backup-id": "2026-01-01T00:00:00Z"})
+    with pytest.raises(ActionError) as e:
+        actions.restore(ctx)
+    assert "cannot restore backup 2026-01-01T00:00:00Z" in str(e.value)
+    assert "holds no backup" in str(e.value) and "nothing was changed" in str(e.value)
+    assert "charm.restore" not in etcd.events
+    both = context(actions, etcd, "restore", **{"backup-id": "x", "path": "/tmp/y"})
+    with pytest.raises(ActionError, match="not both"):
+        actions.restore(both)
+
+
+def test_list_backups_names_what_cannot_be_restored(
+    actions: ModuleType, etcd: FakeEtcd, backup_dir: Path
+) -> None:
+    ctx = context(actions, etcd, "create-backup")
+    actions.ACTIONS["create-backup"](ctx)
+    bid = ctx.results["backup-id"]
+    (backup_dir / f"{bid}.json").unlink()  # an interrupted upload
+    listed = context(actions, etcd, "list-backups")
+    actions.ACTIONS["list-backups"](listed)
+    assert listed.results["count"] == "0" and "newest" not in listed.results
+    assert listed.results["not-restorable"] == (
+        f"{bid} in etcd/0:{backup_dir}: incomplete (archive or metadata missing)"
+    )
+
+
+# --- recover-cluster -----------------------------------------------------------------------
+
+
+NO_LEADER = "endpoint-status-no-quorum-all-endpoints"  # raft index 47, "no leader"
+
+
+def test_recover_cluster_is_refused_while_the_cluster_has_quorum(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    ctx = context(actions, etcd, "recover-cluster", target=str(tmp_path / "t"))
+    ctx.charm.record.started = True
+    with pytest.raises(ActionError) as e:
+        actions.ACTIONS["recover-cluster"](ctx)
+    assert "the cluster has quorum (member" in str(e.value)
+    assert str(e.value).endswith("nothing was changed")
+    assert "charm.restore" not in etcd.events and not (tmp_path / "t").exists()
+
+
+def test_recover_cluster_rebuilds_from_this_member_s_own_data(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "t"
+    ctx = context(actions, etcd, "recover-cluster", target=str(target))
+    lost_quorum(actions, monkeypatch, ctx)
+    etcd.status[LOCAL] = NO_LEADER
+    etcd.down.add("https://10.0.0.3:2379")
+    monkeypatch.setattr(type(ctx), "endpoints", lambda self: [LOCAL, "https://10.0.0.3:2379"])
+    actions.ACTIONS["recover-cluster"](ctx)
+    # its own member's data, saved first (an archive for the operator, a backup in the store)
+    saves = [e for e, a in etcd.calls if a[:2] == ["snapshot", "save"]]
+    assert saves == [LOCAL]
+    assert etcd.events.index("snapshot save") < etcd.events.index("charm.restore")
+    backup = Path(ctx.results["backup.path"])
+    assert backup.parent == target and backup.name.endswith("-no-quorum.tar.gz")
+    assert ctx.results["backup.sha256sum"] == snap.sha256_file(str(backup))
+    store = tmp_path / "store"
+    assert (store / f"{ctx.results['backup.id']}.json").exists()
+    record = json.loads((store / f"{ctx.results['backup.id']}.json").read_text())
+    assert record["kind"] == "pre-recovery" and record["archive_sha256"] == snap.sha256_file(
+        str(backup)
+    )
+    # then the very archive is restored as a new one-member cluster
+    assert len(ctx.charm.restored) == 1
+    assert "while the cluster had no quorum" in ctx.results["recover.origin"]
+    assert ctx.results["recover.revision"] == "6" and ctx.results["recover.keys"] == "4"
+    assert ctx.results["recover.rejoining"] == "none: no other unit"
+    assert not (tmp_path / "staging").exists()
+
+
+def test_recover_cluster_refuses_when_another_survivor_is_ahead_unless_forced(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "https://10.0.0.3:2379"
+    target = tmp_path / "t"
+    ctx = context(actions, etcd, "recover-cluster", target=str(target))
+    lost_quorum(actions, monkeypatch, ctx)
+    monkeypatch.setattr(type(ctx), "endpoints", lambda self: [LOCAL, other])
+    etcd.status[LOCAL] = NO_LEADER  # raft index 47
+    ahead = capture("3.5.16", NO_LEADER)["stdout"].replace('"raftIndex":47', '"raftIndex":90')
+    etcd.status[other] = ahead
+    with pytest.raises(ActionError) as e:
+        actions.ACTIONS["recover-cluster"](ctx)
+    assert str(e.value).startswith(
+        f"other surviving members applied more than this one: {other} (raft index 90 > 47); "
+        "recover from there"
+    )
+    assert "force=true" in str(e.value) and str(e.value).endswith("nothing was changed")
+    assert ctx.charm.restored == [] and not target.exists()
+    etcd.status[other] = NO_LEADER  # the same index: not ahead
+    actions.ACTIONS["recover-cluster"](ctx)
+    assert len(ctx.charm.restored) == 1
+    etcd.status[other] = ahead
+    forced = context(actions, etcd, "recover-cluster", target=str(tmp_path / "u"), force=True)
+    lost_quorum(actions, monkeypatch, forced)
+    actions.ACTIONS["recover-cluster"](forced)
+    assert len(forced.charm.restored) == 1
+
+
+def test_recover_cluster_runs_on_the_leader_only(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(actions.hookenv, "is_leader", lambda: False)
+    ctx = context(actions, etcd, "recover-cluster")
+    with pytest.raises(ActionError, match="is not the leader: recover-cluster runs on the Juju"):
+        actions.ACTIONS["recover-cluster"](ctx)
+    assert etcd.calls == []

@@ -40,8 +40,8 @@ def test_lost_quorum_says_how_many_answer_and_what_to_do(version: str) -> None:
         "blocked",
         f"Lost quorum: 1 of 3 members answer ({', '.join(others)} do not) and quorum needs 2; "
         "etcd refuses reads and writes until then. Bring those members back (start their "
-        "machines); if they are lost for good, restore a snapshot: juju run etcd/leader "
-        "restore path=<snapshot> skip-backup=true",
+        "machines); if they are lost for good, rebuild the cluster from the leader's data: "
+        "juju run etcd/leader recover-cluster",
     )
     # every member reached but none leads: an election, not a lost quorum
     everyone = frozenset(m.id for m in ml.voters)

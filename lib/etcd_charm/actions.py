@@ -12,7 +12,9 @@ One module per family: :mod:`action_context` (what an action works with, shared 
 :mod:`restore_action`, :mod:`maintenance_actions` (health, compact, defrag, alarms),
 :mod:`credentials_action` (package-client-credentials), :mod:`snap_upgrade_action`,
 :mod:`refresh_action` (an in-track refresh of etcd, unit by unit), :mod:`install_action`
-(a newly attached etcd snap on this unit).
+(a newly attached etcd snap on this unit), :mod:`backup_action` (create-backup,
+list-backups, and the backups restore backup-id= restores), :mod:`recover_action`
+(recover-cluster: a new cluster from the leader's member after quorum is lost for good).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from charmhelpers.core import hookenv
 
 from .action_context import Context
+from .backup_action import create_backup, list_backups
 from .charm import EtcdCharm
 from .context import action_endpoint, flush_action_endpoints
 from .credentials_action import package_client_credentials
@@ -32,6 +35,7 @@ from .etcdctl import EtcdctlError
 from .install_action import install_resource
 from .maintenance_actions import alarm_disarm, alarm_list, compact, defrag, health
 from .params import ActionError, Params, declared_params
+from .recover_action import recover_cluster
 from .refresh_action import refresh
 from .restore_action import restore
 from .snap_upgrade_action import snap_upgrade
@@ -50,6 +54,9 @@ ACTIONS: dict[str, Callable[[Context], None]] = {
     "snap-upgrade": snap_upgrade,
     "refresh": refresh,
     "install": install_resource,
+    "create-backup": create_backup,
+    "list-backups": list_backups,
+    "recover-cluster": recover_cluster,
 }
 
 

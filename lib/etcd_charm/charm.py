@@ -19,6 +19,7 @@ from charmhelpers.core import hookenv, unitdata
 
 from . import (
     adopt,
+    backup_timer,
     configure,
     health,
     install,
@@ -36,7 +37,7 @@ from . import plan as P
 from . import restore as R
 from . import status as S
 from . import upgrade as U
-from .context import Ctx, Hook, identity, log, reactive_endpoint
+from .context import Ctx, Hook, identity, local_url, log, reactive_endpoint
 from .etcd_json import EndpointStatus, MemberList
 from .etcdctl import Etcdctl
 from .member import Refused
@@ -147,7 +148,11 @@ class EtcdCharm:
         name = hookenv.hook_name()
         config = hookenv.config()
         settings, errors = parse_settings(config)
-        self.hook = Hook(unit, name, Record(self.kv), config, settings, errors, endpoint)
+        record = Record(self.kv)
+        invalid = backup_timer.check_schedule(record, settings)
+        if invalid:
+            settings, errors = None, [invalid]
+        self.hook = Hook(unit, name, record, config, settings, errors, endpoint)
         self.seen: Seen | None = None  # what this hook's status saw of the member
 
     @property
@@ -265,7 +270,14 @@ class EtcdCharm:
             obs = membership.lead(membership.Leader(ctx, own), obs)
         obs = own(obs)
         publish.publish(hook, obs, material, version)
-        notes = [self.available(obs, tracking), publish.cos_agent_problem(hook)]
+        endpoints = [local_url(settings)] + [
+            p.client_url for p in obs.peers if p.client_url and p.member_id
+        ]
+        notes = [
+            self.available(obs, tracking),
+            publish.cos_agent_problem(hook),
+            backup_timer.reconcile(hook, settings, obs.is_leader, record.started, endpoints),
+        ]
         self.seen = health.final_status(
             ctx, obs, certs, material, "; ".join(n for n in notes if n)
         )

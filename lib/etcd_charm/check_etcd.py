@@ -12,7 +12,9 @@ Checks:
 - ``health``: this unit's member as the collector last saw it (``endpoint status``);
 - ``alarms``: NOSPACE or CORRUPT raised on any member (``alarm list``);
 - ``dbsize -w PCT -c PCT``: this member's database size against the backend quota;
-- ``cert -w DAYS -c DAYS``: days until the server certificate's notAfter.
+- ``cert -w DAYS -c DAYS``: days until the server certificate's notAfter;
+- ``backup``: the outcome of the last scheduled backup on this unit (the file the backup
+  run writes, 0644, no secret: :data:`BACKUP_LAST_PATH`), CRITICAL when it failed.
 
 Every check but ``service`` reads the status file the root collector writes
 (``etcd_charm.nagios_collect``, from the charm's hooks and a 60 s systemd timer): the checks run
@@ -54,6 +56,9 @@ SERVICE = "snap.etcd.etcd"
 #: the collector's timer interval, and the age past which the state is stale (5 intervals)
 INTERVAL = 60
 STALE_AFTER = 5 * INTERVAL
+
+#: the outcome of the last scheduled backup (``etcd_charm.backup_schedule.LAST_PATH``)
+BACKUP_LAST_PATH = "/var/snap/etcd/common/backup-last.json"
 
 #: the alarms that make the alarms check CRITICAL (etcdserverpb.AlarmType)
 CRITICAL_ALARMS = ("NOSPACE", "CORRUPT")
@@ -347,6 +352,37 @@ def cert_not_after(pem: str) -> float:
     return _time(tag, der[value:stop].decode("ascii"))
 
 
+def evaluate_backup(text: str | None, now: float) -> Result:
+    """The last scheduled backup on this unit: CRITICAL when it failed (with when and why),
+    OK with its id, age and size; OK when none ran here (no schedule, or another unit is
+    the Juju leader, which takes them)."""
+    if text is None:
+        return Result(
+            OK,
+            "no scheduled backup has run on this unit (backup_schedule is empty, or the Juju "
+            "leader's unit takes them)",
+        )
+    try:
+        last = json.loads(text)
+        ok, started = bool(last["ok"]), float(last["started"])
+    except (ValueError, KeyError, TypeError) as e:
+        return Result(UNKNOWN, f"the last backup's record cannot be read ({e})")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
+    age = max(0.0, now - started)
+    perf = f"age={int(age)}s;;;0"
+    if not ok:
+        return Result(
+            CRITICAL, f"the scheduled backup of {when} failed: {last.get('error')}", perf
+        )
+    size = int(last.get("size", 0))
+    return Result(
+        OK,
+        f"backup {last.get('backup_id')} in {last.get('location')} ({human_bytes(size)}), "
+        f"taken {human_age(age)} ago",
+        f"{perf} size={size}B;;;0",
+    )
+
+
 # --- the shell: arguments, the file, systemctl ---------------------------------------------
 
 
@@ -368,6 +404,10 @@ def parser() -> argparse.ArgumentParser:
     cert = sub.add_parser("cert", help="days until the server certificate expires")
     cert.add_argument("-w", "--warning", default="30", help="days (default 30)")
     cert.add_argument("-c", "--critical", default="7", help="days (default 7)")
+    backup = sub.add_parser("backup", help="the last scheduled backup on this unit")
+    backup.add_argument(
+        "--last-file", default=BACKUP_LAST_PATH, help=f"default {BACKUP_LAST_PATH}"
+    )
     return p
 
 
@@ -406,6 +446,8 @@ def run(
     check = str(args.check)
     if check == "service":
         return check, evaluate_service(*state())
+    if check == "backup":
+        return check, evaluate_backup(read(args.last_file), now())
     record, problem = load(read(args.status_file), args.status_file)
     if record is None:
         assert problem is not None

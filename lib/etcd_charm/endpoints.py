@@ -1,7 +1,8 @@
 """The relation endpoints of the monitoring interfaces, as charms.reactive Endpoint classes:
 ``hooks/relations/prometheus-manual/provides.py``, ``hooks/relations/grafana-dashboard/
 provides.py``, ``hooks/relations/cos_agent/provides.py`` and
-``hooks/relations/nrpe-external-master/provides.py`` (where charms.reactive looks for them) only
+``hooks/relations/nrpe-external-master/provides.py``, ``hooks/relations/s3/requires.py``
+(where charms.reactive looks for them) only
 import them from here, so that the type checker sees them under a package name. Wire formats:
 :mod:`requests`, and each class.
 
@@ -92,3 +93,25 @@ class NrpeExternalMasterProvides(Endpoint):
 
     def manage_flags(self) -> None:
         toggle_flag(self.expand_name("{endpoint_name}.available"), self.is_joined)
+
+
+class S3Requires(Endpoint):
+    """s3 requirer (``s3-credentials``, interface ``s3`` v0): the leader asks for a bucket in
+    the application bag; every unit reads the provider's application bag
+    (:mod:`s3_relation` parses it). One relation (limit 1)."""
+
+    def manage_flags(self) -> None:
+        toggle_flag(self.expand_name("{endpoint_name}.available"), self.is_joined)
+
+    def request(self, bucket_for: Any) -> None:
+        """On the leader: write ``bucket`` (``bucket_for(relation id)``) where it is not
+        written yet (the provider answers when it appears)."""
+        for rel in self.relations:
+            if not rel.to_publish_app_raw.get("bucket"):
+                rel.to_publish_app_raw["bucket"] = bucket_for(rel.relation_id)
+
+    def provided(self) -> dict[str, str] | None:
+        """The provider's application data on the relation (None without a relation)."""
+        for rel in self.relations:
+            return dict(rel.received_app_raw)
+        return None

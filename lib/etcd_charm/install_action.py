@@ -51,7 +51,7 @@ def install_resource(ctx: Context) -> None:
     version = workload.installed_version() or ""
     hook_ctx = Ctx(charm.hook, settings, identity(charm.unit), version)
     ctx.progress("saving a snapshot of this member first")
-    path = snapshot_before_upgrade(hook_ctx, version)
+    path = snapshot_before_upgrade(hook_ctx, version, len(members.members))
     ctx.set("install.snapshot", path)
     hand_over_leadership(hook_ctx, members, my_id, "installing the attached snap", healthy)
     base = install.base_resource()

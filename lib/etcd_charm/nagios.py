@@ -60,6 +60,7 @@ CHECKS: dict[str, tuple[str, str]] = {
     "etcd-alarms": ("Verify etcd has no raised alarms {%s}", "alarms"),
     "etcd-dbsize": ("etcd database size against its quota {%s}", "dbsize -w 80 -c 90"),
     "etcd-cert": ("etcd server certificate expiry {%s}", "cert -w 30 -c 7"),
+    "etcd-backup": ("etcd scheduled backup {%s}", "backup"),
 }
 SHORTNAMES = tuple(CHECKS)
 

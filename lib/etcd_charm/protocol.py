@@ -217,6 +217,10 @@ PROTOCOL: tuple[Key, ...] = (
         "(nrpe-external-master)", "each hook (write and restart NRPE only when it changed)",
         "hash of the check definitions, Nagios host name, context, service groups and "
         "relation ids last written", "when the last nrpe-external-master relation is gone"),
+    Key("unit storage", "etcd.backup-schedule-valid", "every hook and action, once "
+        "`systemd-analyze calendar` accepted backup_schedule",
+        "every hook and action (check a changed expression only)",
+        "the backup_schedule expression last found valid", "never (replaced)"),
 )
 # fmt: on
 

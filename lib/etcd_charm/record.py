@@ -27,6 +27,7 @@ KV_RESOURCE = "etcd.resource-sha256"  # sha256 of the etcd snap file this unit i
 KV_AVAILABLE = "etcd.refresh-available"  # {"channel", "revision", "version"} newer in store
 KV_TAKEN_OVER = "etcd.taken-over"  # {"member-id", "restart"} of the earlier charm's member
 KV_NRPE = "etcd.nrpe-registered"  # hash of the Nagios checks registered (nagios.py)
+KV_SCHEDULE = "etcd.backup-schedule-valid"  # the backup_schedule systemd-analyze accepted
 
 #: what a unit knows about the member it runs (forgotten together)
 MEMBER_KEYS = (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS)
@@ -211,3 +212,12 @@ class Record:
             self.kv.set(KV_NRPE, digest)
         else:
             self.kv.unset(KV_NRPE)
+
+    @property
+    def valid_schedule(self) -> str:
+        """The backup_schedule expression systemd-analyze last accepted ("" when none)."""
+        return str(self.kv.get(KV_SCHEDULE) or "")
+
+    @valid_schedule.setter
+    def valid_schedule(self, expr: str) -> None:
+        self.kv.set(KV_SCHEDULE, expr)

@@ -11,6 +11,7 @@ from charmhelpers.core import hookenv
 from . import snapshot as snap
 from . import targets
 from .action_context import Context, declared_default, target_dir
+from .backup_action import fetch_for_restore
 from .etcdctl import EtcdctlError
 from .params import ActionError
 from .restore import RestoreError
@@ -19,6 +20,8 @@ from .workload import installed_version
 
 #: where the restore action unpacks the snapshot (on the data's filesystem)
 STAGING = "/var/snap/etcd/common/restore-staging"
+#: where a backup from a remote store is downloaded to first
+STAGING_DOWNLOAD = "/var/snap/etcd/common/restore-download"
 
 
 def restore(ctx: Context) -> None:
@@ -34,8 +37,19 @@ def restore(ctx: Context) -> None:
     target = ctx.params.get("target")
     if not skip_backup:  # refused before anything is read or written
         targets.check(target, "target", declared_default(ctx, "target"))
-    source = path or _snapshot_resource()
-    label = source if path else f"the attached snapshot resource ({source})"
+    bid = ctx.params.get("backup-id")
+    if bid and path:
+        raise ActionError(
+            "restore takes one snapshot: backup-id (from the backup store) or path (a file "
+            "on this unit), not both; nothing was changed"
+        )
+    backup = None
+    if bid:
+        os.makedirs(STAGING_DOWNLOAD, mode=0o700, exist_ok=True)
+        backup, source, label = fetch_for_restore(ctx, bid, STAGING_DOWNLOAD)
+    else:
+        source = path or _snapshot_resource()
+        label = source if path else f"the attached snapshot resource ({source})"
     try:
         ctx.progress(f"checking {label}")
         unpacked = snap.unpack(source, STAGING)
@@ -70,17 +84,24 @@ def restore(ctx: Context) -> None:
                 target_dir(ctx, target, "target"),
                 "etcd-data",
                 "run again with skip-backup=true to restore without a backup",
+                without_quorum=True,
+                kind="pre-restore",
             )
         try:
-            started, members = ctx.charm.restore(
-                unpacked.db_path, not unpacked.hash_checked, ctx.progress
-            )
+            # etcd's embedded sha256 (when there is one) was checked as the file was
+            # unpacked: etcdutl need not read it all again
+            started, members = ctx.charm.restore(unpacked.db_path, True, ctx.progress)
         except RestoreError as e:
             raise ActionError(f"restore failed: {e}") from None
     finally:
         shutil.rmtree(STAGING, ignore_errors=True)
+        shutil.rmtree(STAGING_DOWNLOAD, ignore_errors=True)
     others = sorted(set(ctx.charm.peer_units()), key=lambda u: int(u.rsplit("/", 1)[-1]))
-    ctx.set("restore.source", source)
+    ctx.set("restore.source", label if backup else source)
+    if backup is not None:
+        ctx.set("restore.backup-kind", backup.kind)
+    if meta is not None and meta.origin != snap.ORIGIN_CLUSTER:
+        ctx.set("restore.origin", snap.origin_note(meta.origin, meta.unit))
     ctx.set("restore.revision", status.revision)
     ctx.set("restore.keys", _restored_keys(ctx, status.revision))
     ctx.set("restore.db-entries", status.total_keys)

@@ -63,6 +63,8 @@ _CHANNEL = re.compile(
 )
 _REFRESH_TIMER = re.compile(r"^[\w:~,.\-/ ]*$")
 _NAGIOS_NAME = re.compile(r"^[\w.,-]*$")
+#: what a systemd calendar expression is made of (systemd-analyze calendar checks the rest)
+_CALENDAR = re.compile(r"^[\w:*,./~+ -]{0,200}$")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class Settings:
     metrics_port: int = 0  # 0: no separate metrics listener
     nagios_context: str = "juju"
     nagios_servicegroups: str = ""
+    backup_schedule: str = ""  # a systemd calendar expression; "": no scheduled backups
+    backup_retention: int = 7  # scheduled backups kept in the store; 0: all
 
     def effective_cipher_suites(self) -> tuple[str, ...]:
         return self.tls_cipher_suites or DEFAULT_CIPHER_SUITES
@@ -260,6 +264,14 @@ def parse_settings(config: Mapping[str, Any]) -> tuple[Settings | None, list[str
                 "(it names Nagios hosts and service groups)"
             )
 
+    schedule = " ".join(str(config.get("backup_schedule", "") or "").split())
+    if not _CALENDAR.match(schedule):
+        errors.append(
+            f"backup_schedule={schedule[:60]!r}: not a systemd calendar expression (such as "
+            "daily, *-*-* 02:00:00 or hourly; empty turns scheduled backups off)"
+        )
+    retention = _int(config, "backup_retention", errors, 0, 100000)
+
     if errors:
         return None, errors
     assert channel is not None
@@ -278,6 +290,8 @@ def parse_settings(config: Mapping[str, Any]) -> tuple[Settings | None, list[str
             metrics_port=metrics_port,
             nagios_context=nagios_context,
             nagios_servicegroups=nagios_servicegroups,
+            backup_schedule=schedule,
+            backup_retention=retention,
         ),
         [],
     )

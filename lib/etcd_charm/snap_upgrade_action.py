@@ -46,7 +46,13 @@ def snap_upgrade(ctx: Context) -> None:
         def save(source: Etcdctl, members: MemberList) -> str:
             remedy = "run again with backup=false to migrate without one"
             return save_backup(
-                ctx, backup_dir, "etcd_migration", remedy, members, (package.name, source)
+                ctx,
+                backup_dir,
+                "etcd_migration",
+                remedy,
+                members,
+                (package.name, source),
+                kind="pre-migration",
             )
 
     try:

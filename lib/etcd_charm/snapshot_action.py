@@ -1,72 +1,23 @@
 """The snapshot action, and the consistent archive of the cluster that restore and
-snap-upgrade save first as their backup (:func:`save_backup`)."""
+snap-upgrade save first as their backup (:func:`save_backup`). Which member a snapshot
+comes from is decided here (:func:`_source`); taking it is :mod:`snapshot_take`'s."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import time
 
+from charmhelpers.core import hookenv
+
+from . import etcd_conf as C
 from . import snapshot as snap
+from . import snapshot_take as take
+from . import workload
 from .action_context import Context, give_to_operator, target_dir
+from .backup_store import StoreError
 from .context import client, local_url
 from .etcd_json import MemberList
-from .etcdctl import ETCDCTL, Etcdctl, EtcdctlError
+from .etcdctl import Etcdctl, EtcdctlError
 from .params import ActionError
-
-#: where the snap's etcdctl writes a snapshot: a strictly confined app may write only its
-#: snap's own directories (and its ``home`` plug's owner-only, non-hidden home entries, with
-#: no DAC override for root), never an operator's 0700 home directory; the charm, which is
-#: not confined, archives the file from there into the target
-SNAP_WORK = "/var/snap/etcd/common/snapshot-work"
-
-
-def work_root(ctl: Etcdctl, target: str) -> str:
-    """Where ``ctl`` saves the database before it is archived into ``target``: the snap's
-    etcdctl (confined) in :data:`SNAP_WORK`, a package's etcdctl (a deb-era unit being
-    migrated) beside the archive."""
-    return SNAP_WORK if ctl.binary == ETCDCTL else target
-
-
-def space_refusal(work: str, target: str, db_size: int) -> str:
-    """Why the snapshot does not fit ("" when it does): the database is saved in ``work``
-    and archived (about as large: snapshots hardly compress) into ``target``; on one
-    filesystem both at once, plus a margin."""
-    margin = 64 << 20
-    if os.stat(work).st_dev == os.stat(target).st_dev:
-        places = [(target, 2 * db_size, "twice: the file and its archive")]
-    else:
-        places = [(work, db_size, "the saved file"), (target, db_size, "its archive")]
-    for path, size, what in places:
-        free = shutil.disk_usage(path).free
-        if free < size + margin:
-            return (
-                f"{path} has {snap.human_size(free)} free; the snapshot needs about "
-                f"{snap.human_size(size)} there (database {snap.human_size(db_size)}, "
-                f"{what}); free some space or choose another target"
-            )
-    return ""
-
-
-def _keys_at(ctl: Etcdctl, revision: int, name: str) -> int:
-    """The keys a client sees at the snapshot's ``revision``, counted on the member it was
-    taken from (etcd's ``totalKey`` counts every database entry, its own included)."""
-    try:
-        return ctl.key_count(revision)
-    except EtcdctlError as e:
-        if e.mentions("required revision has been compacted"):
-            why = f"its history was compacted past revision {revision} meanwhile"
-        else:
-            why = e.detail
-        raise ActionError(
-            f"cannot count the keys of the snapshot of {name} at its revision {revision} "
-            f"({why}); nothing was written: run the action again"
-        ) from None
-
-
-def _stamp() -> str:
-    return time.strftime("%Y-%m-%d-%H.%M.%S", time.gmtime())
 
 
 def _healthy_member(ctx: Context, members: MemberList) -> tuple[str, str]:
@@ -86,53 +37,76 @@ def _healthy_member(ctx: Context, members: MemberList) -> tuple[str, str]:
     raise ActionError("no healthy member to take a snapshot from; check juju status")
 
 
+def _source(ctx: Context, members: MemberList | None, without_quorum: bool) -> take.Source:
+    """A healthy member of the cluster; failing that, and ``without_quorum``, this unit's
+    own member (``snapshot save`` streams its local database: no quorum needed), or, when
+    its etcd is stopped, its database file."""
+    try:
+        members = members or ctx.members()
+        name, url = _healthy_member(ctx, members)
+        return take.Source(name, client([url]), len(members.members), snap.ORIGIN_CLUSTER)
+    except ActionError as e:
+        if not without_quorum:
+            raise
+        why = str(e)
+    record = ctx.charm.record
+    last = record.last_members()
+    mine = last.by_id(record.member_id) if last else None
+    name = mine.name if mine else C.member_name(ctx.charm.unit)
+    count = len(last.members) if last else 0
+    if not record.started:
+        raise ActionError(f"{why}; and {ctx.charm.unit} runs no member of its own to save")
+    local = ctx.local()
+    try:
+        local.endpoint_status()
+        return take.Source(name, local, count, snap.ORIGIN_MEMBER)
+    except EtcdctlError as e:
+        detail = e.detail
+    if workload.service_active():
+        raise ActionError(
+            f"{why}; and this unit's own member does not answer either ({detail}) although "
+            "etcd runs, so its database cannot be copied safely"
+        )
+    if not os.path.isfile(take.DB_FILE):
+        raise ActionError(f"{why}; and this unit's etcd is stopped with no database to copy")
+    return take.Source(name, None, count, snap.ORIGIN_FILE)
+
+
 def save_archive(
     ctx: Context,
     target: str,
     prefix: str,
     members: MemberList | None = None,
     source: tuple[str, Etcdctl] | None = None,
-) -> tuple[str, snap.Meta]:
+    without_quorum: bool = False,
+    for_operator: bool = True,
+) -> snap.Written:
     """A consistent snapshot of the cluster (``etcdctl snapshot save`` from a healthy
     member, or from ``source``: (name, etcdctl of one member)) archived with its metadata in
-    ``target`` (0600, owned by the operator)."""
-    members = members or ctx.members()
-    if source is None:
-        name, url = _healthy_member(ctx, members)
-        source = (name, client([url]))
-    name, source_ctl = source
-    status = source_ctl.endpoint_status()[0]
-    root = work_root(source_ctl, target)
-    os.makedirs(root, mode=0o700, exist_ok=True)
-    refusal = space_refusal(root, target, status.db_size)
-    if refusal:
-        raise ActionError(refusal)
-    archive = os.path.join(target, f"{prefix}-{_stamp()}.tar.gz")
-    if os.path.exists(archive):
-        raise ActionError(f"{archive} exists already; run the action again in a second")
-    work = tempfile.mkdtemp(prefix=".etcd-snapshot-", dir=root)
+    ``target`` (0600, owned by the operator unless not ``for_operator``: root's, for the
+    backup store). With ``without_quorum``, when no member is healthy, this unit's own data
+    instead (:func:`_source`); its name and metadata say so."""
+    if source is not None:
+        members = members or ctx.members()
+        src = take.Source(source[0], source[1], len(members.members), snap.ORIGIN_CLUSTER)
+    else:
+        src = _source(ctx, members, without_quorum)
+    last = ctx.charm.record.last_members()
     try:
-        db = os.path.join(work, snap.DB_NAME)
-        ctx.progress(f"saving a snapshot of {name} ({snap.human_size(status.db_size)})")
-        saved = source_ctl.snapshot_save(db)
-        meta = snap.Meta(
-            etcd_version=status.version,
-            revision=saved.revision,
-            db_entries=saved.total_keys,
-            keys=_keys_at(source_ctl, saved.revision, name),
-            cluster_id=f"{status.cluster_id:x}",
-            members=len(members.members),
-            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            unit=ctx.charm.unit,
-            sha256=snap.sha256_file(db),
-            size=os.path.getsize(db),
+        written = take.write_snapshot(
+            src,
+            ctx.charm.unit,
+            target,
+            prefix,
+            ctx.progress,
+            offline=ctx.local,
+            cluster_id=f"{last.cluster_id:x}" if last else "",
         )
-        ctx.progress(f"archiving {snap.human_size(meta.size)} to {archive}")
-        snap.write_archive(archive, db, meta)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    give_to_operator(archive)
-    return archive, meta
+    except take.TakeError as e:
+        raise ActionError(str(e)) from None
+    if for_operator:
+        give_to_operator(written.path)
+    return written
 
 
 def save_backup(
@@ -142,21 +116,43 @@ def save_backup(
     remedy: str,
     members: MemberList | None = None,
     source: tuple[str, Etcdctl] | None = None,
+    without_quorum: bool = False,
+    kind: str = "",
 ) -> str:
     """:func:`save_archive` before a change, reported as ``backup.path`` and
-    ``backup.sha256sum``; when it fails nothing was changed and ``remedy`` says how to go on
-    without a backup."""
+    ``backup.sha256sum`` (and ``backup.origin`` when it is not a snapshot of the cluster);
+    when it fails nothing was changed and ``remedy`` says how to go on without a backup.
+    With ``kind`` (pre-restore, pre-migration) a copy is recorded in the backup store too
+    (``backup.id``); a store that cannot take it is reported, not fatal."""
     try:
-        archive, _ = save_archive(ctx, directory, prefix, members, source)
+        written = save_archive(ctx, directory, prefix, members, source, without_quorum)
     except (ActionError, EtcdctlError) as e:
         detail = e.detail if isinstance(e, EtcdctlError) else str(e)
         raise ActionError(
             f"cannot save a backup of the current data first ({detail}); {remedy}; "
             "nothing was changed"
         ) from None
-    ctx.set("backup.path", archive)
-    ctx.set("backup.sha256sum", snap.sha256_file(archive))
-    return archive
+    ctx.set("backup.path", written.path)
+    ctx.set("backup.sha256sum", written.sha256)
+    if written.meta.origin != snap.ORIGIN_CLUSTER:
+        ctx.set("backup.origin", snap.origin_note(written.meta.origin, written.meta.unit))
+    if kind:
+        keep_in_store(ctx, written, kind)
+    return written.path
+
+
+def keep_in_store(ctx: Context, written: snap.Written, kind: str) -> None:
+    """A copy of ``written`` recorded in this unit's backup store as a backup of ``kind``
+    (``backup.id``, ``backup.store``; ``backup.stored`` says why not when it fails)."""
+    try:
+        recorded = take.keep_in_store(
+            written, kind, ctx.charm.unit, hookenv.model_uuid() or "", hookenv.application_name()
+        )
+    except (OSError, StoreError) as e:
+        ctx.set("backup.stored", f"no: {e}")
+        return
+    ctx.set("backup.id", recorded.id)
+    ctx.set("backup.store", f"{ctx.charm.unit}:{take.LOCAL_DIR}")
 
 
 def snapshot(ctx: Context) -> None:
@@ -169,14 +165,16 @@ def snapshot(ctx: Context) -> None:
     if version != "v3":
         raise ActionError(f"keys-version must be v3, got {version!r}")
     target = target_dir(ctx, ctx.params.get("target"), "target")
-    archive, meta = save_archive(ctx, target, "etcd-snapshot")
-    digest = snap.sha256_file(archive)
+    written = save_archive(ctx, target, "etcd-snapshot", without_quorum=True)
+    meta, archive = written.meta, written.path
     ctx.set("snapshot.path", archive)
-    ctx.set("snapshot.sha256", digest)
-    ctx.set("snapshot.size", snap.human_size(os.path.getsize(archive)))
+    ctx.set("snapshot.sha256", written.sha256)
+    ctx.set("snapshot.size", snap.human_size(written.size))
+    ctx.set("snapshot.compression", written.compression)
     ctx.set("snapshot.version", meta.etcd_version)
     ctx.set("snapshot.revision", meta.revision)
-    ctx.set("snapshot.keys", meta.keys)
+    ctx.set("snapshot.keys", "unknown: etcd is stopped" if meta.keys is None else meta.keys)
     ctx.set("snapshot.db-entries", meta.db_entries)
     ctx.set("snapshot.cluster-id", meta.cluster_id)
+    ctx.set("snapshot.origin", snap.origin_note(meta.origin, meta.unit))
     ctx.set("copy.cmd", f"juju scp {ctx.charm.unit}:{archive} .")

@@ -151,8 +151,8 @@ def lost_quorum(count: int, voters: int, down: list[str]) -> Status:
         "blocked",
         f"Lost quorum: {count} of {voters} members answer ({', '.join(down)} {verb} not) and "
         f"quorum needs {need}; etcd refuses reads and writes until then. Bring those members "
-        "back (start their machines); if they are lost for good, restore a snapshot: "
-        "juju run etcd/leader restore path=<snapshot> skip-backup=true",
+        "back (start their machines); if they are lost for good, rebuild the cluster from "
+        "the leader's data: juju run etcd/leader recover-cluster",
     )
 
 

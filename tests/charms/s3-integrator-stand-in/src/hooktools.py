@@ -1,0 +1,1 @@
+../../../../localjuju/charms/shared/hooktools.py
