@@ -58,8 +58,9 @@ pytestmark = pytest.mark.integration
 
 
 def count(juju: jubilant.Juju, unit: str, prefix: str) -> int:
-    """Keys under ``prefix`` in the unit's own member (serializable: its local copy)."""
-    out = etcdctl(juju, unit, f"get --prefix {prefix} --keys-only --consistency=s")
+    """Keys under ``prefix`` ("": every key) in the unit's own member (serializable: its
+    local copy)."""
+    out = etcdctl(juju, unit, f"get '{prefix}' --prefix --keys-only --consistency=s")
     return int(out.get("count", 0))
 
 
