@@ -4,6 +4,7 @@ by the tests of the monitoring endpoints (prometheus, grafana, cos-agent)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +24,45 @@ class Tools:
         self.mine, self.endpoint, self.remote = mine, endpoint, remote
         self.rid = f"{endpoint}:7"
         self.sets: list[dict[str, Any]] = []
+        self.app_sets: list[dict[str, Any]] = []
+        #: the remote application's bag (``relation-get --app``)
+        self.remote_app: dict[str, str] = {}
+        self.joined = True  # whether the remote unit has joined yet
+        self.leader = True  # only the leader may read this application's own bag
+        self.own_app: dict[str, str] = {}
 
     def relation_ids(self, name: str | None = None) -> list[str]:
         return [self.rid] if name == self.endpoint else []
 
     def related_units(self, rid: str | None = None) -> list[str]:
-        return [self.remote] if rid in (None, self.rid) else []
+        return [self.remote] if rid in (None, self.rid) and self.joined else []
 
     def relation_get(
-        self, attribute: str | None = None, unit: str | None = None, rid: str | None = None
+        self,
+        attribute: str | None = None,
+        unit: str | None = None,
+        rid: str | None = None,
+        app: str | None = None,
     ) -> Any:
-        data = self.mine if unit == "etcd/0" else {}
+        if app is not None:
+            if app == self.remote.split("/")[0]:
+                data = self.remote_app
+            elif not self.leader:  # this application's own bag (Juju: leader only)
+                raise subprocess.CalledProcessError(1, ["relation-get"], "permission denied")
+            else:
+                data = self.own_app
+        else:
+            data = self.mine if unit == "etcd/0" else {}
         return dict(data) if attribute is None else data.get(attribute)
 
     def relation_set(
-        self, relation_id: str | None = None, relation_settings: Any = None, **kw: Any
+        self,
+        relation_id: str | None = None,
+        relation_settings: Any = None,
+        app: bool = False,
+        **kw: Any,
     ) -> None:
-        self.sets.append(dict(relation_settings or {}))
+        (self.app_sets if app else self.sets).append(dict(relation_settings or {}))
 
 
 def open_endpoint(

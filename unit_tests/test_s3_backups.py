@@ -94,6 +94,7 @@ def test_defaults_and_the_ca_chain_in_either_encoding() -> None:
 
 def test_the_requested_bucket_is_the_v0_library_s_default() -> None:
     assert s3_relation.requested_bucket(7) == "relation-7"
+    assert s3_relation.requested_bucket("s3-credentials:7") == "relation-7"
 
 
 # --- a real server ----------------------------------------------------------------------

@@ -111,7 +111,12 @@ class S3Requires(Endpoint):
                 rel.to_publish_app_raw["bucket"] = bucket_for(rel.relation_id)
 
     def provided(self) -> dict[str, str] | None:
-        """The provider's application data on the relation (None without a relation)."""
+        """The provider's application data on the relation (None without a relation, or
+        before a unit of the provider joined: until then charms.reactive names no remote
+        application, and ``relation-get --app`` without one reads this application's own
+        bag, which Juju refuses to a unit that is not the leader)."""
         for rel in self.relations:
+            if not rel.units:
+                return None
             return dict(rel.received_app_raw)
         return None

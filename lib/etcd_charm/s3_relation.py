@@ -33,11 +33,12 @@ REQUIRED = ("bucket", "access-key", "secret-key")
 AWS_ENDPOINT = "https://s3.amazonaws.com"
 
 
-def requested_bucket(relation_id: int) -> str:
-    """The bucket the leader asks for: the v0 library's default (``relation-<id>``); the
-    provider's own ``bucket`` config, when set, wins (set it there to find the backups of
-    an application that is gone)."""
-    return f"relation-{relation_id}"
+def requested_bucket(relation_id: int | str) -> str:
+    """The bucket the leader asks for: the v0 library's default, ``relation-<id>`` with the
+    relation's number (``s3-credentials:7`` -> ``relation-7``); the provider's own ``bucket``
+    config, when set, wins (set it there to find the backups of an application that is
+    gone)."""
+    return f"relation-{str(relation_id).rsplit(':', 1)[-1]}"
 
 
 def _value(raw: str) -> Any:
