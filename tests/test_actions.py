@@ -699,8 +699,9 @@ def no_secret_anywhere(juju: jubilant.Juju, server: S3Server, outputs: list[Any]
 def test_backups_go_to_s3_once_related(juju: jubilant.Juju, s3: S3Server) -> None:
     juju.integrate(f"{APP}:s3-credentials", S3_APP)
     lead = leader(juju)
+    units = len(etcd_units(juju.status(), APP))
     juju.wait(
-        lambda s: all_healthy(APP, 3)(s)
+        lambda s: all_healthy(APP, units)(s)
         and "backups:" not in etcd_units(s, APP)[lead].workload_status.message,
         error=jubilant.any_error,
         timeout=300,
@@ -722,7 +723,7 @@ def test_backups_go_to_s3_once_related(juju: jubilant.Juju, s3: S3Server) -> Non
     old_id = cluster_id(juju, lead)
     restored = run(juju, lead, "restore", **{"backup-id": bid})
     assert restored["restore"]["source"] == f"backup {bid} in s3://etcd-backups/prod/"
-    juju.wait(all_healthy(APP, 3), error=jubilant.any_error, timeout=600, delay=2)
+    juju.wait(all_healthy(APP, units), error=jubilant.any_error, timeout=600, delay=2)
     for unit in etcd_units(juju.status(), APP):
         assert cluster_id(juju, unit) != old_id
         assert count(juju, unit, "s3/") == 25 and count(juju, unit, "s3-after/") == 0, unit
