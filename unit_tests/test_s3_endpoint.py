@@ -21,23 +21,32 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[object, Tools]]:
     forget()
 
 
-def test_the_provider_s_bag_is_read_once_a_unit_joined(
+def test_the_provider_s_bag_is_read_before_any_of_its_units_joined(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """An application's data can change before its first unit joined: the provider is named
+    by relation-list --app, not after a joined unit (charms.reactive would then name this
+    application, whose bag Juju refuses to a non-leader)."""
     ep, tools = open_endpoint(monkeypatch, "s3-credentials", {}, "s3-integrator/0")
-    tools.joined = False  # relation-created: no remote unit yet
-    tools.leader = False
-    forget()
-    from etcd_charm import context
+    from etcd_charm import context, endpoints
 
+    tools.joined = False  # no remote unit yet
+    tools.leader = False
+    tools.remote_app = {"bucket": "b", "access-key": "k", "secret-key": "s"}
+    asked: list[str] = []
+
+    def remote(rid: str) -> str:
+        asked.append(rid)
+        return "s3-integrator"
+
+    monkeypatch.setattr(endpoints, "remote_application", remote)
+    forget()
     ep = context.action_endpoint("s3-credentials")
     assert type(ep).__name__ == "S3Requires"
-    assert ep.provided() is None  # not a read of this application's own bag
-    tools.joined = True
-    tools.remote_app = {"bucket": "b", "access-key": "k", "secret-key": "s"}
-    forget()
-    ep = context.action_endpoint("s3-credentials")
     assert ep.provided() == {"bucket": "b", "access-key": "k", "secret-key": "s"}
+    assert asked == ["s3-credentials:7"]
+    monkeypatch.setattr(endpoints, "remote_application", lambda rid: "")  # the tool failed
+    assert ep.provided() is None
     forget()
 
 

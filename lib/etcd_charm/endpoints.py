@@ -10,6 +10,8 @@ Imported by charms.reactive only (in a hook, or an action's ``context.action_end
 
 from __future__ import annotations
 
+import json
+import subprocess
 from typing import Any
 
 from charms.reactive import Endpoint, toggle_flag
@@ -111,12 +113,33 @@ class S3Requires(Endpoint):
                 rel.to_publish_app_raw["bucket"] = bucket_for(rel.relation_id)
 
     def provided(self) -> dict[str, str] | None:
-        """The provider's application data on the relation (None without a relation, or
-        before a unit of the provider joined: until then charms.reactive names no remote
-        application, and ``relation-get --app`` without one reads this application's own
-        bag, which Juju refuses to a unit that is not the leader)."""
+        """The provider's application data on the relation (None without a relation). Its
+        application is named by ``relation-list --app``: charms.reactive names it after the
+        first joined unit, and before one joined (an application's data can change first)
+        its ``received_app`` would read this application's own bag, which Juju refuses to
+        a unit that is not the leader."""
         for rel in self.relations:
-            if not rel.units:
+            app = remote_application(rel.relation_id)
+            if not app:
                 return None
+            # charms.reactive 1.5.3 (pinned) reads the remote application's bag as
+            # relation_get(app=self.application_name); name it before it guesses
+            rel._application_name = app
             return dict(rel.received_app_raw)
         return None
+
+
+def remote_application(relation_id: str) -> str:
+    """The application at the other end of the relation (``relation-list --app -r``; ""
+    when the tool cannot say)."""
+    try:
+        proc = subprocess.run(
+            ["relation-list", "--app", "-r", relation_id, "--format=json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return str(json.loads(proc.stdout)) if proc.returncode == 0 and proc.stdout else ""
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return ""
