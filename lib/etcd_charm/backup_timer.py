@@ -102,20 +102,13 @@ def reconcile(
     os.makedirs(os.path.dirname(BS.JOB_PATH), exist_ok=True)
     workload.write_file(BS.JOB_PATH, job.to_json(), 0o600)
     units = BS.units(sys.executable, hookenv.charm_dir(), settings.backup_schedule)
-    changed = [
-        name
-        for name, text in units.items()
-        if workload.write_file(os.path.join(unit_dir, name), text, 0o644)
-    ]
-    if changed:
-        timer = f"{BS.UNIT}.timer"
-        try:
-            workload.systemctl("daemon-reload")
-            workload.systemctl("enable", timer)
-            workload.systemctl("restart", timer)
-        except workload.WorkloadError as e:
-            log(f"cannot start {timer}: {e}", hookenv.WARNING)
-            return f"scheduled backups are not running: cannot start {timer} ({e})"
+    timer = f"{BS.UNIT}.timer"
+    try:
+        started_now = workload.install_timer(unit_dir, units, timer)
+    except workload.WorkloadError as e:
+        log(f"cannot start {timer}: {e}", hookenv.WARNING)
+        return f"scheduled backups are not running: cannot start {timer} ({e})"
+    if started_now:
         log(f"{timer} runs backups at: {settings.backup_schedule}")
     failed = BS.status_note(settings.backup_schedule, last_outcome())
     return "; ".join(n for n in (note, failed) if n)

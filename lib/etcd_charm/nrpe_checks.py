@@ -94,18 +94,10 @@ def install_plugin(paths: Paths) -> None:
 def install_collector(endpoint: str, paths: Paths) -> None:
     """The collector's service and timer; (re)started when either file changed."""
     units = nagios.collector_units(sys.executable, hookenv.charm_dir(), endpoint)
-    changed = [
-        name
-        for name, text in units.items()
-        if workload.write_file(os.path.join(paths.unit_dir, name), text, 0o644)
-    ]
-    if not changed:
-        return
     timer = f"{nagios.COLLECTOR}.timer"
     try:
-        workload.systemctl("daemon-reload")
-        workload.systemctl("enable", timer)
-        workload.systemctl("restart", timer)
+        if not workload.install_timer(paths.unit_dir, units, timer):
+            return
     except workload.WorkloadError as e:
         log(f"cannot start {timer}: {e} (the checks go stale)", hookenv.WARNING)
         return

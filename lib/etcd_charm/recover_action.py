@@ -105,7 +105,9 @@ def recover_cluster(ctx: Context) -> None:
     ctx.set("backup.sha256sum", written.sha256)
     keep_in_store(ctx, written, "pre-recovery")
     meta = written.meta
-    ctx.progress(f"rebuilding a one-member cluster from {meta.revision=} of {ctx.charm.unit}")
+    ctx.progress(
+        f"rebuilding a one-member cluster from revision {meta.revision} of {ctx.charm.unit}"
+    )
     try:
         unpacked = snap.unpack(written.path, restore_action.STAGING)
     except snap.SnapshotError as e:

@@ -164,24 +164,6 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def embedded_hash_ok(path: str) -> bool | None:
-    """Whether the sha256 etcd appended to a snapshot file matches its content; None when
-    the file carries no hash (a copy of a live database file)."""
-    size = os.path.getsize(path)
-    if size < HASH_SIZE or size % 512 != HASH_SIZE:
-        return None
-    h = hashlib.sha256()
-    remaining = size - HASH_SIZE
-    with open(path, "rb") as f:
-        while remaining:
-            chunk = f.read(min(1 << 20, remaining))
-            if not chunk:
-                return False
-            h.update(chunk)
-            remaining -= len(chunk)
-        return f.read(HASH_SIZE) == h.digest()
-
-
 def human_size(size: int) -> str:
     """Like ``du -h``: 512 -> 512B, 69632 -> 68K, 1153433 -> 1.1M."""
     value = float(size)

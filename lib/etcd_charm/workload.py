@@ -188,6 +188,22 @@ def systemctl(*args: str) -> None:
     _run(["systemctl", *args])
 
 
+def install_timer(unit_dir: str, units: dict[str, str], timer: str) -> bool:
+    """Write a timer's systemd units into ``unit_dir``; when any changed, reload systemd and
+    (re)start ``timer``. True when it was (re)started; WorkloadError when systemctl failed."""
+    changed = [
+        name
+        for name, text in units.items()
+        if write_file(os.path.join(unit_dir, name), text, 0o644)
+    ]
+    if not changed:
+        return False
+    systemctl("daemon-reload")
+    systemctl("enable", timer)
+    systemctl("restart", timer)
+    return True
+
+
 def remove_file(path: str) -> bool:
     """Remove ``path``; False when it was not there."""
     try:
