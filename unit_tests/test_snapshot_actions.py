@@ -102,7 +102,7 @@ class FakeCharm:
     unit = "etcd/0"
 
     def __init__(self, etcd: FakeEtcd) -> None:
-        self.settings = SimpleNamespace(port=2379)
+        self.settings = SimpleNamespace(port=2379, client_port=2379)
         self.errors: list[str] = []
         self.kv = Kv()
         self.record = Record(self.kv)

@@ -28,6 +28,7 @@ from . import (
     nrpe_checks,
     observe,
     publish,
+    quarantine,
     tls,
     workload,
 )
@@ -152,6 +153,8 @@ class EtcdCharm:
         invalid = backup_timer.check_schedule(record, settings)
         if invalid:
             settings, errors = None, [invalid]
+        if settings is not None:  # a restore's quarantine: etcd serves clients elsewhere
+            settings = quarantine.apply(settings, hookenv.leader_get("quarantine") or "")
         self.hook = Hook(unit, name, record, config, settings, errors, endpoint)
         self.seen: Seen | None = None  # what this hook's status saw of the member
 
@@ -276,6 +279,7 @@ class EtcdCharm:
         notes = [
             self.available(obs, tracking),
             publish.cos_agent_problem(hook),
+            quarantine.note(settings, obs),
             backup_timer.reconcile(hook, settings, obs.is_leader, record.started, endpoints),
         ]
         self.seen = health.final_status(

@@ -19,6 +19,7 @@ from charmhelpers.core import hookenv
 from . import etcd_conf as C
 from . import status as S
 from .etcdctl import ETCDCTL, Etcdctl, EtcdctlError
+from .quarantine import advertised_port
 from .record import Record
 from .settings import Settings
 
@@ -76,9 +77,21 @@ def client(endpoints: list[str], binary: str = ETCDCTL) -> Etcdctl:
     )
 
 
+def serving_port(settings: Settings) -> int:
+    """The client port this unit's member serves on: the one its etcd.conf.yml advertises
+    (a changed port, or a restore's quarantine, applies only once etcd restarts), else the
+    one it would start with."""
+    try:
+        with open(C.CONF_PATH, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    return advertised_port(text) or settings.client_port
+
+
 def local_url(settings: Settings) -> str:
     """This unit's own member, over loopback (its certificate has 127.0.0.1)."""
-    return C.build_uri("https", "127.0.0.1", settings.port)
+    return C.build_uri("https", "127.0.0.1", serving_port(settings))
 
 
 @functools.cache

@@ -51,7 +51,7 @@ class Identity:
         return build_uri("https", self.cluster_address, settings.management_port)
 
     def client_url(self, settings: Settings) -> str:
-        return build_uri("https", self.db_address, settings.port)
+        return build_uri("https", self.db_address, settings.client_port)
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,9 @@ def conf_context(
         peer_bind = client_bind = "0.0.0.0"
     else:
         peer_bind, client_bind = identity.cluster_bind_address, identity.db_bind_address
-    listen_client = [build_uri("https", client_bind, settings.port)]
+    listen_client = [build_uri("https", client_bind, settings.client_port)]
     if client_bind != "0.0.0.0":
-        listen_client.append(build_uri("https", "127.0.0.1", settings.port))
+        listen_client.append(build_uri("https", "127.0.0.1", settings.client_port))
     if settings.bind_with_insecure_http:
         listen_client.append(build_uri("http", "127.0.0.1", INSECURE_HTTP_PORT))
     listen_metrics = []

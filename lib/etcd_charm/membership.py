@@ -213,6 +213,12 @@ def clear_refresh(leader: Leader, obs: P.Observed, step: P.ClearRefresh) -> P.Ob
     return replace(obs, leader=replace(obs.leader, refresh=None))
 
 
+def lift_quarantine(leader: Leader, obs: P.Observed, step: P.LiftQuarantine) -> P.Observed:
+    hookenv.leader_set({"quarantine": None})
+    log("every unit rejoined the restored cluster: clients come back as each member restarts")
+    return replace(obs, leader=replace(obs.leader, quarantine=""))
+
+
 Executor = Callable[[Leader, P.Observed, Any], P.Observed]
 
 #: every step the leader performs -> its executor (Wait, Blocked and None end :func:`lead`)
@@ -231,4 +237,5 @@ EXECUTORS: dict[type, Executor] = {
     P.GrantUpgrade: grant_upgrade,
     P.ClearUpgradeGrant: clear_upgrade_grant,
     P.ClearRefresh: clear_refresh,
+    P.LiftQuarantine: lift_quarantine,
 }

@@ -13,7 +13,7 @@ from . import etcd_conf as C
 from . import plan as P
 from . import workload
 from .cluster import etcdctl, member_health, refresh_members
-from .context import DEPART_DEADLINE, Ctx, Hook, answering, log, wait_for
+from .context import DEPART_DEADLINE, Ctx, Hook, answering, log, serving_port, wait_for
 from .etcd_json import MemberList
 from .record import Record
 
@@ -50,7 +50,11 @@ def unit_info(
         unit=ctx.unit,
         name=identity.name,
         peer_url=identity.peer_url(settings),
-        client_url=identity.client_url(settings),
+        client_url=(
+            C.build_uri("https", identity.db_address, serving_port(settings))
+            if started
+            else identity.client_url(settings)
+        ),
         ready=ready,
         member_id=ctx.record.member_id if started else 0,
         restart_request=desired_hash if desired_hash != ctx.record.applied_hash else "",

@@ -24,6 +24,7 @@ before a member is removed, stopped or upgraded are in :mod:`.quorum`.
     5. a ``restart-grant``: its unit gone or no longer asking -> ClearRestartGrant / Wait
     6. an ``upgrade-grant``: its unit gone, failed or on the target -> ClearUpgradeGrant / Wait
     7. a ready unit, not departing, with no member -> AddLearner (lowest unit number first)
+       -> a restore's ``quarantine``, every unit's member a healthy voter -> LiftQuarantine
     8. units not on the target (the channel; the revision of an in-track refresh): one
        failed -> Blocked / health unknown -> Wait / not quorum.is_ready_to_upgrade_next ->
        Blocked (paused) / else GrantUpgrade (the first); none, and a ``refresh-target``
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 from . import status as S
 from .etcd_json import initial_cluster
+from .quarantine import ready_to_lift
 from .quorum import (
     REMEDY,
     is_ready_to_remove_voter,
@@ -95,6 +97,7 @@ from .steps import Found as Found
 from .steps import GrantRestart as GrantRestart
 from .steps import GrantUpgrade as GrantUpgrade
 from .steps import LeaderStep as LeaderStep
+from .steps import LiftQuarantine as LiftQuarantine
 from .steps import Promote as Promote
 from .steps import RecordJoining as RecordJoining
 from .steps import RemoveMember as RemoveMember
@@ -194,6 +197,9 @@ def leader_step(obs: Observed) -> LeaderStep:
             continue
         return AddLearner(unit)
 
+    if ready_to_lift(obs):
+        return LiftQuarantine()
+
     pending = upgrade_pending(obs)
     if pending:
         failed = next((u for u in obs.all_units() if u.upgrade_error), None)
@@ -242,7 +248,9 @@ def founding_step(obs: Observed) -> Found | Bootstrap | Bootstrapped | Wait:
 def needs_health(obs: Observed) -> bool:
     """Whether the leader must know each member's health to decide (orphans, departures,
     the next step of an upgrade)."""
-    return bool(orphan_members(obs) or dying_members(obs) or upgrade_pending(obs))
+    return bool(
+        orphan_members(obs) or dying_members(obs) or upgrade_pending(obs) or obs.leader.quarantine
+    )
 
 
 def must_rejoin(leader: LeaderData, started: bool, my_token: str) -> bool:

@@ -129,6 +129,12 @@ PROTOCOL: tuple[Key, ...] = (
         "every unit: a started member with another token discards its data and rejoins",
         "the token of the cluster the restore created",
         "never; replaced by the next restore (equal to `token` once done)"),
+    Key("leader", "quarantine", "the restore action (on the leader), when other units exist",
+        "every unit: etcd serves clients on the quarantine port, db and proxy data is "
+        "withheld; the leader: LiftQuarantine",
+        "the token of the restored cluster whose clients are quarantined (quarantine.py)",
+        "by the leader (LiftQuarantine) once every unit runs a healthy voter of it; "
+        "replaced by the next restore"),
     Key("leader", "cluster", "the leader: Bootstrapped, restore",
         "the leader, without `bootstrapped`: layer-etcd's cluster exists (takeover); "
         "otherwise layer-etcd's key, kept for compatibility",

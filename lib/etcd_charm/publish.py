@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from charmhelpers.core import hookenv
 
-from . import alerts, cos_agent, dashboard, monitoring, tls
+from . import alerts, cos_agent, dashboard, monitoring, quarantine, tls
 from . import plan as P
 from .context import Hook, address
 from .etcd_conf import build_uri
@@ -29,6 +29,10 @@ def publish(
     if obs.members is None or material is None:
         return
     view = P.client_view(obs.members)
+    settings: Settings | None = hook.settings
+    if settings is not None and quarantine.withheld(settings, obs.leader.quarantine, obs.members):
+        # a restore's quarantine: clients keep what they were told (the usual URLs)
+        view = P.ClientView("", "")
     db = hook.endpoint("db")
     if db is not None and db.is_joined and view.connection_string:
         db.publish(
@@ -76,7 +80,7 @@ def publish_cos_agent(hook: Hook, obs: P.Observed) -> None:
     unit's member. Without one the job is left out and the log says why (the status too:
     :func:`cos_agent_problem`)."""
     agent = hook.endpoint("cos-agent")
-    settings: Settings | None = hook.settings
+    settings = hook.settings
     if agent is None or not agent.is_joined or settings is None or obs.members is None:
         return
     app = hook.unit.split("/")[0]

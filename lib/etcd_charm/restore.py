@@ -8,17 +8,20 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
+from . import quarantine, workload
 from . import status as S
-from . import workload
+from .cluster import remove_member
 from .context import Ctx, log
 from .etcd_json import EndpointStatus, MemberList
 from .etcdctl import EtcdctlError
 from .member import start
 from .observe import peers
+from .quorum import label
 
 
 class RestoreError(Exception):
@@ -62,6 +65,11 @@ def restore(
         raise RestoreError(f"etcd could not restore the snapshot: {e.detail}") from None
     previous = ctx.record.member_state()
     previous_conf = workload.read_file(C.CONF_PATH)
+    others = len(peers(ctx.hook))
+    if others:
+        # no member of the cluster being replaced may serve clients once this one stops
+        remove_other_members(ctx, progress)
+        ctx = replace(ctx, settings=quarantine.apply(settings, token))
     progress("stopping etcd on this unit")
     ctx.set_status(S.restoring("stopping etcd"))
     had_member = os.path.isdir(member_dir)
@@ -95,9 +103,15 @@ def restore(
             workload.write_file(C.CONF_PATH, previous_conf, 0o644)
         if had_member:
             workload.start_service()
+        removed = (
+            "; the other units' members were removed from it first: restore again (the "
+            "pre-restore backup, if nothing else) to bring them back"
+            if others
+            else ""
+        )
         raise RestoreError(
             f"the restored member did not start ({e}); the previous data and "
-            "configuration are back in place"
+            f"configuration are back in place{removed}"
         ) from None
     shutil.rmtree(aside, ignore_errors=True)
     hookenv.leader_set(
@@ -107,7 +121,8 @@ def restore(
             "founders": None,
             "bootstrapped": identity.name,
             "cluster": record.initial_cluster,
-            "leader_address": identity.client_url(settings),
+            "leader_address": C.build_uri("https", identity.db_address, settings.port),
+            "quarantine": token if others else None,
             "joining": None,
             "restart-grant": None,
             "upgrade-grant": None,
@@ -120,8 +135,40 @@ def restore(
     members = ctx.local().member_list()
     ctx.record.remember_members(members)
     log(f"restored: member {status.member_id:x} of the new cluster {status.cluster_id:x}")
-    others = len(peers(ctx.hook))
+    if others:
+        log(
+            f"clients are quarantined (etcd serves them on port {ctx.settings.client_port}, "
+            f"not {settings.port}) until the {others} other unit(s) rejoined"
+        )
     ctx.set_status(
         S.restored(others) if others else S.healthy(len(members.members))
     )  # until the next hook reports on the rejoining units
     return status, members
+
+
+def remove_other_members(ctx: Ctx, progress: Callable[[str], None]) -> None:
+    """Remove every other member from the cluster a restore replaces, before this unit's
+    member stops: a removed member stops serving (etcd exits; restarted, its peers refuse
+    it), so no client write lands in a member whose data is about to be discarded. Without
+    a raft leader (``recover-cluster``: quorum is lost) nothing can be removed, and no
+    member can take a write either; the other units discard their data all the same."""
+    ctl = ctx.local()
+    try:
+        me = ctl.endpoint_status()[0]
+        members = ctl.member_list()
+    except (EtcdctlError, IndexError) as e:
+        log(f"the other members stay in the old cluster: this member does not answer ({e})",
+            hookenv.WARNING)  # fmt: skip
+        return
+    if not me.leader:
+        log("the other members stay in the old cluster: it has no raft leader (no quorum)",
+            hookenv.WARNING)  # fmt: skip
+        return
+    for member in members.members:
+        if member.id == me.member_id:
+            continue
+        progress(f"removing member {label(member)} from the cluster being replaced")
+        try:
+            remove_member(ctl, member.id)
+        except (EtcdctlError, TimeoutError) as e:
+            log(f"member {label(member)} stays in the old cluster: {e}", hookenv.WARNING)

@@ -84,6 +84,13 @@ class Settings:
     nagios_servicegroups: str = ""
     backup_schedule: str = ""  # a systemd calendar expression; "": no scheduled backups
     backup_retention: int = 7  # scheduled backups kept in the store; 0: all
+    # not an option: the client port while a restore quarantines clients (quarantine.apply)
+    quarantine_port: int = 0
+
+    @property
+    def client_port(self) -> int:
+        """The port etcd serves clients on: ``port``, or the quarantine port."""
+        return self.quarantine_port or self.port
 
     def effective_cipher_suites(self) -> tuple[str, ...]:
         return self.tls_cipher_suites or DEFAULT_CIPHER_SUITES

@@ -219,6 +219,8 @@ class LeaderData:
     # discard their data and join this one as learners, one at a time
     restored: str = ""
     refresh: Refresh | None = None  # an in-track refresh the operator started
+    # the token of the restored cluster while its clients are quarantined (quarantine.py)
+    quarantine: str = ""
 
     @property
     def current_founders(self) -> Founders | None:
@@ -239,6 +241,7 @@ class LeaderData:
             upgrade_progress=Progress.from_str(d.get("upgrade-progress")),
             restored=str(d.get("restored") or ""),
             refresh=Refresh.from_json(d.get("refresh-target")),
+            quarantine=str(d.get("quarantine") or ""),
         )
 
 

@@ -109,6 +109,12 @@ class ClearRefresh:
 
 
 @dataclass(frozen=True)
+class LiftQuarantine:
+    """Every unit runs a healthy voting member of the restored cluster: clients may come
+    back (each member moves back to the client port with its restart grant)."""
+
+
+@dataclass(frozen=True)
 class Upgrade:
     """Refresh this unit's etcd to ``channel`` (a snapshot first), to its ``revision``
     when an in-track refresh names one ("": the channel's current revision)."""
@@ -155,6 +161,7 @@ LeaderStep = (
     | GrantUpgrade
     | ClearUpgradeGrant
     | ClearRefresh
+    | LiftQuarantine
     | None
 )
 UnitStep = StartJoining | StartFounding | Upgrade | Restart | Wait | None
