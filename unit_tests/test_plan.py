@@ -582,6 +582,17 @@ def test_must_rejoin_only_members_of_a_replaced_cluster() -> None:
     assert P.LeaderData.from_dict({"restored": "new"}).restored == "new"
 
 
+def test_a_member_the_leader_adds_again_as_a_learner_rejoins() -> None:
+    """A unit whose member was removed (a restore that removed the other members, then
+    failed; an operator's member remove) and that the leader adds again as a learner with
+    a new id discards its data and starts as that learner."""
+    again = replace(BOOT, joining=joining(2))  # member id 1002
+    assert P.must_rejoin(again, True, "t", "etcd/2", member_id=0x77)
+    assert not P.must_rejoin(again, True, "t", "etcd/2", member_id=1002)  # it is that learner
+    assert not P.must_rejoin(again, True, "t", "etcd/1", member_id=0x77)  # another unit's
+    assert not P.must_rejoin(again, False, "", "etcd/2", member_id=0)  # nothing to discard
+
+
 @pytest.mark.parametrize(
     "voters, healthy, stopping, refused",
     [

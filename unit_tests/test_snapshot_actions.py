@@ -110,9 +110,17 @@ class FakeCharm:
         self.restored: list[str] = []
         self.hook = SimpleNamespace(endpoint=lambda name: None)  # no s3-credentials relation
 
-    def restore(self, db_path: str, skip_hash_check: bool, progress: Any) -> tuple[Any, Any]:
+    #: what restore.remove_other_members answers: this member is the cluster's only one
+    sole = True
+
+    def restore(
+        self, db_path: str, skip_hash_check: bool, progress: Any, backup: Any = None
+    ) -> tuple[Any, Any]:
         self.restored.append(db_path)
         self.etcd.events.append("charm.restore")
+        if backup is not None:  # as restore.restore calls it: the others gone, etcd stopped
+            self.etcd.down.add(LOCAL)
+            backup(self.sole)
         started = parse_endpoint_status(capture("3.5.16", "endpoint-status-1")["stdout"])[0]
         return started, parse_member_list(capture("3.5.16", "member-list-1")["stdout"])
 
@@ -403,6 +411,59 @@ def test_restore_refuses_a_backup_target_before_reading_the_snapshot(
     assert "such as the default /home/ubuntu" in str(e.value)
     assert list(system.iterdir()) == [] and etcd.calls == []
     assert not (tmp_path / "staging").exists() and ctx.charm.restored == []
+
+
+@pytest.mark.parametrize("sole", [True, False])
+def test_the_pre_restore_backup_copies_the_stopped_database_the_restore_replaces(
+    actions: ModuleType,
+    etcd: FakeEtcd,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sole: bool,
+) -> None:
+    """restore skip-backup=false: the backup is taken inside the restore, once the other
+    members are removed and etcd is stopped (no write can land after it): a copy of the
+    database file, a snapshot of the whole cluster when this member was its only one."""
+    from etcd_charm import snapshot_take
+
+    live = tmp_path / "member" / "snap" / "db"
+    live.parent.mkdir(parents=True)
+    live.write_bytes(DB.read_bytes()[:-32])
+    monkeypatch.setattr(snapshot_take, "DB_FILE", str(live))
+    monkeypatch.setattr(snapshot_take.workload, "installed_version", lambda: "3.5.16")
+    source = archive(tmp_path / "a.tar.gz", metadata())
+    target = tmp_path / "t"
+    target.mkdir()
+    ctx = context(
+        actions, etcd, "restore", path=str(source), target=str(target), **{"skip-backup": False}
+    )
+    ctx.charm.record.started = True
+    ctx.charm.sole = sole
+    actions.restore(ctx)
+    saved = ctx.results["backup.path"]
+    assert Path(saved).parent == target and saved.endswith(".tar.gz")
+    unpacked = snap.unpack(saved, str(tmp_path / "staging-check"))
+    assert unpacked.meta is not None and unpacked.hash_checked
+    assert Path(unpacked.db_path).read_bytes()[:-32] == live.read_bytes()
+    assert unpacked.meta.origin == (snap.ORIGIN_CLUSTER if sole else snap.ORIGIN_FILE)
+    assert ("backup.origin" in ctx.results) is not sole
+    assert not any(a[:2] == ["snapshot", "save"] for _, a in etcd.calls)
+    assert ctx.results["backup.id"]  # recorded in the store as a pre-restore backup
+
+
+def test_the_pre_restore_backup_is_refused_before_anything_changes_without_a_member(
+    actions: ModuleType, etcd: FakeEtcd, tmp_path: Path
+) -> None:
+    source = archive(tmp_path / "a.tar.gz", metadata())
+    target = tmp_path / "t"
+    target.mkdir()
+    ctx = context(
+        actions, etcd, "restore", path=str(source), target=str(target), **{"skip-backup": False}
+    )
+    with pytest.raises(ActionError) as e:
+        actions.restore(ctx)
+    assert "runs no member of its own to save" in str(e.value)
+    assert str(e.value).endswith("nothing was changed") and ctx.charm.restored == []
 
 
 # --- without quorum ------------------------------------------------------------------------

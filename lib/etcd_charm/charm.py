@@ -243,7 +243,9 @@ class EtcdCharm:
         adopt.record_cluster()
         problem = adopt.take_over(replace(ctx, version=version), flags)
         started = record.started
-        if P.must_rejoin(observe.leader_data(), started, record.bootstrap_token):
+        if P.must_rejoin(
+            observe.leader_data(), started, record.bootstrap_token, hook.unit, record.member_id
+        ):
             member.discard_for_restore(hook)
             started = False
         tracking = workload.tracking()
@@ -313,11 +315,15 @@ class EtcdCharm:
         return Ctx(self.hook, self.hook.settings, identity(self.hook.unit))
 
     def restore(
-        self, db_path: str, skip_hash_check: bool, progress: Callable[[str], None]
+        self,
+        db_path: str,
+        skip_hash_check: bool,
+        progress: Callable[[str], None],
+        backup: Callable[[bool], object] | None = None,
     ) -> tuple[EndpointStatus, MemberList]:
         """See :func:`restore.restore`."""
         ctx = replace(self._ctx(RestoreError), version=workload.installed_version())
-        return R.restore(ctx, db_path, skip_hash_check, progress)
+        return R.restore(ctx, db_path, skip_hash_check, progress, backup)
 
     def migrate_from_package(
         self,

@@ -253,10 +253,25 @@ def needs_health(obs: Observed) -> bool:
     )
 
 
-def must_rejoin(leader: LeaderData, started: bool, my_token: str) -> bool:
-    """Whether this unit's member belongs to a cluster a restore replaced: it then discards
-    its data and joins the restored cluster as a new member."""
-    return started and bool(leader.restored) and my_token != leader.restored
+def must_rejoin(
+    leader: LeaderData, started: bool, my_token: str, unit: str = "", member_id: int = 0
+) -> bool:
+    """Whether this unit's member belongs to a cluster a restore replaced, or was removed
+    from the cluster (the leader added this unit again, as a learner with another id: it
+    does that only when the member list has no member of this unit's name or peer URL, as
+    after a restore that removed the other members and then failed). The unit then
+    discards its data and joins as a new member."""
+    if not started:
+        return False
+    if leader.restored and my_token != leader.restored:
+        return True
+    joining = leader.joining
+    return (
+        bool(unit)
+        and joining is not None
+        and joining.unit == unit
+        and (joining.member_id != member_id)
+    )
 
 
 def unit_step(

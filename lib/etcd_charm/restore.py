@@ -29,15 +29,24 @@ class RestoreError(Exception):
 
 
 def restore(
-    ctx: Ctx, db_path: str, skip_hash_check: bool, progress: Callable[[str], None]
+    ctx: Ctx,
+    db_path: str,
+    skip_hash_check: bool,
+    progress: Callable[[str], None],
+    backup: Callable[[bool], object] | None = None,
 ) -> tuple[EndpointStatus, MemberList]:
     """Replace the cluster by a new one-member cluster holding the snapshot ``db_path``
     (the Juju leader, from the restore action). The other units see leader data
-    ``restored``, discard their members and join as learners, one at a time.
+    ``restored``, discard their members and join as learners, one at a time; meanwhile
+    clients are quarantined (:mod:`quarantine`).
 
-    Until the new member has started nothing is lost: the data directory is rebuilt
-    beside the current one first, and if the new member does not start the previous
-    data and configuration are put back (and :class:`RestoreError` says so)."""
+    The order: the data directory is rebuilt beside the current one; the other members
+    are removed from the cluster (:func:`remove_other_members`); this unit's etcd stops;
+    ``backup`` (when given) saves the data being replaced, as its database file now holds
+    every write the cluster acknowledged (its argument: this member was the cluster's only
+    one); the directories are swapped and the restored member starts. If the backup fails
+    or the new member does not start, the previous data and configuration are put back
+    (and :class:`RestoreError` says so); units whose member was removed rejoin it."""
     settings, identity = ctx.settings, ctx.identity
     if not os.path.exists(C.SERVER_CERT_PATH):
         raise RestoreError("this unit has no certificates yet; relate etcd to easyrsa first")
@@ -66,25 +75,32 @@ def restore(
     previous = ctx.record.member_state()
     previous_conf = workload.read_file(C.CONF_PATH)
     others = len(peers(ctx.hook))
+    sole = True
     if others:
         # no member of the cluster being replaced may serve clients once this one stops
-        remove_other_members(ctx, progress)
+        sole = remove_other_members(ctx, progress)
         ctx = replace(ctx, settings=quarantine.apply(settings, token))
     progress("stopping etcd on this unit")
     ctx.set_status(S.restoring("stopping etcd"))
     had_member = os.path.isdir(member_dir)
     try:
         workload.stop_service()
+        if backup is not None:
+            try:
+                backup(sole)
+            except Exception as e:  # noqa: BLE001 - whatever stopped it, the data goes back
+                raise RestoreError(str(e)) from None
         if had_member:
             os.rename(member_dir, aside)
         os.rename(os.path.join(staging, "member"), member_dir)
-    except (workload.WorkloadError, OSError) as e:
+    except (workload.WorkloadError, OSError, RestoreError) as e:
         if had_member and os.path.isdir(aside) and not os.path.exists(member_dir):
             os.rename(aside, member_dir)
         shutil.rmtree(staging, ignore_errors=True)
         if had_member and not workload.service_active():
             workload.start_service()
-        raise RestoreError(f"{e}; the previous data is in place") from None
+        rejoin = " (the other units rejoin it as learners)" if others else ""
+        raise RestoreError(f"{e}; the previous data is in place{rejoin}") from None
     shutil.rmtree(staging, ignore_errors=True)
     record = C.Bootstrap(initial_cluster=f"{identity.name}={peer_url}", token=token, state="new")
     progress("starting the restored one-member cluster")
@@ -146,12 +162,13 @@ def restore(
     return status, members
 
 
-def remove_other_members(ctx: Ctx, progress: Callable[[str], None]) -> None:
+def remove_other_members(ctx: Ctx, progress: Callable[[str], None]) -> bool:
     """Remove every other member from the cluster a restore replaces, before this unit's
     member stops: a removed member stops serving (etcd exits; restarted, its peers refuse
     it), so no client write lands in a member whose data is about to be discarded. Without
     a raft leader (``recover-cluster``: quorum is lost) nothing can be removed, and no
-    member can take a write either; the other units discard their data all the same."""
+    member can take a write either; the other units discard their data all the same.
+    True when this member is the cluster's only one now."""
     ctl = ctx.local()
     try:
         me = ctl.endpoint_status()[0]
@@ -159,11 +176,12 @@ def remove_other_members(ctx: Ctx, progress: Callable[[str], None]) -> None:
     except (EtcdctlError, IndexError) as e:
         log(f"the other members stay in the old cluster: this member does not answer ({e})",
             hookenv.WARNING)  # fmt: skip
-        return
+        return False
     if not me.leader:
         log("the other members stay in the old cluster: it has no raft leader (no quorum)",
             hookenv.WARNING)  # fmt: skip
-        return
+        return False
+    sole = True
     for member in members.members:
         if member.id == me.member_id:
             continue
@@ -172,3 +190,5 @@ def remove_other_members(ctx: Ctx, progress: Callable[[str], None]) -> None:
             remove_member(ctl, member.id)
         except (EtcdctlError, TimeoutError) as e:
             log(f"member {label(member)} stays in the old cluster: {e}", hookenv.WARNING)
+            sole = False
+    return sole

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 
 from charmhelpers.core import hookenv
 
+from . import etcd_conf as C
 from . import snapshot as snap
+from . import snapshot_take as take
 from . import targets
 from .action_context import Context, declared_default, target_dir
 from .backup_action import fetch_for_restore
@@ -78,19 +81,13 @@ def restore(ctx: Context) -> None:
         )
         if refusal:
             raise ActionError(f"{label} cannot be restored: {refusal}; nothing was changed")
-        if not skip_backup:
-            save_backup(
-                ctx,
-                target_dir(ctx, target, "target"),
-                "etcd-data",
-                "run again with skip-backup=true to restore without a backup",
-                without_quorum=True,
-                kind="pre-restore",
-            )
+        save = (
+            None if skip_backup else _pre_restore_backup(ctx, target_dir(ctx, target, "target"))
+        )
         try:
             # etcd's embedded sha256 (when there is one) was checked as the file was
             # unpacked: etcdutl need not read it all again
-            started, members = ctx.charm.restore(unpacked.db_path, True, ctx.progress)
+            started, members = ctx.charm.restore(unpacked.db_path, True, ctx.progress, save)
         except RestoreError as e:
             raise ActionError(f"restore failed: {e}") from None
     finally:
@@ -124,6 +121,56 @@ def restore(ctx: Context) -> None:
             else "none: this is the only unit"
         ),
     )
+
+
+REMEDY = "run again with skip-backup=true to restore without a backup"
+
+
+def _pre_restore_backup(ctx: Context, target: str) -> Callable[[bool], object]:
+    """The backup the restore takes of the data it replaces, once the other members are
+    removed and this unit's etcd is stopped (:func:`restore.restore`): a copy of its
+    database file, which then holds every write the cluster acknowledged, so that no write
+    lands between the backup and the swap. Its room is checked now, before anything
+    changes."""
+    refusal = take.space_refusal(
+        take.SNAP_WORK if os.path.isdir(take.SNAP_WORK) else os.path.dirname(take.SNAP_WORK),
+        target,
+        os.path.getsize(take.DB_FILE) if os.path.isfile(take.DB_FILE) else 0,
+    )
+    if refusal:
+        raise ActionError(
+            f"cannot save a backup of the current data first ({refusal}); {REMEDY}; "
+            "nothing was changed"
+        )
+    if not ctx.charm.record.started:
+        raise ActionError(
+            f"cannot save a backup of the current data first ({ctx.charm.unit} runs no "
+            f"member of its own to save); {REMEDY}; nothing was changed"
+        )
+    name = C.member_name(ctx.charm.unit)
+
+    def backup(sole: bool) -> object:
+        last = ctx.charm.record.last_members()
+        if sole:
+            source = take.Source(
+                name,
+                None,
+                len(last.members) if last else 1,
+                snap.ORIGIN_CLUSTER,
+                "the cluster's only member now (the others were removed), its etcd stopped "
+                "for the restore: it holds every write the cluster acknowledged",
+            )
+        else:
+            source = take.Source(
+                name,
+                None,
+                len(last.members) if last else 0,
+                snap.ORIGIN_FILE,
+                "its etcd stopped for the restore (the other members could not be removed)",
+            )
+        return save_backup(ctx, target, "etcd-data", REMEDY, source=source, kind="pre-restore")
+
+    return backup
 
 
 def _restored_keys(ctx: Context, revision: int) -> str:

@@ -77,7 +77,7 @@ def save_archive(
     target: str,
     prefix: str,
     members: MemberList | None = None,
-    source: tuple[str, Etcdctl] | None = None,
+    source: tuple[str, Etcdctl] | take.Source | None = None,
     without_quorum: bool = False,
     for_operator: bool = True,
 ) -> snap.Written:
@@ -86,7 +86,9 @@ def save_archive(
     ``target`` (0600, owned by the operator unless not ``for_operator``: root's, for the
     backup store). With ``without_quorum``, when no member is healthy, this unit's own data
     instead (:func:`_source`); its name and metadata say so."""
-    if source is not None:
+    if isinstance(source, take.Source):
+        src = source
+    elif source is not None:
         members = members or ctx.members()
         src = take.Source(source[0], source[1], len(members.members), snap.ORIGIN_CLUSTER)
     else:
@@ -115,7 +117,7 @@ def save_backup(
     prefix: str,
     remedy: str,
     members: MemberList | None = None,
-    source: tuple[str, Etcdctl] | None = None,
+    source: tuple[str, Etcdctl] | take.Source | None = None,
     without_quorum: bool = False,
     kind: str = "",
 ) -> str:

@@ -97,6 +97,8 @@ class Source:
     ctl: Etcdctl | None
     members: int  # how many members the cluster had (as far as known)
     origin: str  # snap.ORIGINS
+    # why a database file is copied (``ctl`` None), for the progress message
+    why: str = "no member answers and this unit's etcd is stopped"
 
 
 def copy_stopped_db(work: str) -> str:
@@ -153,7 +155,7 @@ def write_snapshot(
         else:
             progress(
                 f"copying the database file of {src.name} ({snap.human_size(db_size)}): "
-                "no member answers and this unit's etcd is stopped"
+                f"{src.why}"
             )
             db = copy_stopped_db(work)
             saved = offline().snapshot_status(db)
