@@ -81,9 +81,7 @@ def restore(ctx: Context) -> None:
         )
         if refusal:
             raise ActionError(f"{label} cannot be restored: {refusal}; nothing was changed")
-        save = (
-            None if skip_backup else _pre_restore_backup(ctx, target_dir(ctx, target, "target"))
-        )
+        save = None if skip_backup else _pre_restore_backup(ctx, target_dir(ctx, target, "target"))
         try:
             # etcd's embedded sha256 (when there is one) was checked as the file was
             # unpacked: etcdutl need not read it all again
