@@ -14,6 +14,7 @@ import subprocess
 import tarfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -308,9 +309,38 @@ def restored_everywhere(juju: jubilant.Juju, app: str, units: int, old_id: int) 
         assert count(juju, unit, "snap/") == 200, unit
         assert count(juju, unit, "kept/") == 0, unit
         assert count(juju, unit, "after/") == 0, unit
-        assert all(not m.get("isLearner") for m in member_list(juju, unit))
-        assert len(member_list(juju, unit)) == units
+        members = member_list(juju, unit)
+        assert all(not m.get("isLearner") for m in members)
+        assert len(members) == units
+        # the quarantine is over: every member serves clients on the usual port again
+        assert all(u.endswith(":2379") for m in members for u in m["clientURLs"]), members
     assert len(ids) == 1 and old_id not in ids
+
+
+def restore_quarantined(
+    juju: jubilant.Juju, app: str, units: int, old_id: int, prefix: str
+) -> dict[str, Any]:
+    """Right after a restore on several units: a db client writes (etcd-client's
+    write-loop, which retries a refused write) while the other units rejoin. Its writes are
+    refused until the quarantine lifts, then go through with nothing done to the client,
+    and every write it had acknowledged is there at the end. Its results."""
+    before = run(juju, f"{CLIENT}/0", "show")
+    with ThreadPoolExecutor(1) as pool:
+        loop = pool.submit(
+            run, juju, f"{CLIENT}/0", "write-loop", prefix=prefix, count=30, timeout=500
+        )
+        restored_everywhere(juju, app, units, old_id)
+        written = loop.result()
+    print(f"\nwrites during the quarantine: {written}")
+    assert written["complete"] == "true", written
+    assert int(written["errors"]) > 0, written  # refused while the units rejoined
+    checked = run(juju, f"{CLIENT}/0", "check", prefix=prefix, count=30)
+    assert int(checked["missing"]) == 0, checked
+    # the client was told nothing new: the quarantine's URLs never reached it
+    assert run(juju, f"{CLIENT}/0", "show") == before
+    conf = juju.exec(f"cat {CONF}", unit=f"{app}/0").stdout
+    assert ":12379" not in conf, conf
+    return written
 
 
 def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) -> None:
@@ -320,7 +350,7 @@ def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) ->
     start = time.monotonic()
     results = run(juju, f"{APP}/leader", "restore", **{"skip-backup": False})
     action = time.monotonic() - start
-    restored_everywhere(juju, APP, 3, old_id)
+    restore_quarantined(juju, APP, 3, old_id, "quarantine-3")
     print(
         f"\nrestore on 3 units: action {action:.1f}s, all healthy {time.monotonic() - start:.1f}s"
     )
@@ -329,7 +359,9 @@ def test_restore_on_three_units(juju: jubilant.Juju, archive: dict[str, Any]) ->
     # the keys counted on the restored member: those of the snapshot, not etcd's entries
     assert results["restore"]["keys"] == archive["results"]["snapshot"]["keys"]
     assert results["restore"]["db-entries"] == archive["results"]["snapshot"]["db-entries"]
-    # the data it replaced was saved first, as a snapshot archive
+    # the data it replaced was saved first, as a snapshot archive: of the whole cluster, the
+    # other members removed and etcd stopped (a copy of its database: no write after it)
+    assert "origin" not in results["backup"], results["backup"]
     backup = results["backup"]["path"]
     assert backup.startswith("/home/ubuntu/etcd-data-") and backup.endswith(".tar.gz")
     sums = juju.exec(f"sha256sum {backup}", unit=f"{APP}/leader").stdout.split()
@@ -639,7 +671,7 @@ def test_restore_on_five_units(juju: jubilant.Juju, archive: dict[str, Any]) -> 
     results = run(juju, f"{APP}/leader", "restore", path="/home/ubuntu/snapshot.tar.gz")
     assert results["restore"]["source"] == "/home/ubuntu/snapshot.tar.gz"
     assert "backup" not in results  # skip-backup defaults to true, as in the old charm
-    restored_everywhere(juju, APP, 5, old_id)
+    restore_quarantined(juju, APP, 5, old_id, "quarantine-5")
     print(f"\nrestore on 5 units: all healthy after {time.monotonic() - start:.1f}s")
 
 
