@@ -307,8 +307,9 @@ def test_lost_for_good_recover_cluster_on_the_survivor_under_writes(
 ) -> None:
     """Two of three machines lost for good under the continuous writer. The survivor's
     status says what to do; its snapshot still works (its own data, labelled); recover-cluster
-    on the Juju leader saves that data and rebuilds a one-member cluster from it; the lost
-    units are removed with --force and two are added. The writer resumes on its own. Lost
+    on the Juju leader saves that data and rebuilds a one-member cluster from it, its clients
+    quarantined (refused) until the lost units are removed with --force and two are added;
+    then the writer resumes on its own. Lost
     acknowledged writes can only be the ones the survivor never applied: a run of the last
     writes acknowledged before quorum went, none after the recovery."""
     status = healthy(juju, 3)
@@ -335,11 +336,21 @@ def test_lost_for_good_recover_cluster_on_the_survivor_under_writes(
     assert "while the cluster had no quorum" in results["recover"]["origin"]
     assert results["backup"]["path"].endswith("-no-quorum.tar.gz")
     assert stored_backups(juju, leader, "pre-recovery")[-1]["id"] == results["backup"]["id"]
-    writes.wait_for_acks(20, timeout=120)  # the writer is back on the rebuilt cluster
-    resumed = time.monotonic()
+    # clients are quarantined until every unit of the application runs a member of the
+    # rebuilt cluster: the lost units are still in it, so the writer is refused meanwhile
+    recovered = len(writes.acked)
+    status = juju.wait(
+        lambda s: "clients quarantined after a restore: port 2379 refused until "
+        + ", ".join(lost_units)
+        in etcd_units(s)[leader].workload_status.message,
+        timeout=120,
+    )
+    assert len(writes.acked) == recovered, writes.errors[-3:]
     juju.remove_unit(*lost_units, force=True)
     juju.add_unit(APP, num_units=2)
     status = healthy(juju, 3)
+    writes.wait_for_acks(20, timeout=120)  # the writer is back, nothing done to it
+    resumed = time.monotonic()
     assert member_names(juju, leader) == names(unit_addresses(status))
     report = writes.stop(verify_with=db_credentials(juju, f"{CLIENT}/0"))
     # the lost writes: only a run of the last ones acknowledged before quorum went
