@@ -327,7 +327,7 @@ def restore_quarantined(
     before = run(juju, f"{CLIENT}/0", "show")
     with ThreadPoolExecutor(1) as pool:
         loop = pool.submit(
-            run, juju, f"{CLIENT}/0", "write-loop", prefix=prefix, count=30, timeout=500
+            run, juju, f"{CLIENT}/0", "write-loop", 600, prefix=prefix, count=30, timeout=500
         )
         restored_everywhere(juju, app, units, old_id)
         written = loop.result()

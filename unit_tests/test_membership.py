@@ -400,3 +400,43 @@ class FakePeers:
 
     def peer_data(self) -> dict[str, dict[str, str]]:
         return self.data
+
+
+# --- the restore's quarantine -------------------------------------------------------------
+
+
+def test_health_is_asked_again_after_the_member_list_changed(
+    tools: FakeHookTools, etcd: FakeEtcdctl
+) -> None:
+    """A learner just promoted was not among the voters whose health was asked: the health
+    known so far goes with the member list it was asked of."""
+    etcd.answers[("member", "list")] = ["member-list-3"]
+    after = cluster.refresh_members(make_ctx(), observed(healthy=frozenset({1})))
+    assert after.members == members("member-list-3") and after.healthy is None
+
+
+def test_the_leader_lifts_the_quarantine_in_the_hook_the_last_unit_is_promoted(
+    tools: FakeHookTools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No hook may follow the last promotion: the leader asks the health of the new member
+    list and lifts the quarantine in the same hook."""
+    listed = members("member-list-3")
+    ids = {m.name: m.id for m in listed.members}
+    asked: list[frozenset[int]] = []
+
+    def health(ms: Any, binary: str = "") -> frozenset[int]:
+        asked.append(frozenset(m.id for m in ms.voters))
+        return frozenset(m.id for m in ms.voters)
+
+    monkeypatch.setattr(membership, "member_health", health)
+    quarantined = P.LeaderData(token="t", bootstrapped="etcd0", restored="t", quarantine="t")
+    obs = observed(
+        me=unit(0, member_id=ids["etcd0"]),
+        peers=(unit(1, member_id=ids["etcd1"]), unit(2, member_id=ids["etcd2"])),
+        members=listed,
+        leader=quarantined,
+    )
+    after = membership.lead(leader(), obs)
+    assert tools.leader_sets == [{"quarantine": None}]
+    assert after.leader.quarantine == "" and asked == [frozenset(ids.values())]
+    assert ("INFO", "leader step: LiftQuarantine()") in tools.logs

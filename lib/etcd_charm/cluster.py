@@ -37,13 +37,16 @@ def etcdctl(ctx: Ctx, obs: P.Observed | None = None) -> Etcdctl:
 
 
 def refresh_members(ctx: Ctx, obs: P.Observed) -> P.Observed:
+    """The member list again (after a membership change); the health known so far was of
+    the previous list (a learner just promoted was not asked), so it is asked again when
+    the plan needs it."""
     try:
         members = etcdctl(ctx, obs).member_list()
     except EtcdctlError as e:
         log(f"member list failed: {e}", hookenv.WARNING)
-        return replace(obs, members=None)
+        return replace(obs, members=None, healthy=None)
     ctx.record.remember_members(members)
-    return replace(obs, members=members)
+    return replace(obs, members=members, healthy=None)
 
 
 def member_health(members: MemberList, binary: str = ETCDCTL) -> frozenset[int]:
