@@ -334,6 +334,7 @@ def restore_quarantined(
     print(f"\nwrites during the quarantine: {written}")
     assert written["complete"] == "true", written
     assert int(written["errors"]) > 0, written  # refused while the units rejoined
+    assert "Connection refused" in written["first-error"], written
     checked = run(juju, f"{CLIENT}/0", "check", prefix=prefix, count=30)
     assert int(checked["missing"]) == 0, checked
     # the client was told nothing new: the quarantine's URLs never reached it
@@ -739,6 +740,33 @@ def provider_answered(juju: jubilant.Juju, unit: str) -> bool:
     )
 
 
+def scheduled_runs(
+    juju: jubilant.Juju, lead: str, runs: int, config: dict[str, str | int]
+) -> list[dict[str, Any]]:
+    """Set a schedule, wait for ``runs`` scheduled runs on the leader (each must succeed),
+    then turn the schedule off again (the timer is gone); their outcomes, in order."""
+    seen: list[dict[str, Any]] = []
+
+    def ran() -> bool:
+        text = juju.exec(f"cat {LAST} 2>/dev/null || true", unit=lead).stdout.strip()
+        if text:
+            last = json.loads(text)
+            assert last["ok"], last
+            if all(o["backup_id"] != last["backup_id"] for o in seen):
+                seen.append(last)
+        return len(seen) >= runs
+
+    juju.config(APP, config)
+    juju.wait(lambda _: ran(), timeout=180, delay=1)
+    juju.config(APP, {"backup_schedule": ""})
+    juju.wait(
+        lambda _: juju.exec(f"test -e {TIMER} && echo timer || true", unit=lead).stdout == "",
+        timeout=120,
+        delay=1,
+    )
+    return seen
+
+
 def test_backups_go_to_s3_once_related(juju: jubilant.Juju, s3: S3Server) -> None:
     juju.integrate(f"{APP}:s3-credentials", S3_APP)
     lead = leader(juju)
@@ -762,6 +790,19 @@ def test_backups_go_to_s3_once_related(juju: jubilant.Juju, s3: S3Server) -> Non
     listed = run(juju, lead, "list-backups")
     assert "backups in s3://etcd-backups/prod/:" in listed["backups"]
     assert listed["newest"] == bid
+    # scheduled backups go to the bucket too, and the retention prunes them there
+    seen = scheduled_runs(juju, lead, 3, {"backup_schedule": "*:*:0/5", "backup_retention": 1})
+    assert all(o["location"] == "s3://etcd-backups/prod/" for o in seen), seen
+    kinds = {
+        name[: -len(".json")]: json.loads(s3.filer_get(f"/buckets/etcd-backups/prod/{name}"))[
+            "kind"
+        ]
+        for name in s3.filer_names("/buckets/etcd-backups/prod")
+        if name.endswith(".json")
+    }
+    scheduled = sorted(i for i, kind in kinds.items() if kind == "scheduled")
+    assert len(scheduled) == 1 and scheduled[0] >= seen[-1]["backup_id"], (scheduled, seen)
+    assert kinds[bid] == "manual"  # a manual backup is never pruned
     put_keys(juju, f"{APP}/0", "s3-after/", 5)
     old_id = cluster_id(juju, lead)
     restored = run(juju, lead, "restore", **{"backup-id": bid})
