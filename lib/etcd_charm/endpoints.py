@@ -14,7 +14,6 @@ import json
 import subprocess
 from typing import Any
 
-from charmhelpers.core import hookenv
 from charms.reactive import Endpoint, toggle_flag
 
 from . import requests
@@ -123,10 +122,10 @@ class S3Requires(Endpoint):
             app = remote_application(rel.relation_id)
             if not app:
                 return None
-            # read as such (charms.reactive's received_app would name the application after
-            # a joined unit, or else this one)
-            data = hookenv.relation_get(rid=rel.relation_id, app=app)
-            return {str(k): str(v) for k, v in (data or {}).items()}
+            # charms.reactive 1.5.3 (pinned) reads the remote application's bag as
+            # relation_get(app=self.application_name); name it before it guesses
+            rel._application_name = app
+            return dict(rel.received_app_raw)
         return None
 
 
