@@ -71,7 +71,9 @@ def restore(
         )
     except EtcdctlError as e:
         shutil.rmtree(staging, ignore_errors=True)
-        raise RestoreError(f"etcd could not restore the snapshot: {e.detail}") from None
+        raise RestoreError(
+            f"etcd could not restore the snapshot: {e.detail}; nothing was changed"
+        ) from None
     previous = ctx.record.member_state()
     previous_conf = workload.read_file(C.CONF_PATH)
     others = len(peers(ctx.hook))

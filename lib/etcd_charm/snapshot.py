@@ -369,12 +369,12 @@ class _Copied:
 
 
 def _copy_checked(src: BinaryIO, size: int, db_path: str) -> _Copied:
-    """``size`` bytes of ``src`` into ``db_path`` (0600, a new file), hashed on the way:
-    the whole file's sha256 and etcd's embedded one (all but the last 32 bytes, against
-    them) in the same single read."""
-    embedded = hashlib.sha256() if size >= HASH_SIZE and size % 512 == HASH_SIZE else None
-    body = size - HASH_SIZE if embedded is not None else size
-    whole, done, trailer = hashlib.sha256(), 0, b""
+    """``size`` bytes of ``src`` into ``db_path`` (0600, a new file), hashed on the way in
+    one sha256 pass: etcd's embedded hash covers all but the last 32 bytes, and the whole
+    file's sha256 is that hash's state carried on over those 32 bytes."""
+    carries = size >= HASH_SIZE and size % 512 == HASH_SIZE
+    body = size - HASH_SIZE if carries else size
+    h, done, trailer = hashlib.sha256(), 0, b""
     fd = os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         while True:
@@ -382,16 +382,17 @@ def _copy_checked(src: BinaryIO, size: int, db_path: str) -> _Copied:
             if not chunk:
                 break
             out.write(chunk)
-            whole.update(chunk)
-            if embedded is not None:
-                if done < body:
-                    embedded.update(chunk[: body - done])
-                if done + len(chunk) > body:
-                    trailer += chunk[max(0, body - done) :]
+            if done + len(chunk) <= body:
+                h.update(chunk)
+            else:
+                h.update(chunk[: max(0, body - done)])
+                trailer += chunk[max(0, body - done) :]
             done += len(chunk)
     if done != size:
         raise SnapshotError(f"its database ends after {done} of {size} bytes: truncated")
-    ok = None if embedded is None else embedded.digest() == trailer
+    whole = h.copy()
+    whole.update(trailer)
+    ok = (h.digest() == trailer) if carries else None
     return _Copied(done, whole.hexdigest(), ok)
 
 
