@@ -235,6 +235,21 @@ def render(results: dict[str, Any], analysis: str = "") -> str:
                 f"{snap['raw_save_s']:.2f} | **{snap['create_backup_ratio']:.2f}** |",
                 f"| any action (list-backups, the floor) | {snap['action_floor_s']:.2f} | | |",
             ]
+        measured = snap.get("measured")
+        if measured:
+            before = snap.get("before") or {}
+            lines += [
+                "",
+                f"This section alone was measured again at commit `{measured['commit']}`, "
+                f"{measured['date']} (`python -m bench --only snapshot`); the rest of the "
+                "report is from the commit above."
+                + (
+                    f" Before (commit `{before['commit']}`): snapshot "
+                    f"{before['snapshot_ratio']:.2f}x, restore {before['restore_ratio']:.2f}x."
+                    if before
+                    else ""
+                ),
+            ]
         lines += [
             "",
             f"Every unit healthy again with all {snap['keys']} keys (and not the one written "

@@ -156,6 +156,22 @@ def test_availability_table_and_timelines(tmp_path: Path) -> None:
         assert (tmp_path / f"availability-{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
+SNAPSHOT: dict[str, Any] = {
+    "keys": 2621,
+    "db_mb": 270.1,
+    "fill_s": 200.0,
+    "raw_save_s": 2.5,
+    "raw_restore_s": 3.0,
+    "snapshot_action_s": 9.0,
+    "snapshot_archive": "190M",
+    "restore_action_s": 10.5,
+    "restore_all_healthy_s": 40.2,
+    "snapshot_ratio": 3.6,
+    "restore_ratio": 3.5,
+    "keys_per_unit": {},
+}
+
+
 def test_snapshot_section() -> None:
     snap = {
         "keys": 2621,
@@ -176,3 +192,19 @@ def test_snapshot_section() -> None:
     assert "| snapshot | 9.00 | 2.50 | **3.60** |" in text
     assert "| restore | 10.50 | 3.00 | **3.50** |" in text
     assert "with all 2621 keys" in text and "40.2 s after the restore" in text
+
+
+def test_a_section_measured_again_says_when_and_what_it_was_before() -> None:
+    results = dict(RESULTS)
+    results["snapshot"] = {
+        **SNAPSHOT,
+        "measured": {"commit": "def5678", "date": "2026-12-05 12:15 UTC"},
+        "before": {"commit": "abc1234", "snapshot_ratio": 4.57, "restore_ratio": 6.55},
+    }
+    text = report.render(results)
+    assert (
+        "This section alone was measured again at commit `def5678`, 2026-12-05 12:15 UTC "
+        "(`python -m bench --only snapshot`); the rest of the report is from the commit above. "
+        "Before (commit `abc1234`): snapshot 4.57x, restore 6.55x."
+    ) in text
+    assert "measured again" not in report.render(RESULTS)
