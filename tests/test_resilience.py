@@ -20,6 +20,7 @@ import pytest
 from .conftest import (
     LOCAL,
     all_healthy,
+    ctl,
     etcd_units,
     etcdctl,
     member_list,
@@ -339,12 +340,18 @@ def test_lost_for_good_recover_cluster_on_the_survivor_under_writes(
     # clients are quarantined until every unit of the application runs a member of the
     # rebuilt cluster: the lost units are still in it, so the writer is refused meanwhile
     recovered = len(writes.acked)
-    status = juju.wait(
-        lambda s: "clients quarantined after a restore: port 2379 refused until "
+    assert juju.exec("leader-get quarantine", unit=leader).stdout.strip()
+    juju.wait(
+        lambda s: "; clients quarantined after a restore: port 2379 refused until "
         + ", ".join(lost_units)
+        + " rejoined"
         in etcd_units(s)[leader].workload_status.message,
         timeout=120,
     )
+    # the rebuilt member serves clients on the quarantine port only
+    assert etcdctl(juju, leader, "endpoint status", 12379)[0]["Status"]["leader"]
+    with pytest.raises(jubilant.TaskError):  # and not on the usual port
+        juju.exec(f"{ctl(2379)} --dial-timeout=2s endpoint status", unit=leader)
     assert len(writes.acked) == recovered, writes.errors[-3:]
     juju.remove_unit(*lost_units, force=True)
     juju.add_unit(APP, num_units=2)

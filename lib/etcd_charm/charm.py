@@ -281,11 +281,15 @@ class EtcdCharm:
         notes = [
             self.available(obs, tracking),
             publish.cos_agent_problem(hook),
-            quarantine.note(settings, obs),
             backup_timer.reconcile(hook, settings, obs.is_leader, record.started, endpoints),
         ]
         self.seen = health.final_status(
-            ctx, obs, certs, material, "; ".join(n for n in notes if n)
+            ctx,
+            obs,
+            certs,
+            material,
+            "; ".join(n for n in notes if n),
+            quarantine.note(settings, obs),
         )
         if problem is not None and not record.started:
             hook.set_status(S.takeover(problem.reason, isinstance(problem, adopt.T.Refuse)))

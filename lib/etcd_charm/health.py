@@ -25,10 +25,12 @@ def final_status(
     certs: Any,
     material: tls.Material | None,
     available: str = "",
+    always: str = "",
 ) -> Seen:
     """The unit's status at the end of a reconcile; ``available`` (the leader: a newer
     revision the refresh action would take; a relation that cannot be served) is added to a
-    healthy one. What it saw of this unit's member (the Nagios collector reuses it)."""
+    healthy one, ``always`` (a restore's quarantine: :func:`quarantine.note`) to any. What it
+    saw of this unit's member (the Nagios collector reuses it)."""
     hook, settings = ctx.hook, ctx.settings
     version = workload.installed_version()
     if version:
@@ -81,6 +83,8 @@ def final_status(
     notes = [n for n in (available, *certificate_notes(material, time.time())) if n]
     if notes and verdict.state == "active":
         verdict = S.Status("active", "; ".join([verdict.message, *notes]))
+    if always:  # whatever else the status says (a restore's quarantine)
+        verdict = S.Status(verdict.state, f"{verdict.message}; {always}")
     hook.set_status(verdict)
     return Seen(started=True, asked=True, status=status, error=error)
 
