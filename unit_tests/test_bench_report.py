@@ -173,20 +173,7 @@ SNAPSHOT: dict[str, Any] = {
 
 
 def test_snapshot_section() -> None:
-    snap = {
-        "keys": 2621,
-        "db_mb": 270.1,
-        "fill_s": 200.0,
-        "raw_save_s": 2.5,
-        "raw_restore_s": 3.0,
-        "snapshot_action_s": 9.0,
-        "snapshot_archive": "190M",
-        "restore_action_s": 10.5,
-        "restore_all_healthy_s": 40.2,
-        "snapshot_ratio": 3.6,
-        "restore_ratio": 3.5,
-        "keys_per_unit": {},
-    }
+    snap = SNAPSHOT
     text = report.render(dict(RESULTS, snapshot=snap))
     assert "2621 keys of random 100 KB values, database 270.1 MB" in text
     assert "| snapshot | 9.00 | 2.50 | **3.60** |" in text
