@@ -20,7 +20,8 @@ than the ones clients know. Here:
   configuration then differs from the one it runs, so the usual restart grants move the
   members back to ``port``, one at a time.
 
-Pure, except :func:`serving_port`, which reads the configuration etcd was started with.
+Pure: the port a member serves on, read from its written configuration, is
+:func:`context.serving_port`'s (with :func:`advertised_port`).
 """
 
 from __future__ import annotations
@@ -63,12 +64,7 @@ _ADVERTISED = re.compile(r"^advertise-client-urls:\s*(\S+)", re.MULTILINE)
 def advertised_port(conf_text: str) -> int:
     """The port of the first client URL an etcd.conf.yml advertises (0: none)."""
     m = _ADVERTISED.search(conf_text)
-    if not m:
-        return 0
-    try:
-        return urlsplit(m.group(1).split(",")[0]).port or 0
-    except ValueError:
-        return 0
+    return _port_of(m.group(1).split(",")[0]) if m else 0
 
 
 def quarantined_urls(members: MemberList, settings: Settings) -> list[str]:

@@ -147,23 +147,20 @@ def _pre_restore_backup(ctx: Context, target: str) -> Callable[[bool], object]:
 
     def backup(sole: bool) -> object:
         last = ctx.charm.record.last_members()
-        if sole:
-            source = take.Source(
-                name,
-                None,
-                len(last.members) if last else 1,
+        origin, why = (
+            (
                 snap.ORIGIN_CLUSTER,
                 "the cluster's only member now (the others were removed), its etcd stopped "
                 "for the restore: it holds every write the cluster acknowledged",
             )
-        else:
-            source = take.Source(
-                name,
-                None,
-                len(last.members) if last else 0,
+            if sole
+            else (
                 snap.ORIGIN_FILE,
                 "its etcd stopped for the restore (the other members could not be removed)",
             )
+        )
+        members = len(last.members) if last else int(sole)
+        source = take.Source(name, None, members, origin, why)
         return save_backup(ctx, target, "etcd-data", REMEDY, source=source, kind="pre-restore")
 
     return backup
