@@ -204,6 +204,9 @@ def cmd_destroy_model(args: argparse.Namespace) -> None:
         net.destroy()
     import shutil
 
+    from .controller.storage import release_dir
+
+    release_dir(d / "volumes")  # no loop device left behind, whatever the controller did
     shutil.rmtree(d, ignore_errors=True)
     cur = paths.home() / CURRENT
     if cur.exists() and cur.read_text().strip() == name:
@@ -298,6 +301,8 @@ def cmd_deploy(args: argparse.Namespace) -> None:
         channel=args.channel,
         base=_requested_base(args),
         force=args.force,
+        storage=list(args.storage or []),
+        attach_storage=[x for item in args.attach_storage or [] for x in item.split(",") if x],
     )
     sys.stderr.write(f"Deployed \"{result['application']}\" from local charm\n")
 
@@ -317,7 +322,14 @@ def _requested_base(args: argparse.Namespace) -> str | None:
 
 
 def cmd_add_unit(args: argparse.Namespace) -> None:
-    call(model_name(args), "add-unit", application=args.application, num_units=args.num_units)
+    attach = [s for item in args.attach_storage or [] for s in item.split(",") if s]
+    call(
+        model_name(args),
+        "add-unit",
+        application=args.application,
+        num_units=args.num_units,
+        attach_storage=attach,
+    )
 
 
 def cmd_remove_unit(args: argparse.Namespace) -> None:
@@ -332,21 +344,104 @@ def cmd_remove_unit(args: argparse.Namespace) -> None:
             raise CLIError(f'application "{units[0]}" not found')
         names = sorted(app["units"], key=lambda n: int(n.split("/")[1]))
         units = names[-args.num_units :]
-    call(model, "remove-unit", units=units, force=args.force, no_wait=args.no_wait)
-    for u in units:
-        sys.stderr.write(f"will remove unit {u}\n")
+    lines = call(
+        model,
+        "remove-unit",
+        units=units,
+        force=args.force,
+        no_wait=args.no_wait,
+        destroy_storage=args.destroy_storage,
+    )
+    for line in lines:
+        sys.stderr.write(f"{line}\n")
 
 
 def cmd_remove_application(args: argparse.Namespace) -> None:
-    call(
+    lines = call(
         model_name(args),
         "remove-application",
         applications=args.applications,
         force=args.force,
         no_wait=args.no_wait,
+        destroy_storage=args.destroy_storage,
     )
-    for a in args.applications:
-        sys.stderr.write(f"will remove application {a}\n")
+    for line in lines:
+        sys.stderr.write(f"{line}\n")
+
+
+# ---------------------------------------------------------------------- storage
+
+
+def cmd_storage(args: argparse.Namespace) -> None:
+    from .formats.storage import storage_output
+
+    if args.ids and not (args.filesystem or args.volume):
+        raise CLIError("specifying IDs only supported with --filesystem and --volume options")
+    if args.filesystem and args.volume:
+        raise CLIError("--filesystem and --volume can not be used together")
+    d = call(model_name(args), "storage")
+    if args.filesystem:
+        d = {"filesystems": {}}
+    elif args.volume:
+        vols = d.get("volumes") or {}
+        d = {"volumes": {k: v for k, v in vols.items() if not args.ids or k in args.ids}}
+    stdout, stderr = storage_output(d, args.format or "tabular")
+    sys.stdout.write(stdout)
+    sys.stderr.write(stderr)
+
+
+def cmd_show_storage(args: argparse.Namespace) -> None:
+    from .formats.storage import show_storage_output
+
+    if not args.ids:
+        raise CLIError("must specify storage ID(s)")
+    d = call(model_name(args), "show-storage", ids=args.ids)
+    sys.stdout.write(show_storage_output(d, args.format or "yaml"))
+
+
+def _storage_lines(lines: list[str]) -> None:
+    failed = False
+    for line in lines:
+        sys.stderr.write(line + "\n")
+        failed = failed or line.startswith("failed to ")
+    if failed:
+        sys.exit(1)
+
+
+def cmd_add_storage(args: argparse.Namespace) -> None:
+    if not args.directives:
+        raise CLIError("add-storage requires a unit and a storage directive", 2)
+    if not re.match(r"^[a-z][a-z0-9-]*/[0-9]+$", args.unit):
+        raise CLIError(f'unit name "{args.unit}" not valid', 2)
+    _storage_lines(call(model_name(args), "add-storage", unit=args.unit, items=args.directives))
+
+
+def cmd_attach_storage(args: argparse.Namespace) -> None:
+    if not args.ids:
+        raise CLIError("attach-storage requires a unit ID and at least one storage ID", 2)
+    _storage_lines(call(model_name(args), "attach-storage", unit=args.unit, ids=args.ids))
+
+
+def cmd_detach_storage(args: argparse.Namespace) -> None:
+    if args.no_wait and not args.force:
+        raise CLIError("--no-wait without --force not valid", 2)
+    _storage_lines(call(model_name(args), "detach-storage", ids=args.ids, force=args.force))
+
+
+def cmd_remove_storage(args: argparse.Namespace) -> None:
+    r = call(
+        model_name(args), "remove-storage", ids=args.ids, force=args.force,
+        no_destroy=args.no_destroy,
+    )  # fmt: skip
+    for line in r["lines"]:
+        sys.stderr.write(line + "\n")
+    if r["attached"]:
+        sys.stderr.write(
+            "\nUse the --force option to remove attached storage, or use\n"
+            '"juju detach-storage" to explicitly detach the storage\nbefore removing.\n'
+        )
+    if any(line.startswith("failed to ") for line in r["lines"]):
+        sys.exit(1)
 
 
 def cmd_integrate(args: argparse.Namespace) -> None:
@@ -759,6 +854,29 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("applications", nargs="+")
     for f in ("--no-prompt", "--force", "--no-wait", "--destroy-storage", "-y"):
         sp.add_argument(f, action="store_true")
+
+    sp = add("storage", cmd_storage, "Lists storage details", aliases=("list-storage",))
+    fmt_opt(sp, ("json", "yaml", "tabular"))
+    sp.add_argument("--filesystem", action="store_true")
+    sp.add_argument("--volume", action="store_true")
+    sp.add_argument("ids", nargs="*")
+    sp = add("show-storage", cmd_show_storage, "Shows storage instance information")
+    fmt_opt(sp, ("json", "yaml"))
+    sp.add_argument("ids", nargs="*")
+    sp = add("add-storage", cmd_add_storage, "Adds storage to a unit after it has been deployed")
+    sp.add_argument("unit")
+    sp.add_argument("directives", nargs="*")
+    sp = add("attach-storage", cmd_attach_storage, "Attaches existing storage to a unit")
+    sp.add_argument("unit")
+    sp.add_argument("ids", nargs="*")
+    sp = add("detach-storage", cmd_detach_storage, "Detaches storage from units")
+    sp.add_argument("ids", nargs="+")
+    sp.add_argument("--force", action="store_true")
+    sp.add_argument("--no-wait", action="store_true")
+    sp = add("remove-storage", cmd_remove_storage, "Removes storage from the model")
+    sp.add_argument("ids", nargs="+")
+    sp.add_argument("--force", action="store_true")
+    sp.add_argument("--no-destroy", action="store_true")
 
     sp = add(
         "integrate",

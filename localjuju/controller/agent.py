@@ -124,6 +124,7 @@ def hook_error(info: HookInfo, **kw: Any) -> HookError:
         remote_app=info.remote_app,
         departing_unit=info.departing_unit,
         change_version=info.change_version,
+        storage_id=info.storage_id,
         **kw,
     )
 
@@ -343,6 +344,13 @@ class UnitAgent:
         pending.sort(key=lambda t: int(t.id))
         t_now = time.time()
         err = unit.local.error
+        mine = self.ctl.storage.of_unit(unit.name)
+        for s in mine:
+            # an attachment going away that the unit never attached needs no hook
+            if s.attachment_life != "alive" and s.id not in unit.local.storage_attached:
+                self.ctl.storage.attachment_removed(s)
+                self.ctl.changed()
+        mine = self.ctl.storage.of_unit(unit.name)
         return Remote(
             unit=unit.name,
             life=life,
@@ -356,7 +364,13 @@ class UnitAgent:
             retry_due=err is not None and err.retry_at <= t_now,
             auto_retry=bool(m.config.get("automatically-retry-hooks", True)),
             resolved=unit.resolved,
-        )
+            storage=[s.id for s in mine
+                     if s.attachment_life == "alive" and self.ctl.storage.provisioned(s)],
+            storage_detaching=[s.id for s in mine if s.attachment_life != "alive"],
+            storage_pending=any(
+                s.attachment_life == "alive" and not self.ctl.storage.provisioned(s) for s in mine
+            ),
+        )  # fmt: skip
 
     def sync_scopes(self) -> None:
         """Enter the scope of every alive relation once installed (SynchronizeScopes)."""
@@ -470,8 +484,9 @@ class UnitAgent:
                 env["JUJU_DEPARTING_UNIT"] = info.departing_unit
         if info is not None and info.storage_id:
             env["JUJU_STORAGE_ID"] = info.storage_id
+            st = self.ctl.model.storage.get(info.storage_id)
             env["JUJU_STORAGE_LOCATION"] = ctx.storage_location(info.storage_id)
-            env["JUJU_STORAGE_KIND"] = "filesystem"
+            env["JUJU_STORAGE_KIND"] = st.kind if st is not None else "block"
         if ctx.task is not None and ctx.task.name != "juju-exec":
             env["JUJU_ACTION_NAME"] = ctx.task.name
             env["JUJU_ACTION_UUID"] = ctx.task.id
@@ -589,6 +604,10 @@ class UnitAgent:
             unit.local.update_status_due = time.time() + self.ctl.update_status_interval()
         if info.kind == "relation-broken" and info.relation_id is not None:
             self.ctl.leave_scope(str(info.relation_id), unit.name)
+        if info.kind == "storage-detaching":
+            st = self.ctl.model.storage.get(info.storage_id)
+            if st is not None and st.unit == unit.name:
+                self.ctl.storage.attachment_removed(st)
         unit.agent_status.set("idle")
         if info.kind == "remove":
             self.ctl.unit_removed(unit.name)

@@ -31,6 +31,7 @@ from .state import Model, Settings, Task, Unit, now, parse_port, sort_ports, uni
 if TYPE_CHECKING:
     from .charm import Charm
     from .machines import Machine, Network
+    from .storage import StorageManager
 
 
 class ContextController(Protocol):
@@ -52,6 +53,9 @@ class ContextController(Protocol):
     def resource_get(self, unit: str, name: str) -> str: ...
 
     def changed(self) -> None: ...
+
+    @property
+    def storage(self) -> StorageManager: ...
 
     def save(self) -> None: ...
 
@@ -110,8 +114,8 @@ class HookContext:
         return self.ctl.model
 
     def storage_location(self, storage_id: str) -> str:
-        name, num = storage_id.split("/")
-        return f"/var/lib/juju/storage/{name}/{num}"
+        st = self.model.storage.get(storage_id)
+        return self.ctl.storage.location(st) if st is not None else ""
 
     def commit(self) -> None:
         """Apply the buffered writes (the hook exited 0)."""
@@ -148,6 +152,8 @@ class HookContext:
                 unit.charm_state.pop(k, None)
             else:
                 unit.charm_state[k] = v
+        if self.storage_requests:
+            self.ctl.storage.add_from_hook(unit, self.storage_requests)
 
     # ------------------------------------------------------------------ identity
 
@@ -419,14 +425,15 @@ class HookContext:
     # ------------------------------------------------------------------ storage
 
     def storage_ids(self) -> list[str]:
-        return list(self.unit.local.storage_attached)
+        """The unit's storage attachments (UnitStorageAttachments), dying ones included."""
+        mine = self.ctl.storage.of_unit(self.unit.name)
+        return [s.id for s in sorted(mine, key=lambda s: int(s.id.split("/")[1]))]
 
     def storage(self, storage_id: str) -> StorageInfo | None:
-        if storage_id not in self.unit.local.storage_attached and storage_id != (
-            self.hook.storage_id if self.hook else ""
-        ):
+        st = self.model.storage.get(storage_id)
+        if st is None or st.unit != self.unit.name:
             return None
-        return StorageInfo(storage_id, "filesystem", self.storage_location(storage_id))
+        return StorageInfo(storage_id, st.kind, self.storage_location(storage_id))
 
     def add_storage(self, constraints: Mapping[str, int]) -> None:
         for k, v in constraints.items():

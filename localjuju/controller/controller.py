@@ -36,6 +36,7 @@ from .state import (
     Unit,
     unit_tag,
 )
+from .storage import Directive, StorageError, StorageManager, parse_storage_flag
 
 log = logging.getLogger("localjuju.controller")
 
@@ -83,6 +84,7 @@ class Controller:
         # interrupted by it, whatever its exit status
         self.halting: set[str] = set()
         self.stopping = False
+        self.storage = StorageManager(self)
 
     # ------------------------------------------------------------------ basics
 
@@ -132,6 +134,9 @@ class Controller:
 
     def _flush(self) -> None:
         self._save_pending = False
+        if self.storage.retry():
+            for agent in self.agents.values():
+                agent.wake.set()
         if self.doom_subordinates():
             for agent in self.agents.values():
                 agent.wake.set()
@@ -388,6 +393,15 @@ class Controller:
             cfg = charmlib.validate_config(ch, dict(args.get("config") or {}))
         except CharmError as e:
             raise UserError(str(e)) from None
+        flags: dict[str, Directive] = {}
+        try:
+            for item in args.get("storage") or []:
+                sname, d = parse_storage_flag(item)
+                if sname in flags:
+                    raise StorageError(f'storage "{sname}" specified more than once')
+                flags[sname] = d
+        except StorageError as e:
+            raise UserError(str(e)) from None
         app = Application(
             name=name,
             charm=ch.name,
@@ -399,13 +413,20 @@ class Controller:
             config=cfg,
         )
         self.model.applications[name] = app
+        try:
+            directives = self.storage.validate_deploy(name, flags)
+        except StorageError as e:
+            del self.model.applications[name]
+            raise UserError(f'cannot add application "{name}": {e}') from None
+        app.storage = {k: dataclasses.asdict(d) for k, d in directives.items()}
         for rname, rpath in (args.get("resources") or {}).items():
             self._attach_resource(app, ch, rname, rpath)
         # Peer relations exist from deployment.
         for ep in ch.endpoints.values():
             if ep.role == "peer":
                 self._add_relation([Endpoint(name, ep.name, "peer", ep.interface, ep.scope)])
-        units = await self.add_units(name, n) if n else []
+        attach = list(args.get("attach_storage") or [])
+        units = await self.add_units(name, n, attach) if n else []
         self.changed()
         return {"application": name, "units": units}
 
@@ -454,7 +475,9 @@ class Controller:
             shutil.copy(res.path, host)
         return inside
 
-    async def add_units(self, app_name: str, n: int) -> list[str]:
+    async def add_units(
+        self, app_name: str, n: int, attach_storage: list[str] | None = None
+    ) -> list[str]:
         app = self.model.applications.get(app_name)
         if app is None:
             raise UserError(f'application "{app_name}" not found')
@@ -466,6 +489,15 @@ class Controller:
             raise UserError(
                 f'cannot add unit to application "{app_name}": application is a subordinate'
             )
+        attach_storage = list(attach_storage or [])
+        if attach_storage and n != 1:
+            raise UserError("--attach-storage cannot be used with -n")
+        for sid in attach_storage:
+            s = self.model.storage.get(sid)
+            if s is None:
+                raise UserError(f'storage instance "{sid}" not found')
+            if s.unit or s.owner:
+                raise UserError(f"storage {sid} is attached to unit {s.unit or s.owner}")
         names = []
         mids = []
         for _ in range(n):
@@ -473,10 +505,26 @@ class Controller:
             app.next_unit += 1
             mid = self.new_machine(app.base)
             self.model.machines[mid].units.append(uname)
-            self.model.units[uname] = Unit(name=uname, machine=mid)
+            unit = Unit(name=uname, machine=mid)
+            self.model.units[uname] = unit
             app.units.append(uname)
             names.append(uname)
             mids.append(mid)
+            attached = set()
+            for sid in attach_storage:
+                try:
+                    self.storage._attach(unit, sid)
+                except StorageError as e:
+                    raise UserError(f"cannot attach storage {sid} to unit {uname}: {e}") from None
+                attached.add(sid.split("/")[0])
+            for sname, d in app.storage.items():
+                if sname in attached:
+                    continue
+                for _ in range(int(d["count"])):
+                    try:
+                        self.storage.create(unit, sname, Directive(**d))
+                    except StorageError as e:
+                        raise UserError(str(e)) from None
         self.save()
         await asyncio.to_thread(self.network.ensure)
         await asyncio.gather(*(self.boot_machine(mid) for mid in mids))
@@ -644,10 +692,11 @@ class Controller:
 
     # ------------------------------------------------------------------ removal
 
-    def destroy_unit(self, unit: Unit) -> None:
+    def destroy_unit(self, unit: Unit, destroy_storage: bool = False) -> None:
         if unit.life != "alive":
             return
         unit.life = "dying"
+        self.storage.unit_dying(unit, destroy_storage)
         # cleanupDyingUnit: other units see the unit departed at once (PrepareLeaveScope).
         for rel in self.model.relations.values():
             if unit.name in rel.scope:
@@ -656,7 +705,9 @@ class Controller:
         if app.leader == unit.name:
             app.leader = ""  # a dying leader resigns
 
-    async def remove_units(self, names: list[str], force: bool, no_wait: bool) -> list[str]:
+    async def remove_units(
+        self, names: list[str], force: bool, no_wait: bool, destroy_storage: bool = False
+    ) -> list[str]:
         for n in names:
             if n not in self.model.units:
                 raise UserError(f'unit "{n}" does not exist')
@@ -665,13 +716,25 @@ class Controller:
                     f'unit "{n}" is a subordinate, to remove use remove-relation. Note: this '
                     f'will remove all units of "{self.model.units[n].app}"'
                 )
+        lines = []
         for n in names:
             unit = self.model.units[n]
-            self.destroy_unit(unit)
+            lines.append(f"will remove unit {n}")
+            lines += self.storage_fate(unit, destroy_storage)
+            self.destroy_unit(unit, destroy_storage)
             if force:
                 self.force_remove(n, no_wait)
         self.changed()
-        return names
+        return lines
+
+    def storage_fate(self, unit: Unit, destroy_storage: bool) -> list[str]:
+        """remove-unit's lines for the unit's storage (ClassifyDetachedStorage): detachable
+        storage is detached unless destroyed; machine-bound storage goes with the machine."""
+        out = []
+        for s in sorted(self.storage.of_unit(unit.name), key=lambda s: s.id):
+            keep = not destroy_storage and s.pool != "loop"
+            out.append(f"- will {'detach' if keep else 'remove'} storage {s.id}")
+        return out
 
     def force_remove(self, name: str, no_wait: bool) -> None:
         """`--force`: the unit leaves at once when `--no-wait` is given or its machine is down;
@@ -706,6 +769,7 @@ class Controller:
             unit.life = "dead"
             self.changed()
             return
+        self.storage.unit_gone(unit)
         del self.model.units[name]
         for rel in list(self.model.relations.values()):
             if name in rel.scope:
@@ -729,14 +793,20 @@ class Controller:
                 sm.units.remove(name)
             if not sm.units:
                 self.model.machines.pop(unit.machine, None)
-                m = self.machine(unit.machine)
-                asyncio.get_running_loop().create_task(asyncio.to_thread(m.destroy))
+                asyncio.get_running_loop().create_task(self._destroy_machine(unit.machine))
         if app is not None and app.life != "alive" and not app.units:
             self._remove_app(app)
         principal = self.model.units.get(unit.principal) if unit.principal else None
         if principal is not None and principal.life == "dead":
             self.unit_removed(principal.name)
         self.changed()
+
+    async def _destroy_machine(self, mid: str) -> None:
+        m = self.machine(mid)
+        await asyncio.to_thread(m.kill)
+        self.storage.machine_gone(mid)
+        self.changed()
+        await asyncio.to_thread(m.destroy)
 
     def _remove_app(self, app: Application) -> None:
         self.model.applications.pop(app.name, None)
@@ -746,26 +816,32 @@ class Controller:
                 self._maybe_remove_relation(rel)
 
     async def remove_applications(
-        self, apps: list[str], force: bool, no_wait: bool = False
-    ) -> None:
+        self, apps: list[str], force: bool, no_wait: bool = False, destroy_storage: bool = False
+    ) -> list[str]:
         for a in apps:
             if a not in self.model.applications:
                 raise UserError(f'application "{a}" not found')
+        lines = []
         for a in apps:
             app = self.model.applications[a]
+            lines.append(f"will remove application {a}")
+            for u in app.units:
+                lines.append(f"- will remove unit {u}")
+                lines += self.storage_fate(self.model.units[u], destroy_storage)
             app.life = "dying"
             for rel in self.model.relations.values():
                 if rel.endpoint_of(a) is not None and not rel.is_peer:
                     rel.life = "dying"
             units = list(app.units)
             for u in units:
-                self.destroy_unit(self.model.units[u])
+                self.destroy_unit(self.model.units[u], destroy_storage)
             if force:
                 for u in units:
                     self.force_remove(u, no_wait)
             if not app.units:
                 self._remove_app(app)
         self.changed()
+        return lines
 
     # ------------------------------------------------------------------ config
 

@@ -94,6 +94,7 @@ class API:
         await ctl.shutdown()
         for mid in list(ctl.model.machines):
             await asyncio.to_thread(ctl.machine(mid).destroy)
+        await asyncio.to_thread(ctl.storage.destroy_all)
         ctl.network.destroy()
         os._exit(0)
 
@@ -101,18 +102,50 @@ class API:
     async def cmd_deploy(self, **args: Any) -> dict[str, Any]:
         return await self.ctl.deploy(args)
 
-    async def cmd_add_unit(self, application: str, num_units: int = 1) -> list[str]:
-        return await self.ctl.add_units(application, num_units)
+    async def cmd_add_unit(
+        self, application: str, num_units: int = 1, attach_storage: list[str] | None = None
+    ) -> list[str]:
+        return await self.ctl.add_units(application, num_units, attach_storage)
 
     async def cmd_remove_unit(
-        self, units: list[str], force: bool = False, no_wait: bool = False
+        self,
+        units: list[str],
+        force: bool = False,
+        no_wait: bool = False,
+        destroy_storage: bool = False,
     ) -> list[str]:
-        return await self.ctl.remove_units(units, force, no_wait)
+        return await self.ctl.remove_units(units, force, no_wait, destroy_storage)
 
     async def cmd_remove_application(
-        self, applications: list[str], force: bool = False, no_wait: bool = False
-    ) -> None:
-        await self.ctl.remove_applications(applications, force, no_wait)
+        self,
+        applications: list[str],
+        force: bool = False,
+        no_wait: bool = False,
+        destroy_storage: bool = False,
+    ) -> list[str]:
+        return await self.ctl.remove_applications(applications, force, no_wait, destroy_storage)
+
+    # ---------------------------------------------------------------- storage
+    async def cmd_storage(self) -> dict[str, Any]:
+        return self.ctl.storage.combined()
+
+    async def cmd_show_storage(self, ids: list[str]) -> dict[str, Any]:
+        return self.ctl.storage.show(ids)
+
+    async def cmd_add_storage(self, unit: str, items: list[str]) -> list[str]:
+        return self.ctl.storage.add(unit, items)
+
+    async def cmd_attach_storage(self, unit: str, ids: list[str]) -> list[str]:
+        return self.ctl.storage.attach(unit, ids)
+
+    async def cmd_detach_storage(self, ids: list[str], force: bool = False) -> list[str]:
+        return self.ctl.storage.detach(ids, force)
+
+    async def cmd_remove_storage(
+        self, ids: list[str], force: bool = False, no_destroy: bool = False
+    ) -> dict[str, Any]:
+        lines, attached = self.ctl.storage.remove(ids, force, no_destroy)
+        return {"lines": lines, "attached": attached}
 
     async def cmd_integrate(self, a: str, b: str) -> dict[str, Any]:
         return self.ctl.integrate(a, b)

@@ -261,6 +261,7 @@ def status_document(d: dict[str, Any]) -> Any:
         machines=machines,
         applications=apps,
         relations=relations,
+        storage=dict(d.get("storage") or {}),
         controller_timestamp=_dt(d.get("controller", {}).get("timestamp")),
     )
 

@@ -35,7 +35,7 @@ from ..machine import snapd as machine_snapd
 
 JUJU_VERSION = "3.6.8"
 # Private, persistent top-level directories of a machine (bind-mounted from its disk).
-PRIVATE_DIRS = ("root", "home", "tmp", "var", "snap", "srv", "opt")
+PRIVATE_DIRS = ("root", "home", "tmp", "var", "snap", "srv", "opt", "media", "mnt")
 # Overlays on the host's directories: writes are private to the machine.
 OVERLAYS = ("usr", "etc")
 
@@ -53,7 +53,7 @@ done
 for d in usr etc; do
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$M/upper/$d,workdir=$M/work/$d" "$R/$d"
 done
-for d in root home tmp var snap srv opt; do mount --bind "$M/disk/$d" "$R/$d"; done
+for d in root home tmp var snap srv opt media mnt; do mount --bind "$M/disk/$d" "$R/$d"; done
 # The base's Python as /usr/bin/python3.X (its link /usr/bin/python3 is in the /usr overlay):
 # the host's build of that CPython, read-only, with an empty site-packages.
 if [ -n "$PYVER" ]; then
@@ -102,6 +102,16 @@ cd /
 umount -l /.oldroot
 rmdir /.oldroot
 hostname "$HOSTNAME"
+# What systemd's fstab generator does at boot: every local file system of /etc/fstab mounted
+# (its mount point made), before any service starts; a failure is on the console.
+if [ -f /etc/fstab ]; then
+  awk '$1 !~ /^#/ && NF >= 3 && $2 ~ /^\// && $2 != "/" && $3 != "swap" &&
+       $4 !~ /(^|,)noauto(,|$)/ {print $2}' /etc/fstab | while read -r mp; do
+    if mountpoint -q "$mp"; then continue; fi
+    mkdir -p "$mp"
+    mount "$mp" || echo "localjuju: /etc/fstab: mounting $mp failed" >&2
+  done
+fi
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin
 export HOME=/root LANG=C.UTF-8
 if "$PY" -c 'import localjuju.machine.init' 2>/dev/null; then
@@ -318,6 +328,8 @@ class Machine:
         (etc / "os-release").write_text(self.release.os_release())
         (etc / "lsb-release").write_text(self.release.lsb_release())
         (etc / "hostname").write_text(self.hostname + "\n")
+        if not (etc / "fstab").exists():  # an Ubuntu cloud image's; the machine's own after
+            (etc / "fstab").write_text("LABEL=cloudimg-rootfs\t/\t ext4\tdefaults\t0 1\n")
         (etc / "hosts").write_text(
             f"127.0.0.1 localhost\n{self.address} {self.hostname}\n"
             "::1 localhost ip6-localhost ip6-loopback\n"

@@ -59,6 +59,10 @@ class Remote:
     charm_revision: int = 0
     relations: dict[int, RelationSnapshot] = field(default_factory=dict)
     storage: list[str] = field(default_factory=list)  # storage ids attached to the unit
+    # attachments going away (detach-storage, the unit's removal) that the unit had attached
+    storage_detaching: list[str] = field(default_factory=list)
+    # storage of the unit whose volume is not on its machine yet: install waits for it
+    storage_pending: bool = False
     storage_names: dict[str, str] = field(default_factory=dict)  # id -> storage name
     pending_task: str = ""  # id of the oldest pending action/exec for the unit
     update_status_due: bool = False
@@ -87,12 +91,14 @@ def next_op(local: UnitLocal, remote: Remote) -> Op | None:
     """The next operation for the unit, or None when it is idle."""
     dying = remote.life != "alive"
 
-    # Storage provisioned with the unit is attached before install.
-    for sid in remote.storage:
-        if sid not in local.storage_attached and not dying:
-            name = remote.storage_names.get(sid, sid.split("/")[0])
-            return Op("hook", HookInfo(f"{name}-storage-attached", "storage-attached",
-                                       storage_id=sid))  # fmt: skip
+    # Storage provisioned with the unit is attached before install (the storage resolver
+    # runs its hooks before the queued install; install waits for them).
+    if not local.installed and local.error is None:
+        op = _storage_op(local, remote)
+        if op is not None:
+            return op
+        if remote.storage_pending and not dying:
+            return None  # ErrWaiting: initial storage attachments not ready
 
     # A failed hook blocks every other hook until it succeeds or is skipped; actions may still
     # run. `juju resolved` retries it now; `juju resolved --no-retry` skips it (nextOpHookError).
@@ -142,6 +148,12 @@ def next_op(local: UnitLocal, remote: Remote) -> Op | None:
     if remote.pending_task and local.installed:
         return Op("task", task_id=remote.pending_task)
 
+    # The storage resolver, with nothing else in progress: storage added since, and the
+    # detaching hooks (a dying unit's first of all, before its relations go).
+    op = _storage_op(local, remote)
+    if op is not None:
+        return op
+
     if dying:
         op = _relation_op(local, remote, dying=True)
         if op is not None:
@@ -168,6 +180,22 @@ def next_op(local: UnitLocal, remote: Remote) -> Op | None:
     return None
 
 
+def _storage_op(local: UnitLocal, remote: Remote) -> Op | None:
+    for sid in remote.storage_detaching:
+        if sid in local.storage_attached:
+            name = remote.storage_names.get(sid, sid.split("/")[0])
+            return Op("hook", HookInfo(f"{name}-storage-detaching", "storage-detaching",
+                                       storage_id=sid))  # fmt: skip
+    if remote.life != "alive":
+        return None
+    for sid in remote.storage:
+        if sid not in local.storage_attached:
+            name = remote.storage_names.get(sid, sid.split("/")[0])
+            return Op("hook", HookInfo(f"{name}-storage-attached", "storage-attached",
+                                       storage_id=sid))  # fmt: skip
+    return None
+
+
 def _hook_from_error(err: HookError) -> HookInfo:
     kind = err.hook
     if err.relation_id is not None:
@@ -184,6 +212,7 @@ def _hook_from_error(err: HookError) -> HookInfo:
         remote_app=err.remote_app,
         departing_unit=err.departing_unit,
         change_version=err.change_version,
+        storage_id=err.storage_id,
     )
 
 
@@ -279,6 +308,9 @@ def commit(local: UnitLocal, info: HookInfo, remote: Remote) -> None:
     elif k == "storage-attached":
         if info.storage_id not in local.storage_attached:
             local.storage_attached.append(info.storage_id)
+    elif k == "storage-detaching":
+        if info.storage_id in local.storage_attached:
+            local.storage_attached.remove(info.storage_id)
     elif k.startswith("relation-") and info.relation_id is not None:
         rl = local.relations.setdefault(str(info.relation_id), RelationLocal())
         if k == "relation-created":

@@ -139,6 +139,7 @@ class HookError:
     remote_app: str = ""
     departing_unit: str = ""
     change_version: int = 0
+    storage_id: str = ""
     attempts: int = 0
     # when the back-off retries it; UNTIL_RESTART for a hook its machine's end interrupted
     # (the uniter's state is still "run hook, pending": the restarted agent reports it)
@@ -245,6 +246,9 @@ class Application:
     workload_version: str = ""
     resources: dict[str, Resource] = field(default_factory=dict)
     units: list[str] = field(default_factory=list)
+    # the storage each new unit gets (deploy --storage, with the defaults filled in):
+    # store name -> {"pool", "size" (MiB), "count"}
+    storage: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -258,6 +262,51 @@ class Machine:
     units: list[str] = field(default_factory=list)
     network_cut: bool = False
     base: str = "ubuntu@22.04"
+
+
+@dataclass
+class StorageInstance:
+    """A storage instance (``data/0``) and its attachment to a unit, as Juju's state keeps
+    them; its block device is a :class:`Volume`."""
+
+    id: str
+    kind: str = "block"
+    pool: str = "loop"
+    size: int = 1024  # MiB
+    # the unit it is attached to ("" once detached) and that attachment's life: "alive", or
+    # "dying" from detach-storage/remove-unit until the unit's storage-detaching hook commits
+    unit: str = ""
+    attachment_life: str = "alive"
+    # the unit that owns it (Juju's owner; cleared when the attachment goes)
+    owner: str = ""
+    life: str = "alive"
+    volume: str = ""
+    # what follows the detaching hook: "detach" (keep the storage), "destroy" (remove it)
+    then: str = "detach"
+
+    @property
+    def name(self) -> str:
+        return self.id.split("/")[0]
+
+
+@dataclass
+class Volume:
+    """A block volume: a sparse file in the model's directory, attached to at most one machine
+    as a loop device."""
+
+    id: str  # "0" (model-scoped) or "<machine>/<n>" (machine-scoped: the loop pool)
+    storage: str
+    pool: str
+    size: int  # MiB
+    file: str  # host path of its backing file
+    machine: str = ""  # machine attached to ("" = detached)
+    device: str = ""  # "loop3"
+    life: str = "alive"
+    status: StatusInfo = field(default_factory=lambda: StatusInfo("pending"))
+
+    @property
+    def provider_id(self) -> str:
+        return "volume-" + self.id.replace("/", "-")
 
 
 @dataclass
@@ -295,6 +344,11 @@ class Model:
     relations: dict[str, Relation] = field(default_factory=dict)
     tasks: dict[str, Task] = field(default_factory=dict)
     charm_revisions: dict[str, int] = field(default_factory=dict)
+    # Juju's "stores" and "volume" sequences, model-wide
+    next_storage: int = 0
+    next_volume: int = 0
+    storage: dict[str, StorageInstance] = field(default_factory=dict)
+    volumes: dict[str, Volume] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ queries
 
@@ -329,6 +383,8 @@ MODEL_CONFIG_DEFAULTS: dict[str, Any] = {
     # localjuju only: how often each machine's snapd refreshes its snaps on its own (a
     # duration; 0, the default, never: snapd's real timer is four times a day).
     "localjuju-snap-auto-refresh": "0",
+    # the pool of block storage given without one (unset on LXD: Juju's loop provider)
+    "storage-default-block-source": "",
 }
 #: the localjuju-only model config keys that hold a duration
 LOCALJUJU_DURATIONS = ("localjuju-lease-duration", "localjuju-force-max-wait")

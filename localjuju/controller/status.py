@@ -177,7 +177,7 @@ def status_doc(ctl: Controller) -> dict[str, Any]:
         },
         "machines": machines,
         "applications": apps,
-        "storage": {},
+        "storage": ctl.storage.combined(),
         "controller": {"timestamp": _since(StatusInfo().since)},
         # Not part of Juju's document; used by the tabular formatter for the relations table.
         "_relations": [

@@ -560,9 +560,9 @@ def status_value(
         of["endpoints"] = {n: _remote_ep(e) for n, e in o.endpoints.items()}
         offers[k] = of
     _put(out, "offers", offers)
-    out["storage"] = GoStruct(
-        (k, doc.storage[k]) for k in ("storage", "filesystems", "volumes") if doc.storage.get(k)
-    )
+    from .storage import combined_struct
+
+    out["storage"] = combined_struct(doc.storage)
     if doc.controller_timestamp is not None:
         ts = doc.controller_timestamp
         if not isinstance(ts, str):

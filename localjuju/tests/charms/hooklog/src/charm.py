@@ -61,6 +61,13 @@ def main() -> None:
         if hook.endswith("-relation-joined"):
             assert remote is not None  # Juju sets JUJU_REMOTE_UNIT in relation-joined
             tool("relation-set", "-r", rid, f"joined-{remote.replace('/', '-')}=yes")
+    sid = os.environ.get("JUJU_STORAGE_ID")
+    if sid:
+        entry["storage_get"] = tool_json("storage-get")
+        entry["storage_list"] = tool_json("storage-list")
+        cfg0 = tool_json("config-get") or {}
+        if cfg0.get("mount-storage"):
+            entry["mount"] = mount_storage(sid, hook, bool(cfg0.get("keep-mounted")))
     record(entry)
     # The same in the debug log, which outlives the machine (teardown of a removed unit).
     brief = {k: entry.get(k) for k in ("hook", "relation_list")}
@@ -88,6 +95,35 @@ def main() -> None:
         tool("leader-set", f"leader={os.environ['JUJU_UNIT_NAME']}")
     if hook not in ("stop", "remove"):
         tool("status-set", "active", cfg.get("message", "ready"))
+
+
+def mount_storage(sid: str, hook: str, keep: bool) -> str:
+    """Format (unless it holds a file system) and mount a volume, in /etc/fstab by UUID; on
+    detaching, unmount it and drop the line (unless ``keep``). Returns what it did."""
+    dev = tool("storage-get", "location").strip()
+    mnt = "/mnt/" + sid.replace("/", "-")
+    if hook.endswith("-storage-detaching"):
+        if keep:
+            return "kept"
+        subprocess.run(["umount", mnt], check=True)
+        with open("/etc/fstab") as f:
+            lines = [ln for ln in f if f" {mnt} " not in ln]
+        with open("/etc/fstab", "w") as f:
+            f.writelines(lines)
+        return "unmounted"
+    fs = subprocess.run(["blkid", "-o", "value", "-s", "TYPE", dev], capture_output=True,
+                        text=True).stdout.strip()  # fmt: skip
+    did = "mounted"
+    if not fs:
+        subprocess.run(["mkfs.ext4", "-q", "-F", dev], check=True)
+        did = "formatted and mounted"
+    uuid = subprocess.run(["blkid", "-o", "value", "-s", "UUID", dev], capture_output=True,
+                          text=True, check=True).stdout.strip()  # fmt: skip
+    os.makedirs(mnt, exist_ok=True)
+    subprocess.run(["mount", dev, mnt], check=True)
+    with open("/etc/fstab", "a") as f:
+        f.write(f"UUID={uuid} {mnt} ext4 defaults,nofail 0 2\n")
+    return did
 
 
 def action(name: str) -> None:
