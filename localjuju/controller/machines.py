@@ -54,6 +54,9 @@ for d in usr etc; do
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=$M/upper/$d,workdir=$M/work/$d" "$R/$d"
 done
 for d in root home tmp var snap srv opt media mnt; do mount --bind "$M/disk/$d" "$R/$d"; done
+# /media is shared, as on Ubuntu (systemd makes every mount shared): snap-confine's
+# namespaces are its slaves, so what is mounted or unmounted there reaches the snaps
+mount --make-shared "$R/media"
 # The base's Python as /usr/bin/python3.X (its link /usr/bin/python3 is in the /usr overlay):
 # the host's build of that CPython, read-only, with an empty site-packages.
 if [ -n "$PYVER" ]; then

@@ -496,9 +496,11 @@ class StorageManager:
         self.m.volumes.pop(vol.id, None)
 
     def _mounts(self, vol: Volume) -> list[str]:
-        if not vol.machine or not vol.device or vol.machine not in self.m.machines:
+        """Where the volume's device is mounted: in its machine, or in any namespace left
+        holding it (a snap's kept namespace): a volume in use is not detached."""
+        if not vol.device:
             return []
-        return volumes.mounted_in(f"/dev/{vol.device}", self.ctl.machine(vol.machine).init_pid())
+        return sorted(set(volumes.mounted_anywhere(f"/dev/{vol.device}")))
 
     def retry(self) -> bool:
         """Volumes whose detach or destroy failed (busy): try again. True if one moved."""

@@ -91,20 +91,31 @@ def attach(path: Path) -> str:
     raise VolumeError(f"cannot attach {path.name} as a loop device: {last}")
 
 
-def mounted_in(dev: str, pid: int | None) -> list[str]:
-    """Where ``dev`` is mounted in the mount namespace of process ``pid`` (a machine's PID 1)."""
-    if not dev or pid is None:
+def mounted_anywhere(dev: str) -> list[str]:
+    """Where ``dev`` is mounted in any mount namespace of the host (a machine's, a snap's
+    kept namespace in it): the mount points, once per namespace."""
+    if not dev:
         return []
     try:
         rdev = os.stat(dev).st_rdev
     except OSError:
         return []
     want = f"{os.major(rdev)}:{os.minor(rdev)}"
-    try:
-        lines = Path(f"/proc/{pid}/mountinfo").read_text().splitlines()
-    except OSError:
-        return []
-    return [line.split()[4] for line in lines if line.split()[2:3] == [want]]
+    seen: set[str] = set()
+    found: list[str] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            ns = os.readlink(f"/proc/{entry.name}/ns/mnt")
+            if ns in seen:
+                continue
+            seen.add(ns)
+            lines = Path(f"/proc/{entry.name}/mountinfo").read_text().splitlines()
+        except OSError:
+            continue
+        found += [ln.split()[4] for ln in lines if ln.split()[2:3] == [want]]
+    return found
 
 
 def detach(path: Path) -> None:

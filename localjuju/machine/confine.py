@@ -77,6 +77,7 @@ MS_NODIRATIME = 2048
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
 MS_RELATIME = 1 << 21
 MNT_DETACH = 2
 _KEPT_FLAGS = (
@@ -270,7 +271,10 @@ class _Builder:
     def build(self) -> None:
         p = self.p
         root = machine_root()
-        sys_mount(None, "/", None, MS_REC | MS_PRIVATE)
+        # snap-confine makes the namespace a recursive slave of the machine's: mount events of
+        # the machine reach it (its /media is shared: a volume mounted or unmounted there is
+        # seen by the app), nothing done here goes back
+        sys_mount(None, "/", None, MS_REC | MS_SLAVE)
         if mpath(NS_DIR) in mount_points():
             sys_umount(mpath(NS_DIR))  # this namespace must not pin the others
         # handles on everything that stays visible, before any of it is covered
@@ -304,8 +308,13 @@ class _Builder:
                 for sub in [mpath(d)] + media[mpath(d)]:
                     self.src(sub)
 
-        # 1. everything read-only
+        # 1. everything read-only (with removable-media, not what is mounted under /media:
+        #    its file systems stay writable, and unmounting them in the machine reaches here)
+        removable = "removable-media" in p.plugs
+        under_media = tuple(mpath(d) + "/" for d in ("/media", "/run/media"))
         for mp in mount_points():
+            if removable and mp.startswith(under_media):
+                continue
             try:
                 remount(mp, ro=True)
             except OSError:
@@ -364,8 +373,10 @@ class _Builder:
             elif d == mpath("/mnt"):
                 self._rw(self.src(d), d)
             else:
+                mounted = set(mount_points())
                 for sub in subs:
-                    self._rw(self.src(sub), sub)
+                    if sub not in mounted:  # a mount there is writable already (step 1)
+                        self._rw(self.src(sub), sub)
         self.close()
 
     @staticmethod

@@ -249,6 +249,43 @@ def test_kept_namespaces_are_entered_and_discarded(tmp_path: Path, cm: Confined)
     assert not os.path.ismount(ns)  # nothing leaked into the test's own namespace
 
 
+def test_a_volume_mounted_under_media_reaches_a_kept_namespace_and_leaves_it(
+    tmp_path: Path, cm: Confined
+) -> None:
+    """snap-confine's namespaces are slaves of the machine's, whose /media is shared: a file
+    system mounted there after the namespace was built is seen (writable) by the app, and
+    unmounting it in the machine removes it from the namespace too (nothing keeps it busy)."""
+    cm.snap("remove", "--purge", "etcd", check=True)
+    install_probe(cm, {"LOCALJUJU_SNAP_NS": "persist"})
+    cm.snap("connect", "etcd:removable-media", check=True)
+    etcd = cm.m("/snap/bin/etcd")
+    media = cm.m("/media")
+    vol = cm.m("/media/vol")
+    ns = cm.path("/run/snapd/ns/etcd.etcd.mnt")
+    script = tmp_path / "media.sh"
+    script.write_text(
+        "set -u\n"
+        f"mkdir -p {vol}\n"
+        f"mount --bind {media} {media} && mount --make-shared {media} || exit 10\n"
+        f'"{etcd}" "true" || exit 11\n'  # builds and keeps the namespace
+        f"mount -t tmpfs -o size=64k vol {vol} || exit 12\n"  # the volume, mounted later
+        f'"{etcd}" "echo y > {vol}/f" || exit 13\n'
+        f'[ "$(cat {vol}/f)" = y ] || exit 14\n'  # the app wrote on the volume
+        f"umount {vol} || exit 15\n"
+        # gone from the namespace too (what stays there is the directory's own rw bind)
+        f"nsenter --mount={ns} findmnt -n -o FSTYPE {vol} | grep -q tmpfs && exit 16\n"
+        "exit 0\n"
+    )
+    p = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(script)],
+        env={**cm.env, "LOCALJUJU_SNAP_NS": "persist"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+
+
 def test_a_hidden_entry_made_after_the_namespace_is_still_denied(
     tmp_path: Path, cm: Confined
 ) -> None:
