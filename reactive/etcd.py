@@ -69,6 +69,16 @@ def departing(*_cluster: object) -> None:
         set_flag(DEPARTING)
 
 
+@hook("data-storage-attached")
+def data_attached() -> None:
+    EtcdCharm().storage_attached()
+
+
+@hook("data-storage-detaching")
+def data_detaching() -> None:
+    EtcdCharm().storage_detaching()
+
+
 @when(INSTALLED)
 def reconcile() -> None:
     raised = EtcdCharm().reconcile(leaving=is_flag_set(DEPARTING), flags=get_flags())

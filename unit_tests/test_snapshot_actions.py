@@ -428,7 +428,7 @@ def test_the_pre_restore_backup_copies_the_stopped_database_the_restore_replaces
     live = tmp_path / "member" / "snap" / "db"
     live.parent.mkdir(parents=True)
     live.write_bytes(DB.read_bytes()[:-32])
-    monkeypatch.setattr(snapshot_take, "DB_FILE", str(live))
+    monkeypatch.setattr(snapshot_take, "db_file", lambda: str(live))
     monkeypatch.setattr(snapshot_take.workload, "installed_version", lambda: "3.5.16")
     source = archive(tmp_path / "a.tar.gz", metadata())
     target = tmp_path / "t"
@@ -509,7 +509,7 @@ def test_without_quorum_and_etcd_stopped_the_database_file_is_copied(
     live = tmp_path / "member" / "snap" / "db"  # a database file: no hash appended
     live.parent.mkdir(parents=True)
     live.write_bytes(DB.read_bytes()[:-32])
-    monkeypatch.setattr(snapshot_take, "DB_FILE", str(live))
+    monkeypatch.setattr(snapshot_take, "db_file", lambda: str(live))
     monkeypatch.setattr(snapshot_action.workload, "service_active", lambda: False)
     monkeypatch.setattr(snapshot_take.workload, "installed_version", lambda: "3.5.16")
     ctx = context(actions, etcd, "snapshot", target=str(tmp_path / "t"))

@@ -21,6 +21,7 @@ from . import (
     adopt,
     backup_timer,
     configure,
+    data_volume,
     health,
     install,
     member,
@@ -199,6 +200,40 @@ class EtcdCharm:
                 return True
         return install.install(self.hook)
 
+    def storage_attached(self) -> None:
+        """``data-storage-attached``: see :func:`data_volume.attached` (the reconcile that
+        follows in the same hook moves the data once the snap reaches the volume)."""
+        data_volume.attached(self.hook)
+
+    def storage_detaching(self) -> None:
+        """``data-storage-detaching``: the volume goes, this unit stays or is removed.
+
+        Staying, a member whose data is on the volume moves it back first (refused, the hook
+        failing for Juju to retry, while its stop would lose quorum). Removed (goal-state
+        says so), the member leaves the cluster first. Then the volume is unmounted."""
+        hook, record = self.hook, self.hook.record
+        state = record.volume.get("state", "")
+        if state == "refused" or not state:
+            record.volume = {}
+            return
+        on_volume = record.started and data_volume.running_data_dir() == data_volume.V.DATA_DIR
+        if on_volume and not record.left:
+            if hook.settings is None:
+                raise Refused("the charm's config is invalid: " + "; ".join(hook.errors))
+            ctx = Ctx(hook, hook.settings, identity(hook.unit))
+            if data_volume.is_dying(hook.unit):
+                member.leave(ctx)
+            else:
+                record.volume = {**record.volume, "state": "detaching"}
+                try:
+                    member.move_back(ctx)
+                except Exception:
+                    record.volume = {**record.volume, "state": state}
+                    raise
+        elif on_volume:  # it left the cluster already: only its stopped data is there
+            workload.stop_service(disable=True)
+        data_volume.unmount_and_forget(hook)
+
     def reconcile(self, leaving: bool = False, flags: Collection[str] = ()) -> Raised:
         """Observe -> lead -> act -> publish -> status, then the Nagios checks of the
         nrpe-external-master relation (:mod:`nrpe_checks`). ``leaving``: this unit departs
@@ -225,6 +260,7 @@ class EtcdCharm:
             return Raised(started=record.started)
         settings = hook.settings
         adopt.remove_leftovers()
+        data_volume.reconcile(hook)
         configure.apply_refresh_timer(hook, settings)
         install.hold_refreshes()
         try:
@@ -293,6 +329,9 @@ class EtcdCharm:
         )
         if problem is not None and not record.started:
             hook.set_status(S.takeover(problem.reason, isinstance(problem, adopt.T.Refuse)))
+        refused = data_volume.problem(hook)
+        if refused:
+            hook.set_status(S.Status("blocked", refused))
         healthy = hook.status is not None and hook.status.state == "active"
         return Raised(started=record.started, tls_ready=material is not None, healthy=healthy)
 

@@ -9,6 +9,7 @@ import time
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
+from . import volume as V
 from . import workload
 from .context import Ctx, Hook, log
 from .settings import Settings
@@ -17,9 +18,14 @@ from .settings import Settings
 def render(ctx: Ctx) -> str:
     template = os.path.join(hookenv.charm_dir(), "templates", "etcd3.conf")
     with open(template) as f:
-        return C.render(
-            f.read(), C.conf_context(ctx.settings, ctx.identity, ctx.record.bootstrap, ctx.version)
+        context = C.conf_context(
+            ctx.settings,
+            ctx.identity,
+            ctx.record.bootstrap,
+            ctx.version,
+            V.data_dir(str(ctx.record.volume.get("state", "")), C.DATA_DIR),
         )
+        return C.render(f.read(), context)
 
 
 def desired(ctx: Ctx) -> tuple[str, str]:

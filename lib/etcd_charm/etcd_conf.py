@@ -68,6 +68,7 @@ def conf_context(
     identity: Identity,
     bootstrap: Bootstrap,
     version: str | None,
+    data_dir: str = DATA_DIR,
 ) -> dict[str, Any]:
     if settings.bind_to_all_interfaces:
         peer_bind = client_bind = "0.0.0.0"
@@ -86,7 +87,7 @@ def conf_context(
     supports_min_version = bool(version) and version_tuple(version or "") >= (3, 5)
     return {
         "name": identity.name,
-        "data_dir": DATA_DIR,
+        "data_dir": data_dir,
         "snapshot_count": settings.effective_snapshot_count(version),
         "heartbeat_interval": settings.heartbeat_interval,
         "election_timeout": settings.election_timeout,
@@ -104,6 +105,17 @@ def conf_context(
         "tls_min_version": "TLS1.2" if supports_min_version else "",
         "listen_metrics_urls": listen_metrics,
     }
+
+
+def data_dir_of(conf_text: str) -> str:
+    """The data directory an etcd.conf.yml names (the default when it names none)."""
+    import yaml
+
+    try:
+        conf = yaml.safe_load(conf_text) or {}
+    except yaml.YAMLError:
+        conf = {}
+    return str(conf.get("data-dir") or DATA_DIR) if isinstance(conf, dict) else DATA_DIR
 
 
 def render(template_text: str, context: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from charmhelpers.core import hookenv
 
+from . import data_volume as DV
 from . import etcd_conf as C
 from . import plan as P
 from . import status as S
@@ -108,12 +109,73 @@ def restart(ctx: Ctx, obs: P.Observed, step: P.Restart, conf_text: str) -> None:
             "update this member's peer URL",
             lambda: ctl.member_update(obs.me.member_id, [identity.peer_url(settings)]),
         )
-    ctx.set_status(S.RESTARTING)
-    workload.write_file(C.CONF_PATH, conf_text, 0o644)
-    workload.restart_service()
-    wait_answering(ctx, f"etcd on {ctx.unit} to rejoin after the restart", leader=True)
+    old_dir, new_dir = DV.running_data_dir(), DV.data_dir_of(conf_text)
+    if new_dir != old_dir:
+        relocate(ctx, old_dir, new_dir, conf_text)
+    else:
+        ctx.set_status(S.RESTARTING)
+        workload.write_file(C.CONF_PATH, conf_text, 0o644)
+        workload.restart_service()
+        wait_answering(ctx, f"etcd on {ctx.unit} to rejoin after the restart", leader=True)
     ctx.record.applied_hash = step.conf_hash
     log("etcd restarted with the new configuration")
+
+
+def relocate(ctx: Ctx, old_dir: str, new_dir: str, conf_text: str) -> None:
+    """Move the member's data (raft leadership handed over by the caller): stop etcd, copy
+    its data to ``new_dir``, start it there with ``conf_text``, and drop the old copy once it
+    answers. Should it not start, the old configuration and data are put back."""
+    ctx.set_status(S.moving_data(new_dir))
+    log(f"moving etcd's data from {old_dir} to {new_dir}")
+    previous = workload.read_file(C.CONF_PATH)
+    workload.stop_service()
+    DV.move(old_dir, new_dir)
+    workload.write_file(C.CONF_PATH, conf_text, 0o644)
+    workload.start_service()
+    try:
+        wait_answering(ctx, f"etcd on {ctx.unit} to answer from {new_dir}", leader=True)
+    except TimeoutError:
+        log(f"etcd did not answer from {new_dir}: back to {old_dir}", hookenv.ERROR)
+        workload.stop_service()
+        workload.write_file(C.CONF_PATH, previous, 0o644)
+        workload.start_service()
+        raise
+    DV.forget(old_dir)
+
+
+def move_back(ctx: Ctx) -> None:
+    """A volume detaches from a unit that stays: its member's data moves back to the
+    snap's data directory first, in this hook (Juju takes the device once it commits). Its
+    stop is checked as a restart's is: refused while the others would not keep quorum (the
+    hook fails, and Juju runs it again)."""
+    record = ctx.record
+    my_id = record.member_id
+    obs = P.Observed(
+        me=P.UnitInfo(ctx.unit, ctx.identity.name, member_id=my_id),
+        is_leader=hookenv.is_leader(),
+        started=True,
+        leader=leader_data(),
+        peers=peers(ctx.hook),
+    )
+    members = refresh_members(ctx, obs).members
+    if members is None:
+        refuse_move(ctx.hook, "no member of the cluster answers")
+    healthy = member_health(members)
+    refusal = P.stop_refusal(members, healthy, my_id)
+    if refusal:
+        refuse_move(ctx.hook, refusal)
+    hand_over_leadership(ctx, members, my_id, "moving its data", healthy)
+    conf = render(ctx)  # the volume's state no longer "ready": the default data directory
+    relocate(ctx, DV.running_data_dir(), C.DATA_DIR, conf)
+    record.applied_hash = conf_hash(conf)
+    log(f"etcd's data moved back to {C.DATA_DIR}")
+
+
+def refuse_move(hook: Hook, why: str) -> NoReturn:
+    message = f"Cannot move etcd's data off its volume now: {why}; Juju retries the hook"
+    hook.set_status(S.Status("blocked", message))
+    log(message, hookenv.ERROR)
+    raise Refused(message)
 
 
 def discard_for_restore(hook: Hook) -> None:
@@ -125,7 +187,8 @@ def discard_for_restore(hook: Hook) -> None:
         workload.stop_service()
     except workload.WorkloadError as e:
         log(f"stopping etcd: {e}", hookenv.WARNING)
-    shutil.rmtree(os.path.join(os.path.realpath(C.DATA_DIR), "member"), ignore_errors=True)
+    data_dir = DV.running_data_dir()
+    shutil.rmtree(os.path.join(os.path.realpath(data_dir), "member"), ignore_errors=True)
     hook.record.forget_member()
 
 

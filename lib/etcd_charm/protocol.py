@@ -223,6 +223,10 @@ PROTOCOL: tuple[Key, ...] = (
         "(nrpe-external-master)", "each hook (write and restart NRPE only when it changed)",
         "hash of the check definitions, Nagios host name, context, service groups and "
         "relation ids last written", "when the last nrpe-external-master relation is gone"),
+    Key("unit storage", "etcd.volume", "the data-storage hooks; every hook (ready once the "
+        "snap reaches it)", "config rendering (the data directory), status (a refused one)",
+        '{"storage", "device", "uuid", "state", "found"}: the data volume, mounted, ready or '
+        "refused, and what a refused one holds", "when the volume detaches"),
     Key("unit storage", "etcd.backup-schedule-valid", "every hook and action, once "
         "`systemd-analyze calendar` accepted backup_schedule",
         "every hook and action (check a changed expression only)",

@@ -28,6 +28,7 @@ KV_AVAILABLE = "etcd.refresh-available"  # {"channel", "revision", "version"} ne
 KV_TAKEN_OVER = "etcd.taken-over"  # {"member-id", "restart"} of the earlier charm's member
 KV_NRPE = "etcd.nrpe-registered"  # hash of the Nagios checks registered (nagios.py)
 KV_SCHEDULE = "etcd.backup-schedule-valid"  # the backup_schedule systemd-analyze accepted
+KV_VOLUME = "etcd.volume"  # the data volume: {"storage", "device", "uuid", "state", "found"}
 
 #: what a unit knows about the member it runs (forgotten together)
 MEMBER_KEYS = (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS)
@@ -190,6 +191,19 @@ class Record:
     @refresh_timer.setter
     def refresh_timer(self, timer: str) -> None:
         self.kv.set(KV_REFRESH_TIMER, timer)
+
+    @property
+    def volume(self) -> dict[str, Any]:
+        """The ``data`` volume this unit was given ({} for none): its storage id, device,
+        file system UUID and state (:data:`volume.State`), and what a refused one holds."""
+        return dict(self.kv.get(KV_VOLUME) or {})
+
+    @volume.setter
+    def volume(self, value: dict[str, Any]) -> None:
+        if value:
+            self.kv.set(KV_VOLUME, value)
+        else:
+            self.kv.unset(KV_VOLUME)
 
     @property
     def taken_over(self) -> dict[str, Any]:

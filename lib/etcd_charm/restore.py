@@ -51,7 +51,7 @@ def restore(
     if not os.path.exists(C.SERVER_CERT_PATH):
         raise RestoreError("this unit has no certificates yet; relate etcd to easyrsa first")
     token = secrets.token_hex(16)
-    data_dir = os.path.realpath(C.DATA_DIR)
+    data_dir = os.path.realpath(workload.running_data_dir())
     member_dir = os.path.join(data_dir, "member")
     staging = os.path.join(data_dir, f".restore-{token[:8]}")
     aside = os.path.join(data_dir, f".before-restore-{token[:8]}")

@@ -131,7 +131,7 @@ def _pre_restore_backup(ctx: Context, target: str) -> Callable[[bool], object]:
     refusal = take.space_refusal(
         take.SNAP_WORK if os.path.isdir(take.SNAP_WORK) else os.path.dirname(take.SNAP_WORK),
         target,
-        os.path.getsize(take.DB_FILE) if os.path.isfile(take.DB_FILE) else 0,
+        os.path.getsize(take.db_file()) if os.path.isfile(take.db_file()) else 0,
     )
     if refusal:
         raise ActionError(

@@ -67,7 +67,7 @@ def _source(ctx: Context, members: MemberList | None, without_quorum: bool) -> t
             f"{why}; and this unit's own member does not answer either ({detail}) although "
             "etcd runs, so its database cannot be copied safely"
         )
-    if not os.path.isfile(take.DB_FILE):
+    if not os.path.isfile(take.db_file()):
         raise ActionError(f"{why}; and this unit's etcd is stopped with no database to copy")
     return take.Source(name, None, count, snap.ORIGIN_FILE)
 

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from . import backups, workload
-from . import etcd_conf as C
 from . import snapshot as snap
 from .backup_store import LOCAL_DIR, LocalStore
 from .etcdctl import ETCDCTL, Etcdctl, EtcdctlError
@@ -84,8 +83,10 @@ def stamp() -> str:
     return time.strftime("%Y-%m-%d-%H.%M.%S", time.gmtime())
 
 
-#: etcd's database file in this unit's member directory
-DB_FILE = os.path.join(C.DATA_DIR, "member", "snap", "db")
+def db_file() -> str:
+    """etcd's database file in this unit's member directory (where etcd runs it from: the
+    snap's data directory, or the data volume)."""
+    return os.path.join(workload.running_data_dir(), "member", "snap", "db")
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def copy_stopped_db(work: str) -> str:
     check, like any snapshot)."""
     db = os.path.join(work, snap.DB_NAME)
     h = hashlib.sha256()
-    with open(DB_FILE, "rb") as src, open(db, "xb") as out:
+    with open(db_file(), "rb") as src, open(db, "xb") as out:
         for chunk in iter(lambda: src.read(snap.CHUNK), b""):
             out.write(chunk)
             h.update(chunk)
@@ -134,7 +135,7 @@ def write_snapshot(
         db_size, version, cluster_id = status.db_size, status.version, f"{status.cluster_id:x}"
         root = work_root(src.ctl, target)
     else:
-        db_size, version = os.path.getsize(DB_FILE), workload.installed_version() or ""
+        db_size, version = os.path.getsize(db_file()), workload.installed_version() or ""
         root = SNAP_WORK
     os.makedirs(root, mode=0o700, exist_ok=True)
     refusal = space_refusal(root, target, db_size)

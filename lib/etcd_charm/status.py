@@ -190,6 +190,12 @@ def leaving_waits(refusal: str) -> Status:
 
 
 RESTARTING = Status("maintenance", "Restarting etcd with the new configuration")
+
+
+def moving_data(to: str) -> Status:
+    return Status("maintenance", f"Moving etcd's data to {to}")
+
+
 REJOINING = Status(
     "maintenance", "Rejoining the restored cluster: this member's old data is discarded"
 )

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from . import etcd_conf as C
 from . import legacy
 
 SNAP = "etcd"
@@ -166,6 +167,16 @@ StartLimitIntervalSec=0
 Restart=always
 RestartSec=2
 """
+
+
+def running_data_dir() -> str:
+    """The data directory etcd runs with (its written configuration), else the default."""
+    return C.data_dir_of(read_file(C.CONF_PATH))
+
+
+def connect_plug(plug: str) -> None:
+    """``snap connect etcd:<plug>`` to the system's slot (idempotent)."""
+    _run(["snap", "connect", f"{SNAP}:{plug}"])
 
 
 def ensure_restart_policy() -> bool:
