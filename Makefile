@@ -29,7 +29,7 @@ test: setup charm
 	.venv/bin/black --check -q conftest.py localjuju lib reactive hooks/relations tests unit_tests scripts bench scripts/build-charm scripts/capture-etcdctl-fixtures
 	.venv/bin/mypy
 	for f in $(CHARM_ENTRY_POINTS); do .venv/bin/mypy "$$f" || exit 1; done
-	.venv/bin/pytest -ra localjuju/tests unit_tests tests
+	.venv/bin/pytest -ra --durations=40 localjuju/tests unit_tests tests
 
 unit: setup
 	.venv/bin/pytest -ra localjuju/tests unit_tests -m "not integration"
