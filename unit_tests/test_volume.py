@@ -83,3 +83,72 @@ def test_fstab_by_uuid_replaces_only_the_mount_point_s_line() -> None:
     ]
     assert V.fstab_with(out, "1234") == out
     assert V.fstab_without(out).splitlines() == out.splitlines()[:3]
+
+
+# --- the shell's adoption of layer-etcd's volume (lib/etcd_charm/data_volume.py) -----------
+
+
+class Shell:
+    """What data_volume runs, recorded: commands, the marker, /etc/fstab."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, mounted: str, export: str) -> None:
+        from etcd_charm import data_volume as DV
+
+        self.ran: list[list[str]] = []
+        self.marker: V.Marker | None = None
+        self.fstab: list[str | None] = []
+        monkeypatch.setattr(DV, "mounted_device", lambda: mounted)
+        monkeypatch.setattr(DV, "probe", lambda d: V.Probe.parse(d, export))
+        monkeypatch.setattr(DV, "_run", self.run)
+        monkeypatch.setattr(DV, "read_marker", lambda: self.marker)
+        monkeypatch.setattr(DV, "write_marker", lambda m: setattr(self, "marker", m))
+        monkeypatch.setattr(DV, "_fstab", lambda uuid: self.fstab.append(uuid))
+        monkeypatch.setattr(DV.hookenv, "storage_list", lambda name=None: ["data/4"])
+        monkeypatch.setattr(DV.hookenv, "log", lambda *a, **k: None)
+
+    def run(self, argv: list[str]) -> str:
+        self.ran.append(argv)
+        return ""
+
+
+def hook() -> object:
+    from etcd_charm.context import Hook
+    from etcd_charm.record import Record
+
+    from .fixtures import Kv
+
+    return Hook("etcd/2", "upgrade-charm", Record(Kv()), {}, None, [])
+
+
+def test_layer_etcd_s_volume_is_kept_labelled_marked_and_mounted_by_uuid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from etcd_charm import data_volume as DV
+
+    sh = Shell(monkeypatch, "/dev/xvdf", "UUID=42\nTYPE=ext4\nUSAGE=filesystem\n")
+    h = hook()
+    rec = DV.adopt(h)  # type: ignore[arg-type]
+    assert rec == {"storage": "data/4", "device": "/dev/xvdf", "uuid": "42", "state": "ready",
+                   "adopted": "layer-etcd"}  # fmt: skip
+    assert h.record.volume == rec  # type: ignore[attr-defined]
+    assert sh.ran == [["e2label", "/dev/xvdf", V.LABEL]]
+    assert sh.marker is not None and (sh.marker.unit, sh.marker.storage) == ("etcd/2", "data/4")
+    assert sh.fstab == ["42"]
+    # the data stays: its configuration names the volume's directory
+    assert V.data_dir(rec["state"], "/var/snap/etcd/current") == V.DATA_DIR
+
+
+@pytest.mark.parametrize(
+    "mounted, export",
+    [("", ""), ("/dev/xvdf", "UUID=1\nTYPE=xfs\nUSAGE=filesystem\n"),
+     ("/dev/xvdf", "UUID=1\nLABEL=other\nTYPE=ext4\nUSAGE=filesystem\n")],
+)  # fmt: skip
+def test_nothing_or_something_else_at_the_mount_point_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch, mounted: str, export: str
+) -> None:
+    from etcd_charm import data_volume as DV
+
+    sh = Shell(monkeypatch, mounted, export)
+    h = hook()
+    assert DV.adopt(h) == {}  # type: ignore[arg-type]
+    assert h.record.volume == {} and sh.ran == [] and sh.fstab == []  # type: ignore[attr-defined]

@@ -76,8 +76,12 @@ def reconfigure(what: str, change: Callable[[], T], idempotent: bool = False) ->
             if e.mentions("unhealthy cluster"):
                 return None
             # raft takes one membership change at a time: a concurrent one (two units
-            # leaving together) times out; a change that is safe to repeat is retried
-            if idempotent and e.mentions("request timed out", "leader changed"):
+            # leaving together) times out, and so does one proposed while a new raft leader
+            # is elected (the previous change removed the leader: etcdctl's own deadline);
+            # a change that is safe to repeat is retried
+            if idempotent and e.mentions(
+                "request timed out", "leader changed", "context deadline exceeded"
+            ):
                 log(f"{what}: {e.detail}; retrying")
                 return None
             raise

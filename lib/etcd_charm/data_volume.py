@@ -177,6 +177,8 @@ def reconcile(hook: Hook) -> None:
     """Every hook: connect the snap to the mounted volume (it is ready then); once the member
     runs on it, the marker names its cluster and earlier members' data set aside is deleted."""
     rec = hook.record.volume
+    if not rec and running_data_dir() == V.DATA_DIR:
+        rec = adopt(hook)
     state = rec.get("state")
     if state == "mounted" and workload.installed() is not None:
         if mounted_device() != rec.get("device"):
@@ -192,6 +194,38 @@ def reconcile(hook: Hook) -> None:
         for entry in os.listdir(V.MOUNT_POINT):
             if entry.startswith(STALE_PREFIX):
                 shutil.rmtree(os.path.join(V.MOUNT_POINT, entry), ignore_errors=True)
+
+
+def adopt(hook: Hook) -> dict[str, Any]:
+    """etcd runs on ``/media/etcd/data`` and this unit has no record of a volume: the volume
+    of the layer-etcd charm, whose member this charm takes over. It is recorded as ready
+    (that charm connected ``removable-media``), so the data stays where it is; it gets this
+    charm's label and marker, and its ``/etc/fstab`` line (by device name) is replaced by one
+    by UUID. Nothing is mounted there: nothing is recorded, and etcd's data directory stays."""
+    device = mounted_device()
+    if not device:
+        log(f"etcd's data directory is {V.DATA_DIR}, but nothing is mounted at "
+            f"{V.MOUNT_POINT}", hookenv.WARNING)  # fmt: skip
+        return {}
+    found = probe(device)
+    if found.fs_type != "ext4" or found.label not in ("", V.LABEL):
+        log(f"{device} at {V.MOUNT_POINT} holds {V.describe(found)}: left as it is",
+            hookenv.WARNING)  # fmt: skip
+        return {}
+    if not found.label:
+        _run(["e2label", device, V.LABEL])
+    stores = hookenv.storage_list(V.STORE) or []
+    sid = str(stores[0]) if stores else ""
+    if read_marker() is None:
+        write_marker(
+            V.Marker(hook.unit.split("/")[0], hook.unit, sid, hook.record.bootstrap_token)
+        )
+    _fstab(found.uuid)
+    rec = {"storage": sid, "device": device, "uuid": found.uuid, "state": "ready",
+           "adopted": "layer-etcd"}  # fmt: skip
+    hook.record.volume = rec
+    log(f"{sid or 'the data volume'} ({device}), layer-etcd's, kept: etcd's data stays on it")
+    return rec
 
 
 def move(src: str, dst: str) -> None:

@@ -143,6 +143,18 @@ def relocate(ctx: Ctx, old_dir: str, new_dir: str, conf_text: str) -> None:
     DV.forget(old_dir)
 
 
+def own_view(ctx: Ctx, my_id: int) -> P.Observed:
+    """What this unit's own member needs to see of the cluster outside a reconcile (it
+    leaves, or moves its data): itself, the leader data and its peers."""
+    return P.Observed(
+        me=P.UnitInfo(ctx.unit, ctx.identity.name, member_id=my_id),
+        is_leader=hookenv.is_leader(),
+        started=True,
+        leader=leader_data(),
+        peers=peers(ctx.hook),
+    )
+
+
 def move_back(ctx: Ctx) -> None:
     """A volume detaches from a unit that stays: its member's data moves back to the
     snap's data directory first, in this hook (Juju takes the device once it commits). Its
@@ -150,13 +162,7 @@ def move_back(ctx: Ctx) -> None:
     hook fails, and Juju runs it again)."""
     record = ctx.record
     my_id = record.member_id
-    obs = P.Observed(
-        me=P.UnitInfo(ctx.unit, ctx.identity.name, member_id=my_id),
-        is_leader=hookenv.is_leader(),
-        started=True,
-        leader=leader_data(),
-        peers=peers(ctx.hook),
-    )
+    obs = own_view(ctx, my_id)
     members = refresh_members(ctx, obs).members
     if members is None:
         refuse_move(ctx.hook, "no member of the cluster answers")
@@ -199,13 +205,7 @@ def leave(ctx: Ctx) -> None:
         record.left = True
         return
     my_id = record.member_id
-    obs = P.Observed(
-        me=P.UnitInfo(ctx.unit, ctx.identity.name, member_id=my_id),
-        is_leader=hookenv.is_leader(),
-        started=True,
-        leader=leader_data(),
-        peers=peers(ctx.hook),
-    )
+    obs = own_view(ctx, my_id)
 
     def look() -> tuple[MemberList, frozenset[int], str] | None:
         listed = refresh_members(ctx, obs).members

@@ -16,7 +16,7 @@ from . import etcd_conf as C
 from . import quarantine, workload
 from . import status as S
 from .cluster import remove_member
-from .context import Ctx, log
+from .context import Ctx, client, log
 from .etcd_json import EndpointStatus, MemberList
 from .etcdctl import EtcdctlError
 from .member import start
@@ -183,6 +183,17 @@ def remove_other_members(ctx: Ctx, progress: Callable[[str], None]) -> bool:
         log("the other members stay in the old cluster: it has no raft leader (no quorum)",
             hookenv.WARNING)  # fmt: skip
         return False
+    if me.leader != me.member_id:
+        # removing the raft leader deposes it and the next removal waits for an election:
+        # this member leads while the others are removed
+        leader = members.by_id(me.leader)
+        if leader is not None and leader.client_urls:
+            log(f"moving the raft leader to this member ({me.member_id:x}) before removing "
+                "the others")  # fmt: skip
+            try:
+                client(list(leader.client_urls)).move_leader(me.member_id)
+            except EtcdctlError as e:
+                log(f"could not move the raft leader: {e.detail}", hookenv.WARNING)
     sole = True
     for member in members.members:
         if member.id == me.member_id:

@@ -461,13 +461,7 @@ class StorageManager:
             if vol.status.current not in ("detached", "destroying"):
                 vol.status.set("detached")
             return
-        busy = self._mounts(vol)
-        if busy:
-            vol.status.set(
-                "error",
-                f"detaching volume {vol.id} from machine {vol.machine}: /dev/{vol.device} is in "
-                f"use (mounted at {', '.join(busy)})",
-            )
+        if self._busy(vol, f"detaching volume {vol.id} from machine {vol.machine}"):
             return
         vol.status.set("detaching")
         try:
@@ -480,13 +474,7 @@ class StorageManager:
         vol.status.set("detached")
 
     def destroy_volume(self, vol: Volume) -> None:
-        busy = self._mounts(vol)
-        if busy:
-            vol.status.set(
-                "error",
-                f"destroying volume {vol.id}: /dev/{vol.device} is in use (mounted at "
-                f"{', '.join(busy)})",
-            )
+        if self._busy(vol, f"destroying volume {vol.id}"):
             return
         try:
             volumes.destroy(Path(vol.file))
@@ -494,6 +482,16 @@ class StorageManager:
             vol.status.set("error", str(e))
             return
         self.m.volumes.pop(vol.id, None)
+
+    def _busy(self, vol: Volume, doing: str) -> bool:
+        """A volume still mounted somewhere is not detached nor destroyed: its status says
+        where, and the provisioner tries again (:meth:`retry`)."""
+        busy = self._mounts(vol)
+        if busy:
+            vol.status.set(
+                "error", f"{doing}: /dev/{vol.device} is in use (mounted at {', '.join(busy)})"
+            )
+        return bool(busy)
 
     def _mounts(self, vol: Volume) -> list[str]:
         """Where the volume's device is mounted: in its machine, or in any namespace left
