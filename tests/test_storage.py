@@ -123,13 +123,6 @@ def test_volumes_attached_to_a_running_cluster_take_its_data_one_unit_at_a_time(
         assert (marker["unit"], marker["storage"]) == (unit, sid) and marker["cluster"]
 
 
-def test_a_snapshot_is_taken_from_the_volume(juju: jubilant.Juju) -> None:
-    leader = next(n for n, u in etcd_units(juju.status()).items() if u.leader)
-    task = juju.run(leader, "snapshot")
-    snap = task.results["snapshot"]
-    assert task.status == "completed" and int(snap["keys"]) > 1000  # the writes above
-
-
 def test_detaching_a_volume_moves_the_data_back_first(juju: jubilant.Juju) -> None:
     unit = max(unit_addresses(juju.status()))
     sid = storage_of(juju, unit)

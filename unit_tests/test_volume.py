@@ -152,3 +152,39 @@ def test_nothing_or_something_else_at_the_mount_point_is_left_alone(
     h = hook()
     assert DV.adopt(h) == {}  # type: ignore[arg-type]
     assert h.record.volume == {} and sh.ran == [] and sh.fstab == []  # type: ignore[attr-defined]
+
+
+def test_the_database_file_is_read_where_etcd_runs_it_from(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    """Snapshots from a stopped member, a restore's room check and its swap read the data
+    directory of the written etcd.conf.yml: the volume's once the member moved there."""
+    from etcd_charm import etcd_conf as C
+    from etcd_charm import snapshot_take, workload
+
+    conf = {"text": "name: etcd0\ndata-dir: /media/etcd/data\n"}
+    monkeypatch.setattr(workload, "read_file", lambda path: conf["text"] if path == C.CONF_PATH
+                        else "")  # fmt: skip
+    assert workload.running_data_dir() == V.DATA_DIR
+    assert snapshot_take.db_file() == "/media/etcd/data/member/snap/db"
+    conf["text"] = "name: etcd0\n"  # no data-dir (or no file): the snap's data directory
+    assert snapshot_take.db_file() == f"{C.DATA_DIR}/member/snap/db"
+
+
+def test_a_location_that_is_a_link_is_the_device_findmnt_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    """On a cloud, storage-get location is /dev/disk/by-id/... (a link) where findmnt names
+    /dev/nvme1n1: the mounted volume is recognised all the same."""
+    import os
+
+    from etcd_charm import data_volume as DV
+
+    d = str(tmp_path)
+    os.symlink(f"{d}/nvme1n1", f"{d}/by-id-vol")
+    open(f"{d}/nvme1n1", "w").close()
+    monkeypatch.setattr(DV, "mounted_device", lambda: f"{d}/nvme1n1")
+    assert DV.mounted_is(f"{d}/by-id-vol") and DV.mounted_is(f"{d}/nvme1n1")
+    assert not DV.mounted_is(f"{d}/other")
+    monkeypatch.setattr(DV, "mounted_device", lambda: "")
+    assert not DV.mounted_is(f"{d}/by-id-vol")

@@ -39,6 +39,7 @@ from . import plan as P
 from . import restore as R
 from . import status as S
 from . import upgrade as U
+from . import volume as V
 from .context import Ctx, Hook, identity, local_url, log, reactive_endpoint
 from .etcd_json import EndpointStatus, MemberList
 from .etcdctl import Etcdctl
@@ -216,12 +217,12 @@ class EtcdCharm:
         if state == "refused" or not state:
             record.volume = {}
             return
-        on_volume = record.started and data_volume.running_data_dir() == data_volume.V.DATA_DIR
+        on_volume = record.started and workload.running_data_dir() == V.DATA_DIR
         if on_volume and not record.left:
             if hook.settings is None:
                 raise Refused("the charm's config is invalid: " + "; ".join(hook.errors))
             ctx = Ctx(hook, hook.settings, identity(hook.unit))
-            if data_volume.is_dying(hook.unit):
+            if (observe.app_units() or {}).get(hook.unit) == "dying":
                 member.leave(ctx)
             else:
                 record.volume = {**record.volume, "state": "detaching"}

@@ -27,7 +27,6 @@ from typing import Any
 
 from charmhelpers.core import hookenv
 
-from . import etcd_conf as C
 from . import volume as V
 from . import workload
 from .context import Hook, log
@@ -64,6 +63,14 @@ def mounted_device() -> str:
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
+def mounted_is(device: str) -> bool:
+    """Whether ``device`` is what is mounted at the mount point. Juju's storage-get location
+    may be a link (``/dev/disk/by-id/...`` on a cloud) where findmnt names the device itself
+    (``/dev/nvme1n1``): both are resolved."""
+    mounted = mounted_device()
+    return bool(mounted) and os.path.realpath(mounted) == os.path.realpath(device)
+
+
 def read_marker() -> V.Marker | None:
     try:
         with open(V.MARKER, encoding="utf-8") as f:
@@ -90,7 +97,7 @@ def _fstab(uuid: str | None) -> None:
 
 def _mount(device: str) -> None:
     os.makedirs(V.MOUNT_POINT, exist_ok=True)
-    if mounted_device() != device:
+    if not mounted_is(device):
         _run(["mount", "-t", "ext4", device, V.MOUNT_POINT])
 
 
@@ -101,14 +108,6 @@ def _unmount() -> None:
 
 def storage_id() -> str:
     return os.environ.get("JUJU_STORAGE_ID", "")
-
-
-running_data_dir = workload.running_data_dir
-data_dir_of = C.data_dir_of
-
-
-def desired_data_dir(hook: Hook) -> str:
-    return V.data_dir(str(hook.record.volume.get("state", "")), C.DATA_DIR)
 
 
 # --- the hooks ---------------------------------------------------------------------------
@@ -177,16 +176,16 @@ def reconcile(hook: Hook) -> None:
     """Every hook: connect the snap to the mounted volume (it is ready then); once the member
     runs on it, the marker names its cluster and earlier members' data set aside is deleted."""
     rec = hook.record.volume
-    if not rec and running_data_dir() == V.DATA_DIR:
+    if not rec and workload.running_data_dir() == V.DATA_DIR:
         rec = adopt(hook)
     state = rec.get("state")
     if state == "mounted" and workload.installed() is not None:
-        if mounted_device() != rec.get("device"):
+        if not mounted_is(str(rec.get("device", ""))):
             raise VolumeError(f"{rec.get('storage')} is not mounted at {V.MOUNT_POINT}")
         workload.connect_plug("removable-media")
         hook.record.volume = {**rec, "state": "ready"}
         log(f"etcd reaches {rec.get('storage')}: its data moves there")
-    if state == "ready" and hook.record.started and running_data_dir() == V.DATA_DIR:
+    if state == "ready" and hook.record.started and workload.running_data_dir() == V.DATA_DIR:
         marker = read_marker()
         token = hook.record.bootstrap_token
         if marker is not None and token and marker.cluster != token:
@@ -263,16 +262,3 @@ def unmount_and_forget(hook: Hook) -> None:
     _fstab(None)
     hook.record.volume = {}
     log(f"{V.MOUNT_POINT} unmounted")
-
-
-def detaching_state(hook: Hook) -> str:
-    return str(hook.record.volume.get("state", ""))
-
-
-def is_dying(unit: str) -> bool:
-    """Whether this unit is being removed (goal-state: Juju says so in its own entry)."""
-    try:
-        goal: dict[str, Any] = hookenv.goal_state()
-    except Exception:  # noqa: BLE001 - an older Juju without goal-state: assume it stays
-        return False
-    return str(((goal.get("units") or {}).get(unit) or {}).get("status", "")) == "dying"

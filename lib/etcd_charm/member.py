@@ -109,7 +109,7 @@ def restart(ctx: Ctx, obs: P.Observed, step: P.Restart, conf_text: str) -> None:
             "update this member's peer URL",
             lambda: ctl.member_update(obs.me.member_id, [identity.peer_url(settings)]),
         )
-    old_dir, new_dir = DV.running_data_dir(), DV.data_dir_of(conf_text)
+    old_dir, new_dir = workload.running_data_dir(), C.data_dir_of(conf_text)
     if new_dir != old_dir:
         relocate(ctx, old_dir, new_dir, conf_text)
     else:
@@ -172,7 +172,7 @@ def move_back(ctx: Ctx) -> None:
         refuse_move(ctx.hook, refusal)
     hand_over_leadership(ctx, members, my_id, "moving its data", healthy)
     conf = render(ctx)  # the volume's state no longer "ready": the default data directory
-    relocate(ctx, DV.running_data_dir(), C.DATA_DIR, conf)
+    relocate(ctx, workload.running_data_dir(), C.DATA_DIR, conf)
     record.applied_hash = conf_hash(conf)
     log(f"etcd's data moved back to {C.DATA_DIR}")
 
@@ -193,7 +193,7 @@ def discard_for_restore(hook: Hook) -> None:
         workload.stop_service()
     except workload.WorkloadError as e:
         log(f"stopping etcd: {e}", hookenv.WARNING)
-    data_dir = DV.running_data_dir()
+    data_dir = workload.running_data_dir()
     shutil.rmtree(os.path.join(os.path.realpath(data_dir), "member"), ignore_errors=True)
     hook.record.forget_member()
 

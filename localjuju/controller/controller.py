@@ -496,8 +496,8 @@ class Controller:
             s = self.model.storage.get(sid)
             if s is None:
                 raise UserError(f'storage instance "{sid}" not found')
-            if s.unit or s.owner:
-                raise UserError(f"storage {sid} is attached to unit {s.unit or s.owner}")
+            if s.unit:
+                raise UserError(f"storage {sid} is attached to unit {s.unit}")
         names = []
         mids = []
         for _ in range(n):

@@ -277,8 +277,6 @@ class StorageInstance:
     # "dying" from detach-storage/remove-unit until the unit's storage-detaching hook commits
     unit: str = ""
     attachment_life: str = "alive"
-    # the unit that owns it (Juju's owner; cleared when the attachment goes)
-    owner: str = ""
     life: str = "alive"
     volume: str = ""
     # what follows the detaching hook: "detach" (keep the storage), "destroy" (remove it)

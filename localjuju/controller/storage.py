@@ -241,7 +241,6 @@ class StorageManager:
             pool=d.pool,
             size=d.size,
             unit=unit.name,
-            owner=unit.name,
             volume=vid,
         )
         self.m.storage[sid] = s
@@ -324,12 +323,8 @@ class StorageManager:
             return  # already attached: a no-op that succeeds
         if s.life != "alive":
             raise StorageError("storage not alive")
-        if s.owner and s.owner != unit.name:
-            raise StorageError(
-                f"cannot attach storage owned by unit {s.owner} to unit {unit.name}"
-            )
-        if s.unit:
-            raise StorageError(f"storage is attached to unit {s.unit}")
+        if s.unit:  # Juju's owner: the unit it is attached to, until the attachment goes
+            raise StorageError(f"cannot attach storage owned by unit {s.unit} to unit {unit.name}")
         if s.name not in self.ctl.charm(unit.app).storage:
             raise StorageError(
                 f"charm {self.ctl.charm(unit.app).name} has no storage called {s.name}"
@@ -340,7 +335,7 @@ class StorageManager:
         self.check_count(unit, s.name, 1, "attach")
         if vol.machine and vol.machine != unit.machine:
             raise StorageError(f"volume {vol.id} is still attached to machine {vol.machine}")
-        s.unit = s.owner = unit.name
+        s.unit = unit.name
         s.attachment_life = "alive"
         self.attach_volume(vol, unit.machine)
 
@@ -431,7 +426,6 @@ class StorageManager:
         if unit is not None and s.id in unit.local.storage_attached:
             unit.local.storage_attached.remove(s.id)
         s.unit = ""
-        s.owner = ""
         s.attachment_life = "alive"
         self.finish(s, s.then)
 

@@ -210,6 +210,19 @@ def test_the_daemon_runs_confined(cm: Confined) -> None:
     assert not cm.path("/srv/daemon").exists()
 
 
+def in_own_namespace(script: Path, env: dict[str, str], *args: str) -> None:
+    """Run ``script`` in a throwaway mount namespace, as a machine's processes run in its
+    own; it must exit 0."""
+    p = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+
+
 def test_kept_namespaces_are_entered_and_discarded(tmp_path: Path, cm: Confined) -> None:
     """On a machine the namespace is built once and kept in /run/snapd/ns; connect discards
     it. Run in a throwaway mount namespace (LOCALJUJU_SNAP_NS=persist), as a machine is."""
@@ -237,14 +250,7 @@ def test_kept_namespaces_are_entered_and_discarded(tmp_path: Path, cm: Confined)
     snap = tmp_path / "snap"
     snap.write_text(f'#!/bin/sh\nexec {" ".join(cm.snap_cmd())} "$@"\n')
     snap.chmod(0o755)
-    p = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(script), str(snap)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    in_own_namespace(script, env, str(snap))
     assert cm.path("/var/snap/etcd/common/one").exists() and cm.path("/mnt/a").exists()
     assert not os.path.ismount(ns)  # nothing leaked into the test's own namespace
 
@@ -276,14 +282,7 @@ def test_a_volume_mounted_under_media_reaches_a_kept_namespace_and_leaves_it(
         f"nsenter --mount={ns} findmnt -n -o FSTYPE {vol} | grep -q tmpfs && exit 16\n"
         "exit 0\n"
     )
-    p = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(script)],
-        env={**cm.env, "LOCALJUJU_SNAP_NS": "persist"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    in_own_namespace(script, {**cm.env, "LOCALJUJU_SNAP_NS": "persist"})
 
 
 def test_a_hidden_entry_made_after_the_namespace_is_still_denied(
@@ -306,13 +305,6 @@ def test_a_hidden_entry_made_after_the_namespace_is_still_denied(
         f'"{ctl}" "echo y > {cm.m("/root/later")}" || exit 14\n'
         "exit 0\n"
     )
-    p = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(script)],
-        env={**cm.env, "LOCALJUJU_SNAP_NS": "persist"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    in_own_namespace(script, {**cm.env, "LOCALJUJU_SNAP_NS": "persist"})
     assert not cm.path("/root/.late/f").exists()
     assert cm.path("/root/later").exists()
