@@ -3,7 +3,9 @@
 One model, tests in order: a 3-unit cluster gets a volume per unit (each member's data moves
 there, one unit at a time), one volume is detached again (its data moves back first), a
 volume this charm did not make is refused, a removed unit's volume is reused by a new unit
-(which joins as a learner and syncs), and a unit deployed with storage starts on it.
+(which joins as a learner and syncs), a unit deployed with storage starts on it, and at last
+the application is removed and a new one brings its cluster back from the volumes
+(recover-from-volume: the same cluster id, every acknowledged write).
 
 The volumes come from the local model's ``ljvolume`` pool: model-scoped block volumes, as a
 cloud's ``ebs`` or ``cinder`` (Juju's LXD cloud has no such pool; its ``loop`` volumes cannot
@@ -22,8 +24,15 @@ import pytest
 
 from localjuju import paths
 
-from .conftest import all_healthy, etcd_units, member_list, one_at_a_time, unit_addresses
-from .writes import continuous_writes, note
+from .conftest import (
+    all_healthy,
+    etcd_units,
+    etcdctl,
+    member_list,
+    one_at_a_time,
+    unit_addresses,
+)
+from .writes import ContinuousWrites, continuous_writes, db_credentials, note, record
 
 pytestmark = pytest.mark.integration
 
@@ -204,3 +213,93 @@ def test_a_unit_deployed_with_storage_starts_on_its_volume(
     log = juju.cli("debug-log", "--replay", "--no-tail", "--include", "etcd-b/0")
     attached = log.index("run storage-attached (")
     assert attached < log.index("run install hook") < log.index("etcd started as member")
+
+
+def test_a_removed_application_s_volumes_bring_its_cluster_back_in_a_new_one(
+    juju: jubilant.Juju, etcd_charm: str
+) -> None:
+    """The application goes (its volumes stay); a new one deployed with the volume of the
+    cluster's last member brings the cluster back with recover-from-volume: the same cluster
+    id and member id, and every write the client had acknowledged."""
+    units = sorted(unit_addresses(juju.status()))
+    for unit in [
+        u
+        for u in units
+        if not any(
+            u in (s.get("attachments") or {}).get("units", {}) for s in storage(juju).values()
+        )
+    ]:
+        juju.cli("add-storage", unit, f"data={POOL},1G")  # every member on a volume
+    juju.wait(lambda s: all_healthy(APP, 3)(s) and all(
+        data_dir(juju, u) == ON_VOLUME for u in units), error=jubilant.any_error,
+        timeout=600)  # fmt: skip
+    ids = member_ids(juju, units[0])
+    cluster_id = etcdctl(juju, units[0], "endpoint status")[0]["Status"]["header"]["cluster_id"]
+    volumes = {u: storage_of(juju, u) for u in units}
+    writes = ContinuousWrites(db_credentials(juju, f"{CLIENT}/0"), "cw/application-volumes")
+    writes.start().wait_for_acks(20)
+    juju.remove_application(APP)  # its volumes stay (ljvolume is persistent)
+    juju.wait(lambda s: APP not in s.apps and all(
+        storage(juju)[sid]["status"]["current"] == "detached" for sid in volumes.values()),
+        timeout=300)  # fmt: skip
+    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", APP)
+    last = re.findall(r"this member was its cluster's last: (data/\d+) holds", log)
+    assert len(last) == 1 and last[0] in volumes.values(), last
+    sid = last[0]
+    was = next(u for u, s in volumes.items() if s == sid)
+    other = next(s for s in volumes.values() if s != sid)  # a removed member's
+    token = marker_of(juju, other)["cluster"]
+    assert marker_of(juju, sid)["ended"] == "last" and marker_of(juju, other)["ended"] == "removed"
+
+    again = "etcd-again"
+    juju.deploy(etcd_charm, again, attach_storage=sid)
+    juju.integrate(f"{again}:certificates", "easyrsa:client")
+    status = juju.wait(lambda s: f"{again}/0" in etcd_units(s, again) and etcd_units(
+        s, again)[f"{again}/0"].workload_status.current == "blocked" and
+        jubilant.all_agents_idle(s, again, "easyrsa"), timeout=300)  # fmt: skip
+    device = storage(juju)[sid]["attachments"]["units"][f"{again}/0"]["location"]
+    assert etcd_units(status, again)[f"{again}/0"].workload_status.message == (
+        f"Storage {sid} ({device}) holds etcd data of another cluster ({token[:8]}: "
+        f"{was}'s, that cluster's last member): not used, nothing changed; recover-from-volume "
+        f"brings that cluster back here, or detach it (juju detach-storage {sid})"
+    )
+    task = juju.run(f"{again}/0", "recover-from-volume")
+    out = task.results["recover"]
+    assert (int(out["cluster-id"], 16), int(out["member-id"], 16)) == (
+        cluster_id,
+        ids[was.replace("/", "")],
+    )
+    assert (out["storage"], out["from-unit"], out["members"]) == (sid, was, "1")
+    juju.integrate(f"{again}:db", f"{CLIENT}:etcd")
+    status = healthy(juju, 1, again)
+    address = unit_addresses(status, again)[f"{again}/0"]
+
+    def published(_: jubilant.Status) -> bool:
+        try:
+            return address in ",".join(db_credentials(juju, f"{CLIENT}/0").endpoints)
+        except AssertionError:  # not yet on the new relation
+            return False
+
+    juju.wait(published, timeout=300)
+    report = writes.stop(verify_with=db_credentials(juju, f"{CLIENT}/0"))
+    record("application-volumes-reused", report)
+    assert report.lost == [] and report.wrong == [] and report.acknowledged > 20, report.summary()
+    note("application-volumes-reused", keys=out["keys"], recover_s=out["took"])
+    # a removed member's volume on a unit added now: that cluster's stale data, set aside
+    juju.add_unit(again, attach_storage=other)
+    status = healthy(juju, 2, again)
+    new = next(u for u in etcd_units(status, again) if u != f"{again}/0")
+    assert data_dir(juju, new) == ON_VOLUME
+    assert f"{other} holds an earlier member's data of this cluster: set aside" in juju.cli(
+        "debug-log", "--replay", "--no-tail", "--include", new
+    )
+    listed = member_list(juju, new)
+    assert {m["name"] for m in listed} == {f"{again}0", new.replace("/", "")}
+    assert etcdctl(juju, new, "endpoint status")[0]["Status"]["header"]["cluster_id"] == cluster_id
+
+
+def marker_of(juju: jubilant.Juju, sid: str) -> dict[str, Any]:
+    """The charm's marker on a detached volume, read on the model's host."""
+    out = subprocess.run(["debugfs", "-R", "cat /.juju-etcd.json", volume_file(juju, sid)],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    return dict(json.loads(out))

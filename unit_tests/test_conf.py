@@ -98,3 +98,18 @@ def test_a_metrics_listener_only_when_asked() -> None:
     )
     # the TLS listeners are what they were
     assert render(metrics_port=9379)["listen-client-urls"] == "https://0.0.0.0:2379"
+
+
+def test_force_new_cluster_only_for_the_one_start_that_asks_for_it() -> None:
+    settings, _ = parse_settings(DEFAULTS)
+    assert settings is not None
+    text = C.render(TEMPLATE, C.conf_context(settings, IDENTITY, BOOT, "3.5.16"))
+    assert yaml.safe_load(text)["force-new-cluster"] is False
+    forced = C.forcing_new_cluster(text)
+    assert yaml.safe_load(forced) == {**yaml.safe_load(text), "force-new-cluster": True}
+    try:
+        C.forcing_new_cluster(forced)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a config without the force-new-cluster: false line was taken")

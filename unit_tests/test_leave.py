@@ -42,7 +42,9 @@ def leaving(monkeypatch: pytest.MonkeyPatch, health: list[frozenset[int]]) -> di
     monkeypatch.setattr(member, "refresh_members", refresh)
     monkeypatch.setattr(member, "member_health", probe)
     monkeypatch.setattr(member, "hand_over_leadership", lambda *a, **k: None)
-    monkeypatch.setattr(member, "remove_member", lambda ctl, i: seen["removed"].append(i))
+    monkeypatch.setattr(
+        member, "remove_self", lambda ctx, ctl, i: seen["removed"].append(i) or True
+    )
     monkeypatch.setattr(member, "peers", lambda hook: ())
     monkeypatch.setattr(member, "app_units", lambda: {})
     monkeypatch.setattr(workload, "stop_service", lambda disable=False: seen.update(stopped=True))
@@ -73,3 +75,36 @@ def test_a_lasting_refusal_fails_the_hook_without_removing(
     assert seen["removed"] == [] and not seen["stopped"]
     assert seen["probes"] > 2  # it looked again until the deadline
     assert ctx.record.started and not ctx.record.left
+
+
+class FakeCtl:
+    def __init__(self, members: MemberList | None) -> None:
+        self.members = members
+        self.removed: list[int] = []
+
+    def member_list(self) -> MemberList:
+        if self.members is None:
+            from etcd_charm.etcdctl import EtcdctlError
+
+            raise EtcdctlError(["etcdctl"], 1, "context deadline exceeded")
+        return self.members
+
+    def member_remove(self, member_id: int) -> None:
+        self.removed.append(member_id)
+
+
+@pytest.mark.parametrize(
+    "mine, removed",
+    [
+        (listed(), True),  # the other member is still there: removed through it
+        (None, True),  # its own member does not say: removed through the others
+        (MemberList(1, ME, 3, (listed().members[1],)), False),  # the others left first
+    ],
+)
+def test_the_last_of_units_removed_together_stops_without_removing_itself(
+    mine: MemberList | None, removed: bool
+) -> None:
+    local, remote = FakeCtl(mine), FakeCtl(listed())
+    ctx = type("Ctx", (), {"local": lambda self: local})()
+    assert member.remove_self(ctx, remote, ME) is removed  # type: ignore[arg-type]
+    assert remote.removed == ([ME] if removed else [])

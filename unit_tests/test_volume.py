@@ -61,7 +61,7 @@ def test_the_data_lives_on_the_volume_only_once_the_snap_reaches_it() -> None:
 
 
 def test_marker_round_trip_keeps_unknown_keys() -> None:
-    m = V.Marker("etcd", "etcd/0", "data/0", "t1", {"created": 5})
+    m = V.Marker("etcd", "etcd/0", "data/0", "t1", extra={"created": 5})
     assert V.Marker.from_json(m.to_json()) == m
     assert V.Marker.from_json({"charm": "other"}) is None
     assert V.Marker.from_json([1]) is None
@@ -188,3 +188,86 @@ def test_a_location_that_is_a_link_is_the_device_findmnt_names(
     assert not DV.mounted_is(f"{d}/other")
     monkeypatch.setattr(DV, "mounted_device", lambda: "")
     assert not DV.mounted_is(f"{d}/by-id-vol")
+
+
+# --- recover-from-volume ------------------------------------------------------------------
+
+REFUSED = {"storage": "data/1", "device": "/dev/loop0", "state": "refused",
+           "found": "etcd data of another cluster", "cluster": "b0e9af29c8f1", "unit": "etcd/1",
+           "ended": "last", "member": "acf0f7419ecaca2c"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "volume, leader, others, keys, force, refusal",
+    [
+        (REFUSED, True, [], 0, False, ""),
+        (REFUSED, True, [], None, False, ""),  # its own member does not run: nothing to lose
+        ({**REFUSED, "ended": ""}, True, [], 0, False, ""),  # not said (a machine lost)
+        (REFUSED, False, [], 0, False, "this unit is not the Juju leader"),
+        (REFUSED, True, ["etcd/1"], 0, True, "the application has other units (etcd/1)"),
+        ({**REFUSED, "ended": "removed"}, True, [], 0, False, "which was removed from its"),
+        ({**REFUSED, "ended": "removed"}, True, [], 0, True, ""),
+        (REFUSED, True, [], 3, False, "holds 3 key(s), which would be discarded"),
+        (REFUSED, True, [], 3, True, ""),
+        ({}, True, [], 0, False, "this unit has no data volume"),
+        (
+            {**REFUSED, "state": "ready", "cluster": ""},
+            True,
+            [],
+            0,
+            True,
+            "data/1 holds no other cluster's data",
+        ),
+        (
+            {**REFUSED, "cluster": ""},
+            True,
+            [],
+            0,
+            False,
+            "data/1 holds no other cluster's data",
+        ),  # foreign: not etcd's at all
+    ],
+)
+def test_when_recover_from_volume_is_refused(
+    volume: dict, leader: bool, others: list, keys: int | None, force: bool, refusal: str
+) -> None:
+    said = V.recovery_refusal(volume, leader, others, keys, force)
+    assert (said == "") if not refusal else (refusal in said), said
+
+
+@pytest.mark.parametrize(
+    "ended, said",
+    [
+        ("", "(b0e9af29: etcd/1's member)"),
+        ("removed", "(b0e9af29: etcd/1's member, removed from that cluster when its unit went)"),
+        ("last", "(b0e9af29: etcd/1's, that cluster's last member)"),
+    ],
+)
+def test_another_cluster_s_volume_says_whose_member_it_was(ended: str, said: str) -> None:
+    marker = V.Marker("etcd", "etcd/1", "data/1", "b0e9af29c8f16ede", "acf0", ended)
+    assert V.found_cluster(marker) == f"etcd data of another cluster {said}"
+    assert V.found_cluster(V.Marker()).startswith(
+        "etcd data of another cluster (a cluster that never started: an unknown unit's"
+    )
+
+
+def test_marker_keeps_the_member_and_how_it_ended() -> None:
+    marker = V.Marker("etcd", "etcd/1", "data/1", "tok", "acf0", "last", {"later": 1})
+    assert V.Marker.from_json(marker.to_json()) == marker
+    assert V.Marker.from_json({"charm": "etcd", "cluster": "tok"}) == V.Marker(cluster="tok")
+
+
+def test_a_refused_volume_of_another_cluster_names_the_action() -> None:
+    from etcd_charm import data_volume as DV
+
+    class Hook:
+        record = type("R", (), {"volume": REFUSED})()
+
+    said = DV.problem(Hook())  # type: ignore[arg-type]
+    assert said == (
+        "Storage data/1 (/dev/loop0) holds etcd data of another cluster: not used, nothing "
+        "changed; recover-from-volume brings that cluster back here, or detach it "
+        "(juju detach-storage data/1)"
+    )
+    Hook.record.volume = {k: v for k, v in REFUSED.items() if k != "cluster"}
+    assert DV.problem(Hook()).endswith("nothing changed; detach it (juju detach-storage data/1)")  # type: ignore[arg-type]

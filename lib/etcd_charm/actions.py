@@ -14,7 +14,9 @@ One module per family: :mod:`action_context` (what an action works with, shared 
 :mod:`refresh_action` (an in-track refresh of etcd, unit by unit), :mod:`install_action`
 (a newly attached etcd snap on this unit), :mod:`backup_action` (create-backup,
 list-backups, and the backups restore backup-id= restores), :mod:`recover_action`
-(recover-cluster: a new cluster from the leader's member after quorum is lost for good).
+(recover-cluster: a new cluster from the leader's member after quorum is lost for good),
+:mod:`recover_volume_action` (recover-from-volume: a removed application's cluster back from
+its data volume, same cluster id).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .install_action import install_resource
 from .maintenance_actions import alarm_disarm, alarm_list, compact, defrag, health
 from .params import ActionError, Params, declared_params
 from .recover_action import recover_cluster
+from .recover_volume_action import recover_from_volume
 from .refresh_action import refresh
 from .restore_action import restore
 from .snap_upgrade_action import snap_upgrade
@@ -57,6 +60,7 @@ ACTIONS: dict[str, Callable[[Context], None]] = {
     "create-backup": create_backup,
     "list-backups": list_backups,
     "recover-cluster": recover_cluster,
+    "recover-from-volume": recover_from_volume,
 }
 
 

@@ -40,6 +40,7 @@ from . import restore as R
 from . import status as S
 from . import upgrade as U
 from . import volume as V
+from . import volume_recovery as VR
 from .context import Ctx, Hook, identity, local_url, log, reactive_endpoint
 from .etcd_json import EndpointStatus, MemberList
 from .etcdctl import Etcdctl
@@ -223,7 +224,14 @@ class EtcdCharm:
                 raise Refused("the charm's config is invalid: " + "; ".join(hook.errors))
             ctx = Ctx(hook, hook.settings, identity(hook.unit))
             if (observe.app_units() or {}).get(hook.unit) == "dying":
-                member.leave(ctx)
+                removed = member.leave(ctx)
+                data_volume.mark_ended("removed" if removed else "last")
+                if not removed:
+                    sid = record.volume.get("storage", "")
+                    log(f"this member was its cluster's last: {sid} holds the cluster's data "
+                        "(every write it acknowledged); a new application deployed with it "
+                        f"(juju deploy etcd --attach-storage {sid}) brings the cluster back "
+                        "with recover-from-volume")  # fmt: skip
             else:
                 record.volume = {**record.volume, "state": "detaching"}
                 try:
@@ -368,6 +376,13 @@ class EtcdCharm:
         """See :func:`restore.restore`."""
         ctx = replace(self._ctx(RestoreError), version=workload.installed_version())
         return R.restore(ctx, db_path, skip_hash_check, progress, backup)
+
+    def recover_from_volume(
+        self, progress: Callable[[str], None]
+    ) -> tuple[EndpointStatus, MemberList]:
+        """See :func:`volume_recovery.recover`."""
+        ctx = replace(self._ctx(VR.RecoveryError), version=workload.installed_version())
+        return VR.recover(ctx, progress)
 
     def migrate_from_package(
         self,

@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import time
+from dataclasses import replace
 from typing import Any
 
 from charmhelpers.core import hookenv
@@ -101,7 +102,7 @@ def _mount(device: str) -> None:
         _run(["mount", "-t", "ext4", device, V.MOUNT_POINT])
 
 
-def _unmount() -> None:
+def unmount() -> None:
     if mounted_device():
         _run(["umount", V.MOUNT_POINT])
 
@@ -133,7 +134,7 @@ def attached(hook: Hook) -> None:
     marker = read_marker()
     if marker is None:
         if kind == "ours" and [e for e in os.listdir(V.MOUNT_POINT) if e != "lost+found"]:
-            _unmount()
+            unmount()
             return _refuse(hook, sid, device, f"an ext4 file system labelled {V.LABEL} "
                            "without this charm's marker")  # fmt: skip
         marker = V.Marker(application=hook.unit.split("/")[0], unit=hook.unit, storage=sid)
@@ -142,10 +143,13 @@ def attached(hook: Hook) -> None:
     token = hookenv.leader_get("token") or ""
     verdict = V.reuse(has_data, marker, token)
     if verdict == "other-cluster":
-        _unmount()
-        whose = marker.cluster or "a cluster that never started"
-        return _refuse(hook, sid, device, f"etcd data of another cluster ({whose}, written by "
-                       f"{marker.unit or 'an unknown unit'})")  # fmt: skip
+        unmount()
+        _refuse(hook, sid, device, V.found_cluster(marker))
+        # what recover-from-volume needs to decide (and says) without mounting it
+        hook.record.volume = {**hook.record.volume, "cluster": marker.cluster,
+                              "unit": marker.unit, "ended": marker.ended,
+                              "member": marker.member}  # fmt: skip
+        return None
     if verdict == "stale":
         aside = os.path.join(V.MOUNT_POINT, f"{STALE_PREFIX}{int(time.time())}")
         log(f"{sid} holds an earlier member's data of this cluster: set aside in {aside}; this "
@@ -168,8 +172,11 @@ def problem(hook: Hook) -> str:
     if rec.get("state") != "refused":
         return ""
     sid = rec.get("storage", "")
+    remedy = f"detach it (juju detach-storage {sid})"
+    if rec.get("cluster"):
+        remedy = f"recover-from-volume brings that cluster back here, or {remedy}"
     return (f"Storage {sid} ({rec.get('device', '')}) holds {rec.get('found', '')}: not used, "
-            f"nothing changed; detach it (juju detach-storage {sid})")  # fmt: skip
+            f"nothing changed; {remedy}")  # fmt: skip
 
 
 def reconcile(hook: Hook) -> None:
@@ -188,8 +195,9 @@ def reconcile(hook: Hook) -> None:
     if state == "ready" and hook.record.started and workload.running_data_dir() == V.DATA_DIR:
         marker = read_marker()
         token = hook.record.bootstrap_token
-        if marker is not None and token and marker.cluster != token:
-            write_marker(V.Marker(marker.application, hook.unit, marker.storage, token))
+        member = f"{hook.record.member_id:x}" if hook.record.member_id else ""
+        if marker is not None and token and (marker.cluster, marker.member) != (token, member):
+            write_marker(V.Marker(marker.application, hook.unit, marker.storage, token, member))
         for entry in os.listdir(V.MOUNT_POINT):
             if entry.startswith(STALE_PREFIX):
                 shutil.rmtree(os.path.join(V.MOUNT_POINT, entry), ignore_errors=True)
@@ -227,6 +235,49 @@ def adopt(hook: Hook) -> dict[str, Any]:
     return rec
 
 
+def mark_ended(how: str) -> None:
+    """The member's life on the volume ended (its unit goes): ``removed`` (it left the
+    cluster) or ``last`` (the cluster's only member: its data is the cluster's)."""
+    marker = read_marker()
+    if marker is not None and mounted_device():
+        write_marker(replace(marker, ended=how))
+
+
+def mount_refused(hook: Hook) -> V.Marker:
+    """``recover-from-volume``: mount the refused volume that holds another cluster's data,
+    and have the snap reach it; the marker must still say what the refusal recorded."""
+    rec = hook.record.volume
+    device = str(rec.get("device", ""))
+    found = probe(device)
+    if V.classify(found) != "ours":
+        raise VolumeError(f"{device} no longer holds this charm's file system "
+                          f"({V.describe(found)})")  # fmt: skip
+    _mount(device)
+    marker = read_marker()
+    if (
+        marker is None
+        or marker.cluster != rec.get("cluster")
+        or not os.path.isdir(os.path.join(V.DATA_DIR, "member"))
+    ):
+        unmount()
+        raise VolumeError(f"{device} changed since it was attached: its marker or its data "
+                          "is not what was found then; detach it and attach it again")  # fmt: skip
+    workload.connect_plug("removable-media")
+    _fstab(found.uuid)
+    return marker
+
+
+def write_recovered(hook: Hook, marker: V.Marker, member_id: int) -> None:
+    """The volume's member runs again, in this unit: the marker and the record say so."""
+    write_marker(replace(marker, application=hook.unit.split("/")[0], unit=hook.unit,
+                         storage=str(hook.record.volume.get("storage", "")),
+                         member=f"{member_id:x}", ended=""))  # fmt: skip
+    found = probe(str(hook.record.volume.get("device", "")))
+    hook.record.volume = {"storage": hook.record.volume.get("storage", ""),
+                          "device": hook.record.volume.get("device", ""), "uuid": found.uuid,
+                          "state": "ready"}  # fmt: skip
+
+
 def move(src: str, dst: str) -> None:
     """etcd's member directory from ``src`` to ``dst`` (etcd stopped): copied beside its
     destination, synced, then renamed into place; the source is kept until etcd answers from
@@ -258,7 +309,7 @@ def forget(src: str) -> None:
 
 
 def unmount_and_forget(hook: Hook) -> None:
-    _unmount()
+    unmount()
     _fstab(None)
     hook.record.volume = {}
     log(f"{V.MOUNT_POINT} unmounted")

@@ -118,6 +118,17 @@ def data_dir_of(conf_text: str) -> str:
     return str(conf.get("data-dir") or DATA_DIR) if isinstance(conf, dict) else DATA_DIR
 
 
+FORCE_OFF = "\nforce-new-cluster: false\n"
+
+
+def forcing_new_cluster(text: str) -> str:
+    """The config for one start with ``force-new-cluster``: etcd rewrites the membership in
+    its data to this member alone, keeping the cluster id, the member id and every key."""
+    if FORCE_OFF not in text:
+        raise ValueError("the etcd config has no force-new-cluster: false line")
+    return text.replace(FORCE_OFF, "\nforce-new-cluster: true\n")
+
+
 def render(template_text: str, context: dict[str, Any]) -> str:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     return env.from_string(template_text).render(**context)

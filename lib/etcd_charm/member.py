@@ -21,11 +21,11 @@ from .cluster import (
     member_health,
     reconfigure,
     refresh_members,
-    remove_member,
 )
 from .configure import conf_hash, render
 from .context import START_DEADLINE, Ctx, Hook, answering, client, log, wait_for
 from .etcd_json import EndpointStatus, Member, MemberList
+from .etcdctl import Etcdctl, EtcdctlError
 from .observe import app_units, leader_data, peers
 
 #: how long a leaving unit looks again at a removal refused for quorum before it fails its
@@ -143,6 +143,30 @@ def relocate(ctx: Ctx, old_dir: str, new_dir: str, conf_text: str) -> None:
     DV.forget(old_dir)
 
 
+def remove_self(ctx: Ctx, remote: Etcdctl, my_id: int) -> bool:
+    """Remove this member through ``remote`` (members that stay). When every unit goes at
+    once (the application is removed) the others may leave first, and ``remote`` stops
+    answering: each attempt asks this member first and, once it is the only one left,
+    there is nothing to remove (False: it is the cluster's last)."""
+    local = ctx.local()
+
+    def remove() -> bool:
+        try:
+            now: MemberList | None = local.member_list()
+        except EtcdctlError:
+            now = None
+        if now is not None and now.by_id(my_id) is not None and not _others(now, my_id):
+            return False
+        try:
+            remote.member_remove(my_id)
+        except EtcdctlError as e:
+            if not e.mentions("member not found"):
+                raise
+        return True
+
+    return reconfigure(f"remove member {my_id:x}", remove, idempotent=True)
+
+
 def own_view(ctx: Ctx, my_id: int) -> P.Observed:
     """What this unit's own member needs to see of the cluster outside a reconcile (it
     leaves, or moves its data): itself, the leader data and its peers."""
@@ -198,12 +222,14 @@ def discard_for_restore(hook: Hook) -> None:
     hook.record.forget_member()
 
 
-def leave(ctx: Ctx) -> None:
-    """This unit is being removed: hand over raft leadership, remove the member, stop."""
+def leave(ctx: Ctx) -> bool:
+    """This unit is being removed: hand over raft leadership, remove the member, stop.
+    True when the member was removed from the cluster; False when there was none to remove
+    (it never started, or it was the cluster's only member: it just stops)."""
     record = ctx.record
     if not record.started:
         record.left = True
-        return
+        return False
     my_id = record.member_id
     obs = own_view(ctx, my_id)
 
@@ -244,7 +270,8 @@ def leave(ctx: Ctx) -> None:
     if refusal:
         refuse(ctx.hook, refusal)
     others = _others(members, my_id)
-    if members.by_id(my_id) is not None and others:
+    removed = members.by_id(my_id) is not None and bool(others)
+    if removed:
         ctx.set_status(S.LEAVING)
         # talk to, and hand leadership to, members that stay: with several units removed
         # at once, another leaving member may be stopping (its connections reset)
@@ -252,12 +279,16 @@ def leave(ctx: Ctx) -> None:
         staying = [m for m in others if m.name not in leaving] or others
         hand_over_leadership(ctx, members, my_id, "leaving", healthy & {m.id for m in staying})
         remote = client(sorted(u for m in staying for u in m.client_urls))
-        remove_member(remote, my_id)
-        log(f"removed member {my_id:x} from the cluster")
+        removed = remove_self(ctx, remote, my_id)
+        if removed:
+            log(f"removed member {my_id:x} from the cluster")
+        else:
+            log("the other members left the cluster meanwhile: this one, its last, stops")
     workload.stop_service(disable=True)
     record.started = False
     record.left = True
     ctx.set_status(S.DEPARTED)
+    return removed
 
 
 def _others(members: MemberList, my_id: int) -> list[Member]:

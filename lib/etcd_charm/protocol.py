@@ -125,9 +125,10 @@ PROTOCOL: tuple[Key, ...] = (
     Key("leader", "upgrade-progress", "the leader, with upgrade-grant",
         "every unit (upgrade status)", '"position/total" of the unit granted the upgrade',
         "with upgrade-grant"),
-    Key("leader", "restored", "the restore action (on the leader)",
+    Key("leader", "restored", "the restore action (on the leader); recover-from-volume",
         "every unit: a started member with another token discards its data and rejoins",
-        "the token of the cluster the restore created",
+        "the token of the cluster the restore created (recover-from-volume: of the cluster "
+        "brought back from the volume, which `token` becomes too)",
         "never; replaced by the next restore (equal to `token` once done)"),
     Key("leader", "quarantine", "the restore action (on the leader), when other units exist",
         "every unit: etcd serves clients on the quarantine port, db and proxy data is "
@@ -226,7 +227,9 @@ PROTOCOL: tuple[Key, ...] = (
     Key("unit storage", "etcd.volume", "the data-storage hooks; every hook (ready once the "
         "snap reaches it)", "config rendering (the data directory), status (a refused one)",
         '{"storage", "device", "uuid", "state", "found"}: the data volume, mounted, ready or '
-        "refused, and what a refused one holds", "when the volume detaches"),
+        "refused, and what a refused one holds (another cluster's data: its marker's "
+        '"cluster", "unit", "member", "ended", for recover-from-volume)',
+        "when the volume detaches; ready again after recover-from-volume"),
     Key("unit storage", "etcd.backup-schedule-valid", "every hook and action, once "
         "`systemd-analyze calendar` accepted backup_schedule",
         "every hook and action (check a changed expression only)",

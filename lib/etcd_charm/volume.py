@@ -97,22 +97,30 @@ class Marker:
     unit: str = ""
     storage: str = ""
     cluster: str = ""  # the cluster token whose data it holds ("" before the member started)
+    member: str = ""  # the member's id (hex) once it ran on the volume
+    #: how the member's life on it ended: "" (it ran, or still runs), "removed" (its unit
+    #: went and the member left the cluster: its data stops there), "last" (its unit went
+    #: as the cluster's only member: its data is the cluster's, every acknowledged write)
+    ended: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"charm": "etcd", "application": self.application, "unit": self.unit,
-                "storage": self.storage, "cluster": self.cluster, **self.extra}  # fmt: skip
+                "storage": self.storage, "cluster": self.cluster, "member": self.member,
+                "ended": self.ended, **self.extra}  # fmt: skip
 
     @classmethod
     def from_json(cls, d: Any) -> Marker | None:
         if not isinstance(d, dict) or d.get("charm") != "etcd":
             return None
-        known = {"charm", "application", "unit", "storage", "cluster"}
+        known = {"charm", "application", "unit", "storage", "cluster", "member", "ended"}
         return cls(
             application=str(d.get("application", "")),
             unit=str(d.get("unit", "")),
             storage=str(d.get("storage", "")),
             cluster=str(d.get("cluster", "")),
+            member=str(d.get("member", "")),
+            ended=str(d.get("ended", "")),
             extra={k: v for k, v in d.items() if k not in known},
         )
 
@@ -135,6 +143,52 @@ def reuse(has_data: bool, marker: Marker, cluster_token: str) -> Reuse:
     if cluster_token and marker.cluster == cluster_token:
         return "stale"
     return "other-cluster"
+
+
+def found_cluster(marker: Marker) -> str:
+    """What a volume with another cluster's data holds, in the operator's words."""
+    whose = marker.cluster[:8] if marker.cluster else "a cluster that never started"
+    by = marker.unit or "an unknown unit"
+    how = {
+        "removed": f"{by}'s member, removed from that cluster when its unit went",
+        "last": f"{by}'s, that cluster's last member",
+    }.get(marker.ended, f"{by}'s member")
+    return f"etcd data of another cluster ({whose}: {how})"
+
+
+def recovery_refusal(
+    volume: dict[str, Any], leader: bool, others: list[str], keys: int | None, force: bool
+) -> str:
+    """Why ``recover-from-volume`` may not bring back the cluster on this unit's refused
+    volume ("" when it may): it runs on the Juju leader of an application that has no other
+    unit yet; the volume holds another cluster's data; without ``force``, that data is its
+    last member's (a removed member's stops when it left) and the one-member cluster this
+    unit started holds no key (it would be discarded)."""
+    if not leader:
+        return ("this unit is not the Juju leader: the cluster comes back on the leader "
+                "(juju run etcd/leader recover-from-volume)")  # fmt: skip
+    if volume.get("state") != "refused" or not volume.get("cluster"):
+        sid = volume.get("storage")
+        if not sid:
+            return ("this unit has no data volume: deploy the application with the old one "
+                    "(juju deploy etcd --attach-storage data/N)")  # fmt: skip
+        return f"{sid} holds no other cluster's data: there is nothing to bring back"
+    if others:
+        return (f"the application has other units ({', '.join(others)}): the cluster comes "
+                "back on this unit alone; remove them (juju remove-unit), then add units "
+                "once it is back")  # fmt: skip
+    if force:
+        return ""
+    sid = volume.get("storage", "")
+    if volume.get("ended") == "removed":
+        return (f"{sid} holds the data of {volume.get('unit') or 'a member'}, which was "
+                "removed from its cluster when its unit went: it lacks what the cluster "
+                "acknowledged afterwards; use the volume of that cluster's last member (its "
+                "detaching hook logged which), or force=true to use this one anyway")  # fmt: skip
+    if keys:
+        return (f"the cluster this unit runs holds {keys} key(s), which would be discarded; "
+                "force=true discards them")  # fmt: skip
+    return ""
 
 
 def data_dir(state: str, default: str) -> str:
