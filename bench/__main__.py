@@ -22,7 +22,7 @@ SCENARIOS = ("deploy", "availability", "snapshot")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--smoke", action="store_true", help="a short run (CI)")
-    parser.add_argument("--sizes", default="", help="cluster sizes, e.g. 1,3,5,7")
+    parser.add_argument("--sizes", default="", help="cluster sizes, e.g. 1,3,5,7,9")
     parser.add_argument("--out", default="", help="output directory")
     parser.add_argument("--samples", type=int, default=0, help="hook samples")
     parser.add_argument("--mb", type=int, default=256, help="keyspace of the snapshot scenario")
@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default="", help=f"comma-separated scenarios of {', '.join(SCENARIOS)}"
     )
     args = parser.parse_args(argv)
-    sizes = [int(x) for x in args.sizes.split(",") if x] or ([1] if args.smoke else [1, 3, 5, 7])
+    sizes = [int(x) for x in args.sizes.split(",") if x] or (
+        [1] if args.smoke else [1, 3, 5, 7, 9]
+    )
     samples = args.samples or (3 if args.smoke else 15)
     out = Path(args.out) if args.out else ROOT / ("build/bench-smoke" if args.smoke else "bench")
     out.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,27 @@ for _ in range(SAMPLES):
     out["noop"].append(run([noop + "/hooks/update-status"], noop))
 for _ in range(TOOL_CALLS):
     out["tool"].append(run(["is-leader", "--format=json"], charm))
+# one more update-status with every hook tool behind a shim that logs its name: the calls
+tools = os.path.dirname(shutil.which("is-leader"))
+shim, calls = "/tmp/bench-tool-shim", "/tmp/bench-tool-calls"
+shutil.rmtree(shim, ignore_errors=True)
+os.makedirs(shim)
+for name in os.listdir(tools):
+    with open(os.path.join(shim, name), "w") as f:
+        f.write(f'#!/bin/sh\necho {name} >> {calls}\nexec {tools}/{name} "$@"\n')
+    os.chmod(os.path.join(shim, name), 0o755)
+def count(charm_dir):
+    if os.path.exists(calls):
+        os.unlink(calls)
+    env = dict(os.environ, JUJU_CHARM_DIR=charm_dir, CHARM_DIR=charm_dir,
+               PATH=shim + ":" + os.environ["PATH"])
+    subprocess.run([charm_dir + "/hooks/update-status"], cwd=charm_dir, env=env, check=True,
+                   capture_output=True)
+    seen = {}
+    for name in open(calls).read().split() if os.path.exists(calls) else []:
+        seen[name] = seen.get(name, 0) + 1
+    return seen
+out["calls"], out["noop_calls"] = count(charm), count(noop)
 print(json.dumps(out))
 """
 
@@ -59,6 +80,9 @@ def hook_cost(juju: jubilant.Juju, unit: str, samples: int, tool_calls: int) -> 
         "ratio": round(statistics.median(us) / statistics.median(noop), 2),
         "tool_call_median_ms": round(statistics.median(tool) * 1000, 1),
         "tool_calls": tool_calls,
+        # hook tools one update-status called, by name
+        "update_status_calls": dict(sorted(raw["calls"].items(), key=lambda kv: -kv[1])),
+        "noop_calls": dict(sorted(raw["noop_calls"].items(), key=lambda kv: -kv[1])),
         "peak_rss_mib": round(raw["rss_kib"] / 1024, 1),
         "noop_peak_rss_mib": round(noop_rss / 1024, 1),
     }

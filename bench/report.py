@@ -141,6 +141,62 @@ def split_lines(results: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def fit(ns: list[int], ys: list[float], degree: int) -> tuple[list[float], float]:
+    """Least-squares polynomial of ``degree`` through (n, y): its coefficients, constant
+    first, and the root-mean-square residual."""
+    import numpy as np
+
+    coefs = np.polyfit(ns, ys, degree)[::-1]
+    fitted = np.polyval(coefs[::-1], ns)
+    rms = float(np.sqrt(np.mean((np.asarray(ys) - fitted) ** 2)))
+    return [float(c) for c in coefs], rms
+
+
+def growth(ns: list[int], ys: list[float]) -> str:
+    """How ``ys`` grows with N: quadratic when the N^2 term is more than a tenth of the
+    fitted value at the largest N and halves the residual of the straight line; linear
+    otherwise. Both fits are said."""
+    if len(ns) < 3:
+        return "too few sizes to fit"
+    (a1, b1), r1 = fit(ns, ys, 1)
+    (a2, b2, c2), r2 = fit(ns, ys, 2)
+    top = max(ns)
+    share = abs(c2 * top * top) / max(abs(a2 + b2 * top + c2 * top * top), 1e-9)
+    quadratic = share > 0.1 and r2 < r1 / 2
+    line = f"{a1:.2f} + {b1:.2f}N (rms {r1:.2f})"
+    curve = f"{a2:.2f} + {b2:.2f}N + {c2:.3f}N^2 (rms {r2:.2f})"
+    verdict = "**quadratic**" if quadratic else "**linear**"
+    return f"{verdict}: linear fit {line}; quadratic fit {curve}"
+
+
+def growth_lines(rows: list[dict[str, Any]], results: dict[str, Any]) -> list[str]:
+    ns = [r["n"] for r in rows]
+    if len(ns) < 3:
+        return []
+    median_hook = [
+        (
+            _mean(results["deploy"][str(n)]["charm"]["units"], "median_hook_s")
+            if all(
+                "median_hook_s" in u for u in results["deploy"][str(n)]["charm"]["units"].values()
+            )
+            else 0.0
+        )
+        for n in ns
+    ]
+    lines = [
+        f"Growth from N={ns[0]} to N={ns[-1]} (least squares over the {len(ns)} sizes):",
+        "",
+        f"- deploy time: {growth(ns, [r['charm_s'] for r in rows])};",
+        f"- floor: {growth(ns, [r['floor_s'] for r in rows])};",
+        f"- hooks per unit: {growth(ns, [r['hooks'] for r in rows])}; the target 2N+8 is "
+        + ", ".join(f"{2 * n + 8} at N={n}" for n in ns)
+        + ";",
+    ]
+    if all(median_hook):
+        lines.append(f"- median hook time: {growth(ns, median_hook)}.")
+    return lines + [""]
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -182,6 +238,7 @@ def render(results: dict[str, Any], analysis: str = "") -> str:
             )
         lines += ["", "![deploy](deploy.png)", ""]
         lines += split_lines(results)
+        lines += growth_lines(rows, results)
         if len(rows) > 1:
             first, last = rows[0], rows[-1]
             lines += [
@@ -209,8 +266,18 @@ def render(results: dict[str, Any], analysis: str = "") -> str:
             f"{h['peak_rss_mib'] / max(h['noop_peak_rss_mib'], 0.1):.2f} |",
             f"| one hook tool call (`is-leader`), median of {h['tool_calls']} | "
             f"{h['tool_call_median_ms']:.1f} ms | | |",
-            "",
         ]
+        if "update_status_calls" in h:
+            mine, noop = h["update_status_calls"], h.get("noop_calls", {})
+            lines += [
+                f"| hook tool calls in one update-status | {sum(mine.values())} | "
+                f"{sum(noop.values())} | |",
+                "",
+                "The hook tools one update-status called (the baseline's in brackets): "
+                + ", ".join(f"`{k}` {v} ({noop.get(k, 0)})" for k, v in mine.items())
+                + ".",
+            ]
+        lines += [""]
     snap = results.get("snapshot")
     if snap:
         lines += [

@@ -27,3 +27,14 @@ def nothing_written_on_the_host() -> Iterator[None]:
     yield
     created = sorted(p for p in UNIT_ONLY if Path(p).exists() and p not in existed)
     assert not created, f"unit tests wrote on the test host: {', '.join(created)}"
+
+
+@pytest.fixture(autouse=True)
+def no_hook_tool_answer_kept() -> Iterator[None]:
+    """Each test is a hook of its own: the hook tools' answers it faked are not kept for
+    the next one (lib/etcd_charm/hooktools.py keeps them for a hook's life)."""
+    from etcd_charm import hooktools
+
+    hooktools.forget()
+    yield
+    hooktools.forget()

@@ -36,6 +36,9 @@ ENDPOINT_FILES = {
     "hooks/relations/etcd/provides.py": "db",
     "hooks/relations/etcd-proxy/provides.py": "proxy",
 }
+#: files that pass their callers' keys through to the hook tools unseen (the hook tools'
+#: one-call-per-hook cache): their callers are what is scanned
+PASS_THROUGH_FILES = {"lib/etcd_charm/hooktools.py"}
 KV_METHODS = {"get": "read", "set": "write", "unset": "write"}
 #: calls that return the reactive endpoint of the relation they name
 ENDPOINT_GETTERS = {"endpoint_from_name", "endpoint", "reactive_endpoint"}
@@ -385,6 +388,8 @@ def scan_sources(
     constants = module_constants(sources)
     tuples = module_tuples(sources, constants)
     for path, text in sorted(sources.items()):
+        if path in PASS_THROUGH_FILES:
+            continue
         tree = ast.parse(text, path)
         if path in ENDPOINT_FILES:
             _endpoint_publish(path, tree, scan)

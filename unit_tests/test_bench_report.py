@@ -195,3 +195,13 @@ def test_a_section_measured_again_says_when_and_what_it_was_before() -> None:
         "Before (commit `abc1234`): snapshot 4.57x, restore 6.55x."
     ) in text
     assert "measured again" not in report.render(RESULTS)
+
+
+def test_growth_says_linear_or_quadratic_and_both_fits() -> None:
+    from bench.report import growth
+
+    ns = [1, 3, 5, 7, 9]
+    assert growth(ns, [8 + 2 * n for n in ns]).startswith("**linear**: linear fit 8.00 + 2.00N")
+    said = growth(ns, [5 + n + 1.5 * n * n for n in ns])
+    assert said.startswith("**quadratic**") and "1.500N^2 (rms 0.00)" in said
+    assert growth([1, 3], [1.0, 2.0]) == "too few sizes to fit"

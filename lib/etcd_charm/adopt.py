@@ -12,7 +12,7 @@ from collections.abc import Collection
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
-from . import observe, workload
+from . import hooktools, observe, workload
 from . import takeover as T
 from .configure import conf_hash, render
 from .context import Ctx, client, local_url, log
@@ -23,9 +23,9 @@ from .etcdctl import EtcdctlError
 def record_cluster() -> None:
     """On the leader: record that the old charm's cluster exists (its ``cluster`` and
     ``token`` keys), before anything would found one."""
-    if not hookenv.is_leader():
+    if not hooktools.is_leader():
         return
-    data = hookenv.leader_get() or {}
+    data = hooktools.leader_get() or {}
     record = T.leader_record(
         {
             "bootstrapped": data.get("bootstrapped"),
@@ -38,7 +38,7 @@ def record_cluster() -> None:
             f"the cluster of the earlier etcd charm exists (founded by {record['bootstrapped']}): "
             "taking it over"
         )
-        hookenv.leader_set({"bootstrapped": record["bootstrapped"]})
+        hooktools.leader_set({"bootstrapped": record["bootstrapped"]})
 
 
 def take_over(ctx: Ctx, flags: Collection[str]) -> T.Hold | T.Refuse | None:
@@ -54,7 +54,7 @@ def take_over(ctx: Ctx, flags: Collection[str]) -> T.Hold | T.Refuse | None:
         return None
     local_id = _local_member_id(ctx)
     members = _member_list(ctx, local_id is not None)
-    leader_token = str(hookenv.leader_get("token") or "")
+    leader_token = str(hooktools.leader_get("token") or "")
     decision = T.adoption(old, ctx.identity.name, leader_token, local_id, members)
     if not isinstance(decision, T.Adopt):
         if decision is not None:
@@ -104,7 +104,7 @@ def _member_list(ctx: Ctx, local: bool) -> MemberList | None:
             endpoints.append(peer.client_url)
         elif peer.db_address:
             endpoints.append(C.build_uri("https", peer.db_address, ctx.settings.port))
-    leader_address = str(hookenv.leader_get("leader_address") or "")
+    leader_address = str(hooktools.leader_get("leader_address") or "")
     if leader_address:
         endpoints.append(leader_address)
     for endpoint in dict.fromkeys(endpoints):  # one at a time: a down member costs its dial

@@ -23,6 +23,7 @@ from . import (
     configure,
     data_volume,
     health,
+    hooktools,
     install,
     member,
     membership,
@@ -157,7 +158,7 @@ class EtcdCharm:
         if invalid:
             settings, errors = None, [invalid]
         if settings is not None:  # a restore's quarantine: etcd serves clients elsewhere
-            settings = quarantine.apply(settings, hookenv.leader_get("quarantine") or "")
+            settings = quarantine.apply(settings, hooktools.leader_get("quarantine") or "")
         self.hook = Hook(unit, name, record, config, settings, errors, endpoint)
         self.seen: Seen | None = None  # what this hook's status saw of the member
 

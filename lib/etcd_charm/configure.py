@@ -9,8 +9,8 @@ import time
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
+from . import hooktools, workload
 from . import volume as V
-from . import workload
 from .context import Ctx, Hook, log
 from .settings import Settings
 
@@ -57,13 +57,13 @@ def refresh_timer(value: str) -> str:
 def apply_refresh_timer(hook: Hook, settings: Settings) -> None:
     # the leader decides the timer for all units; "max" is computed once (from the day of
     # the deployment) and kept, any other value follows the config
-    stored = hookenv.leader_get("snapd_refresh") or ""
+    stored = hooktools.leader_get("snapd_refresh") or ""
     timer = stored
-    if hookenv.is_leader():
+    if hooktools.is_leader():
         if settings.snapd_refresh != "max" or not stored:
             timer = refresh_timer(settings.snapd_refresh)
         if timer != stored:
-            hookenv.leader_set({"snapd_refresh": timer})
+            hooktools.leader_set({"snapd_refresh": timer})
     if timer and hook.record.refresh_timer != timer:
         try:
             workload.set_refresh_timer(timer)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
+from . import hooktools
 from . import status as S
 from .etcdctl import ETCDCTL, Etcdctl, EtcdctlError
 from .quarantine import advertised_port
@@ -97,7 +98,7 @@ def local_url(settings: Settings) -> str:
 @functools.cache
 def address(endpoint: str) -> str:
     try:
-        net = hookenv.network_get(endpoint)
+        net = hooktools.network_get(endpoint)
         addrs = net.get("ingress-addresses") or []
         if addrs:
             return str(addrs[0])
@@ -109,7 +110,7 @@ def address(endpoint: str) -> str:
 @functools.cache
 def bind_address(endpoint: str) -> str:
     try:
-        net = hookenv.network_get(endpoint)
+        net = hooktools.network_get(endpoint)
         for info in net.get("bind-addresses") or []:
             for a in info.get("addresses") or []:
                 if a.get("address"):

@@ -28,8 +28,8 @@ from typing import Any
 
 from charmhelpers.core import hookenv
 
+from . import hooktools, workload
 from . import volume as V
-from . import workload
 from .context import Hook, log
 
 STALE_PREFIX = "stale-member-"
@@ -140,7 +140,7 @@ def attached(hook: Hook) -> None:
         marker = V.Marker(application=hook.unit.split("/")[0], unit=hook.unit, storage=sid)
         write_marker(marker)
     has_data = os.path.isdir(os.path.join(V.DATA_DIR, "member"))
-    token = hookenv.leader_get("token") or ""
+    token = hooktools.leader_get("token") or ""
     verdict = V.reuse(has_data, marker, token)
     if verdict == "other-cluster":
         unmount()

@@ -10,8 +10,8 @@ from collections.abc import Collection
 
 from charmhelpers.core import hookenv
 
+from . import hooktools, snap_store, tls, workload
 from . import legacy as L
-from . import snap_store, tls, workload
 from . import status as S
 from .context import Hook, log
 from .settings import channel_refusal, version_tuple
@@ -215,16 +215,16 @@ def hold_package_install(hook: Hook, package: L.LegacyInstall) -> None:
 def record_package_cluster(package: L.LegacyInstall) -> None:
     """The leader records that the package's cluster exists (``bootstrapped``, and its
     token unless one is recorded), so that the plan never bootstraps over it."""
-    if not hookenv.is_leader():
+    if not hooktools.is_leader():
         return
-    current = hookenv.leader_get() or {}
+    current = hooktools.leader_get() or {}
     if current.get("bootstrapped"):
         return
     log(f"the cluster runs from the Debian package (token {package.token!r})")
     record = {"bootstrapped": package.initial_cluster.split("=", 1)[0] or package.name}
     if not current.get("token") and package.token:
         record["token"] = package.token
-    hookenv.leader_set(record)
+    hooktools.leader_set(record)
 
 
 def snap_resource(name: str = "etcd") -> str | None:

@@ -12,9 +12,9 @@ from charmhelpers.core import hookenv
 
 from . import data_volume as DV
 from . import etcd_conf as C
+from . import hooktools, workload
 from . import plan as P
 from . import status as S
-from . import workload
 from .cluster import (
     etcdctl,
     hand_over_leadership,
@@ -172,7 +172,7 @@ def own_view(ctx: Ctx, my_id: int) -> P.Observed:
     leaves, or moves its data): itself, the leader data and its peers."""
     return P.Observed(
         me=P.UnitInfo(ctx.unit, ctx.identity.name, member_id=my_id),
-        is_leader=hookenv.is_leader(),
+        is_leader=hooktools.is_leader(),
         started=True,
         leader=leader_data(),
         peers=peers(ctx.hook),

@@ -11,6 +11,7 @@ from typing import Any
 
 from charmhelpers.core import hookenv
 
+from . import hooktools
 from . import plan as P
 from .cluster import (
     etcdctl,
@@ -64,21 +65,21 @@ def lead(leader: Leader, obs: P.Observed) -> P.Observed:
 
 def record_joining(obs: P.Observed, joining: P.Joining | None) -> P.Observed:
     """Leader data ``joining`` (immediate, as leader-set is) and the observation with it."""
-    hookenv.leader_set({"joining": joining.to_json() if joining else None})
+    hooktools.leader_set({"joining": joining.to_json() if joining else None})
     return replace(obs, leader=replace(obs.leader, joining=joining))
 
 
 def record_restart_grant(obs: P.Observed, unit: str) -> P.Observed:
     """Leader data ``restart-grant``: the one unit allowed to restart now ("" clears
     it)."""
-    hookenv.leader_set({"restart-grant": unit or None})
+    hooktools.leader_set({"restart-grant": unit or None})
     return replace(obs, leader=replace(obs.leader, restart_grant=unit))
 
 
 def record_upgrade_grant(obs: P.Observed, unit: str, progress: P.Progress | None) -> P.Observed:
     """Leader data ``upgrade-grant`` (the one unit allowed to upgrade now, "" clears it)
     and ``upgrade-progress`` (its place in the upgrade, which every unit shows)."""
-    hookenv.leader_set(
+    hooktools.leader_set(
         {
             "upgrade-grant": unit or None,
             "upgrade-progress": progress.to_str() if progress else None,
@@ -122,7 +123,7 @@ def found(leader: Leader, obs: P.Observed, step: P.Found) -> P.Observed:
     starts its member with this initial cluster as soon as it sees it."""
     token = obs.leader.token or secrets.token_hex(16)
     founders = P.Founders(token=token, initial_cluster=step.initial_cluster)
-    hookenv.leader_set({"token": token, "founders": founders.to_json()})
+    hooktools.leader_set({"token": token, "founders": founders.to_json()})
     leader.ctx.record.clear_founding_since()
     log(f"founding the cluster with {', '.join(sorted(founders.names))}")
     return replace(obs, leader=replace(obs.leader, token=token, founders=founders))
@@ -140,7 +141,7 @@ def bootstrapped(leader: Leader, obs: P.Observed, step: P.Bootstrapped) -> P.Obs
     record = {"bootstrapped": name, "cluster": founders.initial_cluster}
     if obs.started:
         record["leader_address"] = ctx.identity.client_url(ctx.settings)
-    hookenv.leader_set(record)
+    hooktools.leader_set(record)
     return replace(obs, leader=replace(obs.leader, bootstrapped=name))
 
 
@@ -208,13 +209,13 @@ def clear_upgrade_grant(leader: Leader, obs: P.Observed, step: P.ClearUpgradeGra
 
 
 def clear_refresh(leader: Leader, obs: P.Observed, step: P.ClearRefresh) -> P.Observed:
-    hookenv.leader_set({"refresh-target": None})
+    hooktools.leader_set({"refresh-target": None})
     log("in-track refresh done: every unit is on it (or a channel upgrade came first)")
     return replace(obs, leader=replace(obs.leader, refresh=None))
 
 
 def lift_quarantine(leader: Leader, obs: P.Observed, step: P.LiftQuarantine) -> P.Observed:
-    hookenv.leader_set({"quarantine": None})
+    hooktools.leader_set({"quarantine": None})
     log("every unit rejoined the restored cluster: clients come back as each member restarts")
     return replace(obs, leader=replace(obs.leader, quarantine=""))
 

@@ -10,8 +10,8 @@ from dataclasses import replace
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
+from . import hooktools, workload
 from . import plan as P
-from . import workload
 from .cluster import etcdctl, member_health, refresh_members
 from .context import DEPART_DEADLINE, Ctx, Hook, answering, log, serving_port, wait_for
 from .etcd_json import MemberList
@@ -19,7 +19,7 @@ from .record import Record
 
 
 def leader_data() -> P.LeaderData:
-    return P.LeaderData.from_dict(hookenv.leader_get() or {})
+    return P.LeaderData.from_dict(hooktools.leader_get() or {})
 
 
 def peers(hook: Hook) -> tuple[P.UnitInfo, ...]:
@@ -70,7 +70,7 @@ def observe(ctx: Ctx, me: P.UnitInfo, started: bool, target_channel: str) -> P.O
     (and, in the departing unit's cluster-relation-departed, the membership after it left)."""
     obs = P.Observed(
         me=me,
-        is_leader=hookenv.is_leader(),
+        is_leader=hooktools.is_leader(),
         started=started,
         leader=leader_data(),
         peers=peers(ctx.hook),

@@ -23,9 +23,7 @@ from __future__ import annotations
 import shutil
 import time
 
-from charmhelpers.core import hookenv
-
-from . import restore_action
+from . import hooktools, restore_action
 from . import snapshot as snap
 from .action_context import Context, target_dir
 from .context import client
@@ -73,7 +71,7 @@ def _ahead(ctx: Context, index: int) -> list[str]:
 
 
 def recover_cluster(ctx: Context) -> None:
-    if not hookenv.is_leader():
+    if not hooktools.is_leader():
         raise ActionError(
             f"{ctx.charm.unit} is not the leader: recover-cluster runs on the Juju leader "
             "(juju run etcd/leader recover-cluster), which rebuilds the cluster from its own "

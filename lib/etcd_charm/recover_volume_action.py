@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import time
 
-from charmhelpers.core import hookenv
-
+from . import hooktools
 from . import volume as V
 from .action_context import Context
 from .etcdctl import EtcdctlError
@@ -33,7 +32,7 @@ def recover_from_volume(ctx: Context) -> None:
             keys = None
     others = sorted(charm.peer_units(), key=lambda u: int(u.rsplit("/", 1)[-1]))
     refusal = V.recovery_refusal(
-        volume, hookenv.is_leader(), others, keys, bool(ctx.params.get("force"))
+        volume, hooktools.is_leader(), others, keys, bool(ctx.params.get("force"))
     )
     if refusal:
         raise ActionError(f"{refusal}; nothing was changed")

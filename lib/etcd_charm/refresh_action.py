@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import time
 
-from charmhelpers.core import hookenv
-
-from . import install, observe, workload
+from . import hooktools, install, observe, workload
 from . import plan as P
 from .action_context import Context
 from .params import ActionError
@@ -21,7 +19,7 @@ from .settings import version_tuple
 
 
 def refresh(ctx: Context) -> None:
-    if not hookenv.is_leader():
+    if not hooktools.is_leader():
         raise ActionError(
             f"{ctx.charm.unit} is not the leader: run it on the leader "
             "(juju run etcd/leader refresh)"
@@ -94,7 +92,7 @@ def refresh(ctx: Context) -> None:
         )
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     target_refresh = P.Refresh(channel, revision, version, started)
-    hookenv.leader_set({"refresh-target": target_refresh.to_json()})
+    hooktools.leader_set({"refresh-target": target_refresh.to_json()})
     ctx.set("refresh.units", len(pending))
     ctx.set(
         "refresh.from",

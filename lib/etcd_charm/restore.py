@@ -13,7 +13,7 @@ from dataclasses import replace
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
-from . import quarantine, workload
+from . import hooktools, quarantine, workload
 from . import status as S
 from .cluster import remove_member
 from .context import Ctx, client, log
@@ -132,7 +132,7 @@ def restore(
             f"configuration are back in place{removed}"
         ) from None
     shutil.rmtree(aside, ignore_errors=True)
-    hookenv.leader_set(
+    hooktools.leader_set(
         {
             "token": token,
             "restored": token,

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from charmhelpers.core import hookenv
 
 from . import etcd_conf as C
+from . import hooktools, targets
 from . import snapshot as snap
 from . import snapshot_take as take
-from . import targets
 from .action_context import Context, declared_default, target_dir
 from .backup_action import fetch_for_restore
 from .etcdctl import EtcdctlError
@@ -28,7 +28,7 @@ STAGING_DOWNLOAD = "/var/snap/etcd/common/restore-download"
 
 
 def restore(ctx: Context) -> None:
-    if not hookenv.is_leader():
+    if not hooktools.is_leader():
         raise ActionError(
             f"{ctx.charm.unit} is not the leader: restore runs on the leader, which restores "
             "the snapshot and has every other unit rejoin (juju run etcd/leader restore); "

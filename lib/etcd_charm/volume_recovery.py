@@ -27,9 +27,9 @@ from charmhelpers.core import hookenv
 
 from . import data_volume as DV
 from . import etcd_conf as C
+from . import hooktools, workload
 from . import status as S
 from . import volume as V
-from . import workload
 from .cluster import reconfigure
 from .configure import conf_hash, render
 from .context import Ctx, log
@@ -106,7 +106,7 @@ def recover(ctx: Ctx, progress: Callable[[str], None]) -> tuple[EndpointStatus, 
     DV.write_recovered(hook, marker, status.member_id)
     if previous_dir and os.path.realpath(previous_dir) != os.path.realpath(V.DATA_DIR):
         DV.forget(previous_dir)  # the one-member cluster this unit ran (no key, or forced)
-    hookenv.leader_set(
+    hooktools.leader_set(
         {
             "token": marker.cluster,
             "restored": marker.cluster,
