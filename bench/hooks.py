@@ -21,7 +21,9 @@ if not os.path.isdir(noop):
         if f.endswith(".py"):
             os.unlink(os.path.join(noop, "reactive", f))
 def run(argv, charm_dir):
-    env = dict(os.environ, JUJU_CHARM_DIR=charm_dir, CHARM_DIR=charm_dir)
+    # what Juju sets for the hook (a juju exec context has JUJU_HOOK_NAME empty)
+    env = dict(os.environ, JUJU_CHARM_DIR=charm_dir, CHARM_DIR=charm_dir,
+               JUJU_HOOK_NAME="update-status")
     t = time.monotonic()
     subprocess.run(argv, cwd=charm_dir, env=env, check=True, capture_output=True)
     return time.monotonic() - t
@@ -46,7 +48,7 @@ def count(charm_dir):
     if os.path.exists(calls):
         os.unlink(calls)
     env = dict(os.environ, JUJU_CHARM_DIR=charm_dir, CHARM_DIR=charm_dir,
-               PATH=shim + ":" + os.environ["PATH"])
+               JUJU_HOOK_NAME="update-status", PATH=shim + ":" + os.environ["PATH"])
     subprocess.run([charm_dir + "/hooks/update-status"], cwd=charm_dir, env=env, check=True,
                    capture_output=True)
     seen = {}
@@ -60,7 +62,7 @@ print(json.dumps(out))
 NOOP_RSS = r"""
 import os, resource, subprocess
 noop = "/tmp/bench-noop-charm"
-env = dict(os.environ, JUJU_CHARM_DIR=noop, CHARM_DIR=noop)
+env = dict(os.environ, JUJU_CHARM_DIR=noop, CHARM_DIR=noop, JUJU_HOOK_NAME="update-status")
 subprocess.run([noop + "/hooks/update-status"], cwd=noop, env=env, check=True, capture_output=True)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """

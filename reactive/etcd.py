@@ -46,8 +46,7 @@ from charms.reactive import (
     when_not,
 )
 
-from etcd_charm.charm import EtcdCharm
-from etcd_charm.install import INSTALLED
+from etcd_charm.flags import INSTALLED
 
 DEPARTING = "etcd.departing"
 STARTED = "etcd.started"
@@ -57,6 +56,8 @@ HEALTHY = "etcd.cluster.healthy"
 
 @when_not(INSTALLED)
 def install_etcd() -> None:
+    from etcd_charm.charm import EtcdCharm
+
     if EtcdCharm().install(get_flags()):
         set_flag(INSTALLED)
 
@@ -71,16 +72,27 @@ def departing(*_cluster: object) -> None:
 
 @hook("data-storage-attached")
 def data_attached() -> None:
+    from etcd_charm.charm import EtcdCharm
+
     EtcdCharm().storage_attached()
 
 
 @hook("data-storage-detaching")
 def data_detaching() -> None:
+    from etcd_charm.charm import EtcdCharm
+
     EtcdCharm().storage_detaching()
 
 
 @when(INSTALLED)
 def reconcile() -> None:
+    if hookenv.hook_name() == "update-status":
+        from etcd_charm import quiet
+
+        if quiet.update_status():
+            return  # the cluster is as the last full reconcile saw it: the status stands
+    from etcd_charm.charm import EtcdCharm  # imported here: the quiet path does not need it
+
     raised = EtcdCharm().reconcile(leaving=is_flag_set(DEPARTING), flags=get_flags())
     clear_flag(DEPARTING)
     toggle_flag(STARTED, raised.started)

@@ -34,7 +34,12 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(hookenv, "leader_get", leader_get)
     monkeypatch.setattr(hookenv, "leader_set", leader_set)
-    monkeypatch.setattr(hookenv, "is_leader", lambda: seen.append("is-leader") or True)
+
+    def is_leader() -> bool:
+        seen.append("is-leader")
+        return True
+
+    monkeypatch.setattr(hookenv, "is_leader", is_leader)
     monkeypatch.setattr(hookenv, "network_get", network_get)
     return seen
 

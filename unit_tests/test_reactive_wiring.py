@@ -14,6 +14,8 @@ import charmhelpers.osplatform
 import pytest
 from charmhelpers.core import hookenv, unitdata
 
+from etcd_charm import charm as charm_module
+from etcd_charm import quiet
 from etcd_charm.charm import Raised
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +71,8 @@ def handlers(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setattr(hookenv, "local_unit", lambda: "etcd/1")
     reactive()  # before reactive/etcd.py imports it
     module = load_handlers()
-    monkeypatch.setattr(module, "EtcdCharm", FakeCharm)
+    # the handlers import the charm when they run (the quiet update-status does not)
+    monkeypatch.setattr(charm_module, "EtcdCharm", FakeCharm)
     FakeCharm.calls = []
     FakeCharm.raised = Raised(started=False)
     FakeCharm.installed = True
@@ -114,3 +117,16 @@ def test_reconcile_raises_started_tls_ready_and_healthy(handlers: ModuleType) ->
     FakeCharm.raised = Raised(started=False, tls_ready=False, healthy=False)
     handlers.reconcile()
     assert get_flags() == []
+
+
+@pytest.mark.parametrize("stands", [True, False])
+def test_a_quiet_update_status_runs_no_reconcile(
+    handlers: ModuleType, monkeypatch: pytest.MonkeyPatch, stands: bool
+) -> None:
+    monkeypatch.setattr(hookenv, "hook_name", lambda: "update-status")
+    monkeypatch.setattr(quiet, "update_status", lambda: stands)
+    handlers.reconcile()
+    assert FakeCharm.calls == ([] if stands else [("reconcile", False)])
+    monkeypatch.setattr(hookenv, "hook_name", lambda: "config-changed")
+    handlers.reconcile()  # any other hook: in full, whatever quiet would say
+    assert FakeCharm.calls[-1] == ("reconcile", False)

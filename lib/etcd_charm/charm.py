@@ -261,6 +261,7 @@ class EtcdCharm:
 
     def _reconcile(self, leaving: bool, flags: Collection[str]) -> Raised:
         hook, record = self.hook, self.hook.record
+        record.quiet = {}  # the final status records it again if it ends quiet
         if record.left:
             hook.set_status(S.DEPARTED)
             return Raised(started=record.started)

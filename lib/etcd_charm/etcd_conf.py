@@ -6,8 +6,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
 from .settings import INSECURE_HTTP_PORT, Settings, version_tuple
 
 CONF_DIR = "/var/snap/etcd/common"
@@ -130,6 +128,8 @@ def forcing_new_cluster(text: str) -> str:
 
 
 def render(template_text: str, context: dict[str, Any]) -> str:
+    import jinja2  # here: a hook that renders no config does not pay for importing it
+
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     return env.from_string(template_text).render(**context)
 

@@ -10,6 +10,7 @@ from charmhelpers.core import hookenv
 
 from . import check_etcd, tls, workload
 from . import plan as P
+from . import quiet as Q
 from . import status as S
 from .cluster import refresh_members
 from .context import Ctx, Hook, client, local_url
@@ -62,6 +63,7 @@ def final_status(
         refreshed = refresh_members(ctx, obs)
         members = refreshed.members or members
     verdict = S.health(status, error, members, obs.me.member_id, up, reached)
+    pure = verdict
     if hook.blocked and status is not None:  # more telling than a member being down
         verdict = S.Status("blocked", hook.blocked)
     if obs.me.upgrade_error:
@@ -86,7 +88,36 @@ def final_status(
     if always:  # whatever else the status says (a restore's quarantine)
         verdict = S.Status(verdict.state, f"{verdict.message}; {always}")
     hook.set_status(verdict)
+    if status is not None and members is not None and verdict.state == pure.state == "active":
+        if not (hook.blocked or always or obs.me.upgrade_error or busy(obs)):
+            endpoints = (local_url(settings), *voter_urls(members, obs.me.member_id))
+            hook.record.quiet = Q.Quiet(time.time(), pure.state, pure.message, status.raft_term,
+                                        obs.me.member_id, endpoints).to_json()  # fmt: skip
     return Seen(started=True, asked=True, status=status, error=error)
+
+
+def busy(obs: P.Observed) -> bool:
+    """Whether anything is in flight that a later hook must carry on (then update-status
+    reconciles in full, not :mod:`quiet`'s one round trip)."""
+    ld = obs.leader
+    return bool(
+        ld.joining
+        or ld.restart_grant
+        or ld.upgrade_grant
+        or ld.quarantine
+        or ld.refresh is not None
+        or P.upgrade_in_flight(obs)
+        or P.needs_health(obs)
+        or obs.me.restart_request
+        or any(p.restart_request for p in obs.peers)
+    )
+
+
+def voter_urls(members: MemberList | None, my_id: int) -> list[str]:
+    """The client URLs of the other voters (what :func:`answers` asks besides this member)."""
+    return sorted(
+        {u for m in (members.voters if members else ()) if m.id != my_id for u in m.client_urls}
+    )
 
 
 def certificate_notes(material: tls.Material | None, now: float) -> list[str]:
@@ -110,9 +141,7 @@ def answers(
     """One etcdctl: the local member's status (or why there is none), which voters answer
     without errors and which answer at all (with "no leader", say)."""
     local = local_url(settings)
-    others = sorted(
-        {u for m in (members.voters if members else ()) if m.id != my_id for u in m.client_urls}
-    )
+    others = voter_urls(members, my_id)
     try:
         answered = client([local, *others]).endpoint_status(partial=True)
         error = None

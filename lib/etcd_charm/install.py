@@ -14,11 +14,12 @@ from . import hooktools, snap_store, tls, workload
 from . import legacy as L
 from . import status as S
 from .context import Hook, log
+
+#: the reactive flag this charm sets once etcd is installed from the snap (reactive/etcd.py)
+from .flags import INSTALLED  # noqa: F401 - named here too
 from .settings import channel_refusal, version_tuple
 from .snapshot import sha256_file
 
-#: the reactive flag this charm sets once etcd is installed from the snap (reactive/etcd.py)
-INSTALLED = "etcd.snap.installed"
 #: the flag the deb-era charm set once the ``etcd`` package was installed, which this charm's
 #: own revisions before issue 17 also set (once the snap was installed): it says "installed"
 #: without saying what, so it never skips :func:`install` alone

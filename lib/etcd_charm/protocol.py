@@ -188,6 +188,14 @@ PROTOCOL: tuple[Key, ...] = (
         "update-status on a quiet cluster; status when no member answers",
         "the last member list (etcdctl JSON)",
         "when discarded for a restore or a migration is undone"),
+    Key("unit storage", "etcd.quiet", "every full reconcile: set when it ends healthy with "
+        "nothing in flight (the verdict, raft term, endpoints, when), cleared otherwise; "
+        "every action clears it",
+        "update-status (quiet.py): the same verdict in the same term within an hour, and the "
+        "status stands without a full reconcile",
+        "what the last full reconcile saw of a quiet, healthy cluster",
+        "by any full reconcile or action that does not end quiet; when discarded for a "
+        "restore or a migration is undone"),
     Key("unit storage", "etcd.left", "leave (cluster-relation-departed of this unit)",
         "reconcile: a unit that left does nothing more", "this unit removed its member",
         "never: the unit is going away"),

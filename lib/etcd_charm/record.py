@@ -29,9 +29,10 @@ KV_TAKEN_OVER = "etcd.taken-over"  # {"member-id", "restart"} of the earlier cha
 KV_NRPE = "etcd.nrpe-registered"  # hash of the Nagios checks registered (nagios.py)
 KV_SCHEDULE = "etcd.backup-schedule-valid"  # the backup_schedule systemd-analyze accepted
 KV_VOLUME = "etcd.volume"  # the data volume: {"storage", "device", "uuid", "state", "found"}
+KV_QUIET = "etcd.quiet"  # what the last full reconcile saw of a quiet, healthy cluster (quiet.py)
 
 #: what a unit knows about the member it runs (forgotten together)
-MEMBER_KEYS = (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS)
+MEMBER_KEYS = (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS, KV_QUIET)
 #: what an undone restore puts back (:meth:`Record.member_state`), in that order
 STATE_KEYS = (KV_BOOTSTRAP, KV_STARTED, KV_MEMBER_ID, KV_APPLIED)
 
@@ -204,6 +205,19 @@ class Record:
             self.kv.set(KV_VOLUME, value)
         else:
             self.kv.unset(KV_VOLUME)
+
+    @property
+    def quiet(self) -> dict[str, Any]:
+        """What the last full reconcile saw of a quiet, healthy cluster ({}: look again in
+        full): :class:`quiet.Quiet` as JSON."""
+        return dict(self.kv.get(KV_QUIET) or {})
+
+    @quiet.setter
+    def quiet(self, value: dict[str, Any]) -> None:
+        if value:
+            self.kv.set(KV_QUIET, value)
+        else:
+            self.kv.unset(KV_QUIET)
 
     @property
     def taken_over(self) -> dict[str, Any]:

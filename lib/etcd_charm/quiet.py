@@ -1,0 +1,104 @@
+"""update-status on a quiet, healthy cluster: one etcd round trip and nothing else.
+
+Juju runs a hook of its own for every change of config, relation data, leadership and
+storage; what can change between two hooks without one is etcd's own state (a member down, an
+alarm, a new raft term), time (a certificate nearing its end, a newer revision in the store)
+and the machine (someone un-holding snapd's refreshes). So a full reconcile that ends healthy
+with nothing in flight records what it saw (:class:`Quiet`, unit storage ``etcd.quiet``), and
+the next update-status asks etcd the one question the status is made of (``endpoint status``
+of this member and the other voters): the same verdict, in the same raft term, within
+:data:`FULL_EVERY` of that reconcile, and the status stands as it is (no hook tool is
+called). Anything else, and the update-status runs the full reconcile, which records again or
+forgets.
+
+Pure but for :func:`update_status` (the shell: unit storage, one etcdctl). It imports only
+what that needs, so the hook does not pay for the rest of the charm.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .etcd_json import EndpointStatus, MemberList
+from .status import Status, health
+
+#: a full reconcile at least this often (seconds): what only time changes (certificate
+#: notes, the store's newer revision, the machine's snapd holds) is looked at again
+FULL_EVERY = 3600.0
+
+
+@dataclass(frozen=True)
+class Quiet:
+    at: float  # when the full reconcile recorded it
+    state: str  # the health verdict it saw (before any note the status adds)
+    message: str
+    raft_term: int
+    member_id: int
+    endpoints: tuple[str, ...]  # this member's local URL first, then the other voters'
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "endpoints": list(self.endpoints)}
+
+    @classmethod
+    def from_json(cls, d: Any) -> Quiet | None:
+        try:
+            return cls(
+                at=float(d["at"]),
+                state=str(d["state"]),
+                message=str(d["message"]),
+                raft_term=int(d["raft_term"]),
+                member_id=int(d["member_id"]),
+                endpoints=tuple(str(e) for e in d["endpoints"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def still(
+    quiet: Quiet | None,
+    now: float,
+    members: MemberList | None,
+    status: EndpointStatus | None,
+    error: str | None,
+    up: frozenset[int],
+    reached: frozenset[int],
+) -> bool:
+    """Whether this update-status sees what the last full reconcile saw (the status it set
+    stands): the same verdict from the same members, in the same raft term, recently."""
+    if quiet is None or members is None or status is None:
+        return False
+    if not 0 <= now - quiet.at < FULL_EVERY or status.raft_term != quiet.raft_term:
+        return False
+    verdict: Status = health(status, error, members, quiet.member_id, up, reached)
+    return verdict.state == "active" and (verdict.state, verdict.message) == (
+        quiet.state,
+        quiet.message,
+    )
+
+
+def update_status() -> bool:
+    """The update-status fast path: True when the status stands and the hook is done."""
+    from charmhelpers.core import unitdata
+
+    from .etcdctl import EtcdctlError
+    from .record import Record
+
+    record = Record(unitdata.kv())
+    quiet = Quiet.from_json(record.quiet)
+    members = record.last_members()
+    if quiet is None or members is None or not record.started:
+        return False
+    from .context import client
+
+    local = quiet.endpoints[0]
+    try:
+        answered = client(list(quiet.endpoints)).endpoint_status(partial=True)
+        error = None
+    except EtcdctlError as e:
+        answered, error = [], e.detail
+    status = next((st for st in answered if st.endpoint == local), None)
+    up = frozenset(st.member_id for st in answered if not st.errors)
+    reached = frozenset(st.member_id for st in answered)
+    return still(quiet, time.time(), members, status, error, up, reached)
