@@ -338,6 +338,10 @@ class EtcdCharm:
             "; ".join(n for n in notes if n),
             quarantine.note(settings, obs),
         )
+        if obs.is_leader and tracking:
+            # the leader asks the store in each update-status whether its channel has a
+            # newer revision (:meth:`available`): it reconciles in full, never quiet
+            record.quiet = {}
         if problem is not None and not record.started:
             hook.set_status(S.takeover(problem.reason, isinstance(problem, adopt.T.Refuse)))
         refused = data_volume.problem(hook)

@@ -9,7 +9,8 @@ the next update-status asks etcd the one question the status is made of (``endpo
 of this member and the other voters): the same verdict, in the same raft term, within
 :data:`FULL_EVERY` of that reconcile, and the status stands as it is (no hook tool is
 called). Anything else, and the update-status runs the full reconcile, which records again or
-forgets.
+forgets. The leader, which asks the store in each update-status whether its channel has a
+newer revision, always reconciles in full.
 
 Pure but for :func:`update_status` (the shell: unit storage, one etcdctl). It imports only
 what that needs, so the hook does not pay for the rest of the charm.
@@ -25,7 +26,7 @@ from .etcd_json import EndpointStatus, MemberList
 from .status import Status, health
 
 #: a full reconcile at least this often (seconds): what only time changes (certificate
-#: notes, the store's newer revision, the machine's snapd holds) is looked at again
+#: notes, the machine's snapd holds) is looked at again
 FULL_EVERY = 3600.0
 
 
