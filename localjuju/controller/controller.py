@@ -303,6 +303,11 @@ class Controller:
 
     async def boot_machine(self, mid: str) -> None:
         sm = self.model.machines[mid]
+        # Juju's uniter detects the reboot when it starts, before any operation: no hook
+        # (an upgrade-charm already due, say) may run on this machine before it knows
+        for unit in self.model.units.values():
+            if unit.machine == mid and unit.name in self.agents:
+                unit.local.reboot_detected = True
         try:
             await asyncio.to_thread(self.machine(mid).boot)
         except Exception as e:  # noqa: BLE001 - reported in status
