@@ -21,7 +21,7 @@ def member(i: int, n: int) -> Member:
 
 
 MEMBERS = MemberList(7, ME, 4, (member(ME, 1), member(TWO, 2), member(THREE, 3)))
-QUIET = Q.Quiet(1000.0, "active", "Healthy with 3 known peers", 4, ME,
+QUIET = Q.Quiet(1000.0, "Healthy with 3 known peers", 4, ME,
                 (LOCAL, "https://10.0.0.2:2379", "https://10.0.0.3:2379"))  # fmt: skip
 
 

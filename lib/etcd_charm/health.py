@@ -13,9 +13,8 @@ from . import plan as P
 from . import quiet as Q
 from . import status as S
 from .cluster import refresh_members
-from .context import Ctx, Hook, client, local_url
-from .etcd_json import EndpointStatus, MemberList
-from .etcdctl import EtcdctlError
+from .context import Ctx, Hook, local_url
+from .etcd_json import MemberList
 from .nagios_collect import Seen
 from .settings import Settings
 
@@ -91,7 +90,7 @@ def final_status(
     if status is not None and members is not None and verdict.state == pure.state == "active":
         if not (hook.blocked or always or obs.me.upgrade_error or busy(obs)):
             endpoints = (local_url(settings), *voter_urls(members, obs.me.member_id))
-            hook.record.quiet = Q.Quiet(time.time(), pure.state, pure.message, status.raft_term,
+            hook.record.quiet = Q.Quiet(time.time(), pure.message, status.raft_term,
                                         obs.me.member_id, endpoints).to_json()  # fmt: skip
     return Seen(started=True, asked=True, status=status, error=error)
 
@@ -135,23 +134,10 @@ def certificate_notes(material: tls.Material | None, now: float) -> list[str]:
     return [n for n in notes if n]
 
 
-def answers(
-    settings: Settings, members: MemberList | None, my_id: int
-) -> tuple[EndpointStatus | None, str | None, frozenset[int], frozenset[int]]:
+def answers(settings: Settings, members: MemberList | None, my_id: int) -> Q.Answers:
     """One etcdctl: the local member's status (or why there is none), which voters answer
     without errors and which answer at all (with "no leader", say)."""
-    local = local_url(settings)
-    others = voter_urls(members, my_id)
-    try:
-        answered = client([local, *others]).endpoint_status(partial=True)
-        error = None
-    except EtcdctlError as e:
-        answered, error = [], e.detail
-    status = next((st for st in answered if st.endpoint == local), None)
-    if status is None:
-        error = error or f"no answer on {local}"
-    up = frozenset(st.member_id for st in answered if not st.errors)
-    return status, error, up, frozenset(st.member_id for st in answered)
+    return Q.answers(local_url(settings), voter_urls(members, my_id))
 
 
 def show_health(hook: Hook, settings: Settings, members: MemberList, my_id: int) -> S.Status:

@@ -33,8 +33,7 @@ FULL_EVERY = 3600.0
 @dataclass(frozen=True)
 class Quiet:
     at: float  # when the full reconcile recorded it
-    state: str  # the health verdict it saw (before any note the status adds)
-    message: str
+    message: str  # the healthy verdict it saw (before any note the status adds)
     raft_term: int
     member_id: int
     endpoints: tuple[str, ...]  # this member's local URL first, then the other voters'
@@ -47,7 +46,6 @@ class Quiet:
         try:
             return cls(
                 at=float(d["at"]),
-                state=str(d["state"]),
                 message=str(d["message"]),
                 raft_term=int(d["raft_term"]),
                 member_id=int(d["member_id"]),
@@ -73,17 +71,35 @@ def still(
     if not 0 <= now - quiet.at < FULL_EVERY or status.raft_term != quiet.raft_term:
         return False
     verdict: Status = health(status, error, members, quiet.member_id, up, reached)
-    return verdict.state == "active" and (verdict.state, verdict.message) == (
-        quiet.state,
-        quiet.message,
-    )
+    return verdict.state == "active" and verdict.message == quiet.message
+
+
+Answers = tuple[EndpointStatus | None, str | None, frozenset[int], frozenset[int]]
+
+
+def answers(local: str, others: list[str]) -> Answers:
+    """One ``endpoint status`` of this member (``local``) and the other voters: this
+    member's status (or why there is none), which members answer without errors and which
+    answer at all (with "no leader", say). :func:`health.answers` asks the same."""
+    from .context import client
+    from .etcdctl import EtcdctlError
+
+    try:
+        answered = client([local, *others]).endpoint_status(partial=True)
+        error = None
+    except EtcdctlError as e:
+        answered, error = [], e.detail
+    status = next((st for st in answered if st.endpoint == local), None)
+    if status is None:
+        error = error or f"no answer on {local}"
+    up = frozenset(st.member_id for st in answered if not st.errors)
+    return status, error, up, frozenset(st.member_id for st in answered)
 
 
 def update_status() -> bool:
     """The update-status fast path: True when the status stands and the hook is done."""
     from charmhelpers.core import unitdata
 
-    from .etcdctl import EtcdctlError
     from .record import Record
 
     record = Record(unitdata.kv())
@@ -91,15 +107,5 @@ def update_status() -> bool:
     members = record.last_members()
     if quiet is None or members is None or not record.started:
         return False
-    from .context import client
-
-    local = quiet.endpoints[0]
-    try:
-        answered = client(list(quiet.endpoints)).endpoint_status(partial=True)
-        error = None
-    except EtcdctlError as e:
-        answered, error = [], e.detail
-    status = next((st for st in answered if st.endpoint == local), None)
-    up = frozenset(st.member_id for st in answered if not st.errors)
-    reached = frozenset(st.member_id for st in answered)
-    return still(quiet, time.time(), members, status, error, up, reached)
+    local, *others = quiet.endpoints
+    return still(quiet, time.time(), members, *answers(local, others))

@@ -132,24 +132,7 @@ def restore(
             f"configuration are back in place{removed}"
         ) from None
     shutil.rmtree(aside, ignore_errors=True)
-    hooktools.leader_set(
-        {
-            "token": token,
-            "restored": token,
-            "founders": None,
-            "bootstrapped": identity.name,
-            "cluster": record.initial_cluster,
-            "leader_address": C.build_uri("https", identity.db_address, settings.port),
-            "quarantine": token if others else None,
-            "joining": None,
-            "restart-grant": None,
-            "upgrade-grant": None,
-            "upgrade-progress": None,
-        }
-    )
-    endpoint = ctx.hook.endpoint("cluster")
-    if endpoint is not None:
-        endpoint.publish({"member-id": f"{status.member_id:x}", "restart-request": ""})
+    announce(ctx, token, record.initial_cluster, status.member_id, quarantined=bool(others))
     members = ctx.local().member_list()
     ctx.record.remember_members(members)
     log(f"restored: member {status.member_id:x} of the new cluster {status.cluster_id:x}")
@@ -162,6 +145,34 @@ def restore(
         S.restored(others) if others else S.healthy(len(members.members))
     )  # until the next hook reports on the rejoining units
     return status, members
+
+
+def announce(
+    ctx: Ctx, token: str, initial_cluster: str, member_id: int, quarantined: bool
+) -> None:
+    """This leader's member is now the cluster's only one (a restore, recover-from-volume):
+    leader data names the cluster (``token``; ``restored``: a started member of another
+    cluster discards its data and rejoins), clears every step of the cluster it replaced,
+    quarantines clients while other units rejoin; the peer relation gets the member id."""
+    identity, settings = ctx.identity, ctx.settings
+    hooktools.leader_set(
+        {
+            "token": token,
+            "restored": token,
+            "founders": None,
+            "bootstrapped": identity.name,
+            "cluster": initial_cluster,
+            "leader_address": C.build_uri("https", identity.db_address, settings.port),
+            "quarantine": token if quarantined else None,
+            "joining": None,
+            "restart-grant": None,
+            "upgrade-grant": None,
+            "upgrade-progress": None,
+        }
+    )
+    endpoint = ctx.hook.endpoint("cluster")
+    if endpoint is not None:
+        endpoint.publish({"member-id": f"{member_id:x}", "restart-request": ""})
 
 
 def remove_other_members(ctx: Ctx, progress: Callable[[str], None]) -> bool:

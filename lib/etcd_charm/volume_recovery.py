@@ -27,15 +27,16 @@ from charmhelpers.core import hookenv
 
 from . import data_volume as DV
 from . import etcd_conf as C
-from . import hooktools, workload
 from . import status as S
 from . import volume as V
+from . import workload
 from .cluster import reconfigure
 from .configure import conf_hash, render
 from .context import Ctx, log
 from .etcd_json import EndpointStatus, MemberList
 from .etcdctl import EtcdctlError
 from .member import wait_answering
+from .restore import announce
 
 
 class RecoveryError(Exception):
@@ -106,24 +107,8 @@ def recover(ctx: Ctx, progress: Callable[[str], None]) -> tuple[EndpointStatus, 
     DV.write_recovered(hook, marker, status.member_id)
     if previous_dir and os.path.realpath(previous_dir) != os.path.realpath(V.DATA_DIR):
         DV.forget(previous_dir)  # the one-member cluster this unit ran (no key, or forced)
-    hooktools.leader_set(
-        {
-            "token": marker.cluster,
-            "restored": marker.cluster,
-            "founders": None,
-            "bootstrapped": identity.name,
-            "cluster": record.bootstrap.initial_cluster,
-            "leader_address": C.build_uri("https", identity.db_address, settings.port),
-            "quarantine": None,
-            "joining": None,
-            "restart-grant": None,
-            "upgrade-grant": None,
-            "upgrade-progress": None,
-        }
-    )
-    endpoint = hook.endpoint("cluster")
-    if endpoint is not None:
-        endpoint.publish({"member-id": f"{status.member_id:x}", "restart-request": ""})
+    announce(ctx, marker.cluster, record.bootstrap.initial_cluster, status.member_id,
+             quarantined=False)  # fmt: skip
     log(f"cluster {status.cluster_id:x} is back from {volume['storage']}: member "
         f"{status.member_id:x} (was {marker.unit}'s), revision {status.revision}")  # fmt: skip
     hook.set_status(S.healthy(len(members.members)))
