@@ -12,7 +12,7 @@ from etcd_charm.record import KV_FOUNDING_SINCE, Record
 from .test_membership import FakeKV
 from .test_plan import founding, unit
 
-WAITING = founding(unit(0), unit(1, ready=False))  # the leader, etcd/1 not ready, etcd/2 absent
+WAITING = founding(unit(0), unit(1, peer_url=""))  # etcd/1 without its peer URL, etcd/2 absent
 
 
 def test_the_clock_starts_then_expires() -> None:

@@ -70,15 +70,16 @@ def obs(
 
 
 CASES = [
-    # nothing bootstrapped, no goal state: found the cluster with the ready units
+    # nothing bootstrapped, no goal state: found the cluster with the units that published
+    # their peer URL, whether or not they have their certificates yet
     (obs(unit(0), leader=P.LeaderData(), started=False), P.Found(CLUSTER_0)),
     (
-        obs(unit(0), unit(1), unit(2, ready=False), leader=P.LeaderData(), started=False),
+        obs(unit(0), unit(1), unit(2, peer_url=""), leader=P.LeaderData(), started=False),
         P.Found(f"{CLUSTER_0},{CLUSTER_1}"),
     ),
     (
-        obs(unit(0, ready=False), leader=P.LeaderData(), started=False),
-        P.Wait("waiting for this unit's certificates to bootstrap the cluster"),
+        obs(unit(0, ready=False), unit(1, ready=False), leader=P.LeaderData(), started=False),
+        P.Found(f"{CLUSTER_0},{CLUSTER_1}"),
     ),
     # bootstrapped, a ready unit not yet a member: add it as a learner
     (
@@ -634,30 +635,39 @@ def founding(*units: P.UnitInfo, **kw: Any) -> P.Observed:
 
 
 FOUNDING = [
-    # every unit of the goal state ready: found with all of them
+    # every unit of the goal state with its peer URL: found with all of them (their
+    # certificates are not awaited: each founder starts once it has them)
     (founding(unit(0), unit(1), unit(2)), P.Found(FOUNDERS.initial_cluster)),
-    # one not ready, one not even on the peer relation: wait for them (bounded)
     (
-        founding(unit(0), unit(1, ready=False)),
+        founding(unit(0, ready=False), unit(1, ready=False), unit(2)),
+        P.Found(FOUNDERS.initial_cluster),
+    ),
+    # one without its peer URL yet, one not even on the peer relation: wait (bounded)
+    (
+        founding(unit(0), unit(1, peer_url="")),
         P.Wait(
             "waiting for etcd/1, etcd/2 to be ready to found the cluster together "
             f"(at most {P.FOUNDING_WAIT:.0f} s)"
         ),
     ),
     # ... until the wait has expired: found with those that are ready
-    (founding(unit(0), unit(1, ready=False), founding_expired=True), P.Found(CLUSTER_0)),
+    (founding(unit(0), unit(1, peer_url=""), founding_expired=True), P.Found(CLUSTER_0)),
     # a dying unit is neither awaited nor a founder
     (
         founding(unit(0), unit(1), unit(2), app_units=dict(GOAL3, **{"etcd/2": "dying"})),
         P.Found(f"{CLUSTER_0},{CLUSTER_1}"),
     ),
-    # this unit's own certificates come first
-    (
-        founding(unit(0, ready=False), unit(1), unit(2)),
-        P.Wait("waiting for this unit's certificates to bootstrap the cluster"),
-    ),
     # founders recorded: the leader starts its own founding member, then records the cluster
     (founding(unit(0), unit(1), unit(2), leader=FOUNDED), P.Bootstrap(FOUNDERS)),
+    # ... once it has its certificates
+    (
+        founding(unit(0, ready=False), unit(1), unit(2), leader=FOUNDED),
+        P.Wait("waiting for this unit's certificates to start its founding member"),
+    ),
+    (
+        founding(unit(0, ready=False), unit(1), leader=FOUNDED, ml=members(member(1))),
+        P.Bootstrapped(FOUNDERS),
+    ),
     (founding(unit(0), unit(1), unit(2), leader=FOUNDED, started=True), P.Bootstrapped(FOUNDERS)),
     # a leader that is not a founder (elected since): records it once a founder answers
     (
@@ -779,3 +789,57 @@ def test_the_learner_of_a_unit_that_departs_before_it_started_is_removed(
         app_units=app,
     )
     assert P.leader_step(o) == P.RemoveStaleLearner(joining(1))
+
+
+# --- what a unit publishes of itself: once at deploy, nothing that changes later -----------
+
+BOOTED = replace(FOUNDED, bootstrapped="etcd0")
+
+
+def announce(me: P.UnitInfo, **kw: Any) -> tuple[bool, int, str]:
+    a = P.announced(obs(me, unit(1), **kw))
+    return a.ready, a.member_id, a.restart_request
+
+
+ANNOUNCED = [
+    # before the founding, with or without certificates: no ready, no id, no request
+    (unit(0), {"leader": P.LeaderData(), "started": False}, (False, 0, "")),
+    (unit(0, restart_request="h"), {"leader": FOUNDED, "started": False}, (False, 0, "")),
+    # a founder, started, once the cluster exists: still none (the member list names it)
+    (unit(0, member_id=1000), {"leader": BOOTED}, (False, 0, "")),
+    # ... its restart request once it runs
+    (unit(0, member_id=1000, restart_request="h"), {"leader": BOOTED}, (False, 0, "h")),
+    # a unit that came later, with its certificates, once the cluster exists: ready
+    (unit(3), {"leader": BOOTED, "started": False}, (True, 0, "")),
+    (unit(3, ready=False), {"leader": BOOTED, "started": False}, (False, 0, "")),
+    (unit(3), {"leader": FOUNDED, "started": False}, (False, 0, "")),
+    # ... started as the learner the leader added: its id (the leader promotes on it)
+    (unit(3, member_id=1003), {"leader": BOOTED}, (True, 1003, "")),
+    # a founder the leader adds again as a learner (its member was removed): its id
+    (
+        unit(0, member_id=1009),
+        {"leader": replace(BOOTED, joining=replace(joining(0), member_id=1009))},
+        (False, 1009, ""),
+    ),
+    # after a restore (another token) the founders are no longer: ready, ids published
+    (unit(0), {"leader": replace(BOOTED, token="r", restored="r"), "started": False},
+     (True, 0, "")),  # fmt: skip
+    (unit(0, member_id=1000), {"leader": replace(BOOTED, token="r")}, (True, 1000, "")),
+]
+
+
+@pytest.mark.parametrize(("me", "kw", "expected"), ANNOUNCED)
+def test_announced(me: P.UnitInfo, kw: dict[str, Any], expected: tuple[bool, int, str]) -> None:
+    assert announce(me, **kw) == expected
+
+
+def test_peers_get_the_member_ids_of_the_member_list() -> None:
+    ml = members(member(0), member(1), member(2, started=False), member(4, learner=True))
+    peers = (unit(1), unit(2), unit(3), unit(4, member_id=1009), unit(5, name="other"))
+    got = P.with_member_ids(peers, ml)
+    # etcd1 by name; etcd2's member has not started (no name): none; etcd/3 has no
+    # member; a published id is kept; a peer found by its peer URL alone
+    assert [u.member_id for u in got] == [1001, 0, 0, 1009, 0]
+    ml5 = members(member(0), replace(member(5), name="etcd5"))
+    assert P.with_member_ids((unit(5, name="renamed"),), ml5)[0].member_id == 1005
+    assert P.with_member_ids(peers, None) == peers

@@ -76,11 +76,13 @@ def observe(ctx: Ctx, me: P.UnitInfo, started: bool, target_channel: str) -> P.O
         peers=peers(ctx.hook),
         app_units=app_units(),
     )
-    if started or any(p.member_id for p in obs.peers):
+    if started or any(p.member_id for p in obs.peers) or asks_peers(obs):
         cached = None
         if ctx.hook.name == "update-status" and started:
             cached = cached_members_if_quiet(ctx.record, obs)
         obs = replace(obs, members=cached) if cached is not None else refresh_members(ctx, obs)
+        # the founders publish no member id: their members are found in the list
+        obs = replace(obs, peers=P.with_member_ids(obs.peers, obs.members))
     obs = replace(obs, target_channel=target_channel)
     obs = replace(obs, founding_expired=founding_expired(ctx.record, obs))
     if ctx.hook.name == "cluster-relation-departed" and started:
@@ -88,15 +90,30 @@ def observe(ctx: Ctx, me: P.UnitInfo, started: bool, target_channel: str) -> P.O
     return obs
 
 
+def asks_peers(obs: P.Observed) -> bool:
+    """Whether this unit, whose member has not started, asks its peers' members for the
+    member list: the leader with its certificates, once the cluster exists or is founded
+    without it (it adds units as learners, or records that the cluster exists). The
+    founders publish no member id (:func:`plan.announced`): it asks every peer's client
+    URL."""
+    ld = obs.leader
+    return (
+        obs.is_leader
+        and not obs.started
+        and obs.me.ready
+        and any(p.client_url for p in obs.peers)
+        and bool(ld.bootstrapped or (ld.current_founders and not P.is_founder(ld, obs.me.name)))
+    )
+
+
 def founding_expired(record: Record, obs: P.Observed) -> bool:
-    """Whether the leader, ready to found the cluster, has waited :data:`P.FOUNDING_WAIT`
-    for the units that are not (the clock starts at the first hook that finds it ready
-    and them not; any later hook, update-status at the latest, finds it expired). A hook
+    """Whether the leader, about to found the cluster, has waited :data:`P.FOUNDING_WAIT`
+    for the units not ready to (the clock starts at the first hook that finds them not;
+    any later hook, update-status at the latest, finds it expired). A hook
     that finds no such wait stops the clock: a unit that loses leadership, or whose missing
     units arrive, starts a new wait if it ever waits again, not an expired one."""
     waiting = (
         obs.is_leader
-        and obs.me.ready
         and not obs.leader.bootstrapped
         and obs.leader.current_founders is None
         and bool(P.founding_pending(obs))
@@ -120,12 +137,9 @@ def cached_members_if_quiet(record: Record, obs: P.Observed) -> MemberList | Non
     if cached is None or obs.leader.joining or obs.leader.restart_grant:
         return None
     known = {m.name for m in cached.members}
-    if any(u.ready and u.name not in known for u in obs.all_units()):
-        return None
-    # Juju's view must match: a unit that left (or joined) since the list was taken
-    # changes the number of started units on the peer relation
-    started_units = 1 + sum(1 for p in obs.peers if p.member_id)
-    if started_units != len(cached.members):
+    # Juju's view must match: a unit that left (or joined) since the list was taken, or a
+    # member that has not started (no name yet), changes the names
+    if known != {u.name for u in obs.all_units()}:
         return None
     return cached
 

@@ -9,10 +9,11 @@ before a member is removed, stopped or upgraded are in :mod:`.quorum`.
 :func:`leader_step`, the first rule that applies wins:
 
   before the cluster exists (no leader data ``bootstrapped``), :func:`founding_step`:
-    founders recorded for the current token -> Bootstrap this unit if it is one and has not
-    started / Bootstrapped once a founder runs / Wait -> this unit not ready -> Wait ->
-    units of the application not ready, for at most FOUNDING_WAIT -> Wait -> Found (every
-    ready unit at once: one static initial cluster);
+    founders recorded for the current token -> Bootstrap this unit if it is one, has its
+    certificates and has not started / Bootstrapped once a founder runs / Wait -> units of
+    the application without a peer URL published, for at most FOUNDING_WAIT -> Wait ->
+    Found (every unit with a peer URL at once: one static initial cluster; each founder
+    starts once it has its certificates);
   then:
     1. no member answers -> Wait
     2. a learner in ``joining``: no longer a learner -> ClearJoining / its unit gone or
@@ -23,7 +24,8 @@ before a member is removed, stopped or upgraded are in :mod:`.quorum`.
        for rule 10)
     5. a ``restart-grant``: its unit gone or no longer asking -> ClearRestartGrant / Wait
     6. an ``upgrade-grant``: its unit gone, failed or on the target -> ClearUpgradeGrant / Wait
-    7. a ready unit, not departing, with no member -> AddLearner (lowest unit number first)
+    7. a ready unit (it publishes ``ready``: no founder, with its certificates), not
+       departing, with no member -> AddLearner (lowest unit number first)
        -> a restore's ``quarantine``, every unit's member a healthy voter -> LiftQuarantine
     8. units not on the target (the channel; the revision of an in-track refresh): one
        failed -> Blocked / health unknown -> Wait / not quorum.is_ready_to_upgrade_next ->
@@ -84,7 +86,10 @@ from .state import (
 from .state import Progress as Progress
 from .state import Refresh as Refresh
 from .state import UnitInfo as UnitInfo
+from .state import announced as announced
 from .state import client_view as client_view
+from .state import is_founder as is_founder
+from .state import with_member_ids as with_member_ids
 from .steps import AddLearner as AddLearner
 from .steps import Blocked as Blocked
 from .steps import Bootstrap as Bootstrap
@@ -229,13 +234,13 @@ def founding_step(obs: Observed) -> Found | Bootstrap | Bootstrapped | Wait:
     member, record that it exists."""
     founders = obs.leader.current_founders
     if founders is not None:
-        if not obs.started and obs.me.name in founders.names:
+        if not obs.started and obs.me.name in founders.names and obs.me.ready:
             return Bootstrap(founders)
         if obs.started or obs.members is not None:
             return Bootstrapped(founders)
+        if not obs.me.ready and obs.me.name in founders.names:
+            return Wait("waiting for this unit's certificates to start its founding member")
         return Wait("waiting for the founding members to start")
-    if not obs.me.ready:
-        return Wait("waiting for this unit's certificates to bootstrap the cluster")
     pending = founding_pending(obs)
     if pending and not obs.founding_expired:
         return Wait(

@@ -56,15 +56,21 @@ PROTOCOL: tuple[Key, ...] = (
         "every unit (etcdctl endpoints of started peers); actions (the endpoints they try)",
         "`https://<db address>:<port>`, where clients reach the unit's member",
         "never (follows the db binding and the port option)"),
-    Key("peer unit", "ready", "every unit, each hook",
-        "the leader: only ready units found the cluster or are added as learners",
-        '"true" once the unit has its certificates (can start a member), else ""',
+    Key("peer unit", "ready", "every unit, each hook (plan.announced: never a founder of the "
+        "cluster that runs)",
+        "the leader: only ready units are added as learners (the founders are the units with a "
+        "peer URL)",
+        '"true" once the cluster exists and the unit, no founder of it, has its certificates '
+        '(can start a member), else ""',
         '"" while certificates are missing'),
-    Key("peer unit", "member-id", "every unit once its member started (restore, snap-upgrade)",
-        "the leader (Promote when it equals `joining`'s, grants, upgrade counts); every unit "
-        "(endpoints, update-status cache check); actions (which peers have started)",
+    Key("peer unit", "member-id", "every unit once its member started, except a founder of the "
+        "cluster that runs (plan.announced; restore, snap-upgrade)",
+        "the leader (Promote when it equals `joining`'s); every unit and the actions: the "
+        "peers known started, with the founders' members found by name in the member list "
+        "(plan.with_member_ids: grants, upgrade counts, etcdctl endpoints)",
         "the unit's etcd member id, hex", '"" when its member is gone (left, discarded)'),
-    Key("peer unit", "restart-request", "every unit whose desired config differs from the applied",
+    Key("peer unit", "restart-request", "every unit whose member runs and whose desired config "
+        "differs from the applied",
         "the leader: GrantRestart, ClearRestartGrant",
         "hash of the config and certificates the unit wants to restart into",
         '"" once restarted (or upgraded); the restore action clears the leader\'s'),

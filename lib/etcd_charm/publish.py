@@ -23,7 +23,7 @@ def publish(
 ) -> None:
     peers = hook.endpoint("cluster")
     if peers is not None:
-        values = obs.me.to_relation()
+        values = P.announced(obs).to_relation()
         values["db-ingress-address"] = address("db")
         peers.publish(values)
     if obs.members is None or material is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .etcd_conf import member_name
 from .etcd_json import Member, MemberList
@@ -283,14 +283,16 @@ def departing(obs: Observed, unit: str) -> bool:
 
 
 def ready_to_found(obs: Observed) -> list[UnitInfo]:
-    """Units on the peer relation with their certificates, not departing: the founders."""
-    return [u for u in obs.all_units() if u.ready and u.peer_url and not departing(obs, u.unit)]
+    """Units on the peer relation that published their peer URL, not departing: the
+    founders. Their certificates are not awaited: each founder starts its member once it has
+    them, and the cluster runs once a quorum of the founders has (:func:`announced`)."""
+    return [u for u in obs.all_units() if u.peer_url and not departing(obs, u.unit)]
 
 
 def founding_pending(obs: Observed) -> list[str]:
     """Units of the application (Juju's goal state) that are not ready to found the cluster:
-    not on the peer relation yet, or without their certificates. Dying units are not awaited;
-    without a goal state, nobody is."""
+    not on the peer relation yet, or without a peer URL published. Dying units are not
+    awaited; without a goal state, nobody is."""
     if obs.app_units is None:
         return []
     ready = {u.unit for u in ready_to_found(obs)}
@@ -298,6 +300,56 @@ def founding_pending(obs: Observed) -> list[str]:
         (u for u, state in obs.app_units.items() if state != "dying" and u not in ready),
         key=unit_number,
     )
+
+
+def is_founder(leader: LeaderData, name: str) -> bool:
+    """Whether member ``name`` is one of the founders of the cluster that runs now."""
+    founders = leader.current_founders
+    return founders is not None and name in founders.names
+
+
+def announced(obs: Observed) -> UnitInfo:
+    """What this unit publishes of itself on the peer relation (``obs.me`` as the hook saw
+    and changed it). Each change of it is a cluster-relation-changed hook on every other
+    unit, so a deploy publishes everything once, in the unit's first hook on the relation,
+    and nothing that changes later:
+
+    - ``ready`` (it has its certificates) only once the cluster exists and the unit is no
+      founder of it: a unit the leader is to add as a learner. The leader founds on the
+      peer URLs alone.
+    - ``member-id`` not from a founder (the leader and its peers find the founders' members
+      in etcd's member list: :func:`with_member_ids`), unless the leader records it as the
+      learner ``joining`` (it promotes the learner when its unit publishes the id).
+    - ``restart-request`` only once the member started (before, nothing runs to restart)."""
+    me, ld = obs.me, obs.leader
+    founder = is_founder(ld, me.name)
+    joining = ld.joining is not None and ld.joining.unit == me.unit
+    return replace(
+        me,
+        ready=me.ready and bool(ld.bootstrapped) and not founder,
+        member_id=me.member_id if obs.started and (joining or not founder) else 0,
+        restart_request=me.restart_request if obs.started else "",
+    )
+
+
+def with_member_ids(
+    units: tuple[UnitInfo, ...], members: MemberList | None
+) -> tuple[UnitInfo, ...]:
+    """The units with the member ids etcd's member list gives the ones that publish none (a
+    founder: :func:`announced`): the started member of the unit's name, or of its peer URL
+    (a member that has not started has no name yet: it stays without)."""
+    if members is None:
+        return units
+    out = []
+    for u in units:
+        if not u.member_id:
+            member = members.by_name(u.name) if u.name else None
+            if member is None and u.peer_url:
+                member = members.by_peer_url(u.peer_url)
+            if member is not None and member.name:
+                u = replace(u, member_id=member.id)
+        out.append(u)
+    return tuple(out)
 
 
 def _matches(member: Member, unit: UnitInfo) -> bool:

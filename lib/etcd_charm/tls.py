@@ -76,14 +76,21 @@ def etcdctl_profile(port: int) -> str:
 
 def certificates(hook: Hook, certs: Any, settings: Settings) -> Material | None:
     """Ask for this unit's certificates; the material once all of it has arrived (placed
-    in /var/snap/etcd/common), else None."""
-    if certs is None or not certs.is_joined:
+    in /var/snap/etcd/common), else None.
+
+    The request goes out in the first hook that finds the relation (its relation-created),
+    before the CA's unit has joined: the CA answers as soon as it sees this unit, often
+    before this unit's own certificates-relation-joined runs, which then finds the
+    certificates there (Juju runs it only after the peer relation's hooks queued first)."""
+    if certs is None or not certs.relations:
         return None
     public = str(hookenv.unit_get("public-address"))
     needed = server_sans([public, address("cluster"), address("db")], socket.gethostname())
     sans = takeover.server_sans(needed, certs.requested_sans)
     certs.request_server_cert(public, sans, hook.unit.replace("/", "_"))
     certs.request_client_cert(CLIENT_CN, [CLIENT_CN])
+    if not certs.is_joined:
+        return None
     server = certs.server_cert
     placed = workload.read_file(C.CLIENT_CERT_PATH)
     client = takeover.client_pair(certs.shared_client_cert, certs.client_cert(CLIENT_CN), placed)
