@@ -94,7 +94,39 @@ def measure(
             (round(t - writes.started_at, 3), round(lat * 1000, 1))
             for t, lat in zip(writes.ack_times, writes.latencies, strict=False)
         ],
+        # each failed request: started (s from the start), took (ms), endpoint, error
+        "failures": [
+            (round(t - writes.started_at, 3), round(took * 1000, 1), endpoint, error)
+            for t, took, endpoint, error in writes.failures
+        ],
+        "gap": gap_breakdown(writes.started_at, writes.ack_times, writes.failures),
         "steps": steps.events,
+    }
+
+
+def gap_breakdown(
+    start: float, acks: list[float], failures: list[tuple[float, float, int, str]]
+) -> dict[str, Any]:
+    """Where the longest time without an acknowledgement went: the failed requests inside
+    it (each one's time is the client's: a request that waits for its timeout costs all of
+    it), and the rest (the cluster answered nothing to a request sent at once)."""
+    points = [start, *acks]
+    if len(points) < 2:
+        return {}
+    i = max(range(1, len(points)), key=lambda k: points[k] - points[k - 1])
+    a, b = points[i - 1], points[i]
+    inside = [(t, took, e, err) for t, took, e, err in failures if a <= t < b]
+    waited = sum(took for _, took, _, _ in inside)
+    return {
+        "from_s": round(a - start, 3),
+        "ms": round((b - a) * 1000),
+        "failed_requests": len(inside),
+        "failed_requests_ms": round(waited * 1000),
+        "longest_failed_ms": round(max((took for _, took, _, _ in inside), default=0.0) * 1000),
+        "errors": sorted({err.split(":")[0][:60] for _, _, _, err in inside})[:4],
+        "failures": [
+            (round(t - start, 3), round(took * 1000), e, err[:80]) for t, took, e, err in inside
+        ],
     }
 
 

@@ -68,6 +68,13 @@ def plot_timeline(name: str, data: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 3.5))
     points = data["timeline"]
     ax.scatter([p[0] for p in points], [p[1] for p in points], s=3, label="write latency")
+    failures = data.get("failures") or []
+    if failures:  # each failed request: a red bar from when it was sent, as long as it took
+        ax.scatter(
+            [f[0] for f in failures], [max(f[1], 1.0) for f in failures], s=12, marker="x",
+            color="red", label="failed request (ms it took)",
+        )  # fmt: skip
+        ax.legend(loc="upper left", fontsize=7)
     ax.set_yscale("log")
     ax.set_xlabel("seconds since the writer started")
     ax.set_ylabel("ms to acknowledgement")
@@ -106,6 +113,26 @@ def availability_lines(avail: dict[str, Any]) -> list[str]:
             f"| {lost} | {d['p50_ms']:.1f} | {d['p99_ms']:.1f} | {d['longest_gap_ms']} |"
         )
     lines.append("")
+    gaps = [(name, d["gap"]) for name, d in avail.items() if d.get("gap")]
+    if gaps:
+        lines += [
+            "Where each longest gap went: the failed requests inside it (the writer's own "
+            "request timeout is 2 s: a request to a member that stops answering without closing "
+            "the connection costs all of it before the writer fails over) and the rest, the "
+            "time the cluster took to answer requests sent without waiting.",
+            "",
+            "| operation | gap ms | failed requests in it | of which ms waiting on them | "
+            "longest one ms | the rest ms | errors |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, g in gaps:
+            rest = g["ms"] - g["failed_requests_ms"]
+            errors = "; ".join(g["errors"]) or "none"
+            lines.append(
+                f"| {name} | {g['ms']} | {g['failed_requests']} | {g['failed_requests_ms']} "
+                f"| {g['longest_failed_ms']} | {rest} | {errors} |"
+            )
+        lines.append("")
     for name in avail:
         lines += [f"![{name}](availability-{name}.png)", ""]
     return lines

@@ -237,6 +237,8 @@ class ContinuousWrites:
         self.latencies: list[float] = []
         self.failed = 0
         self.retried = 0
+        # every failed request: (when it started, how long it took, endpoint index, error)
+        self.failures: list[tuple[float, float, int, str]] = []
         self._current = 0  # the endpoint that answered last
         self.errors: list[str] = []
         self.started_at = 0.0
@@ -285,10 +287,15 @@ class ContinuousWrites:
         for attempt in itertools.count(1):
             if self._stop.is_set() or time.monotonic() >= deadline:
                 return
+            sent = time.monotonic()
             try:
                 clients[self._current].put(self.key(n), str(n))
             except gw.EtcdError as e:
                 self.failed += 1
+                if len(self.failures) < 1000:
+                    self.failures.append(
+                        (sent, time.monotonic() - sent, self._current, str(e)[:120])
+                    )
                 if len(self.errors) < 20:
                     self.errors.append(str(e)[:300])
                 if "HTTP 404" in str(e):

@@ -141,8 +141,30 @@ AVAILABILITY = {
         "longest_gap_ms": 4100,
         "timeline": [(0.1, 3.0)],
         "steps": [(1.0, "operator", "restore"), (21.0, "operator", "done")],
+        "failures": [(5.0, 2001.0, 0, "etcdctl put: no answer")],
+        "gap": {
+            "from_s": 5.0,
+            "ms": 4100,
+            "failed_requests": 2,
+            "failed_requests_ms": 2003,
+            "longest_failed_ms": 2001,
+            "errors": ["etcdctl put"],
+            "failures": [],
+        },
     },
 }
+
+
+def test_the_longest_gap_is_split_into_failed_requests_and_the_rest() -> None:
+    from bench.availability import gap_breakdown
+
+    acks = [10.1, 10.2, 13.0, 13.1]  # the gap: 10.2 -> 13.0
+    failures = [(10.25, 2.0, 0, "HTTP timeout: no answer"), (12.3, 0.001, 1, "refused: x")]
+    g = gap_breakdown(10.0, acks, failures)
+    assert (g["from_s"], g["ms"], g["failed_requests"]) == (0.2, 2800, 2)
+    assert (g["failed_requests_ms"], g["longest_failed_ms"]) == (2001, 2000)
+    assert g["errors"] == ["HTTP timeout", "refused"]
+    assert gap_breakdown(10.0, [], []) == {}
 
 
 def test_availability_table_and_timelines(tmp_path: Path) -> None:
@@ -150,6 +172,7 @@ def test_availability_table_and_timelines(tmp_path: Path) -> None:
     text = report.render(results)
     assert "| add-unit | 14.2 | 700 | 0 | 0 | 3.1 | 40.0 | 95 |" in text
     assert "| restore | 20.0 | 500 | 12 | n/a (restore) | 3.5 | 900.0 | 4100 |" in text
+    assert "| restore | 4100 | 2 | 2003 | 2001 | 2097 | etcdctl put |" in text
     report.write(results, tmp_path)
     for name in AVAILABILITY:
         assert f"![{name}](availability-{name}.png)" in text
