@@ -459,3 +459,20 @@ def test_the_leader_lifts_the_quarantine_in_the_hook_the_last_unit_is_promoted(
     assert tools.leader_sets == [{"quarantine": None}]
     assert after.leader.quarantine == "" and asked == [frozenset(ids.values())]
     assert ("INFO", "leader step: LiftQuarantine()") in tools.logs
+
+
+def test_found_records_the_founders_and_the_cluster_in_one_write(tools: FakeHookTools) -> None:
+    """One leader-settings-changed hook on every other unit for the founding, not two."""
+    obs = observed(leader=P.LeaderData(), started=False, members=None)
+    after = membership.found(leader(), obs, P.Found("etcd0=https://a:2380,etcd1=https://b:2380"))
+    assert len(tools.leader_sets) == 1
+    written = tools.leader_sets[0]
+    assert written["bootstrapped"] == "etcd0" and written["cluster"].startswith("etcd0=")
+    assert written["leader_address"] == "https://127.0.0.1:2379"
+    assert P.Founders.from_json(written["founders"]) == after.leader.current_founders
+    assert after.leader.bootstrapped == "etcd0" and after.leader.token == written["token"]
+    # a leader that is no founder names the first founder, and no address of its own
+    tools.leader_sets.clear()
+    membership.found(leader(), obs, P.Found("etcd1=https://b:2380,etcd2=https://c:2380"))
+    assert tools.leader_sets[0]["bootstrapped"] == "etcd1"
+    assert "leader_address" not in tools.leader_sets[0]

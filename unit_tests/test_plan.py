@@ -843,3 +843,18 @@ def test_peers_get_the_member_ids_of_the_member_list() -> None:
     ml5 = members(member(0), replace(member(5), name="etcd5"))
     assert P.with_member_ids((unit(5, name="renamed"),), ml5)[0].member_id == 1005
     assert P.with_member_ids(peers, None) == peers
+
+
+def test_the_leader_starts_its_founding_member_once_the_cluster_is_recorded() -> None:
+    # Found records bootstrapped with the founders: the leader, a founder with its
+    # certificates, starts its member as the first step of the running cluster's rules
+    assert P.leader_step(founding(unit(0), unit(1), leader=BOOTED)) == P.Bootstrap(FOUNDERS)
+    # without its certificates it goes on with the rules (no member answers yet: wait)
+    waiting = founding(unit(0, ready=False), unit(1), leader=BOOTED)
+    assert P.leader_step(waiting) == P.Wait("no etcd member answers; cannot change membership")
+    # started, or no founder: the rules as usual
+    ml = members(member(0), member(1))
+    assert P.leader_step(founding(unit(0), unit(1), leader=BOOTED, started=True, ml=ml)) is None
+    goal = dict(GOAL3, **{"etcd/3": "waiting"})
+    late = founding(unit(3), unit(0), leader=BOOTED, ml=members(member(0)), app_units=goal)
+    assert P.leader_step(late) == P.AddLearner(unit(3))

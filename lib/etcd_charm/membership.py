@@ -119,14 +119,29 @@ def promote(ctl: Etcdctl, joining: P.Joining) -> None:
 
 
 def found(leader: Leader, obs: P.Observed, step: P.Found) -> P.Observed:
-    """Record the founders (and the cluster token) in leader data: every founding unit
-    starts its member with this initial cluster as soon as it sees it."""
+    """Record the founders (and the cluster token) in leader data, and that the cluster
+    exists, in one write (one leader-settings-changed hook on every other unit): every
+    founding unit starts its member with this initial cluster as soon as it has its
+    certificates, and nothing ever founds another cluster over it."""
+    ctx = leader.ctx
     token = obs.leader.token or secrets.token_hex(16)
     founders = P.Founders(token=token, initial_cluster=step.initial_cluster)
-    hooktools.leader_set({"token": token, "founders": founders.to_json()})
-    leader.ctx.record.clear_founding_since()
+    me = ctx.identity.name
+    name = me if me in founders.names else min(founders.names)
+    record = {
+        "token": token,
+        "founders": founders.to_json(),
+        "bootstrapped": name,
+        "cluster": founders.initial_cluster,
+    }
+    if name == me:  # the layer-etcd key: the member that bootstraps (this one, once it runs)
+        record["leader_address"] = ctx.identity.client_url(ctx.settings)
+    hooktools.leader_set(record)
+    ctx.record.clear_founding_since()
     log(f"founding the cluster with {', '.join(sorted(founders.names))}")
-    return replace(obs, leader=replace(obs.leader, token=token, founders=founders))
+    return replace(
+        obs, leader=replace(obs.leader, token=token, founders=founders, bootstrapped=name)
+    )
 
 
 def bootstrap(leader: Leader, obs: P.Observed, step: P.Bootstrap) -> P.Observed:
@@ -135,7 +150,9 @@ def bootstrap(leader: Leader, obs: P.Observed, step: P.Bootstrap) -> P.Observed:
 
 
 def bootstrapped(leader: Leader, obs: P.Observed, step: P.Bootstrapped) -> P.Observed:
-    """Record that the cluster exists (keys the old charm's leader data had too)."""
+    """Record that the cluster exists (keys the old charm's leader data had too): for
+    founders an earlier revision of this charm recorded without it (:func:`found` records
+    both at once)."""
     ctx, founders = leader.ctx, step.founders
     name = ctx.identity.name if obs.started else min(founders.names)
     record = {"bootstrapped": name, "cluster": founders.initial_cluster}

@@ -9,12 +9,14 @@ before a member is removed, stopped or upgraded are in :mod:`.quorum`.
 :func:`leader_step`, the first rule that applies wins:
 
   before the cluster exists (no leader data ``bootstrapped``), :func:`founding_step`:
-    founders recorded for the current token -> Bootstrap this unit if it is one, has its
-    certificates and has not started / Bootstrapped once a founder runs / Wait -> units of
-    the application without a peer URL published, for at most FOUNDING_WAIT -> Wait ->
-    Found (every unit with a peer URL at once: one static initial cluster; each founder
-    starts once it has its certificates);
+    founders recorded for the current token (by an earlier revision, which recorded
+    ``bootstrapped`` later) -> Bootstrap this unit if it is one, has its certificates and
+    has not started / Bootstrapped once a founder runs / Wait -> units of the application
+    without a peer URL published, for at most FOUNDING_WAIT -> Wait -> Found (every unit
+    with a peer URL at once: one static initial cluster, recorded with ``bootstrapped`` in
+    one write; each founder starts once it has its certificates);
   then:
+    0. this unit a founder that has not started, with its certificates -> Bootstrap
     1. no member answers -> Wait
     2. a learner in ``joining``: no longer a learner -> ClearJoining / its unit gone or
        departing -> RemoveStaleLearner / its unit started as it -> Promote / else Wait
@@ -124,6 +126,10 @@ def leader_step(obs: Observed) -> LeaderStep:
     ld = obs.leader
     if not ld.bootstrapped:
         return founding_step(obs)
+    founders = ld.current_founders
+    if founders is not None and not obs.started and obs.me.name in founders.names:
+        if obs.me.ready:  # the leader starts its founding member here, then goes on
+            return Bootstrap(founders)
     members = obs.members
     if members is None:
         return Wait("no etcd member answers; cannot change membership")

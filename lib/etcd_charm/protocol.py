@@ -100,13 +100,15 @@ PROTOCOL: tuple[Key, ...] = (
         "every unit: founders are current only for it; StartJoining's cluster token",
         "the initial cluster token of the cluster that runs now",
         "never; replaced by a restore"),
-    Key("leader", "bootstrapped", "the leader: Bootstrapped, a package install's cluster, "
+    Key("leader", "bootstrapped", "the leader: Found (with `founders`, one write), Bootstrapped "
+        "(founders an earlier revision recorded without it), a package install's cluster, "
         "layer-etcd's cluster (its `cluster` and `token`: takeover), restore",
         "every unit: founding rules until set, then the running cluster's rules",
         "the name of a founding member: the cluster exists (nothing bootstraps over it)",
         "never; replaced by a restore"),
     Key("leader", "founders", "the leader: Found",
-        "every unit: StartFounding; the leader: Bootstrap, Bootstrapped",
+        "every unit: StartFounding, whether to publish `ready` and `member-id`; the leader: "
+        "Bootstrap, Bootstrapped",
         'JSON {"token", "initial-cluster"}: the members the cluster is founded with',
         "by the restore action; otherwise kept (ignored once `token` differs)"),
     Key("leader", "joining", "the leader: AddLearner, RecordJoining",
@@ -142,12 +144,13 @@ PROTOCOL: tuple[Key, ...] = (
         "the token of the restored cluster whose clients are quarantined (quarantine.py)",
         "by the leader (LiftQuarantine) once every unit runs a healthy voter of it; "
         "replaced by the next restore"),
-    Key("leader", "cluster", "the leader: Bootstrapped, restore",
+    Key("leader", "cluster", "the leader: Found, Bootstrapped, restore",
         "the leader, without `bootstrapped`: layer-etcd's cluster exists (takeover); "
         "otherwise layer-etcd's key, kept for compatibility",
         "the initial cluster at bootstrap (not updated as members join or leave)",
         "never; replaced by a restore"),
-    Key("leader", "leader_address", "the leader: Bootstrapped (when it runs a member), restore",
+    Key("leader", "leader_address", "the leader: Found (when it is a founder), Bootstrapped (when "
+        "it runs a member), restore",
         "a unit taking over layer-etcd's member (one more member to ask for the member "
         "list); otherwise layer-etcd's key, kept for compatibility",
         "the client URL of the member that bootstrapped", "never; replaced by a restore"),
