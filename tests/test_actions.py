@@ -519,8 +519,12 @@ def test_nrpe_checks_on_a_healthy_cluster(juju: jubilant.Juju) -> None:
         config={"nagios_master": gateway},
     )
     juju.integrate(f"{APP}:nrpe-external-master", f"{NRPE}:nrpe-external-master")
+    # active and idle: the subordinates set "Ready" after start too, before their relation
+    # hooks (which write the monitors) have run; idle means nothing is left to run
     juju.wait(
-        lambda s: len(s.get_units(NRPE)) == 3 and jubilant.all_active(s, NRPE),
+        lambda s: len(s.get_units(NRPE)) == 3
+        and jubilant.all_active(s, NRPE)
+        and jubilant.all_agents_idle(s, NRPE),
         error=jubilant.any_error,
         timeout=300,
     )

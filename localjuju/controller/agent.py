@@ -272,6 +272,18 @@ class UnitAgent:
             except asyncio.TimeoutError:
                 pass
 
+    def on_idle(self) -> None:
+        """The resolver has no operation: Juju's resolver loop calls OnIdle (agent status
+        idle) only then (ErrNoOperation; not while it waits for a failed hook's retry,
+        ErrWaiting). A hook's commit leaves "executing" as it is, so a unit with hooks
+        queued never shows idle between them, and a unit resolved from an error shows it
+        until nothing is left to run."""
+        unit = self.unit
+        current = unit.agent_status.current
+        if current == "executing" or (current == "error" and unit.local.error is None):
+            unit.agent_status.set("idle")
+            self.ctl.changed()
+
     def next_timer(self) -> float | None:
         local = self.unit.local
         times = []
@@ -297,6 +309,7 @@ class UnitAgent:
         remote = self.remote()
         op = resolver.next_op(unit.local, remote)
         if op is None:
+            self.on_idle()
             return False
         await self.ensure_deployed(op)
         await self.execute(op, remote)
@@ -608,7 +621,6 @@ class UnitAgent:
             st = self.ctl.model.storage.get(info.storage_id)
             if st is not None and st.unit == unit.name:
                 self.ctl.storage.attachment_removed(st)
-        unit.agent_status.set("idle")
         if info.kind == "remove":
             self.ctl.unit_removed(unit.name)
 

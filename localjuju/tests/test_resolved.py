@@ -155,6 +155,9 @@ def test_no_retry_skips_the_hook_and_its_follow_ups_proceed() -> None:
     asyncio.run(agent.execute(op, rem))
     assert unit.resolved == ""  # ClearResolved
     assert local.error is None
+    # the error shows until the resolver has nothing left to run (Juju's OnIdle)
+    assert unit.agent_status.current == "error"
+    agent.on_idle()
     assert unit.agent_status.current == "idle"
     assert local.config_hash == "new"  # recorded as if it had run: no config-changed again
     assert resolver.next_op(local, remote()) == Op("hook", HookInfo("start", "start"))
@@ -402,3 +405,21 @@ def test_no_retry_skips_the_failed_hook(deployed: jubilant.Juju) -> None:
     assert "uncommitted" not in data
     st = model_state(juju)
     assert all(st["units"][u]["resolved"] == "" for u in (*UNITS, new))
+
+
+def test_the_agent_is_idle_only_when_nothing_is_left_to_run() -> None:
+    """Juju's resolver loop sets idle in OnIdle (ErrNoOperation) only, never in a hook's
+    commit: between queued hooks a unit stays "executing" (what jubilant.all_agents_idle
+    waits on), and a failed hook waiting for its retry stays "error" (ErrWaiting)."""
+    local = errored_local()
+    agent, unit = fake_agent(local, "")
+    local.error = None
+    unit.agent_status = StatusInfo("executing", "running config-changed hook")
+    agent.record_hook(HookInfo("config-changed", "config-changed"), remote())  # its commit
+    assert unit.agent_status.current == "executing"
+    agent.on_idle()
+    assert unit.agent_status.current == "idle"
+    unit.agent_status = StatusInfo("error", 'hook failed: "config-changed"')
+    local.error = errored_local().error
+    agent.on_idle()  # waiting for the retry: the error stays
+    assert unit.agent_status.current == "error"
