@@ -69,8 +69,15 @@ def measure(
     verify: bool = True,
 ) -> dict[str, Any]:
     """Writes start, ``operate()`` runs, the status is polled until ``done``, writes stop."""
-    writes = ContinuousWrites(db_credentials(juju, f"{CLIENT}/0"), f"bench/{name}").start()
+    creds = db_credentials(juju, f"{CLIENT}/0")
+    writes = ContinuousWrites(creds, f"bench/{name}").start()
+    # beside it, a client given every endpoint at once (etcdctl --endpoints=a,b,c: the
+    # balancer of etcd's client library), at a slower pace: what the cluster itself kept
+    # answering while the per-endpoint writer waited on a member that was down
+    balanced = ContinuousWrites(creds, f"bench/{name}-balanced", interval=0.05, balanced=True)
+    balanced.start()
     writes.wait_for_acks(20)
+    balanced.wait_for_acks(5)
     t_op = time.monotonic()
     steps = Steps(writes.started_at)
     steps.events.append((round(t_op - writes.started_at, 2), "operator", name))
@@ -79,8 +86,11 @@ def measure(
     t_done = time.monotonic()
     steps.events.append((round(t_done - writes.started_at, 2), "operator", "done"))
     writes.wait_for_acks(20)
-    report = writes.stop(verify_with=db_credentials(juju, f"{CLIENT}/0"))
+    after = db_credentials(juju, f"{CLIENT}/0")
+    report = writes.stop(verify_with=after)
     log(f"{name}: {report.summary()}")
+    other = balanced.stop(verify_with=after)
+    log(f"{name} (one client, every endpoint): {other.summary()}")
     return {
         "operation_s": round(t_done - t_op, 1),
         "acknowledged": report.acknowledged,
@@ -100,6 +110,13 @@ def measure(
             for t, took, endpoint, error in writes.failures
         ],
         "gap": gap_breakdown(writes.started_at, writes.ack_times, writes.failures),
+        "balanced": {
+            "acknowledged": other.acknowledged,
+            "failed_writes": other.failed,
+            "lost": len(other.lost) if verify else None,
+            "longest_gap_ms": round(other.longest_gap_ms),
+            "gap": gap_breakdown(balanced.started_at, balanced.ack_times, balanced.failures),
+        },
         "steps": steps.events,
     }
 

@@ -223,8 +223,12 @@ class ContinuousWrites:
         max_seconds: float = 900.0,
         interval: float = 0.02,
         request_timeout: float = 2.0,
+        balanced: bool = False,
     ) -> None:
+        """``balanced``: one client given every endpoint (as etcd's own client library is
+        used), instead of one client per endpoint that the writer fails over between."""
         self.creds = creds
+        self.balanced = balanced
         self.prefix = prefix.rstrip("/")
         self.max_writes = max_writes
         self.max_seconds = max_seconds
@@ -265,7 +269,11 @@ class ContinuousWrites:
             time.sleep(0.05)
 
     def _loop(self) -> None:
-        clients = [self.creds.client([e], self.request_timeout) for e in self.creds.endpoints]
+        endpoints = self.creds.endpoints
+        if self.balanced:
+            clients = [self.creds.client(list(endpoints), self.request_timeout)]
+        else:
+            clients = [self.creds.client([e], self.request_timeout) for e in endpoints]
         deadline = self.started_at + self.max_seconds
         next_at = time.monotonic()
         try:

@@ -142,6 +142,7 @@ AVAILABILITY = {
         "timeline": [(0.1, 3.0)],
         "steps": [(1.0, "operator", "restore"), (21.0, "operator", "done")],
         "failures": [(5.0, 2001.0, 0, "etcdctl put: no answer")],
+        "balanced": {"acknowledged": 300, "failed_writes": 0, "lost": None, "longest_gap_ms": 120},
         "gap": {
             "from_s": 5.0,
             "ms": 4100,
@@ -170,8 +171,8 @@ def test_the_longest_gap_is_split_into_failed_requests_and_the_rest() -> None:
 def test_availability_table_and_timelines(tmp_path: Path) -> None:
     results = dict(RESULTS, availability=AVAILABILITY)
     text = report.render(results)
-    assert "| add-unit | 14.2 | 700 | 0 | 0 | 3.1 | 40.0 | 95 |" in text
-    assert "| restore | 20.0 | 500 | 12 | n/a (restore) | 3.5 | 900.0 | 4100 |" in text
+    assert "| add-unit | 14.2 | 700 | 0 | 0 | 3.1 | 40.0 | 95 | n/a |" in text
+    assert "| restore | 20.0 | 500 | 12 | n/a (restore) | 3.5 | 900.0 | 4100 | 120 |" in text
     assert "| restore | 4100 | 2 | 2003 | 2001 | 2097 | etcdctl put |" in text
     report.write(results, tmp_path)
     for name in AVAILABILITY:
