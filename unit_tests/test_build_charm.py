@@ -209,11 +209,13 @@ def test_charm_files_and_manifest(built: Built) -> None:
 def test_generated_hooks(built: Built) -> None:
     infos = built.infos()
     hooks = {n[len("hooks/") :] for n in infos if re.fullmatch(r"hooks/[^/]+", n)}
+    # no joined hooks (Juju runs changed right after), created only where the charm acts
+    # before a unit joins
     relation_hooks = {
         f"{relation}-relation-{kind}"
         for relation in ("db", "certificates", "cluster")
-        for kind in ("created", "joined", "changed", "departed", "broken")
-    }
+        for kind in ("changed", "departed", "broken")
+    } | {"certificates-relation-created", "cluster-relation-created"}
     storage_hooks = {"data-storage-attached", "data-storage-detaching"}
     assert hooks == STANDARD_HOOKS | relation_hooks | storage_hooks
     for hook in hooks:
@@ -381,10 +383,10 @@ def test_generated_hook_runs_the_entry_point(built: Built, tmp_path: Path) -> No
     with zipfile.ZipFile(built.charm) as archive:
         archive.extractall(tmp_path)
     result = subprocess.run(
-        [SYSTEM_PYTHON, "-I", str(tmp_path / "hooks" / "db-relation-joined")],
+        [SYSTEM_PYTHON, "-I", str(tmp_path / "hooks" / "db-relation-changed")],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "hook db-relation-joined [1] False\n"  # no libyaml
+    assert result.stdout == "hook db-relation-changed [1] False\n"  # no libyaml

@@ -805,23 +805,17 @@ ANNOUNCED = [
     # before the founding, with or without certificates: no ready, no id, no request
     (unit(0), {"leader": P.LeaderData(), "started": False}, (False, 0, "")),
     (unit(0, restart_request="h"), {"leader": FOUNDED, "started": False}, (False, 0, "")),
-    # a founder, started, once the cluster exists: still none (the member list names it)
-    (unit(0, member_id=1000), {"leader": BOOTED}, (False, 0, "")),
+    # a founder, started: its id (the peers that started before it see it up), no ready
+    (unit(0, member_id=1000), {"leader": BOOTED}, (False, 1000, "")),
     # ... its restart request once it runs
-    (unit(0, member_id=1000, restart_request="h"), {"leader": BOOTED}, (False, 0, "h")),
+    (unit(0, member_id=1000, restart_request="h"), {"leader": BOOTED}, (False, 1000, "h")),
     # a unit that came later, with its certificates, once the cluster exists: ready
     (unit(3), {"leader": BOOTED, "started": False}, (True, 0, "")),
     (unit(3, ready=False), {"leader": BOOTED, "started": False}, (False, 0, "")),
     (unit(3), {"leader": FOUNDED, "started": False}, (False, 0, "")),
     # ... started as the learner the leader added: its id (the leader promotes on it)
     (unit(3, member_id=1003), {"leader": BOOTED}, (True, 1003, "")),
-    # a founder the leader adds again as a learner (its member was removed): its id
-    (
-        unit(0, member_id=1009),
-        {"leader": replace(BOOTED, joining=replace(joining(0), member_id=1009))},
-        (False, 1009, ""),
-    ),
-    # after a restore (another token) the founders are no longer: ready, ids published
+    # after a restore (another token) the founders are no longer: ready once certified
     (unit(0), {"leader": replace(BOOTED, token="r", restored="r"), "started": False},
      (True, 0, "")),  # fmt: skip
     (unit(0, member_id=1000), {"leader": replace(BOOTED, token="r")}, (True, 1000, "")),
@@ -834,12 +828,14 @@ def test_announced(me: P.UnitInfo, kw: dict[str, Any], expected: tuple[bool, int
 
 
 def test_peers_get_the_member_ids_of_the_member_list() -> None:
-    ml = members(member(0), member(1), member(2, started=False), member(4, learner=True))
-    peers = (unit(1), unit(2), unit(3), unit(4, member_id=1009), unit(5, name="other"))
+    founder_not_started = replace(member(6), client_urls=())  # named from the initial cluster
+    ml = members(member(0), member(1), member(2, started=False), member(4, learner=True),
+                 founder_not_started)  # fmt: skip
+    peers = (unit(1), unit(2), unit(3), unit(4, member_id=1009), unit(5, name="other"), unit(6))
     got = P.with_member_ids(peers, ml)
     # etcd1 by name; etcd2's member has not started (no name): none; etcd/3 has no
-    # member; a published id is kept; a peer found by its peer URL alone
-    assert [u.member_id for u in got] == [1001, 0, 0, 1009, 0]
+    # member; a published id is kept; etcd/5 no member; etcd6 listed but not started
+    assert [u.member_id for u in got] == [1001, 0, 0, 1009, 0, 0]
     ml5 = members(member(0), replace(member(5), name="etcd5"))
     assert P.with_member_ids((unit(5, name="renamed"),), ml5)[0].member_id == 1005
     assert P.with_member_ids(peers, None) == peers

@@ -59,10 +59,11 @@ class Context:
         return client([local_url(self.settings)])
 
     def endpoints(self) -> list[str]:
-        """This unit's member and every peer's published client URL: first the peers that
-        publish a member id, then the others (a founder publishes none)."""
-        peers = sorted(observe.peers(self.charm.hook), key=lambda p: not p.member_id)
-        return [local_url(self.settings)] + [p.client_url for p in peers if p.client_url]
+        """This unit's member and every peer's published client URL."""
+        peers = observe.peers(self.charm.hook)
+        return [local_url(self.settings)] + [
+            p.client_url for p in peers if p.client_url and p.member_id
+        ]
 
     def members(self) -> MemberList:
         """The member list from the first member that answers (one endpoint at a time:

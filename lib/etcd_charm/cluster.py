@@ -33,8 +33,6 @@ def etcdctl(ctx: Ctx, obs: P.Observed | None = None) -> Etcdctl:
             for p in obs.peers
             if p.member_id and p.client_url and (voters is None or p.member_id in voters)
         ]
-        if not endpoints:  # no member of its own, no peer known started (founders): all
-            endpoints = [p.client_url for p in obs.peers if p.client_url]
     return client(endpoints or [local_url(ctx.settings)])
 
 

@@ -76,34 +76,18 @@ def observe(ctx: Ctx, me: P.UnitInfo, started: bool, target_channel: str) -> P.O
         peers=peers(ctx.hook),
         app_units=app_units(),
     )
-    if started or any(p.member_id for p in obs.peers) or asks_peers(obs):
+    if started or any(p.member_id for p in obs.peers):
         cached = None
         if ctx.hook.name == "update-status" and started:
             cached = cached_members_if_quiet(ctx.record, obs)
         obs = replace(obs, members=cached) if cached is not None else refresh_members(ctx, obs)
-        # the founders publish no member id: their members are found in the list
+        # peers whose hook has not published their member id yet: found in the list
         obs = replace(obs, peers=P.with_member_ids(obs.peers, obs.members))
     obs = replace(obs, target_channel=target_channel)
     obs = replace(obs, founding_expired=founding_expired(ctx.record, obs))
     if ctx.hook.name == "cluster-relation-departed" and started:
         obs = await_departure(ctx, obs, hookenv.departing_unit() or "")
     return obs
-
-
-def asks_peers(obs: P.Observed) -> bool:
-    """Whether this unit, whose member has not started, asks its peers' members for the
-    member list: the leader with its certificates, once the cluster exists or is founded
-    without it (it adds units as learners, or records that the cluster exists). The
-    founders publish no member id (:func:`plan.announced`): it asks every peer's client
-    URL."""
-    ld = obs.leader
-    return (
-        obs.is_leader
-        and not obs.started
-        and obs.me.ready
-        and any(p.client_url for p in obs.peers)
-        and bool(ld.bootstrapped or (ld.current_founders and not P.is_founder(ld, obs.me.name)))
-    )
 
 
 def founding_expired(record: Record, obs: P.Observed) -> bool:
@@ -137,9 +121,12 @@ def cached_members_if_quiet(record: Record, obs: P.Observed) -> MemberList | Non
     if cached is None or obs.leader.joining or obs.leader.restart_grant:
         return None
     known = {m.name for m in cached.members}
-    # Juju's view must match: a unit that left (or joined) since the list was taken, or a
-    # member that has not started (no name yet), changes the names
+    # Juju's view must match: a unit that left (or joined) since the list was taken
+    # changes the names; a member that had not started then (no client URL: a founder is
+    # listed with its name before it starts) may have since
     if known != {u.name for u in obs.all_units()}:
+        return None
+    if any(not m.client_urls for m in cached.members):
         return None
     return cached
 

@@ -63,11 +63,10 @@ PROTOCOL: tuple[Key, ...] = (
         '"true" once the cluster exists and the unit, no founder of it, has its certificates '
         '(can start a member), else ""',
         '"" while certificates are missing'),
-    Key("peer unit", "member-id", "every unit once its member started, except a founder of the "
-        "cluster that runs (plan.announced; restore, snap-upgrade)",
-        "the leader (Promote when it equals `joining`'s); every unit and the actions: the "
-        "peers known started, with the founders' members found by name in the member list "
-        "(plan.with_member_ids: grants, upgrade counts, etcdctl endpoints)",
+    Key("peer unit", "member-id", "every unit once its member started (restore, snap-upgrade)",
+        "the leader (Promote when it equals `joining`'s, grants, upgrade counts); every unit "
+        "(endpoints, update-status cache check; a peer that publishes none yet is looked up "
+        "in the member list: plan.with_member_ids); actions (which peers have started)",
         "the unit's etcd member id, hex", '"" when its member is gone (left, discarded)'),
     Key("peer unit", "restart-request", "every unit whose member runs and whose desired config "
         "differs from the applied",

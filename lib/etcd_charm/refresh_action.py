@@ -34,12 +34,7 @@ def refresh(ctx: Context) -> None:
         revision=workload.installed_revision(),
         version=workload.installed_version() or "",
     )
-    peers = observe.peers(hook)
-    try:  # the founders publish no member id: the member list names them
-        peers = P.with_member_ids(peers, ctx.members())
-    except ActionError:
-        pass  # no member answers: the units that publish theirs
-    units = [u for u in (me, *peers) if u.member_id]
+    units = [u for u in (me, *observe.peers(hook)) if u.member_id]
     if not units:
         raise ActionError("no unit runs an etcd member yet; nothing to refresh")
     ld = observe.leader_data()

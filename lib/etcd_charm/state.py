@@ -311,23 +311,21 @@ def is_founder(leader: LeaderData, name: str) -> bool:
 def announced(obs: Observed) -> UnitInfo:
     """What this unit publishes of itself on the peer relation (``obs.me`` as the hook saw
     and changed it). Each change of it is a cluster-relation-changed hook on every other
-    unit, so a deploy publishes everything once, in the unit's first hook on the relation,
-    and nothing that changes later:
+    unit, so a deploy publishes everything in the unit's first hook on the relation, and
+    after that only what a peer must act on:
 
     - ``ready`` (it has its certificates) only once the cluster exists and the unit is no
       founder of it: a unit the leader is to add as a learner. The leader founds on the
       peer URLs alone.
-    - ``member-id`` not from a founder (the leader and its peers find the founders' members
-      in etcd's member list: :func:`with_member_ids`), unless the leader records it as the
-      learner ``joining`` (it promotes the learner when its unit publishes the id).
+    - ``member-id`` once its member started (one change per unit in a deploy): the peers
+      that started before it showed it down in their status, and this is their hook to
+      see it up; the leader promotes a learner when its unit publishes the id.
     - ``restart-request`` only once the member started (before, nothing runs to restart)."""
     me, ld = obs.me, obs.leader
-    founder = is_founder(ld, me.name)
-    joining = ld.joining is not None and ld.joining.unit == me.unit
     return replace(
         me,
-        ready=me.ready and bool(ld.bootstrapped) and not founder,
-        member_id=me.member_id if obs.started and (joining or not founder) else 0,
+        ready=me.ready and bool(ld.bootstrapped) and not is_founder(ld, me.name),
+        member_id=me.member_id if obs.started else 0,
         restart_request=me.restart_request if obs.started else "",
     )
 
@@ -335,9 +333,11 @@ def announced(obs: Observed) -> UnitInfo:
 def with_member_ids(
     units: tuple[UnitInfo, ...], members: MemberList | None
 ) -> tuple[UnitInfo, ...]:
-    """The units with the member ids etcd's member list gives the ones that publish none (a
-    founder: :func:`announced`): the started member of the unit's name, or of its peer URL
-    (a member that has not started has no name yet: it stays without)."""
+    """The units with the member ids etcd's member list gives the ones that publish none
+    (a unit whose hook has not published it yet, a unit an earlier charm ran): the started
+    member of the unit's name, or of its peer URL. Started: it publishes its client URLs (a
+    founder that has not started is listed with its name from the initial cluster, a
+    learner with none, neither with client URLs)."""
     if members is None:
         return units
     out = []
@@ -346,7 +346,7 @@ def with_member_ids(
             member = members.by_name(u.name) if u.name else None
             if member is None and u.peer_url:
                 member = members.by_peer_url(u.peer_url)
-            if member is not None and member.name:
+            if member is not None and member.client_urls:
                 u = replace(u, member_id=member.id)
         out.append(u)
     return tuple(out)
