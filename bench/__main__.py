@@ -49,9 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     hook_size = 3 if 3 in sizes else sizes[0]
 
     def on_cluster(juju: Any) -> dict[str, Any]:
-        unit = sorted(juju.status().apps["etcd"].units)[0]
-        log(f"hook cost on {unit}, {samples} samples")
-        return {"hooks": hooks.hook_cost(juju, unit, samples, 10 * samples)}
+        units = juju.status().apps["etcd"].units
+        # a follower (every unit but one), then the leader (it also asks the store)
+        unit = sorted(n for n, u in units.items() if not u.leader)[0]
+        leader = next(n for n, u in units.items() if u.leader)
+        log(f"hook cost on {unit} and the leader {leader}, {samples} samples")
+        cost = hooks.hook_cost(juju, unit, samples, 10 * samples)
+        cost["leader"] = hooks.hook_cost(juju, leader, samples, 10 * samples)
+        return {"hooks": cost}
 
     for n in sizes if "deploy" in only else []:
         charm = deploy.charm(n, keep=on_cluster if n == hook_size else None)

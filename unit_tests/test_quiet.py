@@ -57,3 +57,45 @@ def test_quiet_round_trips_and_a_broken_record_is_none() -> None:
     assert Q.Quiet.from_json(QUIET.to_json()) == QUIET
     assert Q.Quiet.from_json({}) is None
     assert Q.Quiet.from_json({**QUIET.to_json(), "raft_term": "x"}) is None
+    led = replace(QUIET, store={"channel": "3.5/stable", "revision": "516", "version": "3.5.16",
+                                "available": {}})  # fmt: skip
+    assert Q.Quiet.from_json(led.to_json()) == led
+
+
+SNAP_INFO = """name: etcd
+channels:
+  3.5/stable:    {version} {date} ({revision}) 9MB -
+installed:       3.5.16 (516) 9MB -
+"""
+STORE = {"channel": "3.5/stable", "revision": "516", "version": "3.5.16", "available": {}}
+
+
+@pytest.mark.parametrize(
+    "leader, info, store, stands",
+    [
+        ("true", SNAP_INFO.format(version="3.5.16", date="2026-01-01", revision="516"), STORE,
+         True),  # fmt: skip
+        # the store offers a newer revision the status does not say yet: in full
+        ("true", SNAP_INFO.format(version="3.5.30", date="2026-02-01", revision="600"), STORE,
+         False),  # fmt: skip
+        # ... which the status says already: it stands
+        ("true", SNAP_INFO.format(version="3.5.30", date="2026-02-01", revision="600"),
+         {**STORE, "available": {"channel": "3.5/stable", "revision": "600",
+                                 "version": "3.5.30"}}, True),  # fmt: skip
+        # no longer the leader, or no store: in full
+        ("false", SNAP_INFO.format(version="3.5.16", date="2026-01-01", revision="516"), STORE,
+         False),  # fmt: skip
+        ("true", "name: etcd\ninstalled: 3.5.16 (516) 9MB -\n", STORE, False),
+    ],
+)
+def test_the_leader_s_status_stands_while_the_store_offers_the_same(
+    monkeypatch: pytest.MonkeyPatch, leader: str, info: str, store: dict, stands: bool
+) -> None:
+    import subprocess
+
+    def run(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        out = {"is-leader": leader, "snap": info}[argv[0]]
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert Q.store_stands(store) is stands

@@ -338,10 +338,13 @@ class EtcdCharm:
             "; ".join(n for n in notes if n),
             quarantine.note(settings, obs),
         )
-        if obs.is_leader and tracking:
+        if obs.is_leader and tracking and record.quiet:
             # the leader asks the store in each update-status whether its channel has a
-            # newer revision (:meth:`available`): it reconciles in full, never quiet
-            record.quiet = {}
+            # newer revision (:meth:`available`): its quiet update-status asks it too
+            record.quiet = {**record.quiet, "store": {
+                "channel": tracking, "revision": obs.me.revision, "version": obs.me.version,
+                "available": dict(record.refresh_available or {}),
+            }}  # fmt: skip
         if problem is not None and not record.started:
             hook.set_status(S.takeover(problem.reason, isinstance(problem, adopt.T.Refuse)))
         refused = data_volume.problem(hook)

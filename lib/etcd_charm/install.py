@@ -162,16 +162,11 @@ def newer_release(channel: str, revision: str, version: str) -> dict[str, str]:
     """What the store releases in ``channel`` that is newer than ``revision`` (etcd
     ``version``): {"channel", "revision", "version"}, or {} (nothing newer, no store)."""
     try:
-        release = store_offer().release(channel)
+        offer = store_offer()
     except workload.WorkloadError as e:
         log(f"cannot ask the store for a newer etcd: {e}", hookenv.DEBUG)
         return {}
-    if release is None or not release[1] or release[1] == revision:
-        return {}
-    newer, rev = release
-    if version_tuple(newer) < version_tuple(version):
-        return {}
-    return {"channel": channel, "revision": rev, "version": newer}
+    return snap_store.newer(offer, channel, revision, version)
 
 
 def store_refusal(channel: str, installed: str) -> str:

@@ -10,7 +10,8 @@ of this member and the other voters): the same verdict, in the same raft term, w
 :data:`FULL_EVERY` of that reconcile, and the status stands as it is (no hook tool is
 called). Anything else, and the update-status runs the full reconcile, which records again or
 forgets. The leader, which asks the store in each update-status whether its channel has a
-newer revision, always reconciles in full.
+newer revision, also asks that (``is-leader`` and ``snap info etcd``): the same offer, and its
+status stands too.
 
 Pure but for :func:`update_status` (the shell: unit storage, one etcdctl). It imports only
 what that needs, so the hook does not pay for the rest of the charm.
@@ -37,6 +38,9 @@ class Quiet:
     raft_term: int
     member_id: int
     endpoints: tuple[str, ...]  # this member's local URL first, then the other voters'
+    # the leader's: the channel, revision and version it tracks, and what the store offered
+    # newer then (its status note: {} for none); None on any other unit
+    store: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "endpoints": list(self.endpoints)}
@@ -50,6 +54,7 @@ class Quiet:
                 raft_term=int(d["raft_term"]),
                 member_id=int(d["member_id"]),
                 endpoints=tuple(str(e) for e in d["endpoints"]),
+                store=d["store"] if isinstance(d.get("store"), dict) else None,
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -108,4 +113,28 @@ def update_status() -> bool:
     if quiet is None or members is None or not record.started:
         return False
     local, *others = quiet.endpoints
-    return still(quiet, time.time(), members, *answers(local, others))
+    if not still(quiet, time.time(), members, *answers(local, others)):
+        return False
+    return quiet.store is None or store_stands(quiet.store)
+
+
+def store_stands(store: dict[str, Any]) -> bool:
+    """The leader's: it still leads, and the store offers what it did when its status was
+    set (the same newer revision, or none): its note stands. Anything else (another offer,
+    no store, no longer the leader) and the full reconcile says so."""
+    import json
+    import subprocess
+
+    from .snap_store import NoStore, newer, store_offer
+
+    def run(*argv: str) -> str:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
+
+    try:
+        if json.loads(run("is-leader", "--format=json")) is not True:
+            return False
+        offer = store_offer(run("snap", "info", "etcd"))
+        found = newer(offer, store["channel"], store["revision"], store["version"])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, NoStore):
+        return False
+    return found == store["available"]

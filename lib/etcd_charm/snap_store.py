@@ -131,3 +131,15 @@ def no_supported_track(offer: Offer) -> str:
         f"({', '.join(SUPPORTED_TRACKS)}; the store has {offer.describe()}): set channel "
         "to one it has, or attach the etcd snap as the etcd resource"
     )
+
+
+def newer(offer: Offer, channel: str, revision: str, version: str) -> dict[str, str]:
+    """What ``offer`` releases in ``channel`` that is newer than ``revision`` (etcd
+    ``version``): {"channel", "revision", "version"}, or {} (nothing newer)."""
+    release = offer.release(channel)
+    if release is None or not release[1] or release[1] == revision:
+        return {}
+    version_newer, rev = release
+    if version_tuple(version_newer) < version_tuple(version):
+        return {}
+    return {"channel": channel, "revision": rev, "version": version_newer}
