@@ -104,10 +104,11 @@ def measure(
             (round(t - writes.started_at, 3), round(lat * 1000, 1))
             for t, lat in zip(writes.ack_times, writes.latencies, strict=False)
         ],
-        # each failed request: started (s from the start), took (ms), endpoint, error
+        # each failed request (the first 100): started (s from the start), took (ms),
+        # endpoint, error
         "failures": [
             (round(t - writes.started_at, 3), round(took * 1000, 1), endpoint, error)
-            for t, took, endpoint, error in writes.failures
+            for t, took, endpoint, error in writes.failures[:100]
         ],
         "gap": gap_breakdown(writes.started_at, writes.ack_times, writes.failures),
         "balanced": {
@@ -141,8 +142,9 @@ def gap_breakdown(
         "failed_requests_ms": round(waited * 1000),
         "longest_failed_ms": round(max((took for _, took, _, _ in inside), default=0.0) * 1000),
         "errors": sorted({err.split(":")[0][:60] for _, _, _, err in inside})[:4],
-        "failures": [
-            (round(t - start, 3), round(took * 1000), e, err[:80]) for t, took, e, err in inside
+        "failures": [  # the first 10
+            (round(t - start, 3), round(took * 1000), e, err[:80])
+            for t, took, e, err in inside[:10]
         ],
     }
 
