@@ -50,11 +50,17 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_cluster(juju: Any) -> dict[str, Any]:
         units = juju.status().apps["etcd"].units
-        # a follower (every unit but one), then the leader (it also asks the store)
-        unit = sorted(n for n, u in units.items() if not u.leader)[0]
+        # a follower (every unit but one), then the leader (it also asks the store); a
+        # one-unit cluster has only the leader
+        followers = sorted(n for n, u in units.items() if not u.leader)
         leader = next(n for n, u in units.items() if u.leader)
-        log(f"hook cost on {unit} and the leader {leader}, {samples} samples")
-        cost = hooks.hook_cost(juju, unit, samples, 10 * samples)
+        if not followers:
+            log(f"hook cost on the leader {leader}, {samples} samples")
+            return {"hooks": {**hooks.hook_cost(juju, leader, samples, 10 * samples),
+                              "role": "the leader"}}  # fmt: skip
+        log(f"hook cost on {followers[0]} and the leader {leader}, {samples} samples")
+        cost = hooks.hook_cost(juju, followers[0], samples, 10 * samples)
+        cost["role"] = "a follower"
         cost["leader"] = hooks.hook_cost(juju, leader, samples, 10 * samples)
         return {"hooks": cost}
 

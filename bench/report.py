@@ -287,7 +287,8 @@ def render(results: dict[str, Any], analysis: str = "") -> str:
         lines += [
             "## Hook cost on a healthy cluster",
             "",
-            f"On {h['unit']} (a follower), {h['samples']} runs each, timed on the unit in a "
+            f"On {h['unit']} ({h.get('role', 'a follower')}), {h['samples']} runs each, "
+            "timed on the unit in a "
             "`juju exec` context. The baseline is the same framework's no-op hook: "
             "charms.reactive's main from a copy of the charm without its handlers.",
             "",
