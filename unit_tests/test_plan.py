@@ -827,20 +827,6 @@ def test_announced(me: P.UnitInfo, kw: dict[str, Any], expected: tuple[bool, int
     assert announce(me, **kw) == expected
 
 
-def test_peers_get_the_member_ids_of_the_member_list() -> None:
-    founder_not_started = replace(member(6), client_urls=())  # named from the initial cluster
-    ml = members(member(0), member(1), member(2, started=False), member(4, learner=True),
-                 founder_not_started)  # fmt: skip
-    peers = (unit(1), unit(2), unit(3), unit(4, member_id=1009), unit(5, name="other"), unit(6))
-    got = P.with_member_ids(peers, ml)
-    # etcd1 by name; etcd2's member has not started (no name): none; etcd/3 has no
-    # member; a published id is kept; etcd/5 no member; etcd6 listed but not started
-    assert [u.member_id for u in got] == [1001, 0, 0, 1009, 0, 0]
-    ml5 = members(member(0), replace(member(5), name="etcd5"))
-    assert P.with_member_ids((unit(5, name="renamed"),), ml5)[0].member_id == 1005
-    assert P.with_member_ids(peers, None) == peers
-
-
 def test_the_leader_starts_its_founding_member_once_the_cluster_is_recorded() -> None:
     # Found records bootstrapped with the founders: the leader, a founder with its
     # certificates, starts its member as the first step of the running cluster's rules

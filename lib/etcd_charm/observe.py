@@ -81,8 +81,6 @@ def observe(ctx: Ctx, me: P.UnitInfo, started: bool, target_channel: str) -> P.O
         if ctx.hook.name == "update-status" and started:
             cached = cached_members_if_quiet(ctx.record, obs)
         obs = replace(obs, members=cached) if cached is not None else refresh_members(ctx, obs)
-        # peers whose hook has not published their member id yet: found in the list
-        obs = replace(obs, peers=P.with_member_ids(obs.peers, obs.members))
     obs = replace(obs, target_channel=target_channel)
     obs = replace(obs, founding_expired=founding_expired(ctx.record, obs))
     if ctx.hook.name == "cluster-relation-departed" and started:

@@ -90,8 +90,8 @@ from .state import Refresh as Refresh
 from .state import UnitInfo as UnitInfo
 from .state import announced as announced
 from .state import client_view as client_view
+from .state import founding_start as founding_start
 from .state import is_founder as is_founder
-from .state import with_member_ids as with_member_ids
 from .steps import AddLearner as AddLearner
 from .steps import Blocked as Blocked
 from .steps import Bootstrap as Bootstrap
@@ -126,10 +126,9 @@ def leader_step(obs: Observed) -> LeaderStep:
     ld = obs.leader
     if not ld.bootstrapped:
         return founding_step(obs)
-    founders = ld.current_founders
-    if founders is not None and not obs.started and obs.me.name in founders.names:
-        if obs.me.ready:  # the leader starts its founding member here, then goes on
-            return Bootstrap(founders)
+    starting = founding_start(obs)
+    if starting is not None:  # the leader starts its founding member here, then goes on
+        return Bootstrap(starting)
     members = obs.members
     if members is None:
         return Wait("no etcd member answers; cannot change membership")
@@ -240,11 +239,11 @@ def founding_step(obs: Observed) -> Found | Bootstrap | Bootstrapped | Wait:
     member, record that it exists."""
     founders = obs.leader.current_founders
     if founders is not None:
-        if not obs.started and obs.me.name in founders.names and obs.me.ready:
+        if founding_start(obs) is not None:
             return Bootstrap(founders)
         if obs.started or obs.members is not None:
             return Bootstrapped(founders)
-        if not obs.me.ready and obs.me.name in founders.names:
+        if is_founder(obs.leader, obs.me.name):  # without its certificates yet
             return Wait("waiting for this unit's certificates to start its founding member")
         return Wait("waiting for the founding members to start")
     pending = founding_pending(obs)
@@ -293,8 +292,8 @@ def unit_step(
     if not obs.started:
         if ld.joining is not None and ld.joining.unit == obs.me.unit:
             return StartJoining(ld.joining)
-        founders = ld.current_founders
-        if founders is not None and obs.me.name in founders.names and obs.me.ready:
+        founders = founding_start(obs)
+        if founders is not None:
             return StartFounding(founders)
         if not ld.bootstrapped:
             return Wait("Waiting for the leader to bootstrap the cluster")

@@ -65,8 +65,7 @@ PROTOCOL: tuple[Key, ...] = (
         '"" while certificates are missing'),
     Key("peer unit", "member-id", "every unit once its member started (restore, snap-upgrade)",
         "the leader (Promote when it equals `joining`'s, grants, upgrade counts); every unit "
-        "(endpoints, update-status cache check; a peer that publishes none yet is looked up "
-        "in the member list: plan.with_member_ids); actions (which peers have started)",
+        "(endpoints, update-status cache check); actions (which peers have started)",
         "the unit's etcd member id, hex", '"" when its member is gone (left, discarded)'),
     Key("peer unit", "restart-request", "every unit whose member runs and whose desired config "
         "differs from the applied",
@@ -106,7 +105,7 @@ PROTOCOL: tuple[Key, ...] = (
         "the name of a founding member: the cluster exists (nothing bootstraps over it)",
         "never; replaced by a restore"),
     Key("leader", "founders", "the leader: Found",
-        "every unit: StartFounding, whether to publish `ready` and `member-id`; the leader: "
+        "every unit: StartFounding, whether to publish `ready`; the leader: "
         "Bootstrap, Bootstrapped",
         'JSON {"token", "initial-cluster"}: the members the cluster is founded with',
         "by the restore action; otherwise kept (ignored once `token` differs)"),

@@ -308,6 +308,15 @@ def is_founder(leader: LeaderData, name: str) -> bool:
     return founders is not None and name in founders.names
 
 
+def founding_start(obs: Observed) -> Founders | None:
+    """The founders this unit starts its member with now: it is one of the current
+    founders, its member has not started, and it has its certificates (None otherwise)."""
+    founders = obs.leader.current_founders
+    if obs.started or not obs.me.ready or not is_founder(obs.leader, obs.me.name):
+        return None
+    return founders
+
+
 def announced(obs: Observed) -> UnitInfo:
     """What this unit publishes of itself on the peer relation (``obs.me`` as the hook saw
     and changed it). Each change of it is a cluster-relation-changed hook on every other
@@ -328,28 +337,6 @@ def announced(obs: Observed) -> UnitInfo:
         member_id=me.member_id if obs.started else 0,
         restart_request=me.restart_request if obs.started else "",
     )
-
-
-def with_member_ids(
-    units: tuple[UnitInfo, ...], members: MemberList | None
-) -> tuple[UnitInfo, ...]:
-    """The units with the member ids etcd's member list gives the ones that publish none
-    (a unit whose hook has not published it yet, a unit an earlier charm ran): the started
-    member of the unit's name, or of its peer URL. Started: it publishes its client URLs (a
-    founder that has not started is listed with its name from the initial cluster, a
-    learner with none, neither with client URLs)."""
-    if members is None:
-        return units
-    out = []
-    for u in units:
-        if not u.member_id:
-            member = members.by_name(u.name) if u.name else None
-            if member is None and u.peer_url:
-                member = members.by_peer_url(u.peer_url)
-            if member is not None and member.client_urls:
-                u = replace(u, member_id=member.id)
-        out.append(u)
-    return tuple(out)
 
 
 def _matches(member: Member, unit: UnitInfo) -> bool:

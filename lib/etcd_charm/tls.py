@@ -80,7 +80,7 @@ def certificates(hook: Hook, certs: Any, settings: Settings) -> Material | None:
 
     The request goes out in the first hook that finds the relation (its relation-created),
     before the CA's unit has joined: the CA answers as soon as it sees this unit, often
-    before this unit's own certificates-relation-joined runs, which then finds the
+    before this unit's first certificates-relation-changed runs, which then finds the
     certificates there (Juju runs it only after the peer relation's hooks queued first)."""
     if certs is None or not certs.relations:
         return None
