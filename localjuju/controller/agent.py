@@ -167,6 +167,10 @@ class UnitAgent:
         self.cache: dict[tuple[int, str], dict[str, str]] = {}
         self.current: HookContext | None = None
         self.stopped = False
+        # The Go runtime's draws for the uniter's map ranges (resolver.relation_orders).
+        # LOCALJUJU_SEED makes them repeatable, for one unit and one sequence of decisions.
+        seed = os.environ.get("LOCALJUJU_SEED")
+        self.rng = random.Random(f"{seed}/{unit_name}" if seed else None)
 
     # ------------------------------------------------------------------ paths
 
@@ -364,7 +368,11 @@ class UnitAgent:
                 self.ctl.storage.attachment_removed(s)
                 self.ctl.changed()
         mine = self.ctl.storage.of_unit(unit.name)
+        # the watcher's map holds the relations in the order the unit learned of them
+        created_order, hook_order = resolver.relation_orders(sorted(rels), self.rng)
         return Remote(
+            created_order=created_order,
+            hook_order=hook_order,
             unit=unit.name,
             life=life,
             leader=app.leader == unit.name,
@@ -506,9 +514,22 @@ class UnitAgent:
             env["JUJU_ACTION_TAG"] = f"action-{ctx.task.id}"
         return env
 
+    def prune_cache(self, info: HookInfo | None) -> None:
+        """A new context's relation caches (the context factory's ``RelationCache.Prune``):
+        a member's settings stay cached until its next joined or changed hook; a non-member's
+        (a unit that entered scope but has not joined here yet, or one that departed) are
+        read afresh in each hook. The hook's own remote unit is kept (joined/changed re-read
+        it below; departed still reads what it cached)."""
+        keep = {(int(rid), u) for rid, rl in self.unit.local.relations.items() for u in rl.members}
+        if info is not None and info.relation_id is not None and info.remote_unit:
+            keep.add((info.relation_id, info.remote_unit))
+        for key in [k for k in self.cache if k not in keep]:
+            del self.cache[key]
+
     async def run_hook(self, info: HookInfo, remote: Remote) -> None:
         unit = self.unit
         m = self.ctl.model
+        self.prune_cache(info)
         # Remote unit settings are re-read only when a joined/changed hook for it runs.
         if (
             info.relation_id is not None
@@ -733,6 +754,7 @@ class UnitAgent:
         task.status = "running"
         task.started = now()
         self.ctl.changed()
+        self.prune_cache(None)
         ctx = HookContext(self, None, task)
         if task.name == "juju-exec":
             async with self.ctl.machine_lock(unit.machine):

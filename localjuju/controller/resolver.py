@@ -11,7 +11,10 @@ createdRelationsResolver), worker/uniter/leadership/resolver.go.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .state import RESOLVED_NO_HOOKS, RESOLVED_RETRY_HOOKS, HookError, RelationLocal, UnitLocal
 
@@ -69,6 +72,47 @@ class Remote:
     retry_due: bool = False
     auto_retry: bool = True
     resolved: str = ""  # `juju resolved` mode set on the unit: "", "retry-hooks", "no-hooks"
+    # The order in which this decision's two resolvers visit the relations: Juju ranges over
+    # the snapshot's relations map (a Go map: see go_range). None: ascending relation id.
+    created_order: list[int] | None = None
+    hook_order: list[int] | None = None
+
+
+K = TypeVar("K")
+#: slots of a Go map's single bucket (before Go 1.24) or group (swiss tables, Go 1.24 on)
+GO_MAP_SLOTS = 8
+
+
+def go_range(slots: Sequence[K], draw: int) -> list[K]:
+    """The order in which a Go ``for k := range m`` visits the keys of ``m``, given the keys in
+    the order they were inserted (``slots``) and the runtime's random draw for that loop.
+
+    A map of at most 8 keys lives in one bucket (one group with swiss tables), its keys in the
+    slots they were inserted into, first free slot first. A range starts at a random slot
+    (``draw % 8``) and wraps around, skipping empty slots: a rotation, so the first key is the
+    one at or after the start, which favours the first inserted key 5 times in 8 with 4 keys.
+    A larger map is spread over buckets by a hash with a per-map random seed; its order is
+    modelled as a permutation drawn from ``draw``. Juju's uniter ranges over its relations
+    map to copy its remote state (``Snapshot``) and again in each resolver, so it visits its
+    relations in a different, random order at each decision.
+    """
+    n = len(slots)
+    if n <= GO_MAP_SLOTS:
+        start = draw % GO_MAP_SLOTS
+        return [slots[(start + i) % GO_MAP_SLOTS] for i in range(GO_MAP_SLOTS)
+                if (start + i) % GO_MAP_SLOTS < n]  # fmt: skip
+    keys = list(slots)
+    random.Random(draw).shuffle(keys)
+    return keys
+
+
+def relation_orders(source: Sequence[int], rng: random.Random) -> tuple[list[int], list[int]]:
+    """The relation-created resolver's and the relation hooks resolver's visiting orders for one
+    decision. ``source``: the relations in the order the unit's remote state watcher added them
+    to its map. ``Snapshot()`` copies that map with a range (the copy's keys are inserted in
+    that order), and each resolver ranges over the copy with its own draw."""
+    copied = go_range(source, rng.getrandbits(32))
+    return go_range(copied, rng.getrandbits(32)), go_range(copied, rng.getrandbits(32))
 
 
 def hook(kind: str, **kw: object) -> HookInfo:
@@ -125,7 +169,7 @@ def next_op(local: UnitLocal, remote: Remote) -> Op | None:
 
     if local.installed and not dying:
         # relation-created for every relation entered but not yet created (peers included).
-        for rid in sorted(remote.relations):
+        for rid in _order(remote, remote.created_order):
             snap = remote.relations[rid]
             rl = local.relations.get(str(rid))
             if rl is None or rl.created or snap.life != "alive":
@@ -216,8 +260,14 @@ def _hook_from_error(err: HookError) -> HookInfo:
     )
 
 
+def _order(remote: Remote, order: list[int] | None) -> list[int]:
+    if order is None:
+        return sorted(remote.relations)
+    return [rid for rid in order if rid in remote.relations]
+
+
 def _relation_op(local: UnitLocal, remote: Remote, *, dying: bool) -> Op | None:
-    for rid in sorted(remote.relations):
+    for rid in _order(remote, remote.hook_order):
         rl = local.relations.get(str(rid))
         if rl is None:
             continue  # not in scope: not known to this unit
