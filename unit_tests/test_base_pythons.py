@@ -42,13 +42,15 @@ sys.path[:0] = [os.path.join(charm, "lib"), os.path.join(charm, "venv")]
 os.chdir(charm)
 os.environ["CHARM_DIR"] = os.environ["JUJU_CHARM_DIR"] = charm
 if sys.argv[2] == "finder":
-    from etcd_charm.entry import provide_distutils
+    from etcd_charm.entry import provide_distutils, provide_entry_points
     provide_distutils()
+    provide_entry_points()
 import charmhelpers.osplatform as platform
 print("platform", platform.get_platform())  # from /etc/os-release: Ubuntu's, bound over it
 import charms.reactive.bus, charms.templating.jinja2, charmhelpers.core.unitdata
 charms.reactive.bus.discover()  # imports reactive/etcd.py: etcd_charm.charm and the rest
-import etcd_charm.actions, etcd_charm.entry
+import etcd_charm.actions, etcd_charm.entry, etcd_charm.tracing
+print("tracer", etcd_charm.tracing.install())  # the framework's LogTracer registration found
 import charmhelpers.contrib.charmsupport.nrpe  # etcd_charm.nrpe_checks imports it to register
 assert not [m for m in sys.modules if m.startswith("charmhelpers.contrib.network")]
 import distutils, distutils.version, yaml, jinja2, markupsafe
@@ -60,6 +62,7 @@ print("escape", markupsafe.escape.__module__)
 loaded = sorted(m for m in sys.modules if m.startswith("etcd_charm."))
 print("distutils", distutils.__file__)
 print("setuptools imported", "setuptools" in sys.modules)
+print("pkg_resources", type(sys.modules.get("pkg_resources")).__name__)
 print("loaded", " ".join(loaded))
 """
 
@@ -144,6 +147,9 @@ def test_hooks_and_actions_import_on_the_base_python(version: str, charm: Path) 
     vendored = str(charm / "venv" / "setuptools" / "_distutils")
     assert lines["distutils"].startswith(vendored) == (version >= "3.12"), lines["distutils"]
     assert lines["setuptools"] == "imported False"
+    # charms.reactive's discovery ran on the stand-in: the real pkg_resources never loaded
+    assert lines["pkg_resources"] == "EntryPointsOnly"
+    assert lines["tracer"] == "True"
     # pure Python: the same code on every base
     assert lines["libyaml"] == "False"
     assert lines["escape"] == "markupsafe._native"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from .s3_client import S3Client, S3Error
+from .s3_errors import S3Error
+
+if TYPE_CHECKING:  # the client is imported by whoever makes one
+    from .s3_client import S3Client
 from .workload import atomic_file
 
 #: this unit's backup store: the snap's common directory (kept across snap refreshes; the

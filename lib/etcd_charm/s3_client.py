@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from etcd_charm import sigv4
+from etcd_charm.s3_errors import S3Error
 
 #: bytes read or written at a time while streaming a file
 CHUNK = 1 << 20
@@ -43,16 +44,6 @@ REFUSED = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 #: an error while a kept-alive connection is reused that means the server had closed it
 _DROPPED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
-
-
-class S3Error(Exception):
-    """An S3 request failed; ``str()`` is the operator-facing explanation. ``status`` is the
-    HTTP status (None when no response came) and ``code`` the S3 error code, if any."""
-
-    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
 
 
 @dataclass(frozen=True, repr=False)

@@ -24,9 +24,12 @@ import json
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .s3_client import S3Config, S3Error
+from .s3_errors import S3Error
+
+if TYPE_CHECKING:  # the client (http.client, ssl, xml) is imported where it is used
+    from .s3_client import S3Config
 
 ENDPOINT = "s3-credentials"
 REQUIRED = ("bucket", "access-key", "secret-key")
@@ -90,6 +93,8 @@ class S3Store:
 
     @classmethod
     def from_job(cls, d: Mapping[str, Any]) -> S3Store:
+        from .s3_client import S3Config
+
         config = S3Config(
             endpoint=str(d["endpoint"]),
             bucket=str(d["bucket"]),
@@ -120,6 +125,8 @@ def parse(app_data: Mapping[str, str]) -> tuple[S3Store | None, str]:
     style = str(data.get("s3-uri-style") or "").strip()
     if not style or style == "auto":
         style = "host" if host.endswith("amazonaws.com") else "path"
+    from .s3_client import S3Config
+
     chain = data.get("tls-ca-chain") or []
     if isinstance(chain, str):
         chain = [chain]
