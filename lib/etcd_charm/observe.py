@@ -22,9 +22,15 @@ def leader_data() -> P.LeaderData:
     return P.LeaderData.from_dict(hooktools.leader_get() or {})
 
 
-def peers(hook: Hook) -> tuple[P.UnitInfo, ...]:
+def peers(hook: Hook, unjoined: list[str] | None = None) -> tuple[P.UnitInfo, ...]:
+    """The units on the peer relation, as far as they published. ``unjoined``: units of the
+    application to read as well though they have not joined here yet (see
+    :func:`founding_reads`)."""
     endpoint = hook.endpoint("cluster")
     data = endpoint.peer_data() if endpoint is not None else {}
+    wanted = [u for u in unjoined or () if u not in data and u != hookenv.local_unit()]
+    if endpoint is not None and wanted:
+        data.update(endpoint.unjoined_data(wanted))
     return tuple(
         P.UnitInfo.from_relation(u, d)
         for u, d in sorted(data.items(), key=lambda kv: P.unit_number(kv[0]))
@@ -39,6 +45,20 @@ def app_units() -> dict[str, str] | None:
         log(f"goal-state: {e}", hookenv.DEBUG)
         return None
     return {str(u): str((v or {}).get("status", "")) for u, v in units.items()}
+
+
+def founding_reads(
+    is_leader: bool, leader: P.LeaderData, app_units: dict[str, str] | None
+) -> list[str]:
+    """The units whose peer data the leader reads before the cluster is founded, joined here
+    or not: every unit of the application but the dying. A unit publishes its peer URL in
+    its first hook on the relation (``cluster-relation-created``), but the leader's
+    ``-relation-changed`` for it comes only after the hooks queued before it (with N units,
+    up to N - 1 of them, each behind the others' hooks on a busy machine): reading them
+    at once lets the leader found the cluster as soon as the last one published."""
+    if not is_leader or leader.bootstrapped or leader.current_founders is not None:
+        return []
+    return sorted(u for u, state in (app_units or {}).items() if state != "dying")
 
 
 def unit_info(
@@ -68,13 +88,14 @@ def unit_info(
 def observe(ctx: Ctx, me: P.UnitInfo, started: bool, target_channel: str) -> P.Observed:
     """Everything the plan decides from: leader data, the peers, goal-state, the member list
     (and, in the departing unit's cluster-relation-departed, the membership after it left)."""
+    is_leader, leader, units = hooktools.is_leader(), leader_data(), app_units()
     obs = P.Observed(
         me=me,
-        is_leader=hooktools.is_leader(),
+        is_leader=is_leader,
         started=started,
-        leader=leader_data(),
-        peers=peers(ctx.hook),
-        app_units=app_units(),
+        leader=leader,
+        peers=peers(ctx.hook, founding_reads(is_leader, leader, units)),
+        app_units=units,
     )
     if started or any(p.member_id for p in obs.peers):
         cached = None
