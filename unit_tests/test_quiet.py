@@ -99,3 +99,33 @@ def test_the_leader_s_status_stands_while_the_store_offers_the_same(
 
     monkeypatch.setattr(subprocess, "run", run)
     assert Q.store_stands(store) is stands
+
+
+def test_the_leader_asks_the_store_in_one_quiet_update_status_in_store_every() -> None:
+    store: dict = {"channel": "3.5/stable", "revision": "516", "version": "3.5.16",
+                   "available": {}}  # fmt: skip
+    asked = []
+    for _ in range(3 * Q.STORE_EVERY):
+        ask = Q.store_due(store)
+        asked.append(ask)
+        store = Q.counted(store, ask)
+    # a full reconcile asked it just before (its record has no count): STORE_EVERY - 1 quiet
+    # ones do not, the next one does, and so on
+    assert asked == ([False] * (Q.STORE_EVERY - 1) + [True]) * 3
+    assert Q.store_due({**store, "unasked": "garbage"}) is True
+
+
+def test_between_asks_the_leader_asks_only_whether_it_still_leads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+
+    called: list[str] = []
+
+    def run(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        called.append(argv[0])
+        return subprocess.CompletedProcess(argv, 0, {"is-leader": "true"}[argv[0]], "")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert Q.store_stands(STORE, ask=False) is True
+    assert called == ["is-leader"]

@@ -9,9 +9,10 @@ the next update-status asks etcd the one question the status is made of (``endpo
 of this member and the other voters): the same verdict, in the same raft term, within
 :data:`FULL_EVERY` of that reconcile, and the status stands as it is (no hook tool is
 called). Anything else, and the update-status runs the full reconcile, which records again or
-forgets. The leader, which asks the store in each update-status whether its channel has a
-newer revision, also asks that (``is-leader`` and ``snap info etcd``): the same offer, and its
-status stands too.
+forgets. The leader also asks whether it still leads (``is-leader``) and, in one quiet
+update-status in :data:`STORE_EVERY`, whether the store offers what it did (``snap info
+etcd``, a request to the store): the same offer, and its status, with its note of a newer
+revision or without, stands too.
 
 Pure but for :func:`update_status` (the shell: unit storage, one etcdctl). It imports only
 what that needs, so the hook does not pay for the rest of the charm.
@@ -29,6 +30,9 @@ from .status import Status, health
 #: a full reconcile at least this often (seconds): what only time changes (certificate
 #: notes, the machine's snapd holds) is looked at again
 FULL_EVERY = 3600.0
+#: the leader asks the store in one quiet update-status in this many (every 30 minutes at
+#: Juju's default 5-minute interval), and in every full one
+STORE_EVERY = 6
 
 
 @dataclass(frozen=True)
@@ -115,13 +119,35 @@ def update_status() -> bool:
     local, *others = quiet.endpoints
     if not still(quiet, time.time(), members, *answers(local, others)):
         return False
-    return quiet.store is None or store_stands(quiet.store)
+    if quiet.store is None:
+        return True
+    ask = store_due(quiet.store)
+    if not store_stands(quiet.store, ask):
+        return False
+    record.quiet = {**record.quiet, "store": counted(quiet.store, ask)}
+    return True
 
 
-def store_stands(store: dict[str, Any]) -> bool:
-    """The leader's: it still leads, and the store offers what it did when its status was
-    set (the same newer revision, or none): its note stands. Anything else (another offer,
-    no store, no longer the leader) and the full reconcile says so."""
+def store_due(store: dict[str, Any]) -> bool:
+    """Whether this quiet update-status asks the store: :data:`STORE_EVERY` quiet ones after
+    the store was last asked (by one of them or by a full reconcile, which records ``store``
+    without a count)."""
+    try:
+        unasked = int(store.get("unasked", 0))
+    except (TypeError, ValueError):
+        return True
+    return unasked + 1 >= STORE_EVERY
+
+
+def counted(store: dict[str, Any], asked: bool) -> dict[str, Any]:
+    """The leader's store record after a quiet update-status that asked the store or not."""
+    return {**store, "unasked": 0 if asked else int(store.get("unasked", 0)) + 1}
+
+
+def store_stands(store: dict[str, Any], ask: bool = True) -> bool:
+    """The leader's: it still leads, and (when ``ask``) the store offers what it did when its
+    status was set (the same newer revision, or none): its note stands. Anything else
+    (another offer, no store, no longer the leader) and the full reconcile says so."""
     import json
     import subprocess
 
@@ -133,6 +159,8 @@ def store_stands(store: dict[str, Any]) -> bool:
     try:
         if json.loads(run("is-leader", "--format=json")) is not True:
             return False
+        if not ask:
+            return True
         offer = store_offer(run("snap", "info", "etcd"))
         found = newer(offer, store["channel"], store["revision"], store["version"])
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, NoStore):
