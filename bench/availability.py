@@ -91,6 +91,8 @@ def measure(
     log(f"{name}: {report.summary()}")
     other = balanced.stop(verify_with=after)
     log(f"{name} (one client, every endpoint): {other.summary()}")
+    gap = gap_breakdown(writes.started_at, writes.ack_times, writes.failures)
+    other_gap = gap_breakdown(balanced.started_at, balanced.ack_times, balanced.failures)
     return {
         "operation_s": round(t_done - t_op, 1),
         "acknowledged": report.acknowledged,
@@ -110,13 +112,16 @@ def measure(
             (round(t - writes.started_at, 3), round(took * 1000, 1), endpoint, error)
             for t, took, endpoint, error in writes.failures[:100]
         ],
-        "gap": gap_breakdown(writes.started_at, writes.ack_times, writes.failures),
+        "gap": {**gap, "other_acks": acks_in_gap(writes.started_at, gap, balanced.ack_times)},
         "balanced": {
             "acknowledged": other.acknowledged,
             "failed_writes": other.failed,
             "lost": len(other.lost) if verify else None,
             "longest_gap_ms": round(other.longest_gap_ms),
-            "gap": gap_breakdown(balanced.started_at, balanced.ack_times, balanced.failures),
+            "gap": {
+                **other_gap,
+                "other_acks": acks_in_gap(balanced.started_at, other_gap, writes.ack_times),
+            },
         },
         "steps": steps.events,
     }
@@ -147,6 +152,17 @@ def gap_breakdown(
             for t, took, e, err in inside[:10]
         ],
     }
+
+
+def acks_in_gap(start: float, gap: dict[str, Any], other_acks: list[float]) -> int | None:
+    """How many writes the other client had acknowledged inside this client's longest gap
+    (``gap`` from :func:`gap_breakdown` of a writer that started at ``start``): any, and the
+    cluster was answering while this client waited."""
+    if not gap:
+        return None
+    a = start + gap["from_s"]
+    b = a + gap["ms"] / 1000
+    return sum(1 for t in other_acks if a < t < b)
 
 
 def scenarios(juju: jubilant.Juju) -> dict[str, Any]:

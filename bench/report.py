@@ -120,24 +120,34 @@ def availability_lines(avail: dict[str, Any]) -> list[str]:
             f"| {lost} | {d['p50_ms']:.1f} | {d['p99_ms']:.1f} | {d['longest_gap_ms']} | {both} |"
         )
     lines.append("")
-    gaps = [(name, d["gap"]) for name, d in avail.items() if d.get("gap")]
+    gaps = [(name, d["gap"], "db client") for name, d in avail.items() if d.get("gap")]
+    gaps += [
+        (name, d["balanced"]["gap"], "every endpoint")
+        for name, d in avail.items()
+        if (d.get("balanced") or {}).get("gap", {}).get("ms")
+    ]
+    gaps.sort(key=lambda g: list(avail).index(g[0]))
     if gaps:
         lines += [
             "Where each longest gap went: the failed requests inside it (the writer's own "
             "request timeout is 2 s: a request to a member that stops answering without closing "
             "the connection costs all of it before the writer fails over) and the rest, the "
-            "time the cluster took to answer requests sent without waiting.",
+            "time the cluster took to answer requests sent without waiting. The last column "
+            "counts the writes the other client got acknowledged inside this gap: any, and "
+            "the cluster was answering while this client waited (the gap is the client's).",
             "",
-            "| operation | gap ms | failed requests in it | of which ms waiting on them | "
-            "longest one ms | the rest ms | errors |",
-            "|---|---|---|---|---|---|---|",
+            "| operation | client | gap ms | failed requests in it | of which ms waiting on "
+            "them | longest one ms | the rest ms | errors | the other client's acks in it |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
-        for name, g in gaps:
+        for name, g, who in gaps:
             rest = g["ms"] - g["failed_requests_ms"]
             errors = "; ".join(g["errors"]) or "none"
+            others = g.get("other_acks")
             lines.append(
-                f"| {name} | {g['ms']} | {g['failed_requests']} | {g['failed_requests_ms']} "
-                f"| {g['longest_failed_ms']} | {rest} | {errors} |"
+                f"| {name} | {who} | {g['ms']} | {g['failed_requests']} "
+                f"| {g['failed_requests_ms']} | {g['longest_failed_ms']} | {rest} | {errors} "
+                f"| {'n/a' if others is None else others} |"
             )
         lines.append("")
     for name in avail:

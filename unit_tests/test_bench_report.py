@@ -168,12 +168,21 @@ def test_the_longest_gap_is_split_into_failed_requests_and_the_rest() -> None:
     assert gap_breakdown(10.0, [], []) == {}
 
 
+def test_the_other_client_s_acks_inside_a_gap_say_whether_the_cluster_answered() -> None:
+    from bench.availability import acks_in_gap
+
+    gap = {"from_s": 0.2, "ms": 2800}  # 10.2 -> 13.0, for a writer started at 10.0
+    assert acks_in_gap(10.0, gap, [10.1, 10.5, 12.9, 13.0, 14.0]) == 2
+    assert acks_in_gap(10.0, gap, [9.0, 13.5]) == 0
+    assert acks_in_gap(10.0, {}, [11.0]) is None
+
+
 def test_availability_table_and_timelines(tmp_path: Path) -> None:
     results = dict(RESULTS, availability=AVAILABILITY)
     text = report.render(results)
     assert "| add-unit | 14.2 | 700 | 0 | 0 | 3.1 | 40.0 | 95 | n/a |" in text
     assert "| restore | 20.0 | 500 | 12 | n/a (restore) | 3.5 | 900.0 | 4100 | 120 |" in text
-    assert "| restore | 4100 | 2 | 2003 | 2001 | 2097 | etcdctl put |" in text
+    assert "| restore | db client | 4100 | 2 | 2003 | 2001 | 2097 | etcdctl put | n/a |" in text
     report.write(results, tmp_path)
     for name in AVAILABILITY:
         assert f"![{name}](availability-{name}.png)" in text
