@@ -271,3 +271,26 @@ def test_a_refused_volume_of_another_cluster_names_the_action() -> None:
     )
     Hook.record.volume = {k: v for k, v in REFUSED.items() if k != "cluster"}
     assert DV.problem(Hook()).endswith("nothing changed; detach it (juju detach-storage data/1)")  # type: ignore[arg-type]
+
+
+def test_the_marker_names_the_cluster_once_the_member_runs_on_the_volume(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hook that moves the data onto a volume may be the volume's last before it goes
+    (the unit removed next): the marker must say whose data it is by then, or the volume
+    reads as "a cluster that never started" to the application that gets it."""
+    from etcd_charm import data_volume as DV
+    from etcd_charm import etcd_conf as C
+
+    sh = Shell(monkeypatch, "/dev/loop3", "")
+    sh.marker = V.Marker("etcd", "etcd/2", "data/4")  # as mounting wrote it: no cluster yet
+    h = hook()
+    DV.claim(h)  # type: ignore[arg-type]
+    assert sh.marker.cluster == ""  # no member ever started here: nothing to claim
+    h.record.bootstrap = C.Bootstrap("etcd2=https://10.0.0.3:2380", "7efcb619", "new")  # type: ignore[attr-defined]
+    h.record.member_id = 0x96213B53  # type: ignore[attr-defined]
+    DV.claim(h)  # type: ignore[arg-type]
+    assert (sh.marker.cluster, sh.marker.member, sh.marker.storage) == (
+        "7efcb619", "96213b53", "data/4")  # fmt: skip
+    DV.mark_ended("last")
+    assert (sh.marker.cluster, sh.marker.ended) == ("7efcb619", "last")

@@ -220,6 +220,8 @@ class EtcdCharm:
             record.volume = {}
             return
         on_volume = record.started and workload.running_data_dir() == V.DATA_DIR
+        if on_volume:
+            data_volume.claim(hook)
         if on_volume and not record.left:
             if hook.settings is None:
                 raise Refused("the charm's config is invalid: " + "; ".join(hook.errors))

@@ -193,14 +193,22 @@ def reconcile(hook: Hook) -> None:
         hook.record.volume = {**rec, "state": "ready"}
         log(f"etcd reaches {rec.get('storage')}: its data moves there")
     if state == "ready" and hook.record.started and workload.running_data_dir() == V.DATA_DIR:
-        marker = read_marker()
-        token = hook.record.bootstrap_token
-        member = f"{hook.record.member_id:x}" if hook.record.member_id else ""
-        if marker is not None and token and (marker.cluster, marker.member) != (token, member):
-            write_marker(V.Marker(marker.application, hook.unit, marker.storage, token, member))
+        claim(hook)
         for entry in os.listdir(V.MOUNT_POINT):
             if entry.startswith(STALE_PREFIX):
                 shutil.rmtree(os.path.join(V.MOUNT_POINT, entry), ignore_errors=True)
+
+
+def claim(hook: Hook) -> None:
+    """The marker names the cluster and the member that run on the volume (etcd runs from
+    it). The hook that moves the data there writes it after the move (its reconcile looked
+    before), and so does the volume's detaching hook, in case no hook ran in between: a
+    marker without its cluster would make the volume another cluster's, "never started"."""
+    marker = read_marker()
+    token = hook.record.bootstrap_token
+    member = f"{hook.record.member_id:x}" if hook.record.member_id else ""
+    if marker is not None and token and (marker.cluster, marker.member) != (token, member):
+        write_marker(V.Marker(marker.application, hook.unit, marker.storage, token, member))
 
 
 def adopt(hook: Hook) -> dict[str, Any]:
