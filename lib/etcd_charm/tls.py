@@ -81,7 +81,8 @@ def certificates(hook: Hook, certs: Any, settings: Settings) -> Material | None:
     The request goes out in the first hook that finds the relation (its relation-created),
     before the CA's unit has joined: the CA answers as soon as it sees this unit, often
     before this unit's first certificates-relation-changed runs, which then finds the
-    certificates there (Juju runs it only after the peer relation's hooks queued first)."""
+    certificates there (Juju runs it when the uniter, which visits its relations in a random
+    order at each decision, picks this relation among those with hooks queued)."""
     if certs is None or not certs.relations:
         return None
     public = str(hookenv.unit_get("public-address"))
