@@ -283,12 +283,18 @@ def test_the_marker_names_the_cluster_once_the_member_runs_on_the_volume(
     from etcd_charm import etcd_conf as C
 
     sh = Shell(monkeypatch, "/dev/loop3", "")
+    runs_from = {"dir": C.DATA_DIR}
+    monkeypatch.setattr(DV.workload, "running_data_dir", lambda: runs_from["dir"])
     sh.marker = V.Marker("etcd", "etcd/2", "data/4")  # as mounting wrote it: no cluster yet
     h = hook()
+    h.record.started = True  # type: ignore[attr-defined]
     DV.claim(h)  # type: ignore[arg-type]
     assert sh.marker.cluster == ""  # no member ever started here: nothing to claim
     h.record.bootstrap = C.Bootstrap("etcd2=https://10.0.0.3:2380", "7efcb619", "new")  # type: ignore[attr-defined]
     h.record.member_id = 0x96213B53  # type: ignore[attr-defined]
+    DV.claim(h)  # type: ignore[arg-type]
+    assert sh.marker.cluster == ""  # etcd does not run from the volume (yet)
+    runs_from["dir"] = V.DATA_DIR
     DV.claim(h)  # type: ignore[arg-type]
     assert (sh.marker.cluster, sh.marker.member, sh.marker.storage) == (
         "7efcb619", "96213b53", "data/4")  # fmt: skip

@@ -219,9 +219,8 @@ class EtcdCharm:
         if state == "refused" or not state:
             record.volume = {}
             return
+        data_volume.claim(hook)  # etcd on the volume: its marker names the cluster
         on_volume = record.started and workload.running_data_dir() == V.DATA_DIR
-        if on_volume:
-            data_volume.claim(hook)
         if on_volume and not record.left:
             if hook.settings is None:
                 raise Refused("the charm's config is invalid: " + "; ".join(hook.errors))

@@ -204,6 +204,8 @@ def claim(hook: Hook) -> None:
     it). The hook that moves the data there writes it after the move (its reconcile looked
     before), and so does the volume's detaching hook, in case no hook ran in between: a
     marker without its cluster would make the volume another cluster's, "never started"."""
+    if not hook.record.started or workload.running_data_dir() != V.DATA_DIR:
+        return  # etcd does not run from the volume
     marker = read_marker()
     token = hook.record.bootstrap_token
     member = f"{hook.record.member_id:x}" if hook.record.member_id else ""

@@ -90,7 +90,7 @@ def _entry_points_files() -> Iterator[tuple[str, str]]:
             stem, dot, kind = name.rpartition(".")
             if not dot or kind not in ("dist-info", "egg-info"):
                 continue
-            dist = stem.split("-")[0].lower().replace("-", "_")
+            dist = stem.split("-")[0].lower()
             if dist in seen:
                 continue
             seen.add(dist)

@@ -112,8 +112,7 @@ def restart(ctx: Ctx, obs: P.Observed, step: P.Restart, conf_text: str) -> None:
     old_dir, new_dir = workload.running_data_dir(), C.data_dir_of(conf_text)
     if new_dir != old_dir:
         relocate(ctx, old_dir, new_dir, conf_text)
-        if workload.running_data_dir() == DV.V.DATA_DIR:
-            DV.claim(ctx.hook)  # the volume's marker names this cluster from now on
+        DV.claim(ctx.hook)  # onto a volume: its marker names this cluster from now on
     else:
         ctx.set_status(S.RESTARTING)
         workload.write_file(C.CONF_PATH, conf_text, 0o644)
