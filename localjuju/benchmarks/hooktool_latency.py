@@ -1,11 +1,11 @@
 """Latency of one hook tool call through the real jujuc client and unix socket.
 
-Runs the asyncio server (in a thread) with an in-memory context, installs the client with the
-current interpreter, and times N sequential calls of each tool as a charm would make them
-(one process per call). Reports median and p95 per tool, plus the bare interpreter start-up
+Runs the asyncio server (in a thread) with an in-memory context, installs the compiled client
+(``--script``: jujuc.py on the current interpreter), and times N sequential calls of each tool
+as a charm would make them (one process per call). Reports median and p95 per tool, plus the bare interpreter start-up
 (``python -IS -c pass``) measured the same way as a baseline.
 
-Usage: python -m localjuju.benchmarks.hooktool_latency [-n 200] [--python PATH]
+Usage: python -m localjuju.benchmarks.hooktool_latency [-n 200] [--script] [--python PATH]
 """
 
 from __future__ import annotations
@@ -70,7 +70,10 @@ def _time_calls(argv: list[str], env: dict[str, str], cwd: Path, n: int) -> list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="calls per tool (default 200)")
-    parser.add_argument("--python", default=sys.executable, help="interpreter for jujuc")
+    parser.add_argument("--python", default=sys.executable, help="interpreter for jujuc.py")
+    parser.add_argument(
+        "--script", action="store_true", help="time jujuc.py instead of the compiled client"
+    )
     opts = parser.parse_args()
 
     ctx = _context()
@@ -88,7 +91,8 @@ def main() -> None:
     threading.Thread(target=serve, daemon=True).start()
     ready.wait(10)
     tools = tmp / "tools"
-    install_tools(tools, opts.python)
+    install_tools(tools, opts.python, compiled=not opts.script)
+    client = "jujuc.py on " + opts.python if opts.script else "compiled jujuc"
     env = {
         "PATH": f"{tools}:/usr/bin:/bin",
         "JUJU_CONTEXT_ID": CONTEXT_ID,
@@ -104,7 +108,7 @@ def main() -> None:
         ],
         ["network-get db --format yaml", ["network-get", "db", "--format", "yaml"]],
     ]
-    print(f"hook tool latency, {opts.n} sequential calls each, client python {opts.python}")
+    print(f"hook tool latency, {opts.n} sequential calls each, client {client}")
     print(f"{'call':40} {'median ms':>10} {'p95 ms':>10}")
     baseline = None
     for label, argv in calls:

@@ -16,10 +16,13 @@ Tool calls run synchronously in the event loop (they answer from memory), one at
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import stat
 import struct
+import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +31,7 @@ from .context import ToolContext
 from .formatting import go_quote
 from .tools import ALL_TOOLS, TOOL_NAMES, NeedInput, ToolResult, run_tool
 
-__all__ = ["handle_connection", "start_server", "install_tools", "JUJUC_SOURCE"]
+__all__ = ["handle_connection", "start_server", "install_tools", "build_client", "JUJUC_SOURCE"]
 
 Lookup = Callable[[str], "ToolContext | None"]
 
@@ -39,6 +42,8 @@ _U32 = struct.Struct("!I")
 
 #: The client script shipped to machines (``install_tools`` rewrites its shebang).
 JUJUC_SOURCE = Path(__file__).with_name("jujuc.py")
+#: The same client in C, what machines get once built (:func:`build_client`).
+JUJUC_C_SOURCE = Path(__file__).with_name("jujuc.c")
 
 
 class _BadRequest(Exception):
@@ -177,22 +182,67 @@ async def start_server(socket_path: str | os.PathLike[str], lookup: Lookup) -> a
     return await asyncio.start_unix_server(on_connect, path=path)
 
 
-def install_tools(tools_dir: Path, python: str) -> None:
-    """Install the ``jujuc`` client into ``tools_dir`` with shebang ``#!<python> -IS`` and a
-    symlink ``<tool> -> jujuc`` for every hook tool name (existing entries are replaced).
+def _client_dir() -> Path:
+    from .. import paths
 
-    ``python`` must be the absolute path of a Python >= 3.10 interpreter that exists inside
-    the unit's machine; the client uses only the standard library.
+    return paths.ROOT / ".cache" / "jujuc"
+
+
+def build_client(required: bool = False) -> Path | None:
+    """The compiled client (``jujuc.c``), built once per source into ``.cache/jujuc/``.
+
+    Juju's jujuc is a Go binary: a hook tool call costs its machine about a millisecond of CPU,
+    where a Python client costs ten, and a charm makes dozens per hook. scripts/setup builds it
+    (``required``: a missing C compiler is an error); otherwise None without a compiler."""
+    source = JUJUC_C_SOURCE.read_bytes()
+    target = _client_dir() / hashlib.sha256(source).hexdigest()[:16] / "jujuc"
+    if target.exists():
+        return target
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        if required:
+            raise RuntimeError("no C compiler (cc) to build the hook tool client jujuc.c")
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".jujuc.")
+    os.close(fd)
+    try:
+        subprocess.run(
+            [compiler, "-O2", "-Wall", "-Werror", "-o", tmp, str(JUJUC_C_SOURCE)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    except subprocess.CalledProcessError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise RuntimeError(f"building jujuc.c failed: {exc.stderr.strip()}") from exc
+    return target
+
+
+def install_tools(tools_dir: Path, python: str, compiled: bool = True) -> None:
+    """Install the ``jujuc`` client into ``tools_dir`` and a symlink ``<tool> -> jujuc`` for
+    every hook tool name (existing entries are replaced).
+
+    The client is the compiled one (:func:`build_client`) when ``compiled`` and a compiler or
+    an earlier build is at hand, else ``jujuc.py`` with shebang ``#!<python> -IS``: ``python``
+    must be the absolute path of a Python >= 3.10 interpreter that exists inside the unit's
+    machine; the script uses only the standard library.
     """
     tools_dir = Path(tools_dir)
     tools_dir.mkdir(parents=True, exist_ok=True)
-    source = JUJUC_SOURCE.read_text()
-    lines = source.splitlines(keepends=True)
-    if lines and lines[0].startswith("#!"):
-        lines = lines[1:]
+    binary = build_client() if compiled else None
     script = tools_dir / "jujuc"
     tmp = tools_dir / ".jujuc.tmp"
-    tmp.write_text(f"#!{python} -IS\n" + "".join(lines))
+    if binary is not None:
+        shutil.copyfile(binary, tmp)
+    else:
+        source = JUJUC_SOURCE.read_text()
+        lines = source.splitlines(keepends=True)
+        if lines and lines[0].startswith("#!"):
+            lines = lines[1:]
+        tmp.write_text(f"#!{python} -IS\n" + "".join(lines))
     tmp.chmod(0o755 | stat.S_IRUSR)
     os.replace(tmp, script)
     for name in TOOL_NAMES:

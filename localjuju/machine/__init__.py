@@ -96,14 +96,49 @@ def command_module(command: str) -> str:
     return "localjuju.machine." + command.replace("-", "_")
 
 
+_PURELIB: dict[str, str] = {}
+
+
+def _purelib(python: str) -> str:
+    """The site-packages directory of the interpreter ``python`` (a venv's own)."""
+    if python not in _PURELIB:
+        _PURELIB[python] = _ask_purelib(python)
+    return _PURELIB[python]
+
+
+def _ask_purelib(python: str) -> str:
+    import subprocess  # not on the machine commands' own start-up path
+    import sysconfig
+
+    if python == sys.executable:
+        return sysconfig.get_paths()["purelib"]
+    return subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def command_script(command: str, python: str | None = None) -> str:
-    """The text of ``/usr/bin/<command>`` for one of :data:`COMMANDS`."""
+    """The text of ``/usr/bin/<command>`` for one of :data:`COMMANDS`.
+
+    It starts the interpreter without ``site`` (``-I -S``), with this package's root and the
+    interpreter's site-packages on ``sys.path``: the ``.pth`` files ``site`` would run (an
+    editable install's finder among them) cost more than a whole ``systemctl`` call of the
+    real systemd, written in C, and a charm's hook calls ``snap`` and ``systemctl``."""
     module = command_module(command)
     py = python or sys.executable
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = (
+        f"import sys; sys.path[:0] = [{root!r}, {_purelib(py)!r}]; "
+        f"sys.argv[0] = {'/usr/bin/' + command!r}; "
+        f"from {module} import main; sys.exit(main())"
+    )
     return (
         "#!/bin/sh\n"
         f"# localjuju machine command: {command} (see docs/localjuju-machines.md)\n"
-        f'exec {py} -m {module} "$@"\n'
+        f'exec {py} -I -S -c "{code}" "$@"\n'
     )
 
 
@@ -118,7 +153,7 @@ def install_commands(python: str | None = None) -> list[str]:
         target = mpath(f"/usr/bin/{command}")
         try:
             with open(target, encoding="utf-8", errors="replace") as f:
-                if f"-m {command_module(command)} " in f.read(4096):
+                if f"from {command_module(command)} import main;" in f.read(4096):
                     continue
         except OSError:
             pass

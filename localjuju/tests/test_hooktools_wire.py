@@ -1,4 +1,7 @@
-"""The real jujuc client, as a subprocess, against the asyncio server on a unix socket."""
+"""The real jujuc clients, as subprocesses, against the asyncio server on a unix socket.
+
+Every test runs with both clients: the compiled one (``jujuc.c``, what machines get) and the
+Python script (``jujuc.py``, what they get without a C compiler)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 
 from localjuju.hooktools.context import InterfaceAddress, NetworkInfo, NetworkInterface
 from localjuju.hooktools.fake import FakeContext, FakeRelation
-from localjuju.hooktools.server import install_tools
+from localjuju.hooktools.server import build_client, install_tools
 from localjuju.hooktools.tools import TOOL_NAMES
 
 from .toolserver import serving
@@ -82,26 +85,39 @@ def _context() -> FakeContext:
     return ctx
 
 
-@pytest.fixture()
-def agent(tmp_path: Path) -> Iterator[Agent]:
+@pytest.fixture(params=["compiled", "script"])
+def agent(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Agent]:
     ctx = _context()
     sock = tmp_path / "agent.socket"
     with serving(sock, lambda cid: ctx if cid == CONTEXT_ID else None):
         tools = tmp_path / "tools"
-        install_tools(tools, sys.executable)
+        install_tools(tools, sys.executable, compiled=request.param == "compiled")
         work = tmp_path / "charm"
         work.mkdir()
         yield Agent(ctx, tools, sock, work)
 
 
 def test_install_tools_links_every_tool(agent: Agent) -> None:
-    script = agent.tools / "jujuc"
-    assert os.access(script, os.X_OK)
-    assert script.read_text().splitlines()[0] == f"#!{sys.executable} -IS"
+    client = agent.tools / "jujuc"
+    assert os.access(client, os.X_OK)
+    head = client.read_bytes()[:64]
+    compiled = build_client(required=True)
+    assert compiled is not None
+    assert head.startswith(b"\x7fELF") or head.startswith(f"#!{sys.executable} -IS\n".encode())
+    if head.startswith(b"\x7fELF"):
+        assert client.read_bytes() == compiled.read_bytes()
     for name in TOOL_NAMES:
         link = agent.tools / name
         assert link.is_symlink() and os.readlink(link) == "jujuc"
     install_tools(agent.tools, sys.executable)  # idempotent
+    assert client.read_bytes() == compiled.read_bytes()
+
+
+def test_the_compiled_client_is_built_once_per_source(tmp_path: Path) -> None:
+    first = build_client(required=True)
+    assert first is not None and first.read_bytes().startswith(b"\x7fELF")
+    stamp = first.stat().st_mtime_ns
+    assert build_client(required=True) == first and first.stat().st_mtime_ns == stamp
 
 
 def test_relation_get_json(agent: Agent) -> None:
