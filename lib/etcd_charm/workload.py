@@ -9,10 +9,13 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from . import etcd_conf as C
 from . import legacy
+
+if TYPE_CHECKING:
+    from charmhelpers.core import unitdata
 
 SNAP = "etcd"
 SERVICE = "snap.etcd.etcd"
@@ -84,18 +87,55 @@ def install_snap_file(path: str) -> None:
     _run(["snap", "install", "--dangerous", path])
 
 
+#: snapd's state, rewritten (by rename) whenever anything about a snap changes.
+SNAPD_STATE = "/var/lib/snapd/state.json"
+LISTING_KEY = "etcd-charm.snap-listing"
+
+
+def _snapd_stamp() -> str | None:
+    """What identifies this version of snapd's state: its inode, mtime and size (None outside
+    a hook or action: a scheduled backup's program does not open the unit's kv)."""
+    if not os.environ.get("JUJU_CONTEXT_ID"):
+        return None
+    try:
+        st = os.stat(SNAPD_STATE)
+    except OSError:
+        return None
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+
+def _kv() -> unitdata.Storage:
+    from charmhelpers.core import unitdata
+
+    return unitdata.kv()
+
+
 @functools.lru_cache(maxsize=1)
 def _listing() -> str:
-    """``snap list etcd`` ("" when etcd is not installed), once until something changes."""
+    """``snap list etcd`` ("" when etcd is not installed), once until something changes.
+
+    Kept from one hook to the next with the stamp of snapd's state file it was read under:
+    no install, refresh, switch or revert leaves that file as it was, so while the stamp
+    holds the listing does (a ``snap list`` costs a hook tens of milliseconds)."""
+    stamp = _snapd_stamp()
+    if stamp is not None:
+        saved = _kv().get(LISTING_KEY)
+        if isinstance(saved, dict) and saved.get("stamp") == stamp:
+            return str(saved.get("listing", ""))
     try:
-        return _run(["snap", "list", SNAP], timeout=60)
+        listing = _run(["snap", "list", SNAP], timeout=60)
     except WorkloadError:
-        return ""
+        listing = ""
+    if stamp is not None and _snapd_stamp() == stamp:  # unchanged while it was read
+        _kv().set(LISTING_KEY, {"stamp": stamp, "listing": listing})
+    return listing
 
 
 def forget_listing() -> None:
     """After a snap command: the next question reads ``snap list`` again."""
     _listing.cache_clear()
+    if _snapd_stamp() is not None:
+        _kv().unset(LISTING_KEY)
 
 
 def installed() -> tuple[str, str, str] | None:
