@@ -518,11 +518,16 @@ class UnitAgent:
         """A new context's relation caches (the context factory's ``RelationCache.Prune``):
         a member's settings stay cached until its next joined or changed hook; a non-member's
         (a unit that entered scope but has not joined here yet, or one that departed) are
-        read afresh in each hook. The hook's own remote unit is kept (joined/changed re-read
-        it below; departed still reads what it cached)."""
+        read afresh in each hook. The hook's own remote unit is kept for joined and changed
+        (re-read below); in departed it is no member any more (``RemoveMember`` when the
+        context is made): its settings, which outlive its scope (state's ``ReadSettings``),
+        are read afresh, with what it committed after this unit's last hook for it."""
         keep = {(int(rid), u) for rid, rl in self.unit.local.relations.items() for u in rl.members}
         if info is not None and info.relation_id is not None and info.remote_unit:
-            keep.add((info.relation_id, info.remote_unit))
+            if info.kind == "relation-departed":
+                keep.discard((info.relation_id, info.remote_unit))
+            else:
+                keep.add((info.relation_id, info.remote_unit))
         for key in [k for k in self.cache if k not in keep]:
             del self.cache[key]
 

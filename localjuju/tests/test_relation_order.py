@@ -120,3 +120,6 @@ def test_a_non_member_s_settings_are_read_afresh_in_each_hook() -> None:
     assert set(agent.cache) == {(0, "etcd/1"), (0, "etcd/3")}
     agent.prune_cache(None)  # an action's or juju exec's context
     assert set(agent.cache) == {(0, "etcd/1")}
+    # departed: the unit is no member any more (RemoveMember), its settings read afresh
+    agent.prune_cache(HookInfo("cluster-relation-departed", "relation-departed", 0, "etcd/1"))
+    assert agent.cache == {}
