@@ -238,3 +238,26 @@ def test_growth_says_linear_or_quadratic_and_both_fits() -> None:
     said = growth(ns, [5 + n + 1.5 * n * n for n in ns])
     assert said.startswith("**quadratic**") and "1.500N^2 (rms 0.00)" in said
     assert growth([1, 3], [1.0, 2.0]) == "too few sizes to fit"
+
+
+def test_a_size_deployed_several_times_reports_the_median_draw_and_each() -> None:
+    from bench.__main__ import median_draw
+
+    def run(charm_s: float, floor_s: float) -> tuple[dict[str, Any], dict[str, Any], float]:
+        base = RESULTS["deploy"]["3"]
+        charm = {**base["charm"], "wall_s": charm_s}
+        floor = {**base["floor"], "wall_s": floor_s}
+        return charm, floor, round(charm_s / floor_s, 2)
+
+    drawn = median_draw([run(33.0, 11.0), run(24.0, 12.0), run(30.0, 12.0)])
+    assert drawn["ratio"] == 2.5 and drawn["charm"]["wall_s"] == 30.0  # 2.0 < 2.5 < 3.0
+    assert [d["ratio"] for d in drawn["draws"]] == [3.0, 2.0, 2.5]
+    results = {**RESULTS, "deploy": {**RESULTS["deploy"], "3": drawn}}
+    text = report.render(results)
+    assert "| 3 | 30.0 | 12.0 | 8.0 | **2.50** |" in text
+    assert (
+        "| 3 | 33.0, 24.0, 30.0 | 11.0, 12.0, 12.0 | 3.00, 2.00, 2.50 | **2.50** | 2.00 - 3.00 |"
+        in text
+    )
+    assert "deployed 3 times" in text
+    assert "deployed" not in report.render(RESULTS)  # one draw per size: no draws table
