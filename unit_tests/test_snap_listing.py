@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from etcd_charm import workload
+from etcd_charm.record import KV_SNAP_LISTING
 
 from .fixtures import Kv
 
@@ -50,7 +51,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Machine
     monkeypatch.setenv("JUJU_CONTEXT_ID", "etcd-0-update-status-1")
     monkeypatch.setattr(workload, "SNAPD_STATE", str(m.state))
     monkeypatch.setattr(workload, "_run", m.run)
-    monkeypatch.setattr(workload, "_kv", lambda: m.kv)
+    monkeypatch.setattr(workload, "kv", lambda: m.kv)
     workload._listing.cache_clear()
     yield m
     workload._listing.cache_clear()
@@ -76,7 +77,7 @@ def test_a_change_of_snapd_state_reads_the_listing_again(machine: Machine) -> No
 def test_the_charm_s_own_snap_command_forgets_the_listing(machine: Machine) -> None:
     assert workload.installed_revision() == "1"
     workload.forget_listing()
-    assert (workload.LISTING_KEY in machine.kv) is False
+    assert (KV_SNAP_LISTING in machine.kv) is False
     assert workload.installed_revision() == "1"
     assert machine.lists == 2
 
@@ -84,12 +85,12 @@ def test_the_charm_s_own_snap_command_forgets_the_listing(machine: Machine) -> N
 def test_a_listing_read_while_snapd_state_changed_is_not_kept(machine: Machine) -> None:
     machine.during_list = ['{"snaps": {"etcd": 2}}']
     workload.installed()
-    assert (workload.LISTING_KEY in machine.kv) is False
+    assert (KV_SNAP_LISTING in machine.kv) is False
     machine.next_hook()
     machine.during_list = []
     workload.installed()
     assert machine.lists == 2
-    assert (workload.LISTING_KEY in machine.kv) is True
+    assert (KV_SNAP_LISTING in machine.kv) is True
 
 
 def test_without_snapd_state_nothing_is_kept(machine: Machine) -> None:

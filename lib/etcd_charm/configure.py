@@ -13,10 +13,8 @@ from . import etcd_conf as C
 from . import hooktools, workload
 from . import volume as V
 from .context import Ctx, Hook, log
+from .record import KV_RENDERED_CONF
 from .settings import Settings
-
-#: The unit's kv: the last rendering, under the hash of its template and context.
-RENDERED_KEY = "etcd-charm.rendered-conf"
 
 
 def render(ctx: Ctx) -> str:
@@ -35,11 +33,11 @@ def render(ctx: Ctx) -> str:
     )
     key = C.conf_hash(text + "\0" + json.dumps(context, sort_keys=True, default=str))
     kv = ctx.record.kv
-    saved = kv.get(RENDERED_KEY)
+    saved = kv.get(KV_RENDERED_CONF)
     if isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("conf"), str):
         return str(saved["conf"])
     conf = C.render(text, context)
-    kv.set(RENDERED_KEY, {"key": key, "conf": conf})
+    kv.set(KV_RENDERED_CONF, {"key": key, "conf": conf})
     return conf
 
 

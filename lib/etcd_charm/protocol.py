@@ -245,6 +245,15 @@ PROTOCOL: tuple[Key, ...] = (
         "refused, and what a refused one holds (another cluster's data: its marker's "
         '"cluster", "unit", "member", "ended", for recover-from-volume)',
         "when the volume detaches; ready again after recover-from-volume"),
+    Key("unit storage", "etcd.snap-listing", "every hook or action that asks what snap is "
+        "installed, after reading `snap list etcd` under an unchanged snapd state",
+        "the same, while snapd's state file keeps its inode, mtime and size (workload.py)",
+        'JSON {"stamp", "listing"}: the listing and the stamp of snapd\'s state it was read under',
+        "by the charm's own snap commands; ignored once the stamp differs"),
+    Key("unit storage", "etcd.rendered-conf", "every hook that renders etcd's config anew",
+        "every hook that renders etcd's config (configure.py)",
+        'JSON {"key", "conf"}: the last rendering under the hash of its template and context',
+        "never (replaced; ignored once the hash differs)"),
     Key("unit storage", "etcd.backup-schedule-valid", "every hook and action, once "
         "`systemd-analyze calendar` accepted backup_schedule",
         "every hook and action (check a changed expression only)",

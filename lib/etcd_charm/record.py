@@ -30,6 +30,11 @@ KV_NRPE = "etcd.nrpe-registered"  # hash of the Nagios checks registered (nagios
 KV_SCHEDULE = "etcd.backup-schedule-valid"  # the backup_schedule systemd-analyze accepted
 KV_VOLUME = "etcd.volume"  # the data volume: {"storage", "device", "uuid", "state", "found"}
 KV_QUIET = "etcd.quiet"  # what the last full reconcile saw of a quiet, healthy cluster (quiet.py)
+KV_SNAP_LISTING = "etcd.snap-listing"  # `snap list etcd` under the stamp of snapd's state
+KV_RENDERED_CONF = "etcd.rendered-conf"  # etcd's config under the hash of template and context
+#: Pure caches, each kept under a stamp or hash of what it was made from: never wrong, so
+#: nothing undoes them (a failed restore puts back the rest of unit storage).
+KV_CACHES = (KV_SNAP_LISTING, KV_RENDERED_CONF)
 
 #: what a unit knows about the member it runs (forgotten together)
 MEMBER_KEYS = (KV_MEMBER_ID, KV_BOOTSTRAP, KV_APPLIED, KV_MEMBERS, KV_QUIET)

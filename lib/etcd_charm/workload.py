@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from . import etcd_conf as C
 from . import legacy
+from .record import KV_SNAP_LISTING
 
 if TYPE_CHECKING:
     from charmhelpers.core import unitdata
@@ -89,7 +90,6 @@ def install_snap_file(path: str) -> None:
 
 #: snapd's state, rewritten (by rename) whenever anything about a snap changes.
 SNAPD_STATE = "/var/lib/snapd/state.json"
-LISTING_KEY = "etcd-charm.snap-listing"
 
 
 def _snapd_stamp() -> str | None:
@@ -104,7 +104,7 @@ def _snapd_stamp() -> str | None:
     return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
 
 
-def _kv() -> unitdata.Storage:
+def kv() -> unitdata.Storage:
     from charmhelpers.core import unitdata
 
     return unitdata.kv()
@@ -119,7 +119,7 @@ def _listing() -> str:
     holds the listing does (a ``snap list`` costs a hook tens of milliseconds)."""
     stamp = _snapd_stamp()
     if stamp is not None:
-        saved = _kv().get(LISTING_KEY)
+        saved = kv().get(KV_SNAP_LISTING)
         if isinstance(saved, dict) and saved.get("stamp") == stamp:
             return str(saved.get("listing", ""))
     try:
@@ -127,7 +127,7 @@ def _listing() -> str:
     except WorkloadError:
         listing = ""
     if stamp is not None and _snapd_stamp() == stamp:  # unchanged while it was read
-        _kv().set(LISTING_KEY, {"stamp": stamp, "listing": listing})
+        kv().set(KV_SNAP_LISTING, {"stamp": stamp, "listing": listing})
     return listing
 
 
@@ -135,7 +135,7 @@ def forget_listing() -> None:
     """After a snap command: the next question reads ``snap list`` again."""
     _listing.cache_clear()
     if _snapd_stamp() is not None:
-        _kv().unset(LISTING_KEY)
+        kv().unset(KV_SNAP_LISTING)
 
 
 def installed() -> tuple[str, str, str] | None:
