@@ -112,20 +112,6 @@ static char *read_all(int fd, size_t *len) {
     return b.data;
 }
 
-static int send_all(int sock, const char *data, size_t len) {
-    while (len) {
-        ssize_t n = send(sock, data, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* 0, or -1 with errno set (0 when the agent closed the connection). */
 static int recv_exact(int sock, char *into, size_t len) {
     while (len) {
@@ -190,9 +176,10 @@ static int connection_error(int err) {
     return fail(message, 1);
 }
 
-static int write_all(int fd, const char *data, size_t len) {
+/* 0, or -1 with errno set; to the agent's socket without SIGPIPE when it went away. */
+static int write_all(int fd, const char *data, size_t len, int is_socket) {
     while (len) {
-        ssize_t n = write(fd, data, len);
+        ssize_t n = is_socket ? send(fd, data, len, MSG_NOSIGNAL) : write(fd, data, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -298,7 +285,7 @@ int main(int argc, char **argv) {
             put_str(&req, files[i].ok ? "ok" : "err");
             put_field(&req, files[i].data, files[i].len);
         }
-        int sent = send_all(sock, req.data, req.len);
+        int sent = write_all(sock, req.data, req.len, 1);
         free(req.data);
         if (sent < 0)
             return close(sock), connection_error(errno);
@@ -359,13 +346,13 @@ int main(int argc, char **argv) {
         return connection_error(0);
 
     /* result, code, stdout, stderr, output-path, output-data */
-    if (reply[2].len && (write_all(1, reply[2].data, reply[2].len) < 0))
+    if (reply[2].len && (write_all(1, reply[2].data, reply[2].len, 0) < 0))
         return 1;
-    if (reply[3].len && (write_all(2, reply[3].data, reply[3].len) < 0))
+    if (reply[3].len && (write_all(2, reply[3].data, reply[3].len, 0) < 0))
         return 1;
     if (reply[4].len) {
         int fd = open(reply[4].data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        if (fd < 0 || write_all(fd, reply[5].data, reply[5].len) < 0) {
+        if (fd < 0 || write_all(fd, reply[5].data, reply[5].len, 0) < 0) {
             snprintf(message, sizeof message, "open %s: %s", reply[4].data, os_error(errno));
             if (fd >= 0)
                 close(fd);
