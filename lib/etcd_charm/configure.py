@@ -31,7 +31,7 @@ def render(ctx: Ctx) -> str:
         ctx.version,
         V.data_dir(str(ctx.record.volume.get("state", "")), C.DATA_DIR),
     )
-    key = C.conf_hash(text + "\0" + json.dumps(context, sort_keys=True, default=str))
+    key = C.conf_hash(text + "\0" + json.dumps(context, sort_keys=True))  # JSON types only
     kv = ctx.record.kv
     saved = kv.get(KV_RENDERED_CONF)
     if isinstance(saved, dict) and saved.get("key") == key and isinstance(saved.get("conf"), str):
