@@ -16,6 +16,7 @@ Only the standard library and PyYAML are used here.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -96,17 +97,9 @@ def command_module(command: str) -> str:
     return "localjuju.machine." + command.replace("-", "_")
 
 
-_PURELIB: dict[str, str] = {}
-
-
+@functools.cache
 def _purelib(python: str) -> str:
     """The site-packages directory of the interpreter ``python`` (a venv's own)."""
-    if python not in _PURELIB:
-        _PURELIB[python] = _ask_purelib(python)
-    return _PURELIB[python]
-
-
-def _ask_purelib(python: str) -> str:
     import subprocess  # not on the machine commands' own start-up path
     import sysconfig
 
