@@ -404,8 +404,7 @@ class Machine:
             _run("ip", "netns", "add", ns)
         if _run("ip", "link", "show", hv, check=False).returncode != 0:
             _run("ip", "link", "add", hv, "type", "veth", "peer", "name", f"{hv}p")
-            mac = f"00:16:3e:d3:{self.net.index:02x}:{self.id:02x}"
-            _run("ip", "link", "set", f"{hv}p", "address", mac)
+            _run("ip", "link", "set", f"{hv}p", "address", self.mac)
             _run("ip", "link", "set", f"{hv}p", "netns", ns)
             _run("ip", "-n", ns, "link", "set", f"{hv}p", "name", "eth0")
             _run("ip", "-n", ns, "addr", "add", f"{self.address}/24", "dev", "eth0")
@@ -414,10 +413,18 @@ class Machine:
         _run("ip", "-n", ns, "link", "set", "lo", "up")
         _run("ip", "-n", ns, "link", "set", "eth0", "up")
 
+    @property
+    def mac(self) -> str:
+        """The MAC address the machine's eth0 is given (LXD's 00:16:3e prefix)."""
+        return f"00:16:3e:d3:{self.net.index:02x}:{self.id:02x}"
+
     def mac_address(self) -> str:
-        out = _run("ip", "-n", self.netns, "-br", "link", "show", "eth0", check=False).stdout
-        parts = out.split()
-        return parts[2] if len(parts) > 2 else ""
+        """eth0's MAC address, or "" when the machine has no network: the veth pair exists
+        (its host end, seen without entering the namespace) with the address it was made
+        with. network-get and status ask often: no ``ip`` process each time."""
+        if not os.path.exists(f"/sys/class/net/{self.net.host_veth(self.id)}"):
+            return ""
+        return self.mac
 
     # ----------------------------------------------------------------- life cycle
 

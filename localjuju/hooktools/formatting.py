@@ -219,32 +219,25 @@ def go_json_float(f: float) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: how Go's encoding/json writes each rune it escapes (HTML-safe, as json.Marshal does): the
+#: short escapes, \u00XX for the other control characters, <, > and & as \u003c..., the
+#: line and paragraph separators; a lone surrogate (invalid UTF-8 in Go) becomes U+FFFD.
+_GO_JSON_ESCAPES: dict[int, str] = {
+    **{c: f"\\u{c:04x}" for c in range(0x20)},
+    **{ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"},
+    **{c: "\\ufffd" for c in range(0xD800, 0xE000)},
+    ord('"'): '\\"',
+    ord("\\"): "\\\\",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    ord("\b"): "\\b",
+    ord("\f"): "\\f",
+}
+
+
 def _json_string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\b":
-            out.append("\\b")
-        elif ch == "\f":
-            out.append("\\f")
-        elif code < 0x20 or ch in "<>&" or code in (0x2028, 0x2029):
-            out.append(f"\\u{code:04x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append("\\ufffd")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return '"' + s.translate(_GO_JSON_ESCAPES) + '"'
 
 
 def _json_key(key: Any) -> str:

@@ -3,6 +3,7 @@ when they could not work on the unit (charm/charmdir.go checkSymlinkTarget)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -75,9 +76,9 @@ def test_an_upgrade_removes_what_the_old_charm_had(tmp_path: Path) -> None:
     (new / "metadata.yaml").write_text(METADATA.replace("summary: s", "summary: new"))
     unit = tmp_path / "unit-charm"
     unit.mkdir()
-    deploy_charm(old, unit)
+    asyncio.run(deploy_charm(old, unit))
     (unit / ".unit-state.db").write_text("state")  # made by the charm at run time
-    deploy_charm(new, unit)
+    asyncio.run(deploy_charm(new, unit))
     kept = sorted(p.relative_to(unit).as_posix() for p in unit.rglob("*"))
     assert kept == [
         ".localjuju-manifest",
@@ -87,3 +88,34 @@ def test_an_upgrade_removes_what_the_old_charm_had(tmp_path: Path) -> None:
         "metadata.yaml",
     ]
     assert "summary: new" in (unit / "metadata.yaml").read_text()
+
+
+def test_a_deploy_copies_modes_times_and_links_over_what_is_there(tmp_path: Path) -> None:
+    """The copy keeps each file's mode and mtime and each link as a link, and an upgrade
+    replaces a link and a file of the previous charm with the new charm's."""
+    from localjuju.controller.agent import deploy_charm
+
+    old = tmp_path / "old"
+    (old / "hooks").mkdir(parents=True)
+    (old / "hooks" / "install").write_text("#!/bin/sh\nold\n")
+    (old / "hooks" / "install").chmod(0o755)
+    (old / "lib.py").write_text("old\n")
+    (old / "link").symlink_to("lib.py")
+    os.utime(old / "lib.py", (1_600_000_000, 1_600_000_000))
+    new = tmp_path / "new"
+    (new / "hooks").mkdir(parents=True)
+    (new / "hooks" / "install").write_text("#!/bin/sh\nnew\n")
+    (new / "hooks" / "install").chmod(0o750)
+    (new / "lib.py").write_text("new\n")
+    (new / "other.py").write_text("other\n")
+    (new / "link").symlink_to("other.py")
+    unit = tmp_path / "unit"
+    asyncio.run(deploy_charm(old, unit))
+    assert (unit / "hooks" / "install").stat().st_mode & 0o777 == 0o755
+    assert (unit / "lib.py").stat().st_mtime == 1_600_000_000
+    assert os.readlink(unit / "link") == "lib.py"
+    asyncio.run(deploy_charm(new, unit))
+    assert (unit / "hooks" / "install").read_text() == "#!/bin/sh\nnew\n"
+    assert (unit / "hooks" / "install").stat().st_mode & 0o777 == 0o750
+    assert os.readlink(unit / "link") == "other.py"
+    assert (unit / "link").read_text() == "other\n"

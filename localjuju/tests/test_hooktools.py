@@ -673,6 +673,12 @@ def test_yaml_v2_style(value: object, expected: str) -> None:
         ({"b": "<&>", "a": 1}, '{"a":1,"b":"\\u003c\\u0026\\u003e"}'),
         ([1.0, 0.5, 1e21, 1e-7, 100.0], "[1,0.5,1e+21,1e-7,100]"),
         ("é\u2028\n\x01", '"é\\u2028\\n\\u0001"'),
+        # every escape Go's encoder makes (Go 1.22 on: \b and \f short), a lone surrogate
+        # (invalid UTF-8 to Go) as U+FFFD, the rest as it is
+        (
+            '"\\\b\f\r\t\x1f\x7f\u2029\ud800\udfff\ue000\U0001f600',
+            '"\\"\\\\\\b\\f\\r\\t\\u001f\x7f\\u2029\\ufffd\\ufffd\ue000\U0001f600"',
+        ),
         (None, "null"),
         ([], "[]"),
     ],

@@ -109,6 +109,19 @@ def test_exec_and_tool_permissions(deployed: jubilant.Juju) -> None:
     assert task.stdout == "x" * 300000 + "\nend\n"
 
 
+def test_network_get_and_status_give_the_mac_address_eth0_has(deployed: jubilant.Juju) -> None:
+    """The MAC address network-get and status give (no ``ip`` process of the controller's
+    any more) is the one the machine's kernel has on eth0."""
+    juju = deployed
+    unit = sorted(juju.status().apps["hooklog"].units)[0]
+    kernel = juju.exec("cat /sys/class/net/eth0/address", unit=unit).stdout.strip()
+    info = json.loads(juju.exec("network-get peers --format=json", unit=unit).stdout)
+    assert [a["mac-address"] for a in info["bind-addresses"]] == [kernel]
+    machine = juju.status().apps["hooklog"].units[unit].machine
+    nics = juju.status().machines[machine].network_interfaces
+    assert nics["eth0"].mac_address == kernel
+
+
 def test_commit_on_success_only_and_retry(deployed: jubilant.Juju) -> None:
     juju = deployed
     juju.model_config({"automatically-retry-hooks": True})
