@@ -76,8 +76,10 @@ def main() -> None:
         hookenv.action_fail(f"no action {name!r} in this charm")
         return
     charm = EtcdCharm(endpoint=action_endpoint)
-    # whatever an action does, the next update-status looks in full (quiet.py)
+    # whatever an action does, the next update-status looks in full (quiet.py), and so does
+    # the next peer hook (idle.py)
     charm.record.quiet = {}
+    charm.record.idle_inputs = ""
     ctx = Context(
         name, charm, Params(name, hookenv.action_get() or {}, declared_params(name, charm_dir))
     )

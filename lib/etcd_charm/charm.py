@@ -24,6 +24,7 @@ from . import (
     data_volume,
     health,
     hooktools,
+    idle,
     install,
     member,
     membership,
@@ -263,6 +264,7 @@ class EtcdCharm:
     def _reconcile(self, leaving: bool, flags: Collection[str]) -> Raised:
         hook, record = self.hook, self.hook.record
         record.quiet = {}  # the final status records it again if it ends quiet
+        record.idle_inputs = ""  # recorded again below if it ends waiting for certificates
         if record.left:
             hook.set_status(S.DEPARTED)
             return Raised(started=record.started)
@@ -352,6 +354,8 @@ class EtcdCharm:
         if refused:
             hook.set_status(S.Status("blocked", refused))
         healthy = hook.status is not None and hook.status.state == "active"
+        if idle.waiting(obs.is_leader, record.started, material is not None, problem, refused):
+            record.idle_inputs = idle.digest()
         return Raised(started=record.started, tls_ready=material is not None, healthy=healthy)
 
     def available(self, obs: P.Observed, tracking: str) -> str:

@@ -151,6 +151,11 @@ def main() -> None:
     os.environ.setdefault("CHARM_DIR", charm_dir)
     os.environ.setdefault("JUJU_CHARM_DIR", charm_dir)
     os.chdir(charm_dir)
+    from . import idle
+
+    hook_name = os.environ.get("JUJU_HOOK_NAME") or os.path.basename(sys.argv[0])
+    if idle.answered(charm_dir, hook_name):
+        return  # a peer hook with nothing to act on (idle.py): the framework is not loaded
     # charms.reactive imports pkg_resources, which warns on every hook
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     from charms.reactive import main as reactive_main

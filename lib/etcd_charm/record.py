@@ -12,6 +12,7 @@ from typing import Any
 
 from . import etcd_conf as C
 from .etcd_json import MemberList, dump_member_list, parse_member_list
+from .idle import KV_IDLE  # a digest of the inputs of a unit waiting for certificates (idle.py)
 
 KV_STARTED = "etcd.started"  # bool: this unit's etcd runs as a member
 KV_MEMBER_ID = "etcd.member-id"
@@ -223,6 +224,20 @@ class Record:
             self.kv.set(KV_QUIET, value)
         else:
             self.kv.unset(KV_QUIET)
+
+    @property
+    def idle_inputs(self) -> str:
+        """The digest of the inputs the last full reconcile acted on, when it ended waiting
+        for certificates on a unit that is not the leader and runs no member ("" otherwise):
+        :func:`idle.answered`."""
+        return str(self.kv.get(KV_IDLE) or "")
+
+    @idle_inputs.setter
+    def idle_inputs(self, value: str) -> None:
+        if value:
+            self.kv.set(KV_IDLE, value)
+        else:
+            self.kv.unset(KV_IDLE)
 
     @property
     def taken_over(self) -> dict[str, Any]:

@@ -1,0 +1,189 @@
+"""idle.py: which peer hooks end before the framework loads, and on what inputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from charmhelpers.core import unitdata
+
+from etcd_charm import idle
+
+
+@pytest.mark.parametrize(
+    "is_leader,started,certs,takeover,refused,expected",
+    [
+        (False, False, False, None, "", True),  # waits for its certificates
+        (True, False, False, None, "", False),  # the leader founds on its peers' data
+        (False, True, False, None, "", False),  # a member runs: its status counts the peers
+        (False, False, True, None, "", False),  # may join or found: ready, endpoints
+        (False, False, False, object(), "", False),  # an earlier charm's member to take over
+        (False, False, False, None, "refused volume", False),
+    ],
+)
+def test_waiting(
+    is_leader: bool, started: bool, certs: bool, takeover: object, refused: str, expected: bool
+) -> None:
+    assert idle.waiting(is_leader, started, certs, takeover, refused) is expected
+
+
+@pytest.mark.parametrize(
+    "hook,recorded,leader,current,expected",
+    [
+        ("cluster-relation-changed", "d1", False, "d1", True),
+        ("cluster-relation-changed", "d1", False, "d2", False),  # an input changed
+        ("cluster-relation-changed", "d1", True, "d1", False),  # became the leader
+        ("cluster-relation-changed", "", False, "", False),  # nothing recorded
+        ("cluster-relation-changed", None, False, "d1", False),
+        ("config-changed", "d1", False, "d1", True),
+        ("start", "d1", False, "d1", True),
+        ("leader-settings-changed", "d1", False, "d1", True),
+        ("leader-settings-changed", "d1", False, "d2", False),
+        ("cluster-relation-departed", "d1", False, "d1", False),  # maybe this unit leaving
+        ("cluster-relation-created", "d1", False, "d1", False),  # its first publication
+        ("certificates-relation-changed", "d1", False, "d1", False),
+        ("leader-elected", "d1", False, "d1", False),
+        ("upgrade-charm", "d1", False, "d1", False),
+        ("install", "d1", False, "d1", False),
+        ("update-status", "d1", False, "d1", False),
+    ],
+)
+def test_decide(hook: str, recorded: object, leader: bool, current: str, expected: bool) -> None:
+    asked: list[str] = []
+
+    def now() -> str:
+        asked.append(current)
+        return current
+
+    assert idle.decide(hook, recorded, leader, now) is expected
+    # the inputs are gathered only when everything cheaper allows the hook to end
+    assert bool(asked) == (hook in idle.IDLE_HOOKS and bool(recorded) and not leader)
+
+
+class Tools:
+    """Hook tools answering from a dict; records the calls."""
+
+    def __init__(self, answers: dict[tuple[str, ...], str]) -> None:
+        self.answers = dict(answers)
+        self.calls: list[tuple[str, ...]] = []
+
+    def __call__(self, argv: Sequence[str]) -> str:
+        key = tuple(argv)
+        self.calls.append(key)
+        if key[0] == "juju-log":
+            return ""
+        return self.answers[key]
+
+
+def tools(**over: str) -> Tools:
+    answers = {
+        ("is-leader", "--format=json"): "false",
+        ("config-get", "--all", "--format=json"): '{"port":2379}',
+        ("unit-get", "public-address", "--format=json"): '"10.0.0.2"',
+        ("network-get", "cluster", "--format=json"): '{"ingress-addresses":["10.0.0.2"]}',
+        ("network-get", "db", "--format=json"): '{"ingress-addresses":["10.0.0.2"]}',
+        ("leader-get", "--format=json"): '{"token":"t1"}',
+        ("relation-ids", "certificates", "--format=json"): '["certificates:1"]',
+        ("relation-list", "-r", "certificates:1", "--format=json"): '["easyrsa/0"]',
+        ("relation-get", "-r", "certificates:1", "-", "easyrsa/0", "--format=json"): (
+            '{"ca":"CA","etcd_1.server.cert":""}'
+        ),
+    }
+    names = {
+        "config": ("config-get", "--all", "--format=json"),
+        "public": ("unit-get", "public-address", "--format=json"),
+        "cluster": ("network-get", "cluster", "--format=json"),
+        "db": ("network-get", "db", "--format=json"),
+        "leader": ("leader-get", "--format=json"),
+        "rids": ("relation-ids", "certificates", "--format=json"),
+        "units": ("relation-list", "-r", "certificates:1", "--format=json"),
+        "ca": ("relation-get", "-r", "certificates:1", "-", "easyrsa/0", "--format=json"),
+        "is_leader": ("is-leader", "--format=json"),
+    }
+    for name, value in over.items():
+        answers[names[name]] = value
+    return Tools(answers)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"config": '{"port":2380}'},
+        {"public": '"10.0.0.3"'},
+        {"cluster": '{"ingress-addresses":["10.0.1.2"]}'},
+        {"db": '{"ingress-addresses":["10.0.1.2"]}'},
+        {"leader": '{"token":"t1","founders":"{}"}'},
+        {"ca": '{"ca":"CA","etcd_1.server.cert":"CERT"}'},  # the CA answered
+        {"units": "[]"},
+        {"rids": "[]"},
+    ],
+)
+def test_the_digest_follows_every_input(change: dict[str, str]) -> None:
+    assert idle.digest(tools(**change)) != idle.digest(tools())
+
+
+def test_the_digest_is_stable_and_leaves_leadership_to_decide() -> None:
+    assert idle.digest(tools()) == idle.digest(tools(is_leader="true"))
+    assert idle.digest(tools()) == idle.digest(tools())
+
+
+def write_record(path: Path, value: object) -> None:
+    kv = unitdata.Storage(str(path))
+    kv.set(idle.KV_IDLE, value)
+    kv.flush()
+    kv.close()
+
+
+ENV = {"JUJU_REMOTE_UNIT": "etcd/2"}
+
+
+def test_answered_ends_a_peer_hook_on_the_recorded_inputs(tmp_path: Path) -> None:
+    """Recorded through charmhelpers' own unit storage, read back without it."""
+    write_record(tmp_path / ".unit-state.db", idle.digest(tools()))
+    t = tools()
+    assert idle.answered(str(tmp_path), "cluster-relation-changed", ENV, t)
+    log = [c for c in t.calls if c[0] == "juju-log"]
+    assert len(log) == 1 and "etcd/2" in log[0][-1] and log[0][2] == "DEBUG"
+    # an input changed: the full reconcile runs
+    t2 = tools(leader='{"token":"t1","founders":"{}"}')
+    assert not idle.answered(str(tmp_path), "cluster-relation-changed", ENV, t2)
+    assert not [c for c in t2.calls if c[0] == "juju-log"]
+
+
+def test_answered_runs_in_full_on_any_doubt(tmp_path: Path) -> None:
+    digest = idle.digest(tools())
+    # no unit storage yet, or no record in it
+    assert not idle.answered(str(tmp_path), "cluster-relation-changed", ENV, tools())
+    write_record(tmp_path / ".unit-state.db", "")
+    assert not idle.answered(str(tmp_path), "cluster-relation-changed", ENV, tools())
+    write_record(tmp_path / ".unit-state.db", digest)
+    # another hook, the leader, a tool that fails
+    assert not idle.answered(str(tmp_path), "cluster-relation-departed", ENV, tools())
+    assert not idle.answered(
+        str(tmp_path), "cluster-relation-changed", ENV, tools(is_leader="true")
+    )
+    broken = tools()
+    del broken.answers[("leader-get", "--format=json")]
+
+    def failing(argv: Sequence[str]) -> str:
+        try:
+            return broken(argv)
+        except KeyError as e:
+            raise OSError("tool failed") from e
+
+    assert not idle.answered(str(tmp_path), "cluster-relation-changed", ENV, failing)
+    # the storage where charmhelpers is told to keep it
+    other = tmp_path / "elsewhere.db"
+    write_record(other, digest)
+    env = dict(ENV, UNIT_STATE_DB=str(other))
+    (tmp_path / ".unit-state.db").unlink()
+    assert idle.answered(str(tmp_path), "cluster-relation-changed", env, tools())
+
+
+def test_a_record_is_json_in_charmhelpers_storage(tmp_path: Path) -> None:
+    write_record(tmp_path / "kv.db", "abc")
+    assert idle.UnitKv(str(tmp_path / "kv.db")).get(idle.KV_IDLE) == "abc"
+    assert idle.UnitKv(str(tmp_path / "kv.db")).get("etcd.other") is None
+    assert json.loads(json.dumps(idle.UnitKv(str(tmp_path / "none.db")).get("x"))) is None
