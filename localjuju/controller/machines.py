@@ -450,7 +450,7 @@ class Machine:
         while time.monotonic() < deadline:
             pid = _init_pid(proc.pid)
             if pid and _in_machine_root(pid):
-                (self.dir / "init.pid").write_text(str(pid))
+                (self.dir / "init.pid").write_text(f"{pid} {_start_time(pid)}")
                 return pid
             if proc.poll() is not None:
                 break
@@ -466,11 +466,18 @@ class Machine:
         return [interp.version, str(interp.binary), str(interp.stdlib), lib]
 
     def init_pid(self) -> int | None:
+        """The host PID of the machine's PID 1 while it runs. The process is the one booted
+        (its start time is recorded with it): a host spawning processes by the thousand
+        reuses a dead machine's PID within minutes (pid_max 32768), and a stale PID would
+        run hooks in some other process's namespaces."""
         try:
-            pid = int((self.dir / "init.pid").read_text())
+            pid_text, _, start = (self.dir / "init.pid").read_text().partition(" ")
+            pid = int(pid_text)
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        if not _alive(pid) or (start.strip() and _start_time(pid) != start.strip()):
+            return None
+        return pid
 
     def running(self) -> bool:
         return self.init_pid() is not None
@@ -533,6 +540,17 @@ def _in_machine_root(pid: int) -> bool:
     except OSError:
         return False
     return os.path.basename(exe).startswith("python")
+
+
+def _start_time(pid: int) -> str:
+    """When the process started (clock ticks since boot, /proc/<pid>/stat field 22), "" when
+    it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[19] if len(fields) > 19 else ""
 
 
 def _alive(pid: int) -> bool:

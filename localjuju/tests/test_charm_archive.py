@@ -119,3 +119,24 @@ def test_a_deploy_copies_modes_times_and_links_over_what_is_there(tmp_path: Path
     assert (unit / "hooks" / "install").stat().st_mode & 0o777 == 0o750
     assert os.readlink(unit / "link") == "other.py"
     assert (unit / "link").read_text() == "other\n"
+
+
+def test_a_machine_runs_only_while_its_own_init_does(tmp_path: Path) -> None:
+    """init.pid names the booted process by PID and start time: a PID the host reused for
+    another process after the machine stopped is not the machine (hooks ran in that
+    process's namespaces once)."""
+    from localjuju.controller import machines as M
+
+    m = object.__new__(M.Machine)
+    m.dir = tmp_path
+    me = os.getpid()
+    started = M._start_time(me)
+    assert started
+    (tmp_path / "init.pid").write_text(f"{me} {started}")
+    assert m.init_pid() == me and m.running()
+    (tmp_path / "init.pid").write_text(f"{me} {int(started) + 1}")  # the PID, reused
+    assert m.init_pid() is None and not m.running()
+    (tmp_path / "init.pid").write_text(str(me))  # written before start times were kept
+    assert m.init_pid() == me
+    (tmp_path / "init.pid").unlink()
+    assert m.init_pid() is None
