@@ -63,6 +63,24 @@ def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
         assert unit.open_ports == ["2379/tcp"]
 
 
+def test_waiting_units_end_hooks_with_nothing_new_at_once(juju: jubilant.Juju) -> None:
+    """idle.py: a unit that is not the leader ends the config-changed that follows its
+    install before the framework loads (nothing new: no CA joined yet in its view, the same
+    options and addresses), and says so in its log; the leader reconciles every hook."""
+    status = juju.status()
+    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", APP, "--level", "DEBUG")
+    for name, unit in etcd_units(status).items():
+        if not name.startswith(f"{APP}/"):
+            continue
+        tag = f"unit-{name.replace('/', '-')}:"
+        idle = [line for line in log.splitlines()
+                if line.startswith(tag) and "nothing to act on while this unit waits" in line]  # fmt: skip
+        if unit.leader:
+            assert not idle, idle
+        else:
+            assert any("config-changed" in line for line in idle), name
+
+
 def test_member_list_matches_units(juju: jubilant.Juju) -> None:
     status = juju.status()
     addresses = unit_addresses(status)

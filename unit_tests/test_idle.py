@@ -186,4 +186,4 @@ def test_a_record_is_json_in_charmhelpers_storage(tmp_path: Path) -> None:
     write_record(tmp_path / "kv.db", "abc")
     assert idle.UnitKv(str(tmp_path / "kv.db")).get(idle.KV_IDLE) == "abc"
     assert idle.UnitKv(str(tmp_path / "kv.db")).get("etcd.other") is None
-    assert json.loads(json.dumps(idle.UnitKv(str(tmp_path / "none.db")).get("x"))) is None
+    assert idle.UnitKv(str(tmp_path / "none.db")).get("x") is None  # no storage yet
