@@ -43,7 +43,8 @@ def test_waiting(
         ("leader-settings-changed", "d1", False, "d2", False),
         ("cluster-relation-departed", "d1", False, "d1", False),  # maybe this unit leaving
         ("cluster-relation-created", "d1", False, "d1", False),  # its first publication
-        ("certificates-relation-changed", "d1", False, "d1", False),
+        ("certificates-relation-changed", "d1", False, "d1", True),  # answers to others
+        ("certificates-relation-changed", "d1", False, "d2", False),  # its own answer
         ("leader-elected", "d1", False, "d1", False),
         ("upgrade-charm", "d1", False, "d1", False),
         ("install", "d1", False, "d1", False),
@@ -121,7 +122,27 @@ def tools(**over: str) -> Tools:
     ],
 )
 def test_the_digest_follows_every_input(change: dict[str, str]) -> None:
-    assert idle.digest(tools(**change)) != idle.digest(tools())
+    assert idle.digest(tools(**change), "etcd/1") != idle.digest(tools(), "etcd/1")
+
+
+def test_the_digest_ignores_the_answers_to_other_units() -> None:
+    """interface-tls-certificates answers every unit in the CA's one bucket: an answer to
+    etcd/2 leaves etcd/1's inputs as they were, its own answer does not."""
+    base = '{"ca":"CA","client.cert":"C","client.key":"K","etcd_1.server.cert":""}'
+    other = json.loads(base) | {"etcd_2.server.cert": "X", "etcd_2.server.key": "Y",
+                                "etcd_12.processed_client_requests": "{}"}  # fmt: skip
+    mine = json.loads(base) | {"etcd_1.server.cert": "S", "etcd_1.server.key": "SK"}
+    first = idle.digest(tools(ca=base), "etcd/1")
+    assert idle.digest(tools(ca=json.dumps(other)), "etcd/1") == first
+    assert idle.digest(tools(ca=json.dumps(mine)), "etcd/1") != first
+    # what no unit's prefix marks (the CA, a chain, the shared client certificate) counts
+    assert idle.digest(tools(ca=json.dumps(json.loads(base) | {"chain": "I"})), "etcd/1") != first
+    # another application's unit numbers are other units too; a name with dashes
+    assert idle.for_this_unit({"etcd-b_1.server.cert": "x", "ca": "c"}, "etcd-b/1") == {
+        "etcd-b_1.server.cert": "x",
+        "ca": "c",
+    }
+    assert idle.for_this_unit({"etcd-b_1.server.cert": "x", "ca": "c"}, "etcd/1") == {"ca": "c"}
 
 
 def test_the_digest_is_stable_and_leaves_leadership_to_decide() -> None:
@@ -136,12 +157,12 @@ def write_record(path: Path, value: object) -> None:
     kv.close()
 
 
-ENV = {"JUJU_REMOTE_UNIT": "etcd/2"}
+ENV = {"JUJU_REMOTE_UNIT": "etcd/2", "JUJU_UNIT_NAME": "etcd/1"}
 
 
 def test_answered_ends_a_peer_hook_on_the_recorded_inputs(tmp_path: Path) -> None:
     """Recorded through charmhelpers' own unit storage, read back without it."""
-    write_record(tmp_path / ".unit-state.db", idle.digest(tools()))
+    write_record(tmp_path / ".unit-state.db", idle.digest(tools(), "etcd/1"))
     t = tools()
     assert idle.answered(str(tmp_path), "cluster-relation-changed", ENV, t)
     log = [c for c in t.calls if c[0] == "juju-log"]
@@ -153,7 +174,7 @@ def test_answered_ends_a_peer_hook_on_the_recorded_inputs(tmp_path: Path) -> Non
 
 
 def test_answered_runs_in_full_on_any_doubt(tmp_path: Path) -> None:
-    digest = idle.digest(tools())
+    digest = idle.digest(tools(), "etcd/1")
     # no unit storage yet, or no record in it
     assert not idle.answered(str(tmp_path), "cluster-relation-changed", ENV, tools())
     write_record(tmp_path / ".unit-state.db", "")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -41,10 +42,34 @@ KV_IDLE = "etcd.idle-inputs"
 #: (``start``; ``config-changed`` with the same options and addresses; the
 #: ``leader-settings-changed`` of settings it saw already)
 IDLE_HOOKS = frozenset(
-    {"cluster-relation-changed", "config-changed", "start", "leader-settings-changed"}
+    {
+        "cluster-relation-changed",
+        "config-changed",
+        "start",
+        "leader-settings-changed",
+        "certificates-relation-changed",
+    }
 )
 #: part of every digest: a charm that digests other inputs does not match an older record
-DIGEST_FORMAT = "2"
+DIGEST_FORMAT = "3"
+#: a key of the CA's that answers another unit (interface-tls-certificates publishes every
+#: unit's answers in its one bucket: ``etcd_2.server.cert``, ``etcd_2.processed_client_requests``)
+UNIT_ANSWER = re.compile(r"^(?P<unit>[a-z][a-z0-9-]*_[0-9]+)\.")
+
+
+def for_this_unit(data: Mapping[str, object], unit: str) -> dict[str, object]:
+    """What the CA's unit published that concerns this unit (``etcd/3``): everything but the
+    answers to the other units. The CA answers one unit at a time and each answer changes
+    its bucket, a ``certificates-relation-changed`` on every unit: only the unit answered
+    has anything new."""
+    mine = unit.replace("/", "_")
+    out = {}
+    for key, value in data.items():
+        m = UNIT_ANSWER.match(key)
+        if m is None or m.group("unit") == mine:
+            out[key] = value
+    return out
+
 
 Tool = Callable[[Sequence[str]], str]
 
@@ -56,11 +81,14 @@ def run_tool(argv: Sequence[str]) -> str:
     ).stdout
 
 
-def digest(tool: Tool = run_tool) -> str:
+def digest(tool: Tool = run_tool, unit: str = "") -> str:
     """What the unit's reconcile acts on in the waiting state, as the hook tools say it now
     (leadership aside: :func:`decide` asks it first): the configuration, the addresses
     (what the certificates are requested for, what the unit publishes), leader settings,
-    the certificates relation (its ids, the CA units that joined, and what each published)."""
+    the certificates relation (its ids, the CA units that joined, and what each published
+    that concerns this unit: :func:`for_this_unit`; ``unit``: this unit, by default
+    ``JUJU_UNIT_NAME``)."""
+    unit = unit or os.environ.get("JUJU_UNIT_NAME", "")
     h = hashlib.sha256(DIGEST_FORMAT.encode())
     parts: list[Sequence[str]] = [
         ["config-get", "--all", "--format=json"],
@@ -75,10 +103,10 @@ def digest(tool: Tool = run_tool) -> str:
     for rid in sorted(rids):
         units = json.loads(tool(["relation-list", "-r", rid, "--format=json"]) or "[]") or []
         h.update(f"\0{rid}\0{json.dumps(sorted(units))}".encode())
-        for unit in sorted(units):
-            h.update(
-                b"\0" + tool(["relation-get", "-r", rid, "-", unit, "--format=json"]).encode()
-            )
+        for ca in sorted(units):
+            data = json.loads(tool(["relation-get", "-r", rid, "-", ca, "--format=json"]) or "{}")
+            mine = for_this_unit(data if isinstance(data, dict) else {}, unit)
+            h.update(b"\0" + json.dumps(mine, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -140,7 +168,8 @@ def answered(
         if not recorded:
             return False
         leader = json.loads(tool(["is-leader", "--format=json"])) is True
-        if not decide(hook_name, recorded, leader, lambda: digest(tool)):
+        unit = env.get("JUJU_UNIT_NAME", "")
+        if not decide(hook_name, recorded, leader, lambda: digest(tool, unit)):
             return False
         remote = env.get("JUJU_REMOTE_UNIT", "")
         tool(["juju-log", "-l", "DEBUG", f"{hook_name} ({remote}): nothing to act on while "

@@ -206,10 +206,10 @@ PROTOCOL: tuple[Key, ...] = (
     Key("unit storage", "etcd.idle-inputs", "every full reconcile: set when it ends on a unit "
         "that is not the leader, runs no member and waits for its certificates (idle.py), "
         "cleared otherwise; every action clears it",
-        "cluster-relation-changed, before the framework loads (entry.py): the same inputs "
-        "again end the hook at once",
-        "a digest of what the hook tools said of the configuration, leader settings and the "
-        "certificates relation",
+        "the hooks of idle.IDLE_HOOKS, before the framework loads (entry.py): the same "
+        "inputs again end the hook at once",
+        "a digest of what the hook tools said of the configuration, the addresses, leader "
+        "settings and the certificates relation (without the CA's answers to other units)",
         "by any full reconcile that does not end waiting for certificates, and by actions"),
     Key("unit storage", "etcd.left", "leave (cluster-relation-departed of this unit)",
         "reconcile: a unit that left does nothing more", "this unit removed its member",
