@@ -30,25 +30,68 @@ def test_waiting(
 
 
 @pytest.mark.parametrize(
+    "is_leader,started,certs,takeover,refused,restart,expected",
+    [
+        (False, True, True, None, "", "", True),  # a member with nothing of its own to do
+        (True, True, True, None, "", "", False),  # the leader decides on every change
+        (False, False, True, None, "", "", False),  # may found or join on its peers' data
+        (False, False, False, None, "", "", False),  # waiting: the other mode
+        (False, True, False, None, "", "", False),  # its member runs without certificates
+        (False, True, True, object(), "", "", False),  # an earlier charm's member
+        (False, True, True, None, "refused volume", "", False),
+        (False, True, True, None, "", "abc", False),  # waits for its turn to restart
+    ],
+)
+def test_settled(
+    is_leader: bool,
+    started: bool,
+    certs: bool,
+    takeover: object,
+    refused: str,
+    restart: str,
+    expected: bool,
+) -> None:
+    assert idle.settled(is_leader, started, certs, takeover, refused, restart) is expected
+    assert not (expected and idle.waiting(is_leader, started, certs, takeover, refused))
+
+
+W, S = idle.record(idle.WAITING, "d1"), idle.record(idle.SETTLED, "d1")
+
+
+@pytest.mark.parametrize(
     "hook,recorded,leader,current,expected",
     [
-        ("cluster-relation-changed", "d1", False, "d1", True),
-        ("cluster-relation-changed", "d1", False, "d2", False),  # an input changed
-        ("cluster-relation-changed", "d1", True, "d1", False),  # became the leader
+        ("cluster-relation-changed", W, False, "d1", True),
+        ("cluster-relation-changed", W, False, "d2", False),  # an input changed
+        ("cluster-relation-changed", W, True, "d1", False),  # became the leader
         ("cluster-relation-changed", "", False, "", False),  # nothing recorded
         ("cluster-relation-changed", None, False, "d1", False),
-        ("config-changed", "d1", False, "d1", True),
-        ("start", "d1", False, "d1", True),
-        ("leader-settings-changed", "d1", False, "d1", True),
-        ("leader-settings-changed", "d1", False, "d2", False),
-        ("cluster-relation-departed", "d1", False, "d1", False),  # maybe this unit leaving
-        ("cluster-relation-created", "d1", False, "d1", False),  # its first publication
-        ("certificates-relation-changed", "d1", False, "d1", True),  # answers to others
-        ("certificates-relation-changed", "d1", False, "d2", False),  # its own answer
-        ("leader-elected", "d1", False, "d1", False),
-        ("upgrade-charm", "d1", False, "d1", False),
-        ("install", "d1", False, "d1", False),
-        ("update-status", "d1", False, "d1", False),
+        ("cluster-relation-changed", "d1", False, "d1", False),  # no mode: an older record
+        ("cluster-relation-changed", "other:d1", False, "d1", False),
+        ("cluster-relation-changed", "waiting:", False, "", False),
+        ("config-changed", W, False, "d1", True),
+        ("start", W, False, "d1", True),
+        ("leader-settings-changed", W, False, "d1", True),
+        ("leader-settings-changed", W, False, "d2", False),
+        ("cluster-relation-departed", W, False, "d1", False),  # maybe this unit leaving
+        ("cluster-relation-created", W, False, "d1", False),  # its first publication
+        ("certificates-relation-changed", W, False, "d1", True),  # answers to others
+        ("certificates-relation-changed", W, False, "d2", False),  # its own answer
+        ("leader-elected", W, False, "d1", False),
+        ("upgrade-charm", W, False, "d1", False),
+        ("install", W, False, "d1", False),
+        ("update-status", W, False, "d1", False),
+        # a settled member: the CA's answers to others, leader settings it has seen
+        ("certificates-relation-changed", S, False, "d1", True),
+        ("certificates-relation-changed", S, False, "d2", False),
+        ("leader-settings-changed", S, False, "d1", True),
+        ("leader-settings-changed", S, False, "d2", False),  # a grant, a restore
+        ("leader-settings-changed", S, True, "d1", False),
+        ("cluster-relation-changed", S, False, "d1", False),  # a peer's change
+        ("start", S, False, "d1", False),  # after a reboot: look at the member
+        ("config-changed", S, False, "d1", False),  # the agent restarted
+        ("update-status", S, False, "d1", False),  # quiet.py's
+        ("cluster-relation-departed", S, False, "d1", False),
     ],
 )
 def test_decide(hook: str, recorded: object, leader: bool, current: str, expected: bool) -> None:
@@ -60,7 +103,9 @@ def test_decide(hook: str, recorded: object, leader: bool, current: str, expecte
 
     assert idle.decide(hook, recorded, leader, now) is expected
     # the inputs are gathered only when everything cheaper allows the hook to end
-    assert bool(asked) == (hook in idle.IDLE_HOOKS and bool(recorded) and not leader)
+    mode, _, value = str(recorded or "").partition(":")
+    allowed = idle.MODE_HOOKS.get(mode, frozenset())
+    assert bool(asked) == (hook in allowed and bool(value) and not leader)
 
 
 class Tools:
@@ -162,19 +207,45 @@ ENV = {"JUJU_REMOTE_UNIT": "etcd/2", "JUJU_UNIT_NAME": "etcd/1"}
 
 def test_answered_ends_a_peer_hook_on_the_recorded_inputs(tmp_path: Path) -> None:
     """Recorded through charmhelpers' own unit storage, read back without it."""
-    write_record(tmp_path / ".unit-state.db", idle.digest(tools(), "etcd/1"))
+    digest = idle.digest(tools(), "etcd/1")
+    write_record(tmp_path / ".unit-state.db", idle.record(idle.WAITING, digest))
     t = tools()
     assert idle.answered(str(tmp_path), "cluster-relation-changed", ENV, t)
     log = [c for c in t.calls if c[0] == "juju-log"]
     assert len(log) == 1 and "etcd/2" in log[0][-1] and log[0][2] == "DEBUG"
+    assert "waits for its certificates" in log[0][-1]
     # an input changed: the full reconcile runs
     t2 = tools(leader='{"token":"t1","founders":"{}"}')
     assert not idle.answered(str(tmp_path), "cluster-relation-changed", ENV, t2)
     assert not [c for c in t2.calls if c[0] == "juju-log"]
 
 
+def test_answered_ends_only_the_hooks_a_settled_member_has_nothing_new_in(
+    tmp_path: Path,
+) -> None:
+    write_record(tmp_path / ".unit-state.db", idle.record(idle.SETTLED, idle.digest(tools(), "etcd/1")))  # fmt: skip
+    env = {"JUJU_REMOTE_UNIT": "easyrsa/0", "JUJU_UNIT_NAME": "etcd/1"}
+    answer_to_another = '{"ca":"CA","etcd_1.server.cert":"","etcd_2.server.cert":"X"}'
+    t = tools(ca=answer_to_another)
+    assert idle.answered(str(tmp_path), "certificates-relation-changed", env, t)
+    log = [c for c in t.calls if c[0] == "juju-log"]
+    assert len(log) == 1 and "nothing this unit's member has not seen" in log[0][-1]
+    assert idle.answered(str(tmp_path), "leader-settings-changed", env, tools())
+    for hook in ("cluster-relation-changed", "start", "config-changed", "update-status"):
+        t = tools()
+        assert not idle.answered(str(tmp_path), hook, ENV, t), hook
+        assert not t.calls, hook  # decided on the record alone: no tool asked
+    # its own certificate renewed, a grant in leader settings: in full
+    renewed = '{"ca":"CA","etcd_1.server.cert":"NEW"}'
+    assert not idle.answered(
+        str(tmp_path), "certificates-relation-changed", env, tools(ca=renewed)
+    )
+    granted = tools(leader='{"token":"t1","restart-grant":"etcd/1"}')
+    assert not idle.answered(str(tmp_path), "leader-settings-changed", env, granted)
+
+
 def test_answered_runs_in_full_on_any_doubt(tmp_path: Path) -> None:
-    digest = idle.digest(tools(), "etcd/1")
+    digest = idle.record(idle.WAITING, idle.digest(tools(), "etcd/1"))
     # no unit storage yet, or no record in it
     assert not idle.answered(str(tmp_path), "cluster-relation-changed", ENV, tools())
     write_record(tmp_path / ".unit-state.db", "")

@@ -264,7 +264,7 @@ class EtcdCharm:
     def _reconcile(self, leaving: bool, flags: Collection[str]) -> Raised:
         hook, record = self.hook, self.hook.record
         record.quiet = {}  # the final status records it again if it ends quiet
-        record.idle_inputs = ""  # recorded again below if it ends waiting for certificates
+        record.idle_inputs = ""  # recorded again below if it ends waiting or settled
         if record.left:
             hook.set_status(S.DEPARTED)
             return Raised(started=record.started)
@@ -354,8 +354,12 @@ class EtcdCharm:
         if refused:
             hook.set_status(S.Status("blocked", refused))
         healthy = hook.status is not None and hook.status.state == "active"
-        if idle.waiting(obs.is_leader, record.started, material is not None, problem, refused):
-            record.idle_inputs = idle.digest()
+        has_certificates = material is not None
+        if idle.waiting(obs.is_leader, record.started, has_certificates, problem, refused):
+            record.idle_inputs = idle.record(idle.WAITING, idle.digest())
+        elif idle.settled(obs.is_leader, record.started, has_certificates, problem, refused,
+                          obs.me.restart_request):  # fmt: skip
+            record.idle_inputs = idle.record(idle.SETTLED, idle.digest())
         return Raised(started=record.started, tls_ready=material is not None, healthy=healthy)
 
     def available(self, obs: P.Observed, tracking: str) -> str:

@@ -1,9 +1,10 @@
 """Peer hooks with nothing to act on, answered before the reactive framework loads.
 
 A unit that is not the leader, runs no member and waits for its certificates acts on nothing
-its peers publish, and on nothing new in a hook whose inputs it has seen already: it cannot start without its certificates (:func:`state.founding_start`,
-and the leader adds only units that published ``ready``), its status says what it waits for,
-and what it publishes of itself comes from its own addresses, configuration and snap. Yet
+its peers publish, and on nothing new in a hook whose inputs it has seen already: it cannot
+start without its certificates (:func:`state.founding_start`, and the leader adds only units
+that published ``ready``), its status says what it waits for, and what it publishes of
+itself comes from its own addresses, configuration and snap. Yet
 each peer's change is a ``cluster-relation-changed`` on it: in a deploy of N units, N - 1 of
 them before its certificates arrive, and N - 1 more as the others start. Each was a full
 reconcile, about 0.3 s of CPU (mostly the framework's and the charm's imports), while the
@@ -17,10 +18,20 @@ a digest of what the hook tools said of the configuration, the addresses, leader
 the certificates relation), and a later hook of :data:`IDLE_HOOKS` that finds the same
 inputs, on a unit that is still not the leader, ends at once (:func:`answered`), without
 loading the framework: about 30 ms. What else could change the outcome comes with a hook
-that reconciles in full: certificates (``certificates-relation-*``), leadership
-(``leader-elected``), a relation added (``*-relation-created``), storage
+that reconciles in full: its own certificates (what the CA publishes for this unit or for
+all), leadership (``leader-elected``), a relation added (``*-relation-created``), storage
 (``data-storage-*``), a new charm (``upgrade-charm``), the unit's own departure
 (``cluster-relation-departed``), an action (which clears the record).
+
+A unit that runs a member, is not the leader and asks for no restart acts on its peers'
+data, and each peer's change is a hook of its own that reconciles in full (Juju keeps a
+peer's data as this unit's last hook for that peer read it, so only that peer's hook brings
+its change). Two of its hooks can bring nothing new for it: the CA's answer to another unit
+(a ``certificates-relation-changed`` on every unit, N - 1 of them after its own answer) and
+leader settings that an earlier full reconcile read already. So that reconcile records the
+same digest (mode :data:`SETTLED`), and the hooks of :data:`SETTLED_HOOKS` that find those
+inputs again end at once. What etcd's own state does between hooks (a member down, a new
+raft term) is update-status's to see, as on a quiet cluster (quiet.py).
 
 Stdlib only, and no other module of the charm: this runs before anything else is imported.
 """
@@ -50,8 +61,17 @@ IDLE_HOOKS = frozenset(
         "certificates-relation-changed",
     }
 )
+#: the hooks that may end at once on a settled member's recorded inputs: the CA's answer to
+#: another unit, leader settings seen already (never ``start`` or ``config-changed``, which
+#: Juju also runs after a reboot or when the agent restarts, nor a peer's change)
+SETTLED_HOOKS = frozenset({"certificates-relation-changed", "leader-settings-changed"})
+#: the state a record was made in, its prefix: a unit waiting for its certificates, a
+#: settled member
+WAITING = "waiting"
+SETTLED = "settled"
+MODE_HOOKS = {WAITING: IDLE_HOOKS, SETTLED: SETTLED_HOOKS}
 #: part of every digest: a charm that digests other inputs does not match an older record
-DIGEST_FORMAT = "3"
+DIGEST_FORMAT = "4"
 #: a key of the CA's that answers another unit (interface-tls-certificates publishes every
 #: unit's answers in its one bucket: ``etcd_2.server.cert``, ``etcd_2.processed_client_requests``)
 UNIT_ANSWER = re.compile(r"^(?P<unit>[a-z][a-z0-9-]*_[0-9]+)\.")
@@ -110,6 +130,11 @@ def digest(tool: Tool = run_tool, unit: str = "") -> str:
     return h.hexdigest()
 
 
+def record(mode: str, value: str) -> str:
+    """What unit storage keeps: the mode (:data:`WAITING`, :data:`SETTLED`) and the digest."""
+    return f"{mode}:{value}"
+
+
 def waiting(
     is_leader: bool, started: bool, has_certificates: bool, takeover: object, refused: str
 ) -> bool:
@@ -120,14 +145,39 @@ def waiting(
     return not (is_leader or started or has_certificates or takeover is not None or refused)
 
 
+def settled(
+    is_leader: bool,
+    started: bool,
+    has_certificates: bool,
+    takeover: object,
+    refused: str,
+    restart_request: str,
+) -> bool:
+    """Whether a full reconcile ended on a settled member: this unit is not the leader, runs
+    a member with its certificates, asks for no restart (``restart_request``: what it
+    publishes), has no earlier charm's member to take over and no refused data volume."""
+    return (
+        not is_leader
+        and started
+        and has_certificates
+        and takeover is None
+        and not refused
+        and not restart_request
+    )
+
+
 def decide(hook_name: str, recorded: object, is_leader: bool, current: Callable[[], str]) -> bool:
-    """Whether the hook ends at once: a peer hook, on a unit that is not the leader, whose
-    last full reconcile recorded the inputs that ``current()`` finds again."""
-    if hook_name not in IDLE_HOOKS or not isinstance(recorded, str) or not recorded:
+    """Whether the hook ends at once: a hook of the recorded mode's (:data:`MODE_HOOKS`), on
+    a unit that is not the leader, whose last full reconcile recorded the inputs that
+    ``current()`` finds again."""
+    if not isinstance(recorded, str):
+        return False
+    mode, _, value = recorded.partition(":")
+    if hook_name not in MODE_HOOKS.get(mode, ()) or not value:
         return False
     if is_leader:
         return False
-    return current() == recorded
+    return current() == value
 
 
 class UnitKv:
@@ -160,20 +210,27 @@ def answered(
 ) -> bool:
     """In the hook's process, before the framework: True when this hook ends here (it says so
     in the unit's log). Any doubt (no record, a tool failing) runs the full reconcile."""
-    if hook_name not in IDLE_HOOKS:
+    if hook_name not in IDLE_HOOKS | SETTLED_HOOKS:
         return False
     try:
         kv = UnitKv(kv_path(charm_dir, env))
         recorded = kv.get(KV_IDLE)
-        if not recorded:
-            return False
+        if not isinstance(recorded, str) or hook_name not in MODE_HOOKS.get(
+            recorded.partition(":")[0], ()
+        ):
+            return False  # without a tool call: a settled member's peer hook, say
         leader = json.loads(tool(["is-leader", "--format=json"])) is True
         unit = env.get("JUJU_UNIT_NAME", "")
         if not decide(hook_name, recorded, leader, lambda: digest(tool, unit)):
             return False
         remote = env.get("JUJU_REMOTE_UNIT", "")
-        tool(["juju-log", "-l", "DEBUG", f"{hook_name} ({remote}): nothing to act on while "
-              "this unit waits for its certificates; the framework was not loaded"])  # fmt: skip
+        why = (
+            "nothing to act on while this unit waits for its certificates"
+            if str(recorded).startswith(WAITING + ":")
+            else "nothing this unit's member has not seen"
+        )
+        tool(["juju-log", "-l", "DEBUG",
+              f"{hook_name} ({remote}): {why}; the framework was not loaded"])  # fmt: skip
         return True
     except (OSError, ValueError, subprocess.SubprocessError):
         return False

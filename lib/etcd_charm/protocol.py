@@ -204,13 +204,15 @@ PROTOCOL: tuple[Key, ...] = (
         "by any full reconcile or action that does not end quiet; when discarded for a "
         "restore or a migration is undone"),
     Key("unit storage", "etcd.idle-inputs", "every full reconcile: set when it ends on a unit "
-        "that is not the leader, runs no member and waits for its certificates (idle.py), "
-        "cleared otherwise; every action clears it",
-        "the hooks of idle.IDLE_HOOKS, before the framework loads (entry.py): the same "
-        "inputs again end the hook at once",
-        "a digest of what the hook tools said of the configuration, the addresses, leader "
-        "settings and the certificates relation (without the CA's answers to other units)",
-        "by any full reconcile that does not end waiting for certificates, and by actions"),
+        "that is not the leader and either runs no member and waits for its certificates "
+        "(waiting) or runs a member with its certificates and asks for no restart (settled; "
+        "idle.py), cleared otherwise; every action clears it",
+        "the hooks of idle.MODE_HOOKS for the recorded mode, before the framework loads "
+        "(entry.py): the same inputs again end the hook at once",
+        "the mode, and a digest of what the hook tools said of the configuration, the "
+        "addresses, leader settings and the certificates relation (without the CA's answers "
+        "to other units)",
+        "by any full reconcile that ends neither waiting nor settled, and by actions"),
     Key("unit storage", "etcd.left", "leave (cluster-relation-departed of this unit)",
         "reconcile: a unit that left does nothing more", "this unit removed its member",
         "never: the unit is going away"),

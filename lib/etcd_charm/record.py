@@ -12,7 +12,7 @@ from typing import Any
 
 from . import etcd_conf as C
 from .etcd_json import MemberList, dump_member_list, parse_member_list
-from .idle import KV_IDLE  # a digest of the inputs of a unit waiting for certificates (idle.py)
+from .idle import KV_IDLE  # a digest of the inputs a waiting or settled unit saw (idle.py)
 
 KV_STARTED = "etcd.started"  # bool: this unit's etcd runs as a member
 KV_MEMBER_ID = "etcd.member-id"
@@ -227,9 +227,9 @@ class Record:
 
     @property
     def idle_inputs(self) -> str:
-        """The digest of the inputs the last full reconcile acted on, when it ended waiting
-        for certificates on a unit that is not the leader and runs no member ("" otherwise):
-        :func:`idle.answered`."""
+        """The mode and digest of the inputs the last full reconcile acted on, when it ended
+        on a unit that is not the leader, waiting for its certificates or a settled member
+        ("" otherwise): :func:`idle.answered`."""
         return str(self.kv.get(KV_IDLE) or "")
 
     @idle_inputs.setter
