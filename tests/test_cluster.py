@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import lzma
+import shlex
 import time
 import urllib.request
 from pathlib import Path
@@ -45,13 +46,64 @@ COS_SCHEMA = json.loads(
 )
 
 
+IDLE_RECORD = (
+    "import json, sqlite3, sys\n"
+    "row = sqlite3.connect(sys.argv[1]).execute(\n"
+    "    \"select data from kv where key = 'etcd.idle-inputs'\").fetchone()\n"
+    "print(json.dumps(json.loads(row[0]) if row else None))\n"
+)
+
+
+def idle_record(juju: jubilant.Juju, unit: str) -> str | None:
+    """The unit's idle.py record (unit storage ``etcd.idle-inputs``), None when absent."""
+    db = f"/var/lib/juju/agents/unit-{unit.replace('/', '-')}/charm/.unit-state.db"
+    # juju exec runs its arguments as one shell command line
+    return json.loads(juju.exec(shlex.join(["python3", "-c", IDLE_RECORD, db]), unit=unit).stdout)
+
+
+def run_idle_hook(juju: jubilant.Juju, unit: str, hook: str) -> str:
+    """Runs the charm's ``hook`` on ``unit`` in a ``juju exec`` context (Juju's hook tools,
+    JUJU_HOOK_NAME set as for that hook); returns what the unit logged at DEBUG meanwhile."""
+    before = juju.cli("debug-log", "--replay", "--no-tail", "--include", unit, "--level", "DEBUG")
+    juju.exec(f'cd "$JUJU_CHARM_DIR" && JUJU_HOOK_NAME={hook} hooks/{hook}', unit=unit)
+    after = juju.cli("debug-log", "--replay", "--no-tail", "--include", unit, "--level", "DEBUG")
+    return after[len(before) :] if after.startswith(before) else after
+
+
+def check_idle_records(juju: jubilant.Juju, mode: str, hook: str, why: str) -> None:
+    """idle.py on APP's units: the leader keeps no record (it reconciles every hook); each
+    other unit's last full reconcile recorded ``mode``, and a ``hook`` with nothing new ends
+    before the framework loads, saying ``why``."""
+    units = juju.status().apps[APP].units
+    for name, unit in sorted(units.items()):
+        record = idle_record(juju, name)
+        if unit.leader:
+            assert record is None, (name, record)
+        else:
+            assert record is not None and record.startswith(f"{mode}:"), (name, record)
+    follower = min(n for n, u in units.items() if not u.leader)
+    logged = run_idle_hook(juju, follower, hook)
+    assert f"{hook} (): {why}; the framework was not loaded" in logged, logged
+    assert "Reactive main running" not in logged, logged
+
+
 def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
     start = time.monotonic()
     juju.deploy("easyrsa")
     juju.deploy(etcd_charm, APP, num_units=3)
     juju.deploy(etcd_charm, SOLO)
-    juju.integrate(f"{APP}:certificates", "easyrsa:client")
     juju.integrate(f"{SOLO}:certificates", "easyrsa:client")
+    # APP's units wait for a CA first: what idle.py records and skips while they wait
+    juju.wait(
+        lambda s: len(s.apps[APP].units) == 3
+        and all(u.workload_status.message == "Missing relation to certificate authority."
+                and u.juju_status.current == "idle" for u in s.apps[APP].units.values()),
+        error=jubilant.any_error,
+        timeout=600,
+    )  # fmt: skip
+    why = "nothing to act on while this unit waits for its certificates"
+    check_idle_records(juju, "waiting", "leader-settings-changed", why)
+    juju.integrate(f"{APP}:certificates", "easyrsa:client")
     status = juju.wait(
         lambda s: all_healthy(APP, 3)(s) and all_healthy(SOLO, 1)(s),
         error=jubilant.any_error,
@@ -63,22 +115,12 @@ def test_deploy(juju: jubilant.Juju, etcd_charm: str) -> None:
         assert unit.open_ports == ["2379/tcp"]
 
 
-def test_waiting_units_end_hooks_with_nothing_new_at_once(juju: jubilant.Juju) -> None:
-    """idle.py: a unit that is not the leader ends the config-changed that follows its
-    install before the framework loads (nothing new: no CA joined yet in its view, the same
-    options and addresses), and says so in its log; the leader reconciles every hook."""
-    status = juju.status()
-    log = juju.cli("debug-log", "--replay", "--no-tail", "--include", APP, "--level", "DEBUG")
-    for name, unit in etcd_units(status).items():
-        if not name.startswith(f"{APP}/"):
-            continue
-        tag = f"unit-{name.replace('/', '-')}:"
-        idle = [line for line in log.splitlines()
-                if line.startswith(tag) and "nothing to act on while this unit waits" in line]  # fmt: skip
-        if unit.leader:
-            assert not idle, idle
-        else:
-            assert any("config-changed" in line for line in idle), name
+def test_settled_members_end_hooks_with_nothing_new_at_once(juju: jubilant.Juju) -> None:
+    """idle.py: once healthy, each unit but the leader is a settled member (it runs a member
+    with its certificates and asks for no restart): a certificates hook with nothing new for
+    it (the CA's answer to another unit) ends at once."""
+    why = "nothing this unit's member has not seen"
+    check_idle_records(juju, "settled", "certificates-relation-changed", why)
 
 
 def test_member_list_matches_units(juju: jubilant.Juju) -> None:

@@ -81,12 +81,12 @@ W, S = idle.record(idle.WAITING, "d1"), idle.record(idle.SETTLED, "d1")
         ("upgrade-charm", W, False, "d1", False),
         ("install", W, False, "d1", False),
         ("update-status", W, False, "d1", False),
-        # a settled member: the CA's answers to others, leader settings it has seen
+        # a settled member: the CA's answers to others
         ("certificates-relation-changed", S, False, "d1", True),
         ("certificates-relation-changed", S, False, "d2", False),
-        ("leader-settings-changed", S, False, "d1", True),
-        ("leader-settings-changed", S, False, "d2", False),  # a grant, a restore
-        ("leader-settings-changed", S, True, "d1", False),
+        ("certificates-relation-changed", S, True, "d1", False),
+        # leader settings back to what it saw (joining cleared): etcd's state moved on
+        ("leader-settings-changed", S, False, "d1", False),
         ("cluster-relation-changed", S, False, "d1", False),  # a peer's change
         ("start", S, False, "d1", False),  # after a reboot: look at the member
         ("config-changed", S, False, "d1", False),  # the agent restarted
@@ -230,8 +230,8 @@ def test_answered_ends_only_the_hooks_a_settled_member_has_nothing_new_in(
     assert idle.answered(str(tmp_path), "certificates-relation-changed", env, t)
     log = [c for c in t.calls if c[0] == "juju-log"]
     assert len(log) == 1 and "nothing this unit's member has not seen" in log[0][-1]
-    assert idle.answered(str(tmp_path), "leader-settings-changed", env, tools())
-    for hook in ("cluster-relation-changed", "start", "config-changed", "update-status"):
+    hooks = ("leader-settings-changed", "cluster-relation-changed", "start", "config-changed")
+    for hook in (*hooks, "update-status"):
         t = tools()
         assert not idle.answered(str(tmp_path), hook, ENV, t), hook
         assert not t.calls, hook  # decided on the record alone: no tool asked
@@ -240,8 +240,8 @@ def test_answered_ends_only_the_hooks_a_settled_member_has_nothing_new_in(
     assert not idle.answered(
         str(tmp_path), "certificates-relation-changed", env, tools(ca=renewed)
     )
-    granted = tools(leader='{"token":"t1","restart-grant":"etcd/1"}')
-    assert not idle.answered(str(tmp_path), "leader-settings-changed", env, granted)
+    granted = tools(leader='{"token":"t1","restart-grant":"etcd/1"}', ca=answer_to_another)
+    assert not idle.answered(str(tmp_path), "certificates-relation-changed", env, granted)
 
 
 def test_answered_runs_in_full_on_any_doubt(tmp_path: Path) -> None:

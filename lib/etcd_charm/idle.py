@@ -26,12 +26,17 @@ all), leadership (``leader-elected``), a relation added (``*-relation-created``)
 A unit that runs a member, is not the leader and asks for no restart acts on its peers'
 data, and each peer's change is a hook of its own that reconciles in full (Juju keeps a
 peer's data as this unit's last hook for that peer read it, so only that peer's hook brings
-its change). Two of its hooks can bring nothing new for it: the CA's answer to another unit
-(a ``certificates-relation-changed`` on every unit, N - 1 of them after its own answer) and
-leader settings that an earlier full reconcile read already. So that reconcile records the
-same digest (mode :data:`SETTLED`), and the hooks of :data:`SETTLED_HOOKS` that find those
-inputs again end at once. What etcd's own state does between hooks (a member down, a new
-raft term) is update-status's to see, as on a quiet cluster (quiet.py).
+its change). One of its hooks brings nothing new for it: the CA's answer to another unit (a
+``certificates-relation-changed`` on every unit, N - 1 of them after its own answer). So that
+reconcile records the same digest (mode :data:`SETTLED`), and the hooks of
+:data:`SETTLED_HOOKS` that find those inputs again end at once. Not leader settings: what a
+member publishes (its clients' endpoints, its status) follows etcd's state too, and leader
+settings can come back to what a unit saw before while etcd's state moved on (``joining``
+set for a learner, then cleared once it is promoted: the promotion is seen only by the
+reconcile of that last ``leader-settings-changed``). Every change the charm makes to etcd's
+membership comes with a peer's or the leader's change after it, whose hook reconciles in
+full; what etcd does on its own between hooks (a member down, a new raft term) is
+update-status's to see, as on a quiet cluster (quiet.py).
 
 Stdlib only, and no other module of the charm: this runs before anything else is imported.
 """
@@ -62,9 +67,9 @@ IDLE_HOOKS = frozenset(
     }
 )
 #: the hooks that may end at once on a settled member's recorded inputs: the CA's answer to
-#: another unit, leader settings seen already (never ``start`` or ``config-changed``, which
-#: Juju also runs after a reboot or when the agent restarts, nor a peer's change)
-SETTLED_HOOKS = frozenset({"certificates-relation-changed", "leader-settings-changed"})
+#: another unit (never ``start`` or ``config-changed``, which Juju also runs after a reboot
+#: or when the agent restarts, nor a peer's change or leader settings: see above)
+SETTLED_HOOKS = frozenset({"certificates-relation-changed"})
 #: the state a record was made in, its prefix: a unit waiting for its certificates, a
 #: settled member
 WAITING = "waiting"
