@@ -74,7 +74,13 @@ def check_idle_records(juju: jubilant.Juju, mode: str, hook: str, why: str) -> N
     """idle.py on APP's units: the leader keeps no record (it reconciles every hook); each
     other unit's last full reconcile recorded ``mode``, and a ``hook`` with nothing new ends
     before the framework loads, saying ``why``."""
-    units = juju.status().apps[APP].units
+    # no hook running or due on APP's units: each record is its last full reconcile's
+    status = juju.wait(
+        lambda s: all(u.juju_status.current == "idle" for u in s.apps[APP].units.values()),
+        error=jubilant.any_error,
+        timeout=300,
+    )
+    units = status.apps[APP].units
     for name, unit in sorted(units.items()):
         record = idle_record(juju, name)
         if unit.leader:
