@@ -360,7 +360,7 @@ class EtcdCharm:
         elif idle.settled(obs.is_leader, record.started, has_certificates, problem, refused,
                           obs.me.restart_request):  # fmt: skip
             record.idle_inputs = idle.record(idle.SETTLED, idle.digest())
-        return Raised(started=record.started, tls_ready=material is not None, healthy=healthy)
+        return Raised(started=record.started, tls_ready=has_certificates, healthy=healthy)
 
     def available(self, obs: P.Observed, tracking: str) -> str:
         """On the leader: a newer revision of the channel it tracks that the refresh action

@@ -74,7 +74,7 @@ SETTLED_HOOKS = frozenset({"certificates-relation-changed"})
 #: settled member
 WAITING = "waiting"
 SETTLED = "settled"
-MODE_HOOKS = {WAITING: IDLE_HOOKS, SETTLED: SETTLED_HOOKS}
+MODE_HOOKS: dict[str, frozenset[str]] = {WAITING: IDLE_HOOKS, SETTLED: SETTLED_HOOKS}
 #: part of every digest: a charm that digests other inputs does not match an older record
 DIGEST_FORMAT = "4"
 #: a key of the CA's that answers another unit (interface-tls-certificates publishes every
@@ -171,14 +171,19 @@ def settled(
     )
 
 
+def hooks_of(recorded: object) -> frozenset[str]:
+    """The hooks a record's mode lets end at once (none for anything but a record)."""
+    if not isinstance(recorded, str):
+        return frozenset()
+    return MODE_HOOKS.get(recorded.partition(":")[0], frozenset())
+
+
 def decide(hook_name: str, recorded: object, is_leader: bool, current: Callable[[], str]) -> bool:
     """Whether the hook ends at once: a hook of the recorded mode's (:data:`MODE_HOOKS`), on
     a unit that is not the leader, whose last full reconcile recorded the inputs that
     ``current()`` finds again."""
-    if not isinstance(recorded, str):
-        return False
-    mode, _, value = recorded.partition(":")
-    if hook_name not in MODE_HOOKS.get(mode, ()) or not value:
+    value = str(recorded).partition(":")[2]
+    if hook_name not in hooks_of(recorded) or not value:
         return False
     if is_leader:
         return False
@@ -220,9 +225,7 @@ def answered(
     try:
         kv = UnitKv(kv_path(charm_dir, env))
         recorded = kv.get(KV_IDLE)
-        if not isinstance(recorded, str) or hook_name not in MODE_HOOKS.get(
-            recorded.partition(":")[0], ()
-        ):
+        if hook_name not in hooks_of(recorded):
             return False  # without a tool call: a settled member's peer hook, say
         leader = json.loads(tool(["is-leader", "--format=json"])) is True
         unit = env.get("JUJU_UNIT_NAME", "")
